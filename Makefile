@@ -1,0 +1,36 @@
+# The two set-up commands of the README:  `make demo`  and  `make test`.
+# Each creates the virtualenv it needs from pyproject.toml (the one place versions are pinned).
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint venv mock clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## the main job on the embedded default: mock server + local workers, every strategy, then the table
+demo: $(STAMP)
+	$(VENV)/bin/agentload demo
+
+## install everything and run the whole test suite (what .ci/run calls)
+test: $(STAMP)
+	bash tests/services/install.sh
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q -p no:cacheprovider
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+mock: $(STAMP)
+	$(VENV)/bin/agentload mock --port 8000
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .ruff_cache

@@ -1,0 +1,103 @@
+"""``agentload`` command line: the mock server, the demo, and the other sub-commands.
+
+User mistakes end in one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+from .errors import AgentloadError
+
+MOCK_KEY_ENV = "AGENTLOAD_MOCK_API_KEY"
+
+
+def _add_mock_parser(sub: argparse._SubParsersAction) -> None:
+    from .mock.config import DefaultScript, LatencyModel, MockConfig
+
+    d, lat, script = MockConfig(), LatencyModel(), DefaultScript()
+    p = sub.add_parser("mock", help="run the embedded OpenAI-compatible mock server",
+                       description="The embedded OpenAI-compatible mock: Responses API over HTTP (SSE/JSON) and "
+                                   "WebSocket, Chat Completions, a scripted model and a latency model.")
+    p.add_argument("--host", default=d.host, help=f"bind address (default {d.host}; loopback unless told)")
+    p.add_argument("--port", type=int, default=d.port, help=f"port (default {d.port}; 0 picks a free one)")
+    p.add_argument("--api-key", default=None,
+                   help=f"require this bearer token (prefer the {MOCK_KEY_ENV} environment variable)")
+    p.add_argument("--latency", choices=("realistic", "zero"), default="realistic",
+                   help="latency preset: realistic (the defaults below) or zero (capacity tests)")
+    p.add_argument("--ttft-ms", type=float, default=None, help=f"base time to first token (default {lat.ttft_ms})")
+    p.add_argument("--prefill-ms-per-1k", type=float, default=None,
+                   help=f"extra TTFT per 1000 uncached input tokens (default {lat.prefill_ms_per_1k})")
+    p.add_argument("--cached-ms-per-1k", type=float, default=None,
+                   help=f"extra TTFT per 1000 cached input tokens (default {lat.cached_ms_per_1k})")
+    p.add_argument("--output-tps", type=float, default=None,
+                   help=f"output tokens per second, 0 = unpaced (default {lat.output_tps})")
+    p.add_argument("--chunk-tokens", type=int, default=d.chunk_tokens, help="output tokens per delta event")
+    p.add_argument("--ws-lifetime", type=float, default=d.ws_lifetime_s,
+                   help=f"WebSocket connection lifetime in seconds (default {d.ws_lifetime_s:g})")
+    p.add_argument("--default-calls", type=int, default=script.calls_per_turn,
+                   help="tool calls per turn for conversations that name no task")
+    p.add_argument("--default-turns", type=int, default=script.turns,
+                   help="turns of tool calls before the final message, for conversations that name no task")
+    p.add_argument("--tasks-dir", type=Path, default=d.tasks_dir, help="where task files are looked up by name")
+    p.add_argument("--model", default=d.model_name_default, help="model name listed at /v1/models")
+
+
+def _mock_config(a: argparse.Namespace) -> object:
+    from .mock.config import DefaultScript, LatencyModel, MockConfig
+
+    lat = LatencyModel.zero() if a.latency == "zero" else LatencyModel()
+    overrides = {f.name: getattr(a, f.name) for f in fields(LatencyModel) if getattr(a, f.name, None) is not None}
+    for name, value in overrides.items():
+        if value < 0:
+            raise AgentloadError(f"--{name.replace('_', '-')}: must be 0 or more, got {value:g}")
+    lat = LatencyModel(**{**lat.__dict__, **overrides})
+    if a.port < 0 or a.port > 65535:
+        raise AgentloadError(f"--port: {a.port} is not a port number (use 0-65535)")
+    if a.chunk_tokens < 1:
+        raise AgentloadError("--chunk-tokens: must be 1 or more")
+    if a.ws_lifetime <= 0:
+        raise AgentloadError("--ws-lifetime: must be more than 0 seconds")
+    if not a.tasks_dir.is_dir():
+        raise AgentloadError(f"--tasks-dir: {a.tasks_dir} is not a directory")
+    if a.default_calls < 1 or a.default_turns < 0:
+        raise AgentloadError("--default-calls must be 1 or more and --default-turns 0 or more")
+    key = a.api_key or os.environ.get(MOCK_KEY_ENV) or None
+    return MockConfig(host=a.host, port=a.port, api_key=key, latency=lat,
+                      default_script=DefaultScript(calls_per_turn=a.default_calls, turns=a.default_turns),
+                      tasks_dir=a.tasks_dir, chunk_tokens=a.chunk_tokens, ws_lifetime_s=a.ws_lifetime,
+                      model_name_default=a.model)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="agentload", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_mock_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "mock":
+            from .mock.server import serve
+
+            serve(_mock_config(args))  # type: ignore[arg-type]
+            return 0
+    except AgentloadError as e:
+        print(f"agentload: {e}", file=sys.stderr)
+        return e.exit_code
+    except OSError as e:
+        if args.command == "mock":
+            print(f"agentload mock: cannot listen on {args.host}:{args.port}: {e.strerror} "
+                  "(pick another --port, or 0 for a free one)", file=sys.stderr)
+            return 2
+        raise
+    except KeyboardInterrupt:
+        return 130
+    return 0

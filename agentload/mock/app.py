@@ -1,0 +1,184 @@
+"""The mock's HTTP surface: routes, middleware, and the server runner with exact byte counting."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from .chat import chat_completions
+from .config import MockConfig
+from .engine import Engine
+from .errors import ApiError, invalid_api_key, missing_api_key
+from .ledger import STATS_PREFIX, ByteLedger, CountingProtocol, connection_of
+from .pacing import pace, sequencer
+from .requests import parse_create, parse_json_body
+
+log = logging.getLogger("agentload.mock")
+
+ENGINE: web.AppKey[Engine] = web.AppKey("engine", Engine)
+LEDGER: web.AppKey[ByteLedger] = web.AppKey("ledger", ByteLedger)
+CONFIG: web.AppKey[MockConfig] = web.AppKey("config", MockConfig)
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(body=json.dumps(body, separators=(",", ":")).encode(), status=status,
+                        content_type="application/json", headers=headers)
+
+
+def _authorized(request: web.Request, api_key: str | None) -> None:
+    if api_key is None:
+        return
+    auth = request.headers.get("Authorization", "")
+    if not auth:
+        raise missing_api_key()
+    scheme, _, token = auth.partition(" ")
+    if scheme.lower() != "bearer" or not secrets.compare_digest(token.strip().encode(), api_key.encode()):
+        raise invalid_api_key()
+
+
+@web.middleware
+async def openai_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Reads the whole request, marks the byte ledger, checks the key, and shapes every error."""
+    await request.read()
+    conn = connection_of(request)
+    if conn is not None:
+        kind = "ws-handshake" if request.headers.get("Upgrade", "").lower() == "websocket" else "http"
+        request["exchange"] = conn.mark(request.app[LEDGER], kind, request.path)
+    try:
+        if request.path.startswith("/v1/"):
+            _authorized(request, request.app[CONFIG].api_key)
+        return await handler(request)
+    except ApiError as e:
+        return json_response(e.body(), e.status, e.headers)
+    except web.HTTPException as e:
+        if e.status >= 400:
+            return json_response({"error": {"message": e.reason, "type": "invalid_request_error",
+                                            "param": None, "code": None}}, e.status)
+        raise
+    except (asyncio.CancelledError, ConnectionResetError):
+        raise
+    except Exception:
+        log.exception("internal error on %s %s", request.method, request.path)
+        return json_response({"error": {"message": "The server had an error while processing your request.",
+                                        "type": "server_error", "param": None, "code": None}}, 500)
+
+
+def _sse(events: list[dict[str, Any]]) -> bytes:
+    return b"".join(b"event: " + e["type"].encode() + b"\ndata: " +
+                    json.dumps(e, separators=(",", ":")).encode() + b"\n\n" for e in events)
+
+
+async def create_response(request: web.Request) -> web.StreamResponse:
+    engine = request.app[ENGINE]
+    req = parse_create(parse_json_body(await request.read()), websocket=False)
+    prev = engine.resolve_previous(req)
+    gen = engine.start(req, prev)
+    if "exchange" in request:
+        request["exchange"].response_id = gen.id
+    start = asyncio.get_running_loop().time()
+    headers = {"x-request-id": f"req_{secrets.token_hex(16)}", "openai-processing-ms": "0"}
+    if not req.stream:
+        delay = gen.ttft_s + gen.config.latency.token_interval_s() * gen.usage["output_tokens"]
+        if delay > 0:
+            await asyncio.sleep(delay)
+        engine.finish(gen)
+        return json_response(gen.final_response(), headers=headers)
+    resp = web.StreamResponse(headers={**headers, "Content-Type": "text/event-stream; charset=utf-8",
+                                       "Cache-Control": "no-cache"})
+    await resp.prepare(request)
+
+    async def send(batch: list[dict[str, Any]]) -> None:
+        await resp.write(_sse(batch))
+
+    await pace(gen.events(), send, start, sequencer())
+    engine.finish(gen)
+    await resp.write_eof()
+    return resp
+
+
+async def get_response(request: web.Request) -> web.Response:
+    rid = request.match_info["response_id"]
+    st = request.app[ENGINE].store.get(rid)
+    if st is None or st.response is None:
+        raise ApiError(404, f"Response with id '{rid}' not found.", "invalid_request_error", None, None)
+    return json_response(st.response)
+
+
+async def responses_get(request: web.Request) -> web.StreamResponse:
+    """GET /v1/responses: the WebSocket mode's upgrade (plain GET is not an endpoint)."""
+    from .ws import websocket_session
+
+    if request.headers.get("Upgrade", "").lower() != "websocket":
+        raise ApiError(405, "GET /v1/responses is only available as a WebSocket upgrade (WebSocket mode).",
+                       "invalid_request_error", None, None)
+    return await websocket_session(request)
+
+
+async def list_models(request: web.Request) -> web.Response:
+    name = request.app[CONFIG].model_name_default
+    return json_response({"object": "list", "data": [{"id": name, "object": "model", "created": 0,
+                                                       "owned_by": "agentload-mock"}]})
+
+
+async def stats(request: web.Request) -> web.Response:
+    with_ex = request.query.get("exchanges", "1") not in ("0", "false", "no")
+    return json_response(request.app[LEDGER].snapshot(with_exchanges=with_ex))
+
+
+async def reset(request: web.Request) -> web.Response:
+    request.app[LEDGER].reset()
+    return json_response({"reset": True})
+
+
+async def health(request: web.Request) -> web.Response:
+    return json_response({"ok": True})
+
+
+def make_app(config: MockConfig, ledger: ByteLedger | None = None) -> web.Application:
+    app = web.Application(middlewares=[openai_middleware], client_max_size=256 * 1024 * 1024)
+    app[CONFIG] = config
+    app[ENGINE] = Engine(config)
+    app[LEDGER] = ledger or ByteLedger(max_exchanges=config.ledger_max_exchanges)
+    app.router.add_post("/v1/responses", create_response)
+    app.router.add_get("/v1/responses", responses_get)
+    app.router.add_get("/v1/responses/{response_id}", get_response)
+    app.router.add_post("/v1/chat/completions", chat_completions)
+    app.router.add_get("/v1/models", list_models)
+    app.router.add_get(f"{STATS_PREFIX}/stats", stats)
+    app.router.add_post(f"{STATS_PREFIX}/reset", reset)
+    app.router.add_get(f"{STATS_PREFIX}/health", health)
+    return app
+
+
+@dataclass
+class RunningMock:
+    runner: web.AppRunner
+    server: asyncio.AbstractServer
+    port: int
+    ledger: ByteLedger = field(repr=False)
+
+    async def close(self) -> None:
+        self.server.close()
+        await self.runner.shutdown()
+        await self.runner.cleanup()
+
+
+async def start_mock(config: MockConfig) -> RunningMock:
+    """Serve ``config`` on its host/port (port 0 picks a free one), counting every byte."""
+    app = make_app(config)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    handler_factory = runner.server
+    assert handler_factory is not None
+    ledger = app[LEDGER]
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: CountingProtocol(handler_factory(), ledger),
+                                      config.host, config.port, reuse_address=True, backlog=4096)
+    port = server.sockets[0].getsockname()[1]
+    return RunningMock(runner, server, port, ledger)

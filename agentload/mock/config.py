@@ -1,0 +1,66 @@
+"""The mock server's settings and their defaults (the CLI flags read their defaults from here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..workload import TASKS_DIR
+
+
+@dataclass(frozen=True)
+class LatencyModel:
+    """Time to first token and output pacing of the scripted model.
+
+    TTFT = ttft_ms + prefill_ms_per_1k * uncached_input_tokens / 1000
+                   + cached_ms_per_1k  * cached_input_tokens   / 1000
+    then output streams at ``output_tps`` tokens per second (0 = as fast as the mock can write).
+    Tokens are estimated as UTF-8 bytes / 4 (agentload.tokens). Cached tokens are the context the
+    server already holds: the previous response on the same WebSocket connection, or a stored response
+    reached through previous_response_id.
+    """
+
+    ttft_ms: float = 400.0
+    prefill_ms_per_1k: float = 20.0
+    cached_ms_per_1k: float = 2.0
+    output_tps: float = 80.0
+
+    @classmethod
+    def zero(cls) -> LatencyModel:
+        """No modelled latency at all: capacity tests of the generator and of the mock."""
+        return cls(ttft_ms=0.0, prefill_ms_per_1k=0.0, cached_ms_per_1k=0.0, output_tps=0.0)
+
+    def ttft_s(self, uncached_tokens: int, cached_tokens: int) -> float:
+        ms = (self.ttft_ms + self.prefill_ms_per_1k * uncached_tokens / 1000.0
+              + self.cached_ms_per_1k * cached_tokens / 1000.0)
+        return ms / 1000.0
+
+    def token_interval_s(self) -> float:
+        return 1.0 / self.output_tps if self.output_tps > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class DefaultScript:
+    """What the scripted model does for a conversation that names no task in its metadata."""
+
+    calls_per_turn: int = 3
+    turns: int = 4
+    arguments_bytes: int = 64
+    final_message: str = "Done: the change is made and the tests pass."
+
+
+@dataclass(frozen=True)
+class MockConfig:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    api_key: str | None = None  # when set, every /v1 request must carry it as a bearer token
+    latency: LatencyModel = field(default_factory=LatencyModel)
+    default_script: DefaultScript = field(default_factory=DefaultScript)
+    tasks_dir: Path = TASKS_DIR
+    chunk_tokens: int = 1  # output tokens per delta event (OpenAI streams about one)
+    ws_lifetime_s: float = 3600.0  # then websocket_connection_limit_reached
+    ws_max_in_flight: int = 16
+    ws_max_lanes: int = 32
+    store_max_responses: int = 100_000
+    ledger_max_exchanges: int = 100_000
+    model_name_default: str = "gpt-5.4"

@@ -1,0 +1,99 @@
+"""Running the mock: in the foreground (``agentload mock``) or as a child process (``MockProcess``).
+
+The mock always runs in its own process, on its own core: its event loop must never share a CPU
+with the load generator it is measured by.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Any
+
+from .app import start_mock
+from .config import MockConfig
+
+READY_RE = re.compile(r"agentload mock listening on (http://\S+)")
+
+
+def serve(config: MockConfig) -> None:
+    """Serve until SIGINT/SIGTERM. Prints one ready line with the URL (port 0 resolved)."""
+
+    async def main() -> None:
+        running = await start_mock(config)
+        host = f"[{config.host}]" if ":" in config.host else config.host
+        print(f"agentload mock listening on http://{host}:{running.port}", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        await running.close()
+
+    asyncio.run(main())
+
+
+@dataclass
+class MockProcess:
+    """The mock in a child process; ``with MockProcess(args) as mock: mock.url``."""
+
+    args: list[str] = field(default_factory=list)
+    env: dict[str, str] | None = None
+    startup_timeout_s: float = 30.0
+    url: str = ""
+    proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> MockProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> MockProcess:
+        cmd = [sys.executable, "-m", "agentload", "mock", "--port", "0", *self.args]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     env={**os.environ, **(self.env or {})})
+        deadline = time.monotonic() + self.startup_timeout_s
+        assert self.proc.stdout is not None
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                err = self.proc.stderr.read() if self.proc.stderr else ""
+                raise RuntimeError(f"mock server exited before it was ready: {err.strip()[-2000:]}")
+            m = READY_RE.search(line)
+            if m:
+                self.url = m.group(1)
+                return self
+        self.stop()
+        raise RuntimeError("mock server did not report ready in time")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if self.proc:
+            for f in (self.proc.stdout, self.proc.stderr):
+                with contextlib.suppress(Exception):
+                    f.close()
+
+    def stats(self, exchanges: bool = True) -> dict[str, Any]:
+        with urllib.request.urlopen(f"{self.url}/_agentload/stats?exchanges={int(exchanges)}", timeout=10) as r:
+            return json.loads(r.read())
+
+    def reset(self) -> None:
+        req = urllib.request.Request(f"{self.url}/_agentload/reset", data=b"", method="POST")
+        with urllib.request.urlopen(req, timeout=10) as r:
+            r.read()

@@ -1,0 +1,161 @@
+"""Responses API WebSocket mode: ``GET /v1/responses`` upgraded, one JSON event per text frame.
+
+Per connection: requests with the same ``stream_id`` (lane) run first in, first out; different lanes run
+concurrently, at most ``ws_max_in_flight`` responses at once (the rest wait) and ``ws_max_lanes`` named
+lanes. Each lane keeps only its most recent response in memory, and any lane may continue (fork) from
+another lane's latest response; older ids fail with ``previous_response_not_found`` unless the response
+was stored. After ``ws_lifetime_s`` the connection finishes what is in flight, sends
+``websocket_connection_limit_reached`` and closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from .engine import ResponseState
+from .errors import ApiError, bad_request
+from .ledger import connection_of
+from .pacing import pace, sequencer
+from .requests import CreateRequest, parse_create
+
+LIFETIME_DRAIN_S = 120.0
+
+
+def lifetime_error(minutes: float) -> ApiError:
+    return ApiError(400, f"Responses websocket connection limit reached ({minutes:g} minutes). Create a new "
+                    "websocket connection to continue.", "invalid_request_error",
+                    "websocket_connection_limit_reached", None)
+
+
+@dataclass
+class Lane:
+    key: str
+    queue: asyncio.Queue = field(default_factory=asyncio.Queue)
+    cache: ResponseState | None = None
+    busy: bool = False
+    task: asyncio.Task | None = None
+
+
+class WsSession:
+    def __init__(self, request: web.Request, ws: web.WebSocketResponse) -> None:
+        from .app import CONFIG, ENGINE, LEDGER
+
+        self.request = request
+        self.ws = ws
+        self.config = request.app[CONFIG]
+        self.engine = request.app[ENGINE]
+        self.ledger = request.app[LEDGER]
+        self.conn = connection_of(request)
+        self.lanes: dict[str, Lane] = {}
+        self.in_flight = asyncio.Semaphore(self.config.ws_max_in_flight)
+        self.send_lock = asyncio.Lock()
+        self.expired = False
+
+    async def send(self, events: list[dict[str, Any]]) -> None:
+        async with self.send_lock:
+            for e in events:
+                await self.ws.send_str(json.dumps(e, separators=(",", ":")))
+
+    async def run(self) -> None:
+        lifetime = asyncio.create_task(self._lifetime())
+        try:
+            async for msg in self.ws:
+                if msg.type == WSMsgType.TEXT:
+                    exchange = self.conn.mark(self.ledger, "ws-message", self.request.path) if self.conn else None
+                    await self._on_text(msg.data, exchange)
+                elif msg.type == WSMsgType.BINARY:
+                    await self.send([bad_request("Binary frames are not supported; send JSON text frames.",
+                                                 None, "invalid_json").ws_event()])
+                elif msg.type == WSMsgType.ERROR:
+                    break
+        finally:
+            lifetime.cancel()
+            for lane in self.lanes.values():
+                if lane.task:
+                    lane.task.cancel()
+            for t in [lifetime, *(lane.task for lane in self.lanes.values() if lane.task)]:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await t
+
+    async def _on_text(self, data: str, exchange: Any) -> None:
+        try:
+            body = json.loads(data)
+        except ValueError:
+            await self.send([bad_request("Invalid JSON in WebSocket message.", None, "invalid_json").ws_event()])
+            return
+        sid = body.get("stream_id") if isinstance(body, dict) and isinstance(body.get("stream_id"), str) else None
+        if self.expired:
+            await self.send([lifetime_error(self.config.ws_lifetime_s / 60).ws_event(sid)])
+            await self.ws.close()
+            return
+        try:
+            req = parse_create(body, websocket=True)
+        except ApiError as e:
+            await self.send([e.ws_event(sid)])
+            return
+        key = req.stream_id or ""
+        lane = self.lanes.get(key)
+        if lane is None:
+            named = sum(1 for k in self.lanes if k)
+            if key and named >= self.config.ws_max_lanes:
+                err = ApiError(400, f"Too many streams on this connection (limit {self.config.ws_max_lanes}).",
+                               "invalid_request_error", "websocket_stream_limit_reached", "stream_id")
+                await self.send([err.ws_event(req.stream_id)])
+                return
+            lane = self.lanes[key] = Lane(key)
+            lane.task = asyncio.create_task(self._lane_worker(lane))
+        lane.queue.put_nowait((req, exchange, asyncio.get_running_loop().time()))
+
+    def _cached(self, rid: str | None) -> ResponseState | None:
+        for lane in self.lanes.values():
+            if lane.cache is not None and lane.cache.id == rid:
+                return lane.cache
+        return None
+
+    async def _lane_worker(self, lane: Lane) -> None:
+        while True:
+            req, exchange, received = await lane.queue.get()
+            lane.busy = True
+            try:
+                async with self.in_flight:
+                    await self._respond(lane, req, exchange, received)
+            finally:
+                lane.busy = lane.queue.qsize() > 0
+
+    async def _respond(self, lane: Lane, req: CreateRequest, exchange: Any, received: float) -> None:
+        try:
+            prev = self.engine.resolve_previous(req, self._cached(req.previous_response_id))
+            gen = self.engine.start(req, prev)
+        except ApiError as e:
+            await self.send([e.ws_event(req.stream_id)])
+            return
+        if exchange is not None:
+            exchange.response_id = gen.id
+        extra = {"stream_id": req.stream_id} if req.stream_id else None
+        # Queued behind the lane or the in-flight cap: the model starts when the request is taken up.
+        start = max(received, asyncio.get_running_loop().time())
+        await pace(gen.events(), self.send, start, sequencer(extra))
+        lane.cache = self.engine.finish(gen)
+
+    async def _lifetime(self) -> None:
+        await asyncio.sleep(self.config.ws_lifetime_s)
+        self.expired = True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LIFETIME_DRAIN_S
+        while any(lane.busy or lane.queue.qsize() for lane in self.lanes.values()) and loop.time() < deadline:
+            await asyncio.sleep(0.01)
+        await self.send([lifetime_error(self.config.ws_lifetime_s / 60).ws_event()])
+        await self.ws.close()
+
+
+async def websocket_session(request: web.Request) -> web.WebSocketResponse:
+    ws = web.WebSocketResponse(max_msg_size=256 * 1024 * 1024, autoping=True, compress=False)
+    await ws.prepare(request)
+    await WsSession(request, ws).run()
+    return ws

@@ -1,0 +1,31 @@
+"""Shared fixtures: real mock-server processes on loopback, started and stopped by the tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from agentload.mock import MockProcess
+
+
+@pytest.fixture
+def start_mock() -> Iterator[Callable[..., MockProcess]]:
+    """``start_mock("--latency", "zero")`` starts a mock process; all are stopped after the test."""
+    started: list[MockProcess] = []
+
+    def _start(*args: str, env: dict[str, str] | None = None) -> MockProcess:
+        m = MockProcess(list(args), env=env).start()
+        started.append(m)
+        return m
+
+    yield _start
+    for m in started:
+        m.stop()
+
+
+@pytest.fixture(scope="module")
+def zero_mock() -> Iterator[MockProcess]:
+    """One zero-latency mock shared by a module, with a 10-turn default script."""
+    with MockProcess(["--latency", "zero", "--default-turns", "10", "--default-calls", "3"]) as m:
+        yield m

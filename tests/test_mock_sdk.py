@@ -1,0 +1,171 @@
+"""The official openai SDK, unmodified, against the mock: every event it sends parses and validates.
+
+Each event is parsed by the SDK itself and validated again, strictly, against the SDK's pydantic type
+for that event (required fields, literal types); warnings are errors.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import openai
+import pytest
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from openai.types.responses import Response, ResponseStreamEvent
+from openai.types.responses.responses_server_event import ResponsesServerEvent
+from pydantic import TypeAdapter
+
+STREAM_EVENT = TypeAdapter(ResponseStreamEvent)
+SERVER_EVENT = TypeAdapter(ResponsesServerEvent)
+TOOLS = [{"type": "function", "name": "read_file", "description": "Read a file",
+          "parameters": {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]},
+          "strict": False}]
+
+
+def validated(adapter: TypeAdapter, event) -> object:
+    """Re-validate an SDK-parsed event strictly; no unknown top-level fields either."""
+    obj = adapter.validate_python(event.model_dump(mode="json", exclude_unset=True))
+    assert not (obj.model_extra or {}), f"unknown fields in {event.type}: {obj.model_extra}"
+    return obj
+
+
+@pytest.fixture
+def client(zero_mock):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yield openai.OpenAI(base_url=f"{zero_mock.url}/v1", api_key="sk-test", max_retries=0)
+
+
+def test_responses_streaming_every_event_validates(client):
+    with client.responses.create(model="gpt-5.4", input="Fix the failing test", tools=TOOLS, stream=True) as s:
+        events = list(s)
+    types = [e.type for e in events]
+    assert types[:3] == ["response.created", "response.in_progress", "response.output_item.added"]
+    assert types[-1] == "response.completed"
+    assert "response.function_call_arguments.delta" in types
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    for e in events:
+        validated(STREAM_EVENT, e)
+    done = events[-1].response
+    assert done.status == "completed" and len(done.output) == 3
+    assert all(item.type == "function_call" for item in done.output)
+    assert done.usage.input_tokens > 0 and done.usage.output_tokens > 0
+
+
+def test_responses_non_streaming_and_retrieve_stored(client):
+    r = client.responses.create(model="gpt-5.4", input="hello", tools=TOOLS, store=True)
+    Response.model_validate(r.model_dump(mode="json"))
+    assert r.output[0].type == "function_call"
+    again = client.responses.retrieve(r.id)
+    assert again.id == r.id and again.output == r.output
+    # chained over HTTP from the stored response
+    outputs = [{"type": "function_call_output", "call_id": c.call_id, "output": "ok"} for c in r.output]
+    r2 = client.responses.create(model="gpt-5.4", previous_response_id=r.id, input=outputs, store=True)
+    assert r2.usage.input_tokens_details.cached_tokens == r.usage.total_tokens
+
+
+def test_http_error_shapes(client, zero_mock):
+    with pytest.raises(openai.BadRequestError) as e:
+        client.responses.create(model="gpt-5.4", input="x", previous_response_id="resp_unknown")
+    assert e.value.code == "previous_response_not_found" and e.value.param == "previous_response_id"
+    with pytest.raises(openai.BadRequestError) as e:
+        client.responses.create(model="gpt-5.4", input=[{"type": "bogus"}])
+    assert e.value.param == "input[0].type"
+    with pytest.raises(openai.NotFoundError):
+        client.responses.retrieve("resp_missing")
+
+
+def test_websocket_ten_turn_conversation_with_store_false(client):
+    """responses.connect(): a 10-turn tool-calling conversation continued by previous_response_id."""
+    all_events = []
+    with client.responses.connect() as conn:
+        prev = None
+        new_input: list = [{"type": "message", "role": "user", "content": "Refactor the API layer"}]
+        for turn in range(11):
+            kwargs = {"model": "gpt-5.4", "store": False, "input": new_input}
+            if prev is None:
+                kwargs["tools"] = TOOLS
+            else:
+                kwargs["previous_response_id"] = prev
+            conn.response.create(**kwargs)
+            for event in conn:
+                all_events.append(event)
+                validated(SERVER_EVENT, event)
+                if event.type == "response.completed":
+                    break
+                assert event.type != "error", event
+            resp = event.response
+            if turn > 0:
+                assert resp.usage.input_tokens_details.cached_tokens > 0
+            prev = resp.id
+            calls = [o for o in resp.output if o.type == "function_call"]
+            if turn < 10:
+                assert len(calls) == 3
+            else:
+                assert not calls and resp.output[0].type == "message"
+            new_input = [{"type": "function_call_output", "call_id": c.call_id, "output": "x" * 200} for c in calls]
+    assert sum(1 for e in all_events if e.type == "response.completed") == 11
+
+
+def test_websocket_previous_response_not_found_and_warmup(client):
+    with client.responses.connect() as conn:
+        conn.response.create(model="gpt-5.4", store=False, input="hi", previous_response_id="resp_nope")
+        event = conn.recv()
+        validated(SERVER_EVENT, event)
+        assert event.type == "error" and event.status == 400
+        assert event.error.code == "previous_response_not_found"
+        assert event.error.param == "previous_response_id"
+        # warm-up: generate=false prepares state and gives an id to chain from, with no output
+        conn.response.create(model="gpt-5.4", store=False, input="Fix the bug", tools=TOOLS, generate=False)
+        events = []
+        for ev in conn:
+            events.append(validated(SERVER_EVENT, ev))
+            if ev.type == "response.completed":
+                break
+        assert events[-1].response.output == []
+        conn.response.create(model="gpt-5.4", store=False, input=[], previous_response_id=events[-1].response.id)
+        for ev in conn:
+            validated(SERVER_EVENT, ev)
+            if ev.type in ("response.completed", "error"):
+                break
+        assert ev.type == "response.completed" and ev.response.output[0].type == "function_call"
+        # an older id than the latest is gone with store=false
+        conn.response.create(model="gpt-5.4", store=False, input=[], previous_response_id=events[-1].response.id)
+        ev = conn.recv()
+        assert ev.type == "error" and ev.error.code == "previous_response_not_found"
+
+
+def test_chat_completions_streaming_and_not(client):
+    tools = [{"type": "function", "function": {"name": "read_file", "parameters": {"type": "object"}}}]
+    msgs = [{"role": "user", "content": "fix it"}]
+    chunks = list(client.chat.completions.create(model="gpt-5.4", messages=msgs, tools=tools, stream=True,
+                                                 stream_options={"include_usage": True}))
+    for c in chunks:
+        ChatCompletionChunk.model_validate(c.model_dump(mode="json"))
+    assert chunks[-2].choices[0].finish_reason == "tool_calls"
+    assert chunks[-1].usage.prompt_tokens > 0
+    calls: dict[int, dict] = {}
+    for c in chunks:
+        for tc in (c.choices[0].delta.tool_calls or []) if c.choices else []:
+            d = calls.setdefault(tc.index, {"args": ""})
+            if tc.id:
+                d["id"] = tc.id
+            d["args"] += tc.function.arguments or ""
+    assert len(calls) == 3 and all(json.loads(d["args"])["path"] for d in calls.values())
+    full = client.chat.completions.create(model="gpt-5.4", messages=msgs, tools=tools)
+    ChatCompletion.model_validate(full.model_dump(mode="json"))
+    assert [tc.id for tc in full.choices[0].message.tool_calls] == [calls[i]["id"] for i in range(3)]
+
+
+def test_api_key_enforced(start_mock):
+    mock = start_mock("--latency", "zero", env={"AGENTLOAD_MOCK_API_KEY": "sk-right"})
+    good = openai.OpenAI(base_url=f"{mock.url}/v1", api_key="sk-right", max_retries=0)
+    assert good.responses.create(model="m", input="hi").status == "completed"
+    bad = openai.OpenAI(base_url=f"{mock.url}/v1", api_key="sk-wrong", max_retries=0)
+    with pytest.raises(openai.AuthenticationError) as e:
+        bad.responses.create(model="m", input="hi")
+    assert e.value.code == "invalid_api_key" and "sk-wrong" not in str(e.value)
+    with pytest.raises(Exception), bad.responses.connect() as conn:
+        conn.response.create(model="m", input="hi")
+        conn.recv()
