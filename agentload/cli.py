@@ -20,30 +20,68 @@ def _add_mock_parser(sub: argparse._SubParsersAction) -> None:
     from .mock.config import DefaultScript, LatencyModel, MockConfig
 
     d, lat, script = MockConfig(), LatencyModel(), DefaultScript()
-    p = sub.add_parser("mock", help="run the embedded OpenAI-compatible mock server",
-                       description="The embedded OpenAI-compatible mock: Responses API over HTTP (SSE/JSON) and "
-                                   "WebSocket, Chat Completions, a scripted model and a latency model.")
+    p = sub.add_parser(
+        "mock",
+        help="run the embedded OpenAI-compatible mock server",
+        description="The embedded OpenAI-compatible mock: Responses API over HTTP (SSE/JSON) and "
+        "WebSocket, Chat Completions, a scripted model and a latency model.",
+    )
     p.add_argument("--host", default=d.host, help=f"bind address (default {d.host}; loopback unless told)")
     p.add_argument("--port", type=int, default=d.port, help=f"port (default {d.port}; 0 picks a free one)")
-    p.add_argument("--api-key", default=None,
-                   help=f"require this bearer token (prefer the {MOCK_KEY_ENV} environment variable)")
-    p.add_argument("--latency", choices=("realistic", "zero"), default="realistic",
-                   help="latency preset: realistic (the defaults below) or zero (capacity tests)")
-    p.add_argument("--ttft-ms", type=float, default=None, help=f"base time to first token (default {lat.ttft_ms})")
-    p.add_argument("--prefill-ms-per-1k", type=float, default=None,
-                   help=f"extra TTFT per 1000 uncached input tokens (default {lat.prefill_ms_per_1k})")
-    p.add_argument("--cached-ms-per-1k", type=float, default=None,
-                   help=f"extra TTFT per 1000 cached input tokens (default {lat.cached_ms_per_1k})")
-    p.add_argument("--output-tps", type=float, default=None,
-                   help=f"output tokens per second, 0 = unpaced (default {lat.output_tps})")
+    p.add_argument(
+        "--api-key",
+        default=None,
+        help=f"require this bearer token (prefer the {MOCK_KEY_ENV} environment variable)",
+    )
+    p.add_argument(
+        "--latency",
+        choices=("realistic", "zero"),
+        default="realistic",
+        help="latency preset: realistic (the defaults below) or zero (capacity tests)",
+    )
+    p.add_argument(
+        "--ttft-ms", type=float, default=None, help=f"base time to first token (default {lat.ttft_ms})"
+    )
+    p.add_argument(
+        "--prefill-ms-per-1k",
+        type=float,
+        default=None,
+        help=f"extra TTFT per 1000 uncached input tokens (default {lat.prefill_ms_per_1k})",
+    )
+    p.add_argument(
+        "--cached-ms-per-1k",
+        type=float,
+        default=None,
+        help=f"extra TTFT per 1000 cached input tokens (default {lat.cached_ms_per_1k})",
+    )
+    p.add_argument(
+        "--output-tps",
+        type=float,
+        default=None,
+        help=f"output tokens per second, 0 = unpaced (default {lat.output_tps})",
+    )
     p.add_argument("--chunk-tokens", type=int, default=d.chunk_tokens, help="output tokens per delta event")
-    p.add_argument("--ws-lifetime", type=float, default=d.ws_lifetime_s,
-                   help=f"WebSocket connection lifetime in seconds (default {d.ws_lifetime_s:g})")
-    p.add_argument("--default-calls", type=int, default=script.calls_per_turn,
-                   help="tool calls per turn for conversations that name no task")
-    p.add_argument("--default-turns", type=int, default=script.turns,
-                   help="turns of tool calls before the final message, for conversations that name no task")
-    p.add_argument("--tasks-dir", type=Path, default=d.tasks_dir, help="where task files are looked up by name")
+    p.add_argument(
+        "--ws-lifetime",
+        type=float,
+        default=d.ws_lifetime_s,
+        help=f"WebSocket connection lifetime in seconds (default {d.ws_lifetime_s:g})",
+    )
+    p.add_argument(
+        "--default-calls",
+        type=int,
+        default=script.calls_per_turn,
+        help="tool calls per turn for conversations that name no task",
+    )
+    p.add_argument(
+        "--default-turns",
+        type=int,
+        default=script.turns,
+        help="turns of tool calls before the final message, for conversations that name no task",
+    )
+    p.add_argument(
+        "--tasks-dir", type=Path, default=d.tasks_dir, help="where task files are looked up by name"
+    )
     p.add_argument("--model", default=d.model_name_default, help="model name listed at /v1/models")
 
 
@@ -51,7 +89,9 @@ def _mock_config(a: argparse.Namespace) -> object:
     from .mock.config import DefaultScript, LatencyModel, MockConfig
 
     lat = LatencyModel.zero() if a.latency == "zero" else LatencyModel()
-    overrides = {f.name: getattr(a, f.name) for f in fields(LatencyModel) if getattr(a, f.name, None) is not None}
+    overrides = {
+        f.name: getattr(a, f.name) for f in fields(LatencyModel) if getattr(a, f.name, None) is not None
+    }
     for name, value in overrides.items():
         if value < 0:
             raise AgentloadError(f"--{name.replace('_', '-')}: must be 0 or more, got {value:g}")
@@ -67,10 +107,17 @@ def _mock_config(a: argparse.Namespace) -> object:
     if a.default_calls < 1 or a.default_turns < 0:
         raise AgentloadError("--default-calls must be 1 or more and --default-turns 0 or more")
     key = a.api_key or os.environ.get(MOCK_KEY_ENV) or None
-    return MockConfig(host=a.host, port=a.port, api_key=key, latency=lat,
-                      default_script=DefaultScript(calls_per_turn=a.default_calls, turns=a.default_turns),
-                      tasks_dir=a.tasks_dir, chunk_tokens=a.chunk_tokens, ws_lifetime_s=a.ws_lifetime,
-                      model_name_default=a.model)
+    return MockConfig(
+        host=a.host,
+        port=a.port,
+        api_key=key,
+        latency=lat,
+        default_script=DefaultScript(calls_per_turn=a.default_calls, turns=a.default_turns),
+        tasks_dir=a.tasks_dir,
+        chunk_tokens=a.chunk_tokens,
+        ws_lifetime_s=a.ws_lifetime,
+        model_name_default=a.model,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,8 +141,11 @@ def main(argv: list[str] | None = None) -> int:
         return e.exit_code
     except OSError as e:
         if args.command == "mock":
-            print(f"agentload mock: cannot listen on {args.host}:{args.port}: {e.strerror} "
-                  "(pick another --port, or 0 for a free one)", file=sys.stderr)
+            print(
+                f"agentload mock: cannot listen on {args.host}:{args.port}: {e.strerror} "
+                "(pick another --port, or 0 for a free one)",
+                file=sys.stderr,
+            )
             return 2
         raise
     except KeyboardInterrupt:

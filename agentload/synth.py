@@ -11,17 +11,61 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-_IDENTS = (
-    "parse_date config request response handler session user_id payload cursor index items "
-    "result value buffer offset timeout retries client server token cache entry record schema "
-    "query limit page total status error message context path name mode field row column"
-).split()
+_IDENTS = [
+    "parse_date",
+    "config",
+    "request",
+    "response",
+    "handler",
+    "session",
+    "user_id",
+    "payload",
+    "cursor",
+    "index",
+    "items",
+    "result",
+    "value",
+    "buffer",
+    "offset",
+    "timeout",
+    "retries",
+    "client",
+    "server",
+    "token",
+    "cache",
+    "entry",
+    "record",
+    "schema",
+    "query",
+    "limit",
+    "page",
+    "total",
+    "status",
+    "error",
+    "message",
+    "context",
+    "path",
+    "name",
+    "mode",
+    "field",
+    "row",
+    "column",
+]
 _TYPES = ["str", "int", "float", "bool", "dict[str, Any]", "list[str]", "bytes", "Path", "datetime"]
 _MODULES = ["os", "re", "json", "logging", "datetime", "pathlib", "typing", "dataclasses", "itertools"]
 _FILES = [
-    "src/app/api/routes.py", "src/app/api/handlers.py", "src/app/core/dates.py", "src/app/core/search.py",
-    "src/app/models/user.py", "src/app/models/order.py", "src/app/db/session.py", "tests/test_dates.py",
-    "tests/test_search.py", "tests/test_api.py", "src/app/utils/pagination.py", "src/app/config.py",
+    "src/app/api/routes.py",
+    "src/app/api/handlers.py",
+    "src/app/core/dates.py",
+    "src/app/core/search.py",
+    "src/app/models/user.py",
+    "src/app/models/order.py",
+    "src/app/db/session.py",
+    "tests/test_dates.py",
+    "tests/test_search.py",
+    "tests/test_api.py",
+    "src/app/utils/pagination.py",
+    "src/app/config.py",
 ]
 
 
@@ -31,36 +75,52 @@ def _python(rng: random.Random) -> list[str]:
         return [f"import {mod}" for mod in rng.sample(_MODULES, 3)] + [""]
     name = rng.choice(_IDENTS)
     if rng.random() < 0.25:
-        lines = [f"class {name.title().replace('_', '')}:",
-                 f'    """{rng.choice(_IDENTS).capitalize()} for the {name} layer."""', ""]
+        lines = [
+            f"class {name.title().replace('_', '')}:",
+            f'    """{rng.choice(_IDENTS).capitalize()} for the {name} layer."""',
+            "",
+        ]
         lines += [f"    {rng.choice(_IDENTS)}: {rng.choice(_TYPES)}" for _ in range(rng.randint(1, 3))]
         return lines + [""]
     args = ", ".join(f"{a}: {rng.choice(_TYPES)}" for a in rng.sample(_IDENTS, rng.randint(1, 3)))
-    lines = [f"def {name}_{rng.choice(_IDENTS)}({args}) -> {rng.choice(_TYPES)}:",
-             f'    """Return the {rng.choice(_IDENTS)} for a {rng.choice(_IDENTS)}."""']
+    lines = [
+        f"def {name}_{rng.choice(_IDENTS)}({args}) -> {rng.choice(_TYPES)}:",
+        f'    """Return the {rng.choice(_IDENTS)} for a {rng.choice(_IDENTS)}."""',
+    ]
     for _ in range(rng.randint(2, 6)):
         a, b = rng.choice(_IDENTS), rng.choice(_IDENTS)
-        lines.append(rng.choice([
-            f"    {a} = {b}.get(\"{rng.choice(_IDENTS)}\", {rng.randint(0, 99)})",
-            f"    if {a} is None:\n        raise ValueError(f\"missing {a}: {{{b}!r}}\")",
-            f"    for {a} in {b}:\n        {rng.choice(_IDENTS)}.append({a})",
-            f"    logger.debug(\"%s -> %s\", {a}, {b})",
-        ]))
+        lines.append(
+            rng.choice(
+                [
+                    f'    {a} = {b}.get("{rng.choice(_IDENTS)}", {rng.randint(0, 99)})',
+                    f'    if {a} is None:\n        raise ValueError(f"missing {a}: {{{b}!r}}")',
+                    f"    for {a} in {b}:\n        {rng.choice(_IDENTS)}.append({a})",
+                    f'    logger.debug("%s -> %s", {a}, {b})',
+                ]
+            )
+        )
     return lines + [f"    return {rng.choice(_IDENTS)}", ""]
 
 
 def _test_log(rng: random.Random) -> list[str]:
-    lines = ["============================= test session starts ==============================",
-             "platform linux -- Python 3.11.7, pytest-8.3.2, pluggy-1.5.0",
-             f"collected {rng.randint(20, 300)} items", ""]
+    lines = [
+        "============================= test session starts ==============================",
+        "platform linux -- Python 3.11.7, pytest-8.3.2, pluggy-1.5.0",
+        f"collected {rng.randint(20, 300)} items",
+        "",
+    ]
     for f in rng.sample(_FILES, 4):
         marks = "".join(rng.choice("....F.s") for _ in range(rng.randint(8, 40)))
         lines.append(f"{f} {marks}  [{rng.randint(1, 100):3d}%]")
-    lines += ["", "=================================== FAILURES ===================================",
-              f"____________________ test_{rng.choice(_IDENTS)}_{rng.choice(_IDENTS)} ____________________"]
+    lines += [
+        "",
+        "=================================== FAILURES ===================================",
+        f"____________________ test_{rng.choice(_IDENTS)}_{rng.choice(_IDENTS)} ____________________",
+    ]
     for _ in range(rng.randint(4, 10)):
-        lines.append(f"    {rng.choice(_IDENTS)} = {rng.choice(_IDENTS)}({rng.choice(_IDENTS)}, "
-                     f"{rng.randint(0, 999)})")
+        lines.append(
+            f"    {rng.choice(_IDENTS)} = {rng.choice(_IDENTS)}({rng.choice(_IDENTS)}, {rng.randint(0, 999)})"
+        )
     lines.append(f">   assert {rng.choice(_IDENTS)} == {rng.randint(0, 99)}")
     lines.append(f"E   AssertionError: assert {rng.randint(100, 999)} == {rng.randint(0, 99)}")
     lines.append(f"{rng.choice(_FILES)}:{rng.randint(10, 400)}: AssertionError")
@@ -79,8 +139,10 @@ def _listing(rng: random.Random) -> list[str]:
 def _search(rng: random.Random) -> list[str]:
     out = []
     for _ in range(rng.randint(6, 14)):
-        out.append(f"{rng.choice(_FILES)}:{rng.randint(1, 500)}:    {rng.choice(_IDENTS)} = "
-                   f"{rng.choice(_IDENTS)}.{rng.choice(_IDENTS)}({rng.choice(_IDENTS)})")
+        out.append(
+            f"{rng.choice(_FILES)}:{rng.randint(1, 500)}:    {rng.choice(_IDENTS)} = "
+            f"{rng.choice(_IDENTS)}.{rng.choice(_IDENTS)}({rng.choice(_IDENTS)})"
+        )
     return out
 
 

@@ -76,8 +76,10 @@ class Task:
 
 # --------------------------------------------------------------------------------------------- loading
 
+
 def builtin_task_names(tasks_dir: Path = TASKS_DIR) -> list[str]:
-    return sorted(p.stem for p in tasks_dir.glob("*.yaml"))
+    """Task files in ``tasks_dir``; files starting with ``_`` are shared bases, not tasks."""
+    return sorted(p.stem for p in tasks_dir.glob("*.yaml") if not p.name.startswith("_"))
 
 
 def resolve_task_path(name_or_path: str, tasks_dir: Path = TASKS_DIR) -> Path:
@@ -96,17 +98,52 @@ def resolve_task_path(name_or_path: str, tasks_dir: Path = TASKS_DIR) -> Path:
 
 def load_task(name_or_path: str, tasks_dir: Path = TASKS_DIR) -> Task:
     path = resolve_task_path(name_or_path, tasks_dir)
+    data = _read_document(path)
+    if isinstance(data, dict) and "base" in data:
+        # `base: _coding_agent.yaml`: instructions, tools and tool_profile shared by several tasks
+        ref = data.pop("base")
+        if not isinstance(ref, str):
+            raise TaskFileError(
+                str(path), "base", "must be a file name", "write e.g. `base: _coding_agent.yaml`"
+            )
+        base_path = path.parent / ref
+        if not base_path.is_file():
+            raise TaskFileError(
+                str(path),
+                "base",
+                f"{ref} not found next to the task",
+                "put the base file in the same folder or fix the name",
+            )
+        base = _read_document(base_path)
+        if not isinstance(base, dict):
+            raise TaskFileError(str(base_path), "", "the document must be a mapping", "write a YAML mapping")
+        allowed = {"instructions", "tools", "tool_profile"}
+        extra = sorted(set(base) - allowed)
+        if extra:
+            raise TaskFileError(
+                str(base_path),
+                extra[0],
+                "not allowed in a base file",
+                f"a base holds only: {', '.join(sorted(allowed))}",
+            )
+        data = {**base, **data}
+    return parse_task(data, str(path))
+
+
+def _read_document(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise TaskFileError(str(path), "", f"cannot read: {e.__class__.__name__}", "make it a UTF-8 text file") from None
+        raise TaskFileError(
+            str(path), "", f"cannot read: {e.__class__.__name__}", "make it a UTF-8 text file"
+        ) from None
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (yaml.YAMLError, json.JSONDecodeError) as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else f"line {getattr(e, 'lineno', '?')}"
         raise TaskFileError(str(path), where, "not valid YAML/JSON", "fix the syntax at that line") from None
-    return parse_task(data, str(path))
+    return data
 
 
 def load_tasks(names: list[str], tasks_dir: Path = TASKS_DIR) -> list[Task]:
@@ -114,6 +151,7 @@ def load_tasks(names: list[str], tasks_dir: Path = TASKS_DIR) -> list[Task]:
 
 
 # --------------------------------------------------------------------------------------------- parsing
+
 
 class _Checker:
     """Field access that turns every mismatch into a TaskFileError with the field's path."""
@@ -124,8 +162,17 @@ class _Checker:
     def fail(self, path: str, problem: str, fix: str) -> TaskFileError:
         return TaskFileError(self.file, path, problem, fix)
 
-    def get(self, obj: dict, key: str, path: str, typ: type | tuple, *, required: bool = True,
-            default: Any = None, fix: str = "") -> Any:
+    def get(
+        self,
+        obj: dict,
+        key: str,
+        path: str,
+        typ: type | tuple,
+        *,
+        required: bool = True,
+        default: Any = None,
+        fix: str = "",
+    ) -> Any:
         full = f"{path}.{key}" if path else key
         if key not in obj or obj[key] is None:
             if required:
@@ -136,7 +183,9 @@ class _Checker:
             value = float(value)
         if not isinstance(value, typ) or (isinstance(value, bool) and typ in (int, float)):
             names = typ.__name__ if isinstance(typ, type) else " or ".join(t.__name__ for t in typ)
-            raise self.fail(full, f"must be {names}, got {type(value).__name__}", fix or f"make `{key}` a {names}")
+            raise self.fail(
+                full, f"must be {names}, got {type(value).__name__}", fix or f"make `{key}` a {names}"
+            )
         return value
 
     def unknown(self, obj: dict, allowed: set[str], path: str) -> None:
@@ -147,14 +196,22 @@ class _Checker:
 
     def result_spec(self, obj: Any, path: str) -> ToolResultSpec:
         if not isinstance(obj, dict):
-            raise self.fail(path, "must be a mapping", "write e.g. `{kind: python, bytes: 2400, latency_ms: 20}`")
+            raise self.fail(
+                path, "must be a mapping", "write e.g. `{kind: python, bytes: 2400, latency_ms: 20}`"
+            )
         self.unknown(obj, {"kind", "bytes", "text", "latency_ms"}, path)
         text = self.get(obj, "text", path, str, required=False)
         kind = self.get(obj, "kind", path, str, required=False, default="text")
         if kind not in KINDS:
             raise self.fail(f"{path}.kind", f"unknown kind {kind!r}", f"use one of: {', '.join(KINDS)}")
-        n = self.get(obj, "bytes", path, int, required=text is None,
-                     fix="give `bytes` (size of the synthetic result) or a literal `text`")
+        n = self.get(
+            obj,
+            "bytes",
+            path,
+            int,
+            required=text is None,
+            fix="give `bytes` (size of the synthetic result) or a literal `text`",
+        )
         if n is not None and not 0 <= n <= 10_000_000:
             raise self.fail(f"{path}.bytes", f"{n} out of range", "use 0 to 10000000")
         latency_ms = self.get(obj, "latency_ms", path, float, required=False, default=0.0)
@@ -174,7 +231,9 @@ class _Checker:
                 self.unknown(value, {"synth", "bytes"}, sub)
                 kind = self.get(value, "synth", sub, str)
                 if kind not in KINDS:
-                    raise self.fail(f"{sub}.synth", f"unknown kind {kind!r}", f"use one of: {', '.join(KINDS)}")
+                    raise self.fail(
+                        f"{sub}.synth", f"unknown kind {kind!r}", f"use one of: {', '.join(KINDS)}"
+                    )
                 return synth_text(kind, self.get(value, "bytes", sub, int), f"{seed}:{sub}")
             if isinstance(value, dict):
                 return {k: expand(v, f"{sub}.{k}") for k, v in value.items()}
@@ -189,9 +248,25 @@ def parse_task(data: Any, file: str) -> Task:
     """Validate a decoded task document; every problem raises TaskFileError naming the field."""
     c = _Checker(file)
     if not isinstance(data, dict):
-        raise c.fail("", "the document must be a mapping", "start from one of the built-in tasks under tasks/")
-    c.unknown(data, {"schema", "name", "description", "instructions", "tools", "prompt", "turns",
-                     "final_message", "tool_profile", "max_turns"}, "")
+        raise c.fail(
+            "", "the document must be a mapping", "start from one of the built-in tasks under tasks/"
+        )
+    c.unknown(
+        data,
+        {
+            "schema",
+            "name",
+            "description",
+            "instructions",
+            "tools",
+            "prompt",
+            "turns",
+            "final_message",
+            "tool_profile",
+            "max_turns",
+        },
+        "",
+    )
     schema = c.get(data, "schema", "", int, required=False, default=SCHEMA_VERSION)
     if schema != SCHEMA_VERSION:
         raise c.fail("schema", f"unsupported version {schema}", f"set `schema: {SCHEMA_VERSION}`")
@@ -211,11 +286,15 @@ def parse_task(data: Any, file: str) -> Task:
         if tname in tool_names:
             raise c.fail(f"{p}.name", f"duplicate tool {tname!r}", "give every tool a distinct name")
         tool_names.add(tname)
-        tool = {"type": c.get(t, "type", p, str, required=False, default="function"), "name": tname,
-                "description": c.get(t, "description", p, str, required=False, default=""),
-                "parameters": c.get(t, "parameters", p, dict, required=False,
-                                    default={"type": "object", "properties": {}}),
-                "strict": c.get(t, "strict", p, bool, required=False, default=False)}
+        tool = {
+            "type": c.get(t, "type", p, str, required=False, default="function"),
+            "name": tname,
+            "description": c.get(t, "description", p, str, required=False, default=""),
+            "parameters": c.get(
+                t, "parameters", p, dict, required=False, default={"type": "object", "properties": {}}
+            ),
+            "strict": c.get(t, "strict", p, bool, required=False, default=False),
+        }
         if tool["type"] != "function":
             raise c.fail(f"{p}.type", f"unsupported tool type {tool['type']!r}", "use `function`")
         tools.append(tool)
@@ -226,7 +305,11 @@ def parse_task(data: Any, file: str) -> Task:
     raw_profile = c.get(data, "tool_profile", "", dict, required=False, default={})
     for tname, spec in raw_profile.items():
         if tname != "default" and tname not in tool_names:
-            raise c.fail(f"tool_profile.{tname}", "not a defined tool", f"use `default` or one of: {', '.join(sorted(tool_names))}")
+            raise c.fail(
+                f"tool_profile.{tname}",
+                "not a defined tool",
+                f"use `default` or one of: {', '.join(sorted(tool_names))}",
+            )
         profile[tname] = c.result_spec(spec, f"tool_profile.{tname}")
     profile.setdefault("default", ToolResultSpec(kind="text", bytes=1000, latency_s=0.02))
 
@@ -239,7 +322,11 @@ def parse_task(data: Any, file: str) -> Task:
         calls = []
         raw_calls = c.get(turn, "calls", p, list)
         if not raw_calls:
-            raise c.fail(f"{p}.calls", "empty", "a turn makes at least one tool call; put the last answer in final_message")
+            raise c.fail(
+                f"{p}.calls",
+                "empty",
+                "a turn makes at least one tool call; put the last answer in final_message",
+            )
         for ci, call in enumerate(raw_calls):
             cp = f"{p}.calls[{ci}]"
             if not isinstance(call, dict):
@@ -247,10 +334,17 @@ def parse_task(data: Any, file: str) -> Task:
             c.unknown(call, {"tool", "args", "result"}, cp)
             tool = c.get(call, "tool", cp, str)
             if tool not in tool_names:
-                raise c.fail(f"{cp}.tool", f"unknown tool {tool!r}", f"use one of: {', '.join(sorted(tool_names))}")
-            args = c.arguments(c.get(call, "args", cp, dict, required=False, default={}), f"{cp}.args", f"{name}:{ti}:{ci}")
-            result = (c.result_spec(call["result"], f"{cp}.result") if call.get("result") is not None
-                      else profile.get(tool) or profile["default"])
+                raise c.fail(
+                    f"{cp}.tool", f"unknown tool {tool!r}", f"use one of: {', '.join(sorted(tool_names))}"
+                )
+            args = c.arguments(
+                c.get(call, "args", cp, dict, required=False, default={}), f"{cp}.args", f"{name}:{ti}:{ci}"
+            )
+            result = (
+                c.result_spec(call["result"], f"{cp}.result")
+                if call.get("result") is not None
+                else profile.get(tool) or profile["default"]
+            )
             calls.append(ToolCall(tool=tool, arguments=args, result=result))
         turns.append(Turn(calls=tuple(calls)))
     if not turns:

@@ -18,9 +18,15 @@ from pydantic import TypeAdapter
 
 STREAM_EVENT = TypeAdapter(ResponseStreamEvent)
 SERVER_EVENT = TypeAdapter(ResponsesServerEvent)
-TOOLS = [{"type": "function", "name": "read_file", "description": "Read a file",
-          "parameters": {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]},
-          "strict": False}]
+TOOLS = [
+    {
+        "type": "function",
+        "name": "read_file",
+        "description": "Read a file",
+        "parameters": {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]},
+        "strict": False,
+    }
+]
 
 
 def validated(adapter: TypeAdapter, event) -> object:
@@ -38,7 +44,9 @@ def client(zero_mock):
 
 
 def test_responses_streaming_every_event_validates(client):
-    with client.responses.create(model="gpt-5.4", input="Fix the failing test", tools=TOOLS, stream=True) as s:
+    with client.responses.create(
+        model="gpt-5.4", input="Fix the failing test", tools=TOOLS, stream=True
+    ) as s:
         events = list(s)
     types = [e.type for e in events]
     assert types[:3] == ["response.created", "response.in_progress", "response.output_item.added"]
@@ -104,7 +112,9 @@ def test_websocket_ten_turn_conversation_with_store_false(client):
                 assert len(calls) == 3
             else:
                 assert not calls and resp.output[0].type == "message"
-            new_input = [{"type": "function_call_output", "call_id": c.call_id, "output": "x" * 200} for c in calls]
+            new_input = [
+                {"type": "function_call_output", "call_id": c.call_id, "output": "x" * 200} for c in calls
+            ]
     assert sum(1 for e in all_events if e.type == "response.completed") == 11
 
 
@@ -124,14 +134,18 @@ def test_websocket_previous_response_not_found_and_warmup(client):
             if ev.type == "response.completed":
                 break
         assert events[-1].response.output == []
-        conn.response.create(model="gpt-5.4", store=False, input=[], previous_response_id=events[-1].response.id)
+        conn.response.create(
+            model="gpt-5.4", store=False, input=[], previous_response_id=events[-1].response.id
+        )
         for ev in conn:
             validated(SERVER_EVENT, ev)
             if ev.type in ("response.completed", "error"):
                 break
         assert ev.type == "response.completed" and ev.response.output[0].type == "function_call"
         # an older id than the latest is gone with store=false
-        conn.response.create(model="gpt-5.4", store=False, input=[], previous_response_id=events[-1].response.id)
+        conn.response.create(
+            model="gpt-5.4", store=False, input=[], previous_response_id=events[-1].response.id
+        )
         ev = conn.recv()
         assert ev.type == "error" and ev.error.code == "previous_response_not_found"
 
@@ -139,8 +153,11 @@ def test_websocket_previous_response_not_found_and_warmup(client):
 def test_chat_completions_streaming_and_not(client):
     tools = [{"type": "function", "function": {"name": "read_file", "parameters": {"type": "object"}}}]
     msgs = [{"role": "user", "content": "fix it"}]
-    chunks = list(client.chat.completions.create(model="gpt-5.4", messages=msgs, tools=tools, stream=True,
-                                                 stream_options={"include_usage": True}))
+    chunks = list(
+        client.chat.completions.create(
+            model="gpt-5.4", messages=msgs, tools=tools, stream=True, stream_options={"include_usage": True}
+        )
+    )
     for c in chunks:
         ChatCompletionChunk.model_validate(c.model_dump(mode="json"))
     assert chunks[-2].choices[0].finish_reason == "tool_calls"
@@ -166,6 +183,10 @@ def test_api_key_enforced(start_mock):
     with pytest.raises(openai.AuthenticationError) as e:
         bad.responses.create(model="m", input="hi")
     assert e.value.code == "invalid_api_key" and "sk-wrong" not in str(e.value)
-    with pytest.raises(Exception), bad.responses.connect() as conn:
+    # the WebSocket upgrade is refused with the same 401
+    import websockets.exceptions
+
+    with pytest.raises(websockets.exceptions.InvalidStatus) as ws_err, bad.responses.connect() as conn:
         conn.response.create(model="m", input="hi")
         conn.recv()
+    assert ws_err.value.response.status_code == 401

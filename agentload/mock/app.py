@@ -27,8 +27,12 @@ CONFIG: web.AppKey[MockConfig] = web.AppKey("config", MockConfig)
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(body=json.dumps(body, separators=(",", ":")).encode(), status=status,
-                        content_type="application/json", headers=headers)
+    return web.Response(
+        body=json.dumps(body, separators=(",", ":")).encode(),
+        status=status,
+        content_type="application/json",
+        headers=headers,
+    )
 
 
 def _authorized(request: web.Request, api_key: str | None) -> None:
@@ -58,20 +62,44 @@ async def openai_middleware(request: web.Request, handler: Any) -> web.StreamRes
         return json_response(e.body(), e.status, e.headers)
     except web.HTTPException as e:
         if e.status >= 400:
-            return json_response({"error": {"message": e.reason, "type": "invalid_request_error",
-                                            "param": None, "code": None}}, e.status)
+            return json_response(
+                {
+                    "error": {
+                        "message": e.reason,
+                        "type": "invalid_request_error",
+                        "param": None,
+                        "code": None,
+                    }
+                },
+                e.status,
+            )
         raise
     except (asyncio.CancelledError, ConnectionResetError):
         raise
     except Exception:
         log.exception("internal error on %s %s", request.method, request.path)
-        return json_response({"error": {"message": "The server had an error while processing your request.",
-                                        "type": "server_error", "param": None, "code": None}}, 500)
+        return json_response(
+            {
+                "error": {
+                    "message": "The server had an error while processing your request.",
+                    "type": "server_error",
+                    "param": None,
+                    "code": None,
+                }
+            },
+            500,
+        )
 
 
 def _sse(events: list[dict[str, Any]]) -> bytes:
-    return b"".join(b"event: " + e["type"].encode() + b"\ndata: " +
-                    json.dumps(e, separators=(",", ":")).encode() + b"\n\n" for e in events)
+    return b"".join(
+        b"event: "
+        + e["type"].encode()
+        + b"\ndata: "
+        + json.dumps(e, separators=(",", ":")).encode()
+        + b"\n\n"
+        for e in events
+    )
 
 
 async def create_response(request: web.Request) -> web.StreamResponse:
@@ -89,8 +117,9 @@ async def create_response(request: web.Request) -> web.StreamResponse:
             await asyncio.sleep(delay)
         engine.finish(gen)
         return json_response(gen.final_response(), headers=headers)
-    resp = web.StreamResponse(headers={**headers, "Content-Type": "text/event-stream; charset=utf-8",
-                                       "Cache-Control": "no-cache"})
+    resp = web.StreamResponse(
+        headers={**headers, "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"}
+    )
     await resp.prepare(request)
 
     async def send(batch: list[dict[str, Any]]) -> None:
@@ -115,15 +144,24 @@ async def responses_get(request: web.Request) -> web.StreamResponse:
     from .ws import websocket_session
 
     if request.headers.get("Upgrade", "").lower() != "websocket":
-        raise ApiError(405, "GET /v1/responses is only available as a WebSocket upgrade (WebSocket mode).",
-                       "invalid_request_error", None, None)
+        raise ApiError(
+            405,
+            "GET /v1/responses is only available as a WebSocket upgrade (WebSocket mode).",
+            "invalid_request_error",
+            None,
+            None,
+        )
     return await websocket_session(request)
 
 
 async def list_models(request: web.Request) -> web.Response:
     name = request.app[CONFIG].model_name_default
-    return json_response({"object": "list", "data": [{"id": name, "object": "model", "created": 0,
-                                                       "owned_by": "agentload-mock"}]})
+    return json_response(
+        {
+            "object": "list",
+            "data": [{"id": name, "object": "model", "created": 0, "owned_by": "agentload-mock"}],
+        }
+    )
 
 
 async def stats(request: web.Request) -> web.Response:
@@ -178,7 +216,12 @@ async def start_mock(config: MockConfig) -> RunningMock:
     assert handler_factory is not None
     ledger = app[LEDGER]
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: CountingProtocol(handler_factory(), ledger),
-                                      config.host, config.port, reuse_address=True, backlog=4096)
+    server = await loop.create_server(
+        lambda: CountingProtocol(handler_factory(), ledger),
+        config.host,
+        config.port,
+        reuse_address=True,
+        backlog=4096,
+    )
     port = server.sockets[0].getsockname()[1]
     return RunningMock(runner, server, port, ledger)

@@ -36,15 +36,23 @@ def _validate(body: Any) -> tuple[str, list[dict[str, Any]], list[Any], bool, bo
         raise bad_request("Missing required parameter: 'messages'.", "messages", "missing_required_parameter")
     for i, m in enumerate(messages):
         if not isinstance(m, dict) or m.get("role") not in _ROLES:
-            raise bad_request(f"Invalid value for 'messages[{i}].role'. Supported values are: "
-                              f"{', '.join(repr(r) for r in _ROLES)}.", f"messages[{i}].role", "invalid_value")
+            raise bad_request(
+                f"Invalid value for 'messages[{i}].role'. Supported values are: "
+                f"{', '.join(repr(r) for r in _ROLES)}.",
+                f"messages[{i}].role",
+                "invalid_value",
+            )
         if m["role"] == "tool" and not isinstance(m.get("tool_call_id"), str):
-            raise bad_request(f"Missing required parameter: 'messages[{i}].tool_call_id'.",
-                              f"messages[{i}].tool_call_id", "missing_required_parameter")
+            raise bad_request(
+                f"Missing required parameter: 'messages[{i}].tool_call_id'.",
+                f"messages[{i}].tool_call_id",
+                "missing_required_parameter",
+            )
         content = m.get("content")
         if content is not None and not isinstance(content, str | list):
-            raise bad_request(f"Invalid type for 'messages[{i}].content'.", f"messages[{i}].content",
-                              "invalid_type")
+            raise bad_request(
+                f"Invalid type for 'messages[{i}].content'.", f"messages[{i}].content", "invalid_type"
+            )
     stream = body.get("stream", False)
     if not isinstance(stream, bool):
         raise bad_request("Invalid type for 'stream': expected a boolean.", "stream", "invalid_type")
@@ -59,36 +67,69 @@ def _validate(body: Any) -> tuple[str, list[dict[str, Any]], list[Any], bool, bo
     return model, messages, tools, stream, include_usage, metadata
 
 
-def _chunks(cid: str, created: int, model: str, plan: Plan, usage: dict[str, Any] | None, ttft: float,
-            step: float, chunk: int) -> Iterator[tuple[float, dict[str, Any]]]:
+def _chunks(
+    cid: str,
+    created: int,
+    model: str,
+    plan: Plan,
+    usage: dict[str, Any] | None,
+    ttft: float,
+    step: float,
+    chunk: int,
+) -> Iterator[tuple[float, dict[str, Any]]]:
     def frame(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-        return {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
-                "system_fingerprint": None, "service_tier": "default",
-                "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
+        return {
+            "id": cid,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "system_fingerprint": None,
+            "service_tier": "default",
+            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+        }
 
     t = ttft
     if plan.message is not None:
         yield t, frame({"role": "assistant", "content": "", "refusal": None})
         text = plan.message
         for s in range(0, len(text), chunk):
-            piece = text[s:s + chunk]
+            piece = text[s : s + chunk]
             yield t, frame({"content": piece})
             t += step * text_tokens(piece)
         yield t, frame({}, "stop")
     else:
         for i, call in enumerate(plan.calls):
-            head = {"index": i, "id": call.call_id, "type": "function",
-                    "function": {"name": call.name, "arguments": ""}}
-            first = {"role": "assistant", "content": None, "tool_calls": [head]} if i == 0 else {"tool_calls": [head]}
+            head = {
+                "index": i,
+                "id": call.call_id,
+                "type": "function",
+                "function": {"name": call.name, "arguments": ""},
+            }
+            first = (
+                {"role": "assistant", "content": None, "tool_calls": [head]}
+                if i == 0
+                else {"tool_calls": [head]}
+            )
             yield t, frame(first)
             for s in range(0, len(call.arguments), chunk):
-                piece = call.arguments[s:s + chunk]
+                piece = call.arguments[s : s + chunk]
                 yield t, frame({"tool_calls": [{"index": i, "function": {"arguments": piece}}]})
                 t += step * text_tokens(piece)
         yield t, frame({}, "tool_calls")
     if usage is not None:
-        yield t, {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
-                  "system_fingerprint": None, "service_tier": "default", "choices": [], "usage": usage}
+        yield (
+            t,
+            {
+                "id": cid,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "system_fingerprint": None,
+                "service_tier": "default",
+                "choices": [],
+                "usage": usage,
+            },
+        )
 
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:
@@ -96,19 +137,28 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
 
     engine = request.app[ENGINE]
     model, messages, tools, stream, include_usage, metadata = _validate(parse_json_body(await request.read()))
-    task = metadata.get(TASK_METADATA_KEY)
+    task = metadata.get(TASK_METADATA_KEY) or request.headers.get("X-Agentload-Task")
     turn = sum(1 for m in messages if m.get("role") == "assistant")
     first_user = next((m for m in messages if m.get("role") == "user"), {})
-    seed = hashlib.sha1(compact({"content": first_user.get("content")}) + (task or "").encode()).hexdigest()[:16]
+    seed = hashlib.sha1(compact({"content": first_user.get("content")}) + (task or "").encode()).hexdigest()[
+        :16
+    ]
     plan = engine.model.plan(task if isinstance(task, str) else None, turn, seed)
     prompt_tokens = estimate_tokens(len(compact(messages)) + (len(compact(tools)) if tools else 0))
     out_bytes = sum(len(c.arguments.encode()) for c in plan.calls) + len((plan.message or "").encode())
     completion_tokens = estimate_tokens(out_bytes)
-    usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-             "total_tokens": prompt_tokens + completion_tokens,
-             "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-             "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
-                                           "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}}
+    usage = {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+        "completion_tokens_details": {
+            "reasoning_tokens": 0,
+            "audio_tokens": 0,
+            "accepted_prediction_tokens": 0,
+            "rejected_prediction_tokens": 0,
+        },
+    }
     lat = engine.config.latency
     ttft = lat.ttft_s(prompt_tokens, 0)
     cid = f"chatcmpl-{secrets.token_hex(12)}"
@@ -119,28 +169,65 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     if not stream:
         await asyncio.sleep(ttft + lat.token_interval_s() * completion_tokens)
         if plan.message is not None:
-            message: dict[str, Any] = {"role": "assistant", "content": plan.message, "refusal": None,
-                                       "annotations": []}
+            message: dict[str, Any] = {
+                "role": "assistant",
+                "content": plan.message,
+                "refusal": None,
+                "annotations": [],
+            }
             finish = "stop"
         else:
-            message = {"role": "assistant", "content": None, "refusal": None, "annotations": [],
-                       "tool_calls": [{"id": c.call_id, "type": "function",
-                                       "function": {"name": c.name, "arguments": c.arguments}} for c in plan.calls]}
+            message = {
+                "role": "assistant",
+                "content": None,
+                "refusal": None,
+                "annotations": [],
+                "tool_calls": [
+                    {
+                        "id": c.call_id,
+                        "type": "function",
+                        "function": {"name": c.name, "arguments": c.arguments},
+                    }
+                    for c in plan.calls
+                ],
+            }
             finish = "tool_calls"
-        return json_response({"id": cid, "object": "chat.completion", "created": created, "model": model,
-                              "system_fingerprint": None, "service_tier": "default",
-                              "choices": [{"index": 0, "message": message, "logprobs": None,
-                                           "finish_reason": finish}], "usage": usage})
-    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8",
-                                       "Cache-Control": "no-cache"})
+        return json_response(
+            {
+                "id": cid,
+                "object": "chat.completion",
+                "created": created,
+                "model": model,
+                "system_fingerprint": None,
+                "service_tier": "default",
+                "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
+                "usage": usage,
+            }
+        )
+    resp = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"}
+    )
     await resp.prepare(request)
 
     async def send(batch: list[dict[str, Any]]) -> None:
-        await resp.write(b"".join(b"data: " + json.dumps(c, separators=(",", ":")).encode() + b"\n\n"
-                                  for c in batch))
+        await resp.write(
+            b"".join(b"data: " + json.dumps(c, separators=(",", ":")).encode() + b"\n\n" for c in batch)
+        )
 
-    await pace(_chunks(cid, created, model, plan, usage if include_usage else None, ttft, lat.token_interval_s(),
-                       max(1, engine.config.chunk_tokens) * BYTES_PER_TOKEN), send, start)
+    await pace(
+        _chunks(
+            cid,
+            created,
+            model,
+            plan,
+            usage if include_usage else None,
+            ttft,
+            lat.token_interval_s(),
+            max(1, engine.config.chunk_tokens) * BYTES_PER_TOKEN,
+        ),
+        send,
+        start,
+    )
     await resp.write(b"data: [DONE]\n\n")
     await resp.write_eof()
     return resp

@@ -31,8 +31,11 @@ class LatencyModel:
         return cls(ttft_ms=0.0, prefill_ms_per_1k=0.0, cached_ms_per_1k=0.0, output_tps=0.0)
 
     def ttft_s(self, uncached_tokens: int, cached_tokens: int) -> float:
-        ms = (self.ttft_ms + self.prefill_ms_per_1k * uncached_tokens / 1000.0
-              + self.cached_ms_per_1k * cached_tokens / 1000.0)
+        ms = (
+            self.ttft_ms
+            + self.prefill_ms_per_1k * uncached_tokens / 1000.0
+            + self.cached_ms_per_1k * cached_tokens / 1000.0
+        )
         return ms / 1000.0
 
     def token_interval_s(self) -> float:

@@ -79,22 +79,44 @@ class Generation:
     def response_object(self, status: str, output: list[dict[str, Any]], with_usage: bool) -> dict[str, Any]:
         r = self.req
         return {
-            "id": self.id, "object": "response", "created_at": self.created_at, "status": status,
-            "background": False, "error": None, "incomplete_details": None, "instructions": r.instructions,
-            "max_output_tokens": None, "max_tool_calls": None, "model": r.model, "output": output,
-            "parallel_tool_calls": True, "previous_response_id": r.previous_response_id,
-            "prompt_cache_key": None, "reasoning": {"effort": None, "summary": None},
-            "safety_identifier": None, "service_tier": "default", "store": r.store, "temperature": 1.0,
-            "text": {"format": {"type": "text"}, "verbosity": "medium"}, "tool_choice": "auto",
-            "tools": r.tools, "top_logprobs": 0, "top_p": 1.0, "truncation": "disabled",
-            "usage": self.usage if with_usage else None, "user": None, "metadata": r.metadata,
+            "id": self.id,
+            "object": "response",
+            "created_at": self.created_at,
+            "status": status,
+            "background": False,
+            "error": None,
+            "incomplete_details": None,
+            "instructions": r.instructions,
+            "max_output_tokens": None,
+            "max_tool_calls": None,
+            "model": r.model,
+            "output": output,
+            "parallel_tool_calls": True,
+            "previous_response_id": r.previous_response_id,
+            "prompt_cache_key": None,
+            "reasoning": {"effort": None, "summary": None},
+            "safety_identifier": None,
+            "service_tier": "default",
+            "store": r.store,
+            "temperature": 1.0,
+            "text": {"format": {"type": "text"}, "verbosity": "medium"},
+            "tool_choice": "auto",
+            "tools": r.tools,
+            "top_logprobs": 0,
+            "top_p": 1.0,
+            "truncation": "disabled",
+            "usage": self.usage if with_usage else None,
+            "user": None,
+            "metadata": r.metadata,
         }
 
     def output_items(self) -> list[dict[str, Any]]:
         if self.plan.message is not None:
             return [_message_item(self._item_id("msg", 0), self.plan.message, "completed")]
-        return [_call_item(self._item_id("fc", i), c.call_id, c.name, c.arguments, "completed")
-                for i, c in enumerate(self.plan.calls)]
+        return [
+            _call_item(self._item_id("fc", i), c.call_id, c.name, c.arguments, "completed")
+            for i, c in enumerate(self.plan.calls)
+        ]
 
     def final_response(self) -> dict[str, Any]:
         return self.response_object("completed", self.output_items(), True)
@@ -105,43 +127,118 @@ class Generation:
     def events(self) -> Iterator[tuple[float, dict[str, Any]]]:
         """(seconds after the request was read, event without sequence_number), in order."""
         yield 0.0, {"type": "response.created", "response": self.response_object("in_progress", [], False)}
-        yield 0.0, {"type": "response.in_progress", "response": self.response_object("in_progress", [], False)}
+        yield (
+            0.0,
+            {"type": "response.in_progress", "response": self.response_object("in_progress", [], False)},
+        )
         t = self.ttft_s
         step = self.config.latency.token_interval_s()
         chunk = max(1, self.config.chunk_tokens) * BYTES_PER_TOKEN
         if self.plan.message is not None:
             item_id = self._item_id("msg", 0)
             text = self.plan.message
-            yield t, {"type": "response.output_item.added", "output_index": 0,
-                      "item": _message_item(item_id, "", "in_progress", parts=False)}
+            yield (
+                t,
+                {
+                    "type": "response.output_item.added",
+                    "output_index": 0,
+                    "item": _message_item(item_id, "", "in_progress", parts=False),
+                },
+            )
             part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
-            yield t, {"type": "response.content_part.added", "item_id": item_id, "output_index": 0,
-                      "content_index": 0, "part": part}
+            yield (
+                t,
+                {
+                    "type": "response.content_part.added",
+                    "item_id": item_id,
+                    "output_index": 0,
+                    "content_index": 0,
+                    "part": part,
+                },
+            )
             for start in range(0, len(text), chunk):
-                piece = text[start:start + chunk]
-                yield t, {"type": "response.output_text.delta", "item_id": item_id, "output_index": 0,
-                          "content_index": 0, "delta": piece, "logprobs": []}
+                piece = text[start : start + chunk]
+                yield (
+                    t,
+                    {
+                        "type": "response.output_text.delta",
+                        "item_id": item_id,
+                        "output_index": 0,
+                        "content_index": 0,
+                        "delta": piece,
+                        "logprobs": [],
+                    },
+                )
                 t += step * text_tokens(piece)
-            yield t, {"type": "response.output_text.done", "item_id": item_id, "output_index": 0,
-                      "content_index": 0, "text": text, "logprobs": []}
-            yield t, {"type": "response.content_part.done", "item_id": item_id, "output_index": 0,
-                      "content_index": 0, "part": {**part, "text": text}}
-            yield t, {"type": "response.output_item.done", "output_index": 0,
-                      "item": _message_item(item_id, text, "completed")}
+            yield (
+                t,
+                {
+                    "type": "response.output_text.done",
+                    "item_id": item_id,
+                    "output_index": 0,
+                    "content_index": 0,
+                    "text": text,
+                    "logprobs": [],
+                },
+            )
+            yield (
+                t,
+                {
+                    "type": "response.content_part.done",
+                    "item_id": item_id,
+                    "output_index": 0,
+                    "content_index": 0,
+                    "part": {**part, "text": text},
+                },
+            )
+            yield (
+                t,
+                {
+                    "type": "response.output_item.done",
+                    "output_index": 0,
+                    "item": _message_item(item_id, text, "completed"),
+                },
+            )
         for i, call in enumerate(self.plan.calls):
             item_id = self._item_id("fc", i)
-            yield t, {"type": "response.output_item.added", "output_index": i,
-                      "item": _call_item(item_id, call.call_id, call.name, "", "in_progress")}
+            yield (
+                t,
+                {
+                    "type": "response.output_item.added",
+                    "output_index": i,
+                    "item": _call_item(item_id, call.call_id, call.name, "", "in_progress"),
+                },
+            )
             args = call.arguments
             for start in range(0, len(args), chunk):
-                piece = args[start:start + chunk]
-                yield t, {"type": "response.function_call_arguments.delta", "item_id": item_id,
-                          "output_index": i, "delta": piece}
+                piece = args[start : start + chunk]
+                yield (
+                    t,
+                    {
+                        "type": "response.function_call_arguments.delta",
+                        "item_id": item_id,
+                        "output_index": i,
+                        "delta": piece,
+                    },
+                )
                 t += step * text_tokens(piece)
-            yield t, {"type": "response.function_call_arguments.done", "item_id": item_id, "output_index": i,
-                      "arguments": args}
-            yield t, {"type": "response.output_item.done", "output_index": i,
-                      "item": _call_item(item_id, call.call_id, call.name, args, "completed")}
+            yield (
+                t,
+                {
+                    "type": "response.function_call_arguments.done",
+                    "item_id": item_id,
+                    "output_index": i,
+                    "arguments": args,
+                },
+            )
+            yield (
+                t,
+                {
+                    "type": "response.output_item.done",
+                    "output_index": i,
+                    "item": _call_item(item_id, call.call_id, call.name, args, "completed"),
+                },
+            )
         yield t, {"type": "response.completed", "response": self.final_response()}
 
 
@@ -151,8 +248,14 @@ def _message_item(item_id: str, text: str, status: str, parts: bool = True) -> d
 
 
 def _call_item(item_id: str, call_id: str, name: str, arguments: str, status: str) -> dict[str, Any]:
-    return {"type": "function_call", "id": item_id, "call_id": call_id, "name": name,
-            "arguments": arguments, "status": status}
+    return {
+        "type": "function_call",
+        "id": item_id,
+        "call_id": call_id,
+        "name": name,
+        "arguments": arguments,
+        "status": status,
+    }
 
 
 class Engine:
@@ -163,7 +266,9 @@ class Engine:
         self.model = ScriptedModel(config.tasks_dir, config.default_script)
         self.store = ResponseStore(config.store_max_responses)
 
-    def resolve_previous(self, req: CreateRequest, cached: ResponseState | None = None) -> ResponseState | None:
+    def resolve_previous(
+        self, req: CreateRequest, cached: ResponseState | None = None
+    ) -> ResponseState | None:
         """The state to continue from: the connection's cached response, else a stored one."""
         rid = req.previous_response_id
         if rid is None:
@@ -200,13 +305,30 @@ class Engine:
             "output_tokens_details": {"reasoning_tokens": 0},
             "total_tokens": input_tokens + output_tokens,
         }
-        pending = tuple(c.call_id for c in plan.calls) if req.generate else tuple(
-            unanswered_calls(req.items, prev.pending_calls if prev else ()))
-        state = ResponseState(id=rid, task=task, seed=seed, turns=turn + (1 if req.generate else 0),
-                              context_tokens=input_tokens + output_tokens, pending_calls=pending)
+        pending = (
+            tuple(c.call_id for c in plan.calls)
+            if req.generate
+            else tuple(unanswered_calls(req.items, prev.pending_calls if prev else ()))
+        )
+        state = ResponseState(
+            id=rid,
+            task=task,
+            seed=seed,
+            turns=turn + (1 if req.generate else 0),
+            context_tokens=input_tokens + output_tokens,
+            pending_calls=pending,
+        )
         ttft = self.config.latency.ttft_s(own_tokens, cached)
-        return Generation(req=req, id=rid, created_at=int(time.time()), plan=plan, usage=usage, ttft_s=ttft,
-                          state=state, config=self.config)
+        return Generation(
+            req=req,
+            id=rid,
+            created_at=int(time.time()),
+            plan=plan,
+            usage=usage,
+            ttft_s=ttft,
+            state=state,
+            config=self.config,
+        )
 
     def finish(self, gen: Generation) -> ResponseState:
         """Called once the response completed: store it when asked to, return the state to cache."""

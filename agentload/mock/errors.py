@@ -24,7 +24,12 @@ class ApiError(Exception):
     def ws_event(self, stream_id: str | None = None) -> dict[str, Any]:
         """The WebSocket ``error`` event. Headers go both at the top level (what Codex reads) and in
         ``error.headers`` (the SDK's type)."""
-        err: dict[str, Any] = {"type": self.type, "code": self.code, "message": self.message, "param": self.param}
+        err: dict[str, Any] = {
+            "type": self.type,
+            "code": self.code,
+            "message": self.message,
+            "param": self.param,
+        }
         event: dict[str, Any] = {"type": "error", "status": self.status, "error": err}
         if self.headers:
             err["headers"] = dict(self.headers)
@@ -39,17 +44,31 @@ def bad_request(message: str, param: str | None = None, code: str | None = None)
 
 
 def previous_not_found(response_id: str) -> ApiError:
-    return ApiError(400, f"Previous response with id '{response_id}' not found.", "invalid_request_error",
-                    "previous_response_not_found", "previous_response_id")
+    return ApiError(
+        400,
+        f"Previous response with id '{response_id}' not found.",
+        "invalid_request_error",
+        "previous_response_not_found",
+        "previous_response_id",
+    )
 
 
 def invalid_api_key() -> ApiError:
     # OpenAI echoes a redacted key; the mock echoes none of it, so no log ever carries a secret.
-    return ApiError(401, "Incorrect API key provided. You can find your API key at "
-                    "https://platform.openai.com/account/api-keys.", "invalid_request_error", "invalid_api_key")
+    return ApiError(
+        401,
+        "Incorrect API key provided. You can find your API key at "
+        "https://platform.openai.com/account/api-keys.",
+        "invalid_request_error",
+        "invalid_api_key",
+    )
 
 
 def missing_api_key() -> ApiError:
-    return ApiError(401, "You didn't provide an API key. You need to provide your API key in an "
-                    "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
-                    "invalid_request_error", None)
+    return ApiError(
+        401,
+        "You didn't provide an API key. You need to provide your API key in an "
+        "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+        "invalid_request_error",
+        None,
+    )

@@ -34,9 +34,14 @@ class Exchange:
 
     def as_dict(self, conn: ConnectionBytes) -> dict[str, Any]:
         tx_end = self.tx_end if self.tx_end is not None else conn.tx
-        return {"connection": self.conn_id, "kind": self.kind, "path": self.path,
-                "response_id": self.response_id, "received": self.rx_mark - self.rx_start,
-                "sent": tx_end - self.tx_mark}
+        return {
+            "connection": self.conn_id,
+            "kind": self.kind,
+            "path": self.path,
+            "response_id": self.response_id,
+            "received": self.rx_mark - self.rx_start,
+            "sent": tx_end - self.tx_mark,
+        }
 
 
 @dataclass
@@ -98,14 +103,23 @@ class ByteLedger:
     def snapshot(self, with_exchanges: bool = True) -> dict[str, Any]:
         conns = [c for c in self.connections.values() if not c.internal]
         out: dict[str, Any] = {
-            "totals": {"received": sum(c.rx for c in conns), "sent": sum(c.tx for c in conns),
-                       "connections": len(conns), "exchanges": sum(c.exchanges for c in conns)},
-            "connections": [{"id": c.id, "received": c.rx, "sent": c.tx, "closed": c.closed,
-                             "exchanges": c.exchanges} for c in conns],
+            "totals": {
+                "received": sum(c.rx for c in conns),
+                "sent": sum(c.tx for c in conns),
+                "connections": len(conns),
+                "exchanges": sum(c.exchanges for c in conns),
+            },
+            "connections": [
+                {"id": c.id, "received": c.rx, "sent": c.tx, "closed": c.closed, "exchanges": c.exchanges}
+                for c in conns
+            ],
         }
         if with_exchanges:
-            out["exchanges"] = [ex.as_dict(self.connections[ex.conn_id]) for ex in self.exchanges
-                                if ex.conn_id in self.connections]
+            out["exchanges"] = [
+                ex.as_dict(self.connections[ex.conn_id])
+                for ex in self.exchanges
+                if ex.conn_id in self.connections
+            ]
         return out
 
     def forget_closed(self, keep: int = 10_000) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from ..errors import TaskFileError
@@ -45,13 +44,18 @@ class ScriptedModel:
     def __init__(self, tasks_dir: Path, default: DefaultScript) -> None:
         self.tasks_dir = tasks_dir
         self.default = default
-        self._load = lru_cache(maxsize=64)(self._load_uncached)
+        self._tasks: dict[str, Task] = {}
 
-    def _load_uncached(self, name: str) -> Task | None:
-        try:
-            return load_task(name, self.tasks_dir)
-        except TaskFileError:
-            return None
+    def _load(self, name: str) -> Task | None:
+        """Loaded tasks are kept; a missing or broken one is looked up again next time (a task file
+        may be added while the mock runs)."""
+        task = self._tasks.get(name)
+        if task is None:
+            try:
+                task = self._tasks[name] = load_task(name, self.tasks_dir)
+            except TaskFileError:
+                return None
+        return task
 
     def task(self, name: str | None) -> Task | None:
         """The task a conversation names, or None (unknown names fall back to the default script)."""
@@ -64,17 +68,24 @@ class ScriptedModel:
         if task is not None:
             if turn < len(task.turns):
                 calls = task.turns[turn].calls
-                return Plan(calls=tuple(PlannedCall(_call_id(conversation_seed, turn, i), c.tool, c.arguments)
-                                        for i, c in enumerate(calls)))
+                return Plan(
+                    calls=tuple(
+                        PlannedCall(_call_id(conversation_seed, turn, i), c.tool, c.arguments)
+                        for i, c in enumerate(calls)
+                    )
+                )
             return Plan(message=task.final_message)
         d = self.default
         if turn < d.turns:
             calls = []
             for i in range(d.calls_per_turn):
                 path = f"src/module_{turn}_{i}.py"
-                pad = max(0, d.arguments_bytes - len(json.dumps({"path": path, "note": ""}, separators=(",", ":"))))
-                args = json.dumps({"path": path, "note": synth_text("text", pad, f"{turn}:{i}")},
-                                  separators=(",", ":"))
+                pad = max(
+                    0, d.arguments_bytes - len(json.dumps({"path": path, "note": ""}, separators=(",", ":")))
+                )
+                args = json.dumps(
+                    {"path": path, "note": synth_text("text", pad, f"{turn}:{i}")}, separators=(",", ":")
+                )
                 calls.append(PlannedCall(_call_id(conversation_seed, turn, i), "read_file", args))
             return Plan(calls=tuple(calls))
         return Plan(message=d.final_message)

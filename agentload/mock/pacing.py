@@ -26,8 +26,12 @@ def sequencer(extra: dict[str, Any] | None = None) -> Callable[[Event], None]:
     return stamp
 
 
-async def pace(events: Iterable[tuple[float, Event]], send: Callable[[list[Event]], Awaitable[None]],
-               start: float, stamp: Callable[[Event], None] | None = None) -> None:
+async def pace(
+    events: Iterable[tuple[float, Event]],
+    send: Callable[[list[Event]], Awaitable[None]],
+    start: float,
+    stamp: Callable[[Event], None] | None = None,
+) -> None:
     """Send every event at ``start + offset`` (event-loop time), in order."""
     loop = asyncio.get_running_loop()
     batch: list[Event] = []

@@ -20,13 +20,38 @@ _ITEM_TYPES = ("message", "function_call", "function_call_output", "reasoning", 
 # Items the model produced: a maximal run of them in the history is one model turn.
 _MODEL_ITEM_TYPES = ("function_call", "reasoning")
 _CREATE_FIELDS = {
-    "model", "input", "instructions", "tools", "tool_choice", "store", "stream", "previous_response_id",
-    "metadata", "parallel_tool_calls", "temperature", "top_p", "max_output_tokens", "max_tool_calls",
-    "reasoning", "text", "truncation", "user", "include", "prompt_cache_key", "safety_identifier",
-    "service_tier", "stream_options", "background", "conversation", "top_logprobs", "prompt",
+    "model",
+    "input",
+    "instructions",
+    "tools",
+    "tool_choice",
+    "store",
+    "stream",
+    "previous_response_id",
+    "metadata",
+    "parallel_tool_calls",
+    "temperature",
+    "top_p",
+    "max_output_tokens",
+    "max_tool_calls",
+    "reasoning",
+    "text",
+    "truncation",
+    "user",
+    "include",
+    "prompt_cache_key",
+    "safety_identifier",
+    "service_tier",
+    "stream_options",
+    "background",
+    "conversation",
+    "top_logprobs",
+    "prompt",
     "context_management",
     # WebSocket-only
-    "type", "generate", "stream_id",
+    "type",
+    "generate",
+    "stream_id",
 }
 
 
@@ -61,7 +86,8 @@ def count_model_turns(items: list[dict[str, Any]]) -> int:
     turns, in_run = 0, False
     for item in items:
         is_model = item.get("type") in _MODEL_ITEM_TYPES or (
-            item.get("type") == "message" and item.get("role") == "assistant")
+            item.get("type") == "message" and item.get("role") == "assistant"
+        )
         if is_model and not in_run:
             turns += 1
         in_run = is_model
@@ -87,8 +113,11 @@ def _check_str(obj: dict, key: str, param: str, required: bool = True) -> str | 
             raise bad_request(f"Missing required parameter: '{param}'.", param, "missing_required_parameter")
         return None
     if not isinstance(v, str):
-        raise bad_request(f"Invalid type for '{param}': expected a string, but got {type(v).__name__}.",
-                          param, "invalid_type")
+        raise bad_request(
+            f"Invalid type for '{param}': expected a string, but got {type(v).__name__}.",
+            param,
+            "invalid_type",
+        )
     return v
 
 
@@ -98,22 +127,33 @@ def _normalize_item(raw: Any, i: int) -> dict[str, Any]:
         raise bad_request(f"Invalid type for '{p}': expected an object.", p, "invalid_type")
     t = raw.get("type", "message" if "role" in raw else None)
     if t not in _ITEM_TYPES:
-        raise bad_request(f"Invalid value: {t!r}. Supported values are: "
-                          f"{', '.join(repr(x) for x in _ITEM_TYPES)}.", f"{p}.type", "invalid_value")
+        raise bad_request(
+            f"Invalid value: {t!r}. Supported values are: {', '.join(repr(x) for x in _ITEM_TYPES)}.",
+            f"{p}.type",
+            "invalid_value",
+        )
     if t == "message":
         role = raw.get("role")
         if role not in _MESSAGE_ROLES:
-            raise bad_request(f"Invalid value: {role!r}. Supported values are: "
-                              f"{', '.join(repr(x) for x in _MESSAGE_ROLES)}.", f"{p}.role", "invalid_value")
+            raise bad_request(
+                f"Invalid value: {role!r}. Supported values are: "
+                f"{', '.join(repr(x) for x in _MESSAGE_ROLES)}.",
+                f"{p}.role",
+                "invalid_value",
+            )
         content = raw.get("content")
         if isinstance(content, list):
             for j, part in enumerate(content):
                 if not isinstance(part, dict) or not isinstance(part.get("type"), str):
-                    raise bad_request(f"Invalid content part at '{p}.content[{j}]'.", f"{p}.content[{j}]",
-                                      "invalid_type")
+                    raise bad_request(
+                        f"Invalid content part at '{p}.content[{j}]'.", f"{p}.content[{j}]", "invalid_type"
+                    )
         elif not isinstance(content, str):
-            raise bad_request(f"Invalid type for '{p}.content': expected a string or an array.",
-                              f"{p}.content", "invalid_type")
+            raise bad_request(
+                f"Invalid type for '{p}.content': expected a string or an array.",
+                f"{p}.content",
+                "invalid_type",
+            )
         return {**raw, "type": "message"}
     if t == "function_call":
         for key in ("call_id", "name", "arguments"):
@@ -122,8 +162,11 @@ def _normalize_item(raw: Any, i: int) -> dict[str, Any]:
         _check_str(raw, "call_id", f"{p}.call_id")
         out = raw.get("output")
         if not isinstance(out, str | list):
-            raise bad_request(f"Invalid type for '{p}.output': expected a string or an array.",
-                              f"{p}.output", "invalid_type")
+            raise bad_request(
+                f"Invalid type for '{p}.output': expected a string or an array.",
+                f"{p}.output",
+                "invalid_type",
+            )
     elif t == "item_reference":
         _check_str(raw, "id", f"{p}.id")
     return raw
@@ -134,10 +177,15 @@ def parse_create(body: Any, *, websocket: bool) -> CreateRequest:
         raise bad_request("The request body must be a JSON object.", None, "invalid_json")
     if websocket:
         if body.get("type") != "response.create":
-            raise bad_request(f"Invalid value: {body.get('type')!r}. Supported values are: 'response.create'.",
-                              "type", "invalid_value")
+            raise bad_request(
+                f"Invalid value: {body.get('type')!r}. Supported values are: 'response.create'.",
+                "type",
+                "invalid_value",
+            )
         if body.get("background"):
-            raise bad_request("background is not supported over WebSocket.", "background", "unsupported_parameter")
+            raise bad_request(
+                "background is not supported over WebSocket.", "background", "unsupported_parameter"
+            )
     else:
         for key in ("type", "generate", "stream_id"):
             if key in body:
@@ -160,8 +208,12 @@ def parse_create(body: Any, *, websocket: bool) -> CreateRequest:
         raise bad_request("Invalid type for 'input': expected a string or an array.", "input", "invalid_type")
 
     tools = body.get("tools") or []
-    if not isinstance(tools, list) or not all(isinstance(t, dict) and isinstance(t.get("type"), str) for t in tools):
-        raise bad_request("Invalid type for 'tools': expected an array of tool objects.", "tools", "invalid_type")
+    if not isinstance(tools, list) or not all(
+        isinstance(t, dict) and isinstance(t.get("type"), str) for t in tools
+    ):
+        raise bad_request(
+            "Invalid type for 'tools': expected an array of tool objects.", "tools", "invalid_type"
+        )
     for i, t in enumerate(tools):
         if t["type"] == "function":
             _check_str(t, "name", f"tools[{i}].name")
@@ -179,23 +231,48 @@ def parse_create(body: Any, *, websocket: bool) -> CreateRequest:
     generate = _bool("generate", True)
 
     metadata = body.get("metadata") or {}
-    if not isinstance(metadata, dict) or len(metadata) > 16 or not all(
+    if (
+        not isinstance(metadata, dict)
+        or len(metadata) > 16
+        or not all(
             isinstance(k, str) and len(k) <= 64 and isinstance(v, str) and len(v) <= 512
-            for k, v in metadata.items()):
-        raise bad_request("Invalid 'metadata': at most 16 string keys (64 chars) with string values (512 chars).",
-                          "metadata", "invalid_value")
+            for k, v in metadata.items()
+        )
+    ):
+        raise bad_request(
+            "Invalid 'metadata': at most 16 string keys (64 chars) with string values (512 chars).",
+            "metadata",
+            "invalid_value",
+        )
 
     stream_id = body.get("stream_id")
     if stream_id is not None and (not isinstance(stream_id, str) or not STREAM_ID_RE.match(stream_id)):
-        raise ApiError(400, "Invalid 'stream_id': must match ^[A-Za-z0-9_.-]{1,256}$.", "invalid_request_error",
-                       "invalid_stream_id", "stream_id")
+        raise ApiError(
+            400,
+            "Invalid 'stream_id': must match ^[A-Za-z0-9_.-]{1,256}$.",
+            "invalid_request_error",
+            "invalid_stream_id",
+            "stream_id",
+        )
 
-    sizes = {"instructions": len(instructions.encode()) if instructions else 0,
-             "tools": len(compact(tools)) if tools else 0,
-             "input": len(compact(items)) if items else 0}
-    return CreateRequest(model=model, items=items, instructions=instructions, tools=tools, store=store,
-                         stream=stream, previous_response_id=prev, metadata=metadata, generate=generate,
-                         stream_id=stream_id, raw_sizes=sizes)
+    sizes = {
+        "instructions": len(instructions.encode()) if instructions else 0,
+        "tools": len(compact(tools)) if tools else 0,
+        "input": len(compact(items)) if items else 0,
+    }
+    return CreateRequest(
+        model=model,
+        items=items,
+        instructions=instructions,
+        tools=tools,
+        store=store,
+        stream=stream,
+        previous_response_id=prev,
+        metadata=metadata,
+        generate=generate,
+        stream_id=stream_id,
+        raw_sizes=sizes,
+    )
 
 
 def check_tool_outputs(items: list[dict[str, Any]], pending: tuple[str, ...]) -> None:
@@ -208,6 +285,10 @@ def parse_json_body(raw: bytes) -> Any:
     try:
         return json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise bad_request("We could not parse the JSON body of your request. (HINT: This likely means you "
-                          "aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, "
-                          "but what was sent was not valid JSON.)", None, "invalid_json") from None
+        raise bad_request(
+            "We could not parse the JSON body of your request. (HINT: This likely means you "
+            "aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, "
+            "but what was sent was not valid JSON.)",
+            None,
+            "invalid_json",
+        ) from None

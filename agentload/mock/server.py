@@ -60,8 +60,13 @@ class MockProcess:
 
     def start(self) -> MockProcess:
         cmd = [sys.executable, "-m", "agentload", "mock", "--port", "0", *self.args]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     env={**os.environ, **(self.env or {})})
+        self.proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **(self.env or {})},
+        )
         deadline = time.monotonic() + self.startup_timeout_s
         assert self.proc.stdout is not None
         while time.monotonic() < deadline:
@@ -90,7 +95,9 @@ class MockProcess:
                     f.close()
 
     def stats(self, exchanges: bool = True) -> dict[str, Any]:
-        with urllib.request.urlopen(f"{self.url}/_agentload/stats?exchanges={int(exchanges)}", timeout=10) as r:
+        with urllib.request.urlopen(
+            f"{self.url}/_agentload/stats?exchanges={int(exchanges)}", timeout=10
+        ) as r:
             return json.loads(r.read())
 
     def reset(self) -> None:

@@ -28,9 +28,14 @@ LIFETIME_DRAIN_S = 120.0
 
 
 def lifetime_error(minutes: float) -> ApiError:
-    return ApiError(400, f"Responses websocket connection limit reached ({minutes:g} minutes). Create a new "
-                    "websocket connection to continue.", "invalid_request_error",
-                    "websocket_connection_limit_reached", None)
+    return ApiError(
+        400,
+        f"Responses websocket connection limit reached ({minutes:g} minutes). Create a new "
+        "websocket connection to continue.",
+        "invalid_request_error",
+        "websocket_connection_limit_reached",
+        None,
+    )
 
 
 @dataclass
@@ -67,11 +72,20 @@ class WsSession:
         try:
             async for msg in self.ws:
                 if msg.type == WSMsgType.TEXT:
-                    exchange = self.conn.mark(self.ledger, "ws-message", self.request.path) if self.conn else None
+                    exchange = (
+                        self.conn.mark(self.ledger, "ws-message", self.request.path) if self.conn else None
+                    )
                     await self._on_text(msg.data, exchange)
                 elif msg.type == WSMsgType.BINARY:
-                    await self.send([bad_request("Binary frames are not supported; send JSON text frames.",
-                                                 None, "invalid_json").ws_event()])
+                    await self.send(
+                        [
+                            bad_request(
+                                "Binary frames are not supported; send JSON text frames.",
+                                None,
+                                "invalid_json",
+                            ).ws_event()
+                        ]
+                    )
                 elif msg.type == WSMsgType.ERROR:
                     break
         finally:
@@ -87,9 +101,15 @@ class WsSession:
         try:
             body = json.loads(data)
         except ValueError:
-            await self.send([bad_request("Invalid JSON in WebSocket message.", None, "invalid_json").ws_event()])
+            await self.send(
+                [bad_request("Invalid JSON in WebSocket message.", None, "invalid_json").ws_event()]
+            )
             return
-        sid = body.get("stream_id") if isinstance(body, dict) and isinstance(body.get("stream_id"), str) else None
+        sid = (
+            body.get("stream_id")
+            if isinstance(body, dict) and isinstance(body.get("stream_id"), str)
+            else None
+        )
         if self.expired:
             await self.send([lifetime_error(self.config.ws_lifetime_s / 60).ws_event(sid)])
             await self.ws.close()
@@ -104,8 +124,13 @@ class WsSession:
         if lane is None:
             named = sum(1 for k in self.lanes if k)
             if key and named >= self.config.ws_max_lanes:
-                err = ApiError(400, f"Too many streams on this connection (limit {self.config.ws_max_lanes}).",
-                               "invalid_request_error", "websocket_stream_limit_reached", "stream_id")
+                err = ApiError(
+                    400,
+                    f"Too many streams on this connection (limit {self.config.ws_max_lanes}).",
+                    "invalid_request_error",
+                    "websocket_stream_limit_reached",
+                    "stream_id",
+                )
                 await self.send([err.ws_event(req.stream_id)])
                 return
             lane = self.lanes[key] = Lane(key)

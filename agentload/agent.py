@@ -1,0 +1,310 @@
+"""The agent loop: one agent works through one coding task at a time, turn by turn.
+
+A turn: send the request the strategy calls for, stream the reply, run the tool calls it asked for
+(simulated: the task file gives each result's content and latency), and go again until the model
+answers with a message or the task's turn budget is spent. Every attempt becomes a TurnRecord, every
+task a TaskRecord; the callbacks hand them to Locust's stats, the records file and InfluxDB.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import gevent
+
+from .records import ErrorKind, TaskRecord, TurnRecord
+from .stream import TurnOutcome
+from .transports import TASK_HEADER, ChatHttp, ResponsesHttp, ResponsesWebSocket, Transport
+from .workload import Task
+
+TASK_METADATA_KEY = "agentload_task"  # the mock's scripted model follows the task named here
+MAX_RECOVERIES_PER_TURN = 2
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """A continuation strategy (DESIGN.md): how each turn reaches the model and what it resends."""
+
+    name: str
+    transport: str  # "http", "ws" or "chat"
+    store: bool
+    chained: bool  # continues by previous_response_id instead of resending the history
+
+    def make_transport(self, base: str, headers: dict[str, str], timeout: float) -> Transport:
+        if self.transport == "ws":
+            return ResponsesWebSocket(base, headers, timeout)
+        if self.transport == "chat":
+            return ChatHttp(base, headers, timeout)
+        return ResponsesHttp(base, headers, timeout)
+
+
+STRATEGY_TABLE: dict[str, Strategy] = {
+    s.name: s
+    for s in (
+        Strategy("http-stateless", "http", store=False, chained=False),
+        Strategy("http-chained", "http", store=True, chained=True),
+        Strategy("ws", "ws", store=False, chained=True),
+        Strategy("ws-stored", "ws", store=True, chained=True),
+        Strategy("chat", "chat", store=False, chained=False),
+    )
+}
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    strategy: Strategy
+    model: str
+    tool_latency_scale: float = 1.0
+    resend_instructions: bool = False  # also resend instructions and tools on chained turns
+
+
+class Conversation:
+    """The full history (kept for stateless resends and for recovery) and what is new since the
+    last response."""
+
+    def __init__(self, task: Task) -> None:
+        self.task = task
+        self.items: list[dict[str, Any]] = [{"type": "message", "role": "user", "content": task.prompt}]
+        self.new_items: list[dict[str, Any]] = list(self.items)
+        self.messages: list[dict[str, Any]] = [
+            {"role": "system", "content": task.instructions},
+            {"role": "user", "content": task.prompt},
+        ]
+        self.previous_response_id: str | None = None
+
+    def add_reply(self, out: TurnOutcome) -> None:
+        calls = [
+            {"type": "function_call", "call_id": c.call_id, "name": c.name, "arguments": c.arguments}
+            for c in out.calls
+        ]
+        self.items.extend(calls)
+        self.new_items = []
+        if out.calls:
+            self.messages.append(
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": c.call_id,
+                            "type": "function",
+                            "function": {"name": c.name, "arguments": c.arguments},
+                        }
+                        for c in out.calls
+                    ],
+                }
+            )
+        self.previous_response_id = out.response_id
+
+    def add_tool_output(self, call_id: str, output: str) -> None:
+        item = {"type": "function_call_output", "call_id": call_id, "output": output}
+        self.items.append(item)
+        self.new_items.append(item)
+        self.messages.append({"role": "tool", "tool_call_id": call_id, "content": output})
+
+
+def chat_tools(task: Task) -> list[dict[str, Any]]:
+    return [
+        {
+            "type": "function",
+            "function": {"name": t["name"], "description": t["description"], "parameters": t["parameters"]},
+        }
+        for t in task.tools
+    ]
+
+
+class Agent:
+    def __init__(
+        self,
+        settings: AgentSettings,
+        transport: Transport,
+        agent_id: int,
+        on_turn: Callable[[TurnRecord, TurnOutcome], None],
+        on_task: Callable[[TaskRecord], None],
+        sleep: Callable[[float], None] = gevent.sleep,
+    ) -> None:
+        self.s = settings
+        self.transport = transport
+        self.agent_id = agent_id
+        self.on_turn = on_turn
+        self.on_task = on_task
+        self.sleep = sleep
+        self.tasks_done = 0
+
+    # ------------------------------------------------------------------------------------ requests
+    def _request(self, conv: Conversation, full: bool) -> tuple[dict[str, Any], dict[str, str] | None]:
+        st = self.s.strategy
+        task = conv.task
+        if st.transport == "chat":
+            return (
+                {
+                    "model": self.s.model,
+                    "messages": conv.messages,
+                    "tools": chat_tools(task),
+                    "stream": True,
+                    "stream_options": {"include_usage": True},
+                },
+                {TASK_HEADER: task.name},
+            )
+        body: dict[str, Any] = {"model": self.s.model}
+        if full or self.s.resend_instructions:
+            body["instructions"] = task.instructions
+            body["tools"] = list(task.tools)
+        if full:
+            body["input"] = conv.items
+        else:
+            body["previous_response_id"] = conv.previous_response_id
+            body["input"] = conv.new_items
+        body["store"] = st.store
+        if full:
+            body["metadata"] = {TASK_METADATA_KEY: task.name}
+        if st.transport == "ws":
+            return {"type": "response.create", **body}, None
+        body["stream"] = True
+        return body, None
+
+    # ------------------------------------------------------------------------------------ the loop
+    def run_task(self, task: Task) -> TaskRecord:
+        st = self.s.strategy
+        conv = Conversation(task)
+        self.tasks_done += 1
+        seq = self.tasks_done
+        t0 = time.perf_counter()
+        rec = TaskRecord(
+            strategy=st.name,
+            task=task.name,
+            model=self.s.model,
+            agent=self.agent_id,
+            task_seq=seq,
+            started_at=time.time(),
+            duration_ms=0.0,
+            turns=0,
+            tool_calls=0,
+            bytes_sent=0,
+            bytes_received=0,
+        )
+        turn = 0
+        while turn < task.max_turns:
+            out = self._turn(conv, rec, turn)
+            if not out.ok:
+                rec.ok, rec.error_kind = False, out.error_kind
+                break
+            rec.turns += 1
+            conv.add_reply(out)
+            if not out.calls:
+                break
+            rec.tool_calls += len(out.calls)
+            latency = 0.0
+            for i, call in enumerate(out.calls):
+                spec = self._result_spec(task, turn, i, call.name)
+                conv.add_tool_output(call.call_id, spec.render(f"{task.name}:{turn}:{i}"))
+                latency += spec.latency_s
+            latency *= self.s.tool_latency_scale
+            rec.tool_time_ms += latency * 1000.0
+            if latency > 0:
+                self.sleep(latency)
+            turn += 1
+        rec.duration_ms = (time.perf_counter() - t0) * 1000.0
+        self.on_task(rec)
+        return rec
+
+    @staticmethod
+    def _result_spec(task: Task, turn: int, index: int, name: str) -> Any:
+        if turn < len(task.turns) and index < len(task.turns[turn].calls):
+            scripted = task.turns[turn].calls[index]
+            if scripted.tool == name:
+                return scripted.result
+        return task.profile_for(name)
+
+    def _turn(self, conv: Conversation, rec: TaskRecord, turn: int) -> TurnOutcome:
+        """One model turn, with up to MAX_RECOVERIES_PER_TURN recoveries (full-context resends)."""
+        st = self.s.strategy
+        recovery = False
+        for _attempt in range(MAX_RECOVERIES_PER_TURN + 1):
+            full = not st.chained or conv.previous_response_id is None or recovery
+            body, headers = self._request(conv, full)
+            sent0, recv0 = self.transport.counter.snapshot()
+            connects0 = getattr(self.transport, "connects", 0)
+            started = time.time()
+            out = self.transport.exchange(body, headers)
+            sent1, recv1 = self.transport.counter.snapshot()
+            end = out.t_end or time.perf_counter()
+            hs = (0, 0)
+            if getattr(self.transport, "connects", 0) != connects0 and getattr(self.transport, "conn", None):
+                hs = self.transport.conn.handshake_bytes  # type: ignore[attr-defined]
+            usage = out.usage or {}
+            tr = TurnRecord(
+                strategy=st.name,
+                task=conv.task.name,
+                model=self.s.model,
+                agent=self.agent_id,
+                task_seq=rec.task_seq,
+                turn=turn,
+                started_at=started,
+                duration_ms=(end - out.t_start) * 1000.0,
+                ttft_ms=(out.t_first_token - out.t_start) * 1000.0 if out.t_first_token else None,
+                bytes_sent=sent1 - sent0,
+                bytes_received=recv1 - recv0,
+                connect_bytes_sent=hs[0],
+                connect_bytes_received=hs[1],
+                input_tokens=usage.get("input_tokens", 0),
+                cached_tokens=(usage.get("input_tokens_details") or {}).get("cached_tokens", 0),
+                output_tokens=usage.get("output_tokens", 0),
+                tool_calls=len(out.calls),
+                events=out.events,
+                ok=out.ok,
+                error_kind=out.error_kind,
+                error_code=out.error_code,
+                http_status=out.http_status,
+                response_id=out.response_id,
+                recovery=recovery,
+            )
+            rec.bytes_sent += tr.bytes_sent
+            rec.bytes_received += tr.bytes_received
+            rec.input_tokens += tr.input_tokens
+            rec.cached_tokens += tr.cached_tokens
+            rec.output_tokens += tr.output_tokens
+            if turn == 0 and tr.ttft_ms is not None and rec.ttft_first_ms is None:
+                rec.ttft_first_ms = tr.ttft_ms
+            if out.ok:
+                rec.turn_bytes_sent.append(tr.bytes_sent)
+            self.on_turn(tr, out)
+            if out.ok or not self._recoverable(out):
+                return out
+            rec.recoveries += 1
+            recovery = True
+            if out.error_kind == ErrorKind.CONNECTION_LIMIT or out.error_kind == ErrorKind.CONNECTION:
+                self.transport.reset()
+                if st.store:  # a stored response survives the reconnect: continue from it
+                    recovery = False
+        return out
+
+    def _recoverable(self, out: TurnOutcome) -> bool:
+        st = self.s.strategy
+        if out.error_kind == ErrorKind.PREVIOUS_NOT_FOUND:
+            return st.chained
+        if out.error_kind in (ErrorKind.CONNECTION, ErrorKind.CONNECTION_LIMIT):
+            return st.transport == "ws"
+        return False
+
+
+def describe_outcome(out: TurnOutcome) -> str:
+    """A one-line failure description for Locust's failure table (never includes headers or keys)."""
+    parts = [out.error_kind or "error"]
+    if out.http_status:
+        parts.append(f"HTTP {out.http_status}")
+    if out.error_code:
+        parts.append(out.error_code)
+    return ": ".join([" ".join(parts), (out.error_message or "")[:160]])
+
+
+def parse_json_list(value: str) -> list[str]:
+    """Comma-separated option values (``ws,http-stateless``) or a JSON list."""
+    value = value.strip()
+    if value.startswith("["):
+        return [str(v) for v in json.loads(value)]
+    return [v.strip() for v in value.split(",") if v.strip()]

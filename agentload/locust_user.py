@@ -1,0 +1,45 @@
+"""AgentUser: the Locust user behind every strategy's thin class in users/.
+
+One user = one agent = one connection (HTTP keep-alive or WebSocket), working through the selected
+tasks one after another, like a developer's agent process. Its client fires Locust's request events
+through the run context (``agentload.locust_plugin``).
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import ClassVar
+
+from locust import User, constant, task
+
+from .agent import Agent
+from .locust_plugin import context_of
+from .transports import Transport, api_base
+
+
+class AgentUser(User):
+    abstract = True
+    strategy_name: ClassVar[str] = ""
+    wait_time = constant(0)
+
+    def on_start(self) -> None:
+        ctx = context_of(self.environment)
+        settings = ctx.settings(self.strategy_name)
+        host = self.host or self.environment.host or ""
+        self.transport: Transport = settings.strategy.make_transport(
+            api_base(host), ctx.headers(), ctx.request_timeout
+        )
+        agent_id = next(ctx.agent_ids)
+        self.agent = Agent(settings, self.transport, agent_id, ctx.on_turn, ctx.on_task)
+        # start each agent on a different task so a small run still covers every task
+        offset = agent_id % len(ctx.tasks)
+        self._tasks = itertools.cycle(ctx.tasks[offset:] + ctx.tasks[:offset])
+
+    @task
+    def work_one_task(self) -> None:
+        self.agent.run_task(next(self._tasks))
+
+    def on_stop(self) -> None:
+        transport = getattr(self, "transport", None)
+        if transport is not None:
+            transport.close()

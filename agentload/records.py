@@ -1,0 +1,106 @@
+"""What agentload measures: one TurnRecord per model turn, one TaskRecord per coding task.
+
+These records are the single source of every figure agentload reports: Locust's stats, the JSONL
+records file, the end-of-run table, InfluxDB points and sweep reports are all computed from them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import IO, Any
+
+STRATEGIES = ("http-stateless", "http-chained", "ws", "ws-stored", "chat")
+
+
+class ErrorKind:
+    """Failure classes: one place for their names (stats, records and InfluxDB tags use them)."""
+
+    RATE_LIMITED = "rate_limited"  # HTTP 429 or a socket error with status 429
+    AUTH = "auth"  # 401/403
+    BAD_REQUEST = "bad_request"  # other 4xx
+    PREVIOUS_NOT_FOUND = "previous_response_not_found"
+    CONNECTION_LIMIT = "websocket_connection_limit_reached"
+    SERVER = "server_error"  # 5xx
+    CONNECTION = "connection"  # refused, reset, closed mid-stream
+    TIMEOUT = "timeout"
+    PROTOCOL = "protocol"  # malformed or truncated stream, no terminal event
+    RESPONSE_FAILED = "response_failed"  # response.failed / response.incomplete
+
+
+@dataclass
+class TurnRecord:
+    strategy: str
+    task: str
+    model: str
+    agent: int
+    task_seq: int  # the agent's n-th task
+    turn: int  # 0-based model turn within the task
+    started_at: float  # unix time
+    duration_ms: float
+    ttft_ms: float | None  # request start to first output delta; None when no output arrived
+    bytes_sent: int  # everything this turn put on the wire, a (re)connect's handshake included
+    bytes_received: int
+    connect_bytes_sent: int = 0  # the part of bytes_sent that was a connection handshake
+    connect_bytes_received: int = 0
+    input_tokens: int = 0
+    cached_tokens: int = 0
+    output_tokens: int = 0
+    tool_calls: int = 0
+    events: int = 0
+    ok: bool = True
+    error_kind: str | None = None
+    error_code: str | None = None
+    http_status: int | None = None
+    response_id: str | None = None
+    recovery: bool = False  # this attempt resent the full context after a failure
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["kind"] = "turn"
+        return d
+
+
+@dataclass
+class TaskRecord:
+    strategy: str
+    task: str
+    model: str
+    agent: int
+    task_seq: int
+    started_at: float
+    duration_ms: float
+    turns: int
+    tool_calls: int
+    bytes_sent: int
+    bytes_received: int
+    input_tokens: int = 0
+    cached_tokens: int = 0
+    output_tokens: int = 0
+    tool_time_ms: float = 0.0
+    recoveries: int = 0
+    ok: bool = True
+    error_kind: str | None = None
+    ttft_first_ms: float | None = None
+    turn_bytes_sent: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["kind"] = "task"
+        return d
+
+
+class RecordsWriter:
+    """Appends records as JSON lines; flushed per task so an interrupted run keeps what it measured."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+
+    def write(self, record: TurnRecord | TaskRecord) -> None:
+        self.stream.write(json.dumps(record.as_dict(), separators=(",", ":")) + "\n")
+        if isinstance(record, TaskRecord):
+            self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.flush()
+        self.stream.close()

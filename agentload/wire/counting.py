@@ -1,0 +1,94 @@
+"""Sockets that count every byte they send and receive, for exact per-turn wire sizes.
+
+Over plain TCP the count is the TCP payload: HTTP request line, headers, chunk framing, body,
+WebSocket handshake, frame headers and masks. Over TLS it is the same application bytes inside TLS
+(the TLS record overhead, about 29 bytes per record, is not included), so https and http runs compare.
+"""
+
+from __future__ import annotations
+
+import socket as _stdsocket
+from dataclasses import dataclass
+
+import gevent.socket
+import gevent.ssl
+from gevent._socketcommon import timeout_default
+
+
+@dataclass
+class WireCounter:
+    """Running totals for one agent's connection(s); a turn's bytes are the difference of two reads."""
+
+    sent: int = 0
+    received: int = 0
+
+    def snapshot(self) -> tuple[int, int]:
+        return self.sent, self.received
+
+
+class CountingSocket(gevent.socket.socket):
+    counter: WireCounter
+
+    def send(self, data, flags=0, timeout=timeout_default):  # noqa: ANN001 - gevent's signature
+        n = super().send(data, flags, timeout)
+        self.counter.sent += n
+        return n
+
+    def recv(self, *args):  # noqa: ANN002
+        data = super().recv(*args)
+        self.counter.received += len(data)
+        return data
+
+    def recv_into(self, *args):  # noqa: ANN002
+        n = super().recv_into(*args)
+        self.counter.received += n
+        return n
+
+
+class CountingSSLSocket(gevent.ssl.SSLSocket):
+    counter: WireCounter
+
+    def send(self, data, flags=0, timeout=timeout_default):  # noqa: ANN001
+        n = super().send(data, flags, timeout)
+        self.counter.sent += n
+        return n
+
+    def recv(self, *args, **kw):  # noqa: ANN002, ANN003
+        data = super().recv(*args, **kw)
+        self.counter.received += len(data)
+        return data
+
+    def recv_into(self, *args, **kw):  # noqa: ANN002, ANN003
+        n = super().recv_into(*args, **kw)
+        self.counter.received += n
+        return n
+
+
+class CountingSSLContext(gevent.ssl.SSLContext):
+    """An SSL context whose sockets count plaintext bytes into ``context.counter``."""
+
+    sslsocket_class = CountingSSLSocket
+    counter: WireCounter
+
+    def wrap_socket(self, *args, **kw):  # noqa: ANN002, ANN003
+        sock = super().wrap_socket(*args, **kw)
+        sock.counter = self.counter
+        return sock
+
+
+def counting_socket(
+    counter: WireCounter, family: int = _stdsocket.AF_INET, type: int = _stdsocket.SOCK_STREAM, proto: int = 0
+) -> CountingSocket:
+    sock = CountingSocket(family, type, proto)
+    sock.counter = counter
+    return sock
+
+
+def ssl_context(counter: WireCounter, insecure: bool = False) -> CountingSSLContext:
+    ctx = CountingSSLContext(gevent.ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_default_certs()
+    if insecure:
+        ctx.check_hostname = False
+        ctx.verify_mode = gevent.ssl.CERT_NONE
+    ctx.counter = counter
+    return ctx
