@@ -21,7 +21,6 @@ demo: $(STAMP)
 
 ## install everything and run the whole test suite (what .ci/run calls)
 test: $(STAMP)
-	bash tests/services/install.sh
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q -p no:cacheprovider
 

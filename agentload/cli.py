@@ -120,10 +120,24 @@ def _mock_config(a: argparse.Namespace) -> object:
     )
 
 
+def _add_demo_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="run every strategy against the embedded mock and print the comparison",
+        description="The main job on the embedded default: mock server + local Locust workers.",
+    )
+    p.add_argument("--out", type=Path, default=Path("runs/demo"), help="output folder (default runs/demo)")
+    p.add_argument("--users", type=int, default=20, help="agents in all, shared equally by the 5 strategies")
+    p.add_argument("--run-time", default="75s", help="how long agents start new tasks (Locust syntax)")
+    p.add_argument("--processes", type=int, default=2, help="local Locust worker processes")
+    p.add_argument("--tool-latency-scale", type=float, default=0.1, help="scale of simulated tool latency")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agentload", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     _add_mock_parser(sub)
+    _add_demo_parser(sub)
     return parser
 
 
@@ -136,6 +150,14 @@ def main(argv: list[str] | None = None) -> int:
 
             serve(_mock_config(args))  # type: ignore[arg-type]
             return 0
+        if args.command == "demo":
+            from .demo import run_demo
+
+            if args.users < 5 or args.processes < 1 or args.tool_latency_scale < 0:
+                raise AgentloadError(
+                    "demo: --users must be 5 or more, --processes 1 or more, --tool-latency-scale 0 or more"
+                )
+            return run_demo(args.out, args.users, args.run_time, args.processes, args.tool_latency_scale)
     except AgentloadError as e:
         print(f"agentload: {e}", file=sys.stderr)
         return e.exit_code

@@ -146,7 +146,10 @@ class RunSummary:
 
     def table(self) -> str:
         """The comparison as a Markdown table (readable in a terminal)."""
+        return self.table_from_rows(self.rows())
 
+    @staticmethod
+    def table_from_rows(rows: list[dict[str, Any]]) -> str:
         def f(v: float | None, fmt: str) -> str:
             return "-" if v is None else format(v, fmt)
 
@@ -156,7 +159,7 @@ class RunSummary:
             "cached | recov. | failed turns |"
         )
         lines = [head, "|" + "---|" * (head.count("|") - 1)]
-        for r in self.rows():
+        for r in rows:
             lines.append(
                 "| "
                 + " | ".join(

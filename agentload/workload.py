@@ -183,9 +183,7 @@ class _Checker:
             value = float(value)
         if not isinstance(value, typ) or (isinstance(value, bool) and typ in (int, float)):
             names = typ.__name__ if isinstance(typ, type) else " or ".join(t.__name__ for t in typ)
-            raise self.fail(
-                full, f"must be {names}, got {type(value).__name__}", fix or f"make `{key}` a {names}"
-            )
+            raise self.fail(full, f"must be {names}, got {type(value).__name__}", f"make `{key}` a {names}")
         return value
 
     def unknown(self, obj: dict, allowed: set[str], path: str) -> None:

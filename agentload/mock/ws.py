@@ -88,6 +88,10 @@ class WsSession:
                     )
                 elif msg.type == WSMsgType.ERROR:
                     break
+            # the client's close frame (and our echo) is an exchange of its own, not part of the last turn
+            if self.conn is not None:
+                self.conn.mark(self.ledger, "ws-close", self.request.path)
+            await self.ws.close()
         finally:
             lifetime.cancel()
             for lane in self.lanes.values():
@@ -180,7 +184,7 @@ class WsSession:
 
 
 async def websocket_session(request: web.Request) -> web.WebSocketResponse:
-    ws = web.WebSocketResponse(max_msg_size=256 * 1024 * 1024, autoping=True, compress=False)
+    ws = web.WebSocketResponse(max_msg_size=256 * 1024 * 1024, autoping=True, autoclose=False, compress=False)
     await ws.prepare(request)
     await WsSession(request, ws).run()
     return ws

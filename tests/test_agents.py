@@ -1,0 +1,76 @@
+"""The agents end to end: the real locust command, every strategy, against the mock.
+
+Checks what the agents issue asks: no failures with 8 agents of each strategy; the client's per-turn
+byte counts equal the mock's server-side counters exactly; the built-in tasks reproduce the published
+shape (WebSocket sends 80-86 % fewer bytes than stateless HTTP; by turn 9 stateless HTTP sends 8x more).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from agentload.records import STRATEGIES
+from tests.runlocust import read_records, run_locust
+
+
+@pytest.fixture(scope="module")
+def fleet_run(tmp_path_factory):
+    from agentload.mock import MockProcess
+
+    tmp = tmp_path_factory.mktemp("fleet")
+    with MockProcess(["--latency", "zero"]) as mock:
+        proc, summary = run_locust(
+            mock.url, tmp, "-u", "40", "-r", "40", "--run-time", "8s", "--tool-latency-scale", "0"
+        )
+        stats = mock.stats()
+    return proc, summary, read_records(tmp / "records.jsonl"), stats
+
+
+def test_eight_agents_of_each_strategy_without_failures(fleet_run):
+    proc, summary, records, _ = fleet_run
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = {r["strategy"]: r for r in summary["rows"]}
+    assert set(rows) == set(STRATEGIES)
+    for name, row in rows.items():
+        assert row["tasks"] >= 8, (name, row)
+        assert row["failed_tasks"] == 0 and row["turn_failures"] == 0, (name, row)
+    agents = {(r["strategy"], r["agent"]) for r in records if r["kind"] == "task"}
+    for s in STRATEGIES:
+        assert sum(1 for st, _ in agents if st == s) == 8
+    assert "per-strategy comparison" in proc.stdout
+
+
+def test_client_bytes_equal_server_counters_per_turn(fleet_run):
+    _, _, records, stats = fleet_run
+    exchanges = {e["response_id"]: e for e in stats["exchanges"] if e["response_id"]}
+    handshakes = {e["connection"]: e for e in stats["exchanges"] if e["kind"] == "ws-handshake"}
+    turns = [r for r in records if r["kind"] == "turn"]
+    assert len(turns) > 500
+    for t in turns:
+        ex = exchanges[t["response_id"]]
+        sent, received = ex["received"], ex["sent"]
+        if t["connect_bytes_sent"]:
+            hs = handshakes[ex["connection"]]
+            assert (t["connect_bytes_sent"], t["connect_bytes_received"]) == (hs["received"], hs["sent"])
+            sent, received = sent + hs["received"], received + hs["sent"]
+        assert (t["bytes_sent"], t["bytes_received"]) == (sent, received), t
+    # and in total: every byte the server counted on the agents' connections belongs to a turn,
+    # a handshake or a WebSocket close
+    turn_total = sum(t["bytes_sent"] for t in turns)
+    closes = sum(e["received"] for e in stats["exchanges"] if e["kind"] == "ws-close")
+    assert stats["totals"]["received"] == turn_total + closes
+
+
+def test_builtin_tasks_reproduce_published_shape(fleet_run):
+    _, summary, records, _ = fleet_run
+    rows = {r["strategy"]: r for r in summary["rows"]}
+    http, ws = rows["http-stateless"], rows["ws"]
+    assert 150_000 <= http["sent_per_task"] <= 180_000, http
+    assert 20_000 <= ws["sent_per_task"] <= 35_000, ws
+    assert 0.80 <= ws["sent_reduction"] <= 0.86, ws
+    assert http["turn9_sent"] >= 8 * ws["turn9_sent"], (http["turn9_sent"], ws["turn9_sent"])
+    # the summary's numbers are recomputed from the records
+    tasks = [r for r in records if r["kind"] == "task" and r["strategy"] == "ws" and r["ok"]]
+    assert ws["sent_per_task"] == pytest.approx(sum(r["bytes_sent"] for r in tasks) / len(tasks))
+    # continuation is served from cache: most input tokens of a WebSocket task are cached
+    assert ws["cached_share"] > 0.8 and http["cached_share"] == 0
