@@ -266,6 +266,10 @@ def _on_init(environment: Environment, runner: Any = None, **_kw: Any) -> None:
         if "agentload" in data:
             context_of(environment).summary.merge(data["agentload"])
 
+    if environment.web_ui is not None:
+        from .web_tab import install
+
+        install(environment, lambda: context_of(environment).summary)
     if isinstance(runner, WorkerRunner):
         environment.events.report_to_master.add_listener(report)
     elif isinstance(runner, MasterRunner):

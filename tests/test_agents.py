@@ -74,3 +74,87 @@ def test_builtin_tasks_reproduce_published_shape(fleet_run):
     assert ws["sent_per_task"] == pytest.approx(sum(r["bytes_sent"] for r in tasks) / len(tasks))
     # continuation is served from cache: most input tokens of a WebSocket task are cached
     assert ws["cached_share"] > 0.8 and http["cached_share"] == 0
+
+
+def test_web_ui_agents_tab_shows_bytes_per_turn_and_ttft(start_mock, tmp_path):
+    """The web UI (bounded: --autostart, --run-time, --autoquit) serves the Agents tab's data."""
+    import json
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from tests.runlocust import ROOT
+
+    mock = start_mock("--latency", "zero")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(ROOT / "locustfile.py"),
+            "--host",
+            mock.url,
+            "--web-host",
+            "127.0.0.1",
+            "--web-port",
+            str(port),
+            "--autostart",
+            "-u",
+            "5",
+            "-r",
+            "5",
+            "--run-time",
+            "6s",
+            "--autoquit",
+            "3",
+            "--tool-latency-scale",
+            "0",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        rows, page = [], ""
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not (rows and all(r["turn9_kb"] != "-" for r in rows)):
+            time.sleep(0.5)
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats/requests", timeout=5) as r:
+                    ext = json.loads(r.read()).get("extended_stats", [])
+                rows = next(e["data"] for e in ext if e["key"] == "agentload")
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
+                    page = r.read().decode()
+            except OSError:
+                continue
+        assert {r["strategy"] for r in rows} == set(STRATEGIES)
+        by = {r["strategy"]: r for r in rows}
+        assert float(by["http-stateless"]["turn9_kb"]) > 8 * float(by["ws"]["turn9_kb"])
+        assert float(by["ws"]["ttft_mean_ms"]) >= 0
+        assert '"extended_tabs"' in page or "extended_tabs" in page
+    finally:
+        proc.wait(timeout=30)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_websocket_agents_recover_from_connection_lifetime(start_mock, tmp_path):
+    """With a 1 s connection lifetime, every connection ends with websocket_connection_limit_reached
+    mid-task: agents reconnect, resend (ws) or continue from the store (ws-stored), and no task fails."""
+    mock = start_mock("--ws-lifetime", "1", "--ttft-ms", "20", "--output-tps", "4000")
+    proc, summary = run_locust(mock.url, tmp_path, "-u", "4", "-r", "4", "--run-time", "5s",
+                               "--strategy", "ws,ws-stored", "--tool-latency-scale", "0.05")
+    rows = {r["strategy"]: r for r in summary["rows"]}
+    for name in ("ws", "ws-stored"):
+        assert rows[name]["recoveries"] > 0, (rows[name], proc.stderr[-2000:])
+        assert rows[name]["failed_tasks"] == 0 and rows[name]["tasks"] > 0, rows[name]
+        assert set(rows[name]["failures"]) <= {"websocket_connection_limit_reached", "connection"}
+    records = read_records(tmp_path / "records.jsonl")
+    recovered = [r for r in records if r["kind"] == "turn" and r["recovery"] and r["ok"]]
+    assert recovered and all(r["strategy"] == "ws" for r in recovered)  # ws-stored continues, no resend
