@@ -13,10 +13,10 @@ import sys
 import time
 from pathlib import Path
 
+from .launch import ROOT, locust_argv
 from .mock import MockProcess
 from .summary import RunSummary
 
-ROOT = Path(__file__).resolve().parent.parent
 DEMO_MOCK_ARGS = [
     "--ttft-ms",
     "250",
@@ -39,13 +39,7 @@ def run_demo(out_dir: Path, users: int, run_time: str, processes: int, tool_late
     )
     with MockProcess(DEMO_MOCK_ARGS) as mock:
         print(f"agentload demo: mock listening on {mock.url}", flush=True)
-        cmd = [
-            sys.executable,
-            "-m",
-            "locust",
-            "-f",
-            str(ROOT / "locustfile.py"),
-            "--headless",
+        cmd = locust_argv(
             "--processes",
             str(processes),
             "-u",
@@ -69,7 +63,7 @@ def run_demo(out_dir: Path, users: int, run_time: str, processes: int, tool_late
             "--only-summary",
             "--loglevel",
             "WARNING",
-        ]
+        )
         t0 = time.monotonic()
         proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         elapsed = time.monotonic() - t0

@@ -56,9 +56,7 @@ class TurnRecord:
     recovery: bool = False  # this attempt resent the full context after a failure
 
     def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["kind"] = "turn"
-        return d
+        return {**asdict(self), "kind": "turn"}
 
 
 @dataclass
@@ -85,9 +83,7 @@ class TaskRecord:
     turn_bytes_sent: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["kind"] = "task"
-        return d
+        return {**asdict(self), "kind": "task"}
 
 
 class RecordsWriter:

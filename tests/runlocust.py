@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from agentload.launch import ROOT, locust_argv
 
 
 def run_locust(
@@ -17,13 +16,7 @@ def run_locust(
     """Headless Locust, bounded by --run-time (given in ``args``) and ``timeout``; returns the process and
     the summary JSON it wrote."""
     summary = tmp / "summary.json"
-    cmd = [
-        sys.executable,
-        "-m",
-        "locust",
-        "-f",
-        str(ROOT / "locustfile.py"),
-        "--headless",
+    cmd = locust_argv(
         "--host",
         host,
         "--records",
@@ -34,7 +27,7 @@ def run_locust(
         "--stop-timeout",
         "30",
         *args,
-    ]
+    )
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     data = json.loads(summary.read_text()) if summary.exists() else {}
     return proc, data

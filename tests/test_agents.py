@@ -148,8 +148,20 @@ def test_websocket_agents_recover_from_connection_lifetime(start_mock, tmp_path)
     """With a 1 s connection lifetime, every connection ends with websocket_connection_limit_reached
     mid-task: agents reconnect, resend (ws) or continue from the store (ws-stored), and no task fails."""
     mock = start_mock("--ws-lifetime", "1", "--ttft-ms", "20", "--output-tps", "4000")
-    proc, summary = run_locust(mock.url, tmp_path, "-u", "4", "-r", "4", "--run-time", "5s",
-                               "--strategy", "ws,ws-stored", "--tool-latency-scale", "0.05")
+    proc, summary = run_locust(
+        mock.url,
+        tmp_path,
+        "-u",
+        "4",
+        "-r",
+        "4",
+        "--run-time",
+        "5s",
+        "--strategy",
+        "ws,ws-stored",
+        "--tool-latency-scale",
+        "0.05",
+    )
     rows = {r["strategy"]: r for r in summary["rows"]}
     for name in ("ws", "ws-stored"):
         assert rows[name]["recoveries"] > 0, (rows[name], proc.stderr[-2000:])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import pytest
 import yaml
@@ -11,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agentload.errors import TaskFileError
+from agentload.launch import ROOT, locust_argv
 from agentload.workload import builtin_task_names, load_task, parse_task
-from tests.runlocust import ROOT
 
 
 def test_builtin_tasks_match_the_real_sessions_they_model():
@@ -118,19 +117,13 @@ def test_any_document_loads_or_fails_with_a_task_file_error(doc):
 
 def _locust(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "locust",
-            "-f",
-            str(ROOT / "locustfile.py"),
-            "--headless",
+        locust_argv(
             "-u",
             "1",
             "--run-time",
             "1s",
             *args,
-        ],
+        ),
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -77,7 +77,8 @@ def _chunks(
     step: float,
     chunk: int,
 ) -> Iterator[tuple[float, dict[str, Any]]]:
-    def frame(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+    def frame(delta: dict[str, Any] | None, finish: str | None = None) -> dict[str, Any]:
+        """A chunk; ``delta=None`` is the final usage chunk, which has no choices."""
         return {
             "id": cid,
             "object": "chat.completion.chunk",
@@ -85,7 +86,9 @@ def _chunks(
             "model": model,
             "system_fingerprint": None,
             "service_tier": "default",
-            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+            "choices": []
+            if delta is None
+            else [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
         }
 
     t = ttft
@@ -117,19 +120,7 @@ def _chunks(
                 t += step * text_tokens(piece)
         yield t, frame({}, "tool_calls")
     if usage is not None:
-        yield (
-            t,
-            {
-                "id": cid,
-                "object": "chat.completion.chunk",
-                "created": created,
-                "model": model,
-                "system_fingerprint": None,
-                "service_tier": "default",
-                "choices": [],
-                "usage": usage,
-            },
-        )
+        yield t, {**frame(None), "usage": usage}
 
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:

@@ -1,0 +1,15 @@
+"""How agentload starts Locust as a child process (the demo, sweeps, the tests): one place for the
+command, so every caller runs the same locustfile with the same interpreter. Imports no Locust."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCUSTFILE = ROOT / "locustfile.py"
+
+
+def locust_argv(*args: str) -> list[str]:
+    """``python -m locust -f locustfile.py --headless ARGS`` with this interpreter."""
+    return [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", *args]
