@@ -146,8 +146,6 @@ class ResponsesConsumer:
         if etype == "error":
             error_from_body(out, None, raw)
             return True
-        if etype == "response.created" and out.response_id is None:
-            return False
         return False
 
 

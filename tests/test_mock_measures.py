@@ -105,3 +105,25 @@ def test_mock_cli_errors_are_one_line(tmp_path):
         )
         assert p.returncode == 2, p
         assert flag in p.stderr and "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
+
+
+def test_ledger_stays_bounded_and_keeps_totals_exact():
+    from agentload.mock.ledger import ByteLedger
+
+    ledger = ByteLedger(max_exchanges=3, max_closed=2)
+    for i in range(50):
+        conn = ledger.open(f"127.0.0.1:{i}")
+        conn.rx += 100
+        conn.mark(ledger, "http", "/v1/responses")
+        conn.tx += 1000 + i
+        conn.closed = True
+    assert len(ledger.connections) <= 2 * 2 + 1 and len(ledger.exchanges) == 3
+    totals = ledger.snapshot()["totals"]
+    assert totals == {
+        "received": 5000,
+        "sent": 50 * 1000 + sum(range(50)),
+        "connections": 50,
+        "exchanges": 50,
+    }
+    ledger.reset()
+    assert ledger.snapshot()["totals"] == {"received": 0, "sent": 0, "connections": 0, "exchanges": 0}

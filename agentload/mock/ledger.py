@@ -70,12 +70,17 @@ class ConnectionBytes:
         return ex
 
 
+_TOTAL_KEYS = ("received", "sent", "connections", "exchanges")
+
+
 @dataclass
 class ByteLedger:
     """All connections' counters. Bounded: the newest ``max_exchanges`` exchanges are kept in detail,
     the totals cover everything since the last reset."""
 
     max_exchanges: int = 100_000
+    max_closed: int = 10_000  # closed connections kept in detail; older ones live on in ``forgotten``
+    forgotten: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_TOTAL_KEYS, 0))
     connections: dict[int, ConnectionBytes] = field(default_factory=dict)
     exchanges: deque = field(default_factory=deque)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -83,6 +88,8 @@ class ByteLedger:
     def open(self, peer: str) -> ConnectionBytes:
         conn = ConnectionBytes(next(self._ids), peer)
         self.connections[conn.id] = conn
+        if len(self.connections) > 2 * self.max_closed:
+            self.forget_closed(self.max_closed)
         return conn
 
     def record(self, ex: Exchange) -> None:
@@ -93,6 +100,7 @@ class ByteLedger:
     def reset(self) -> None:
         """Forget closed connections and all exchanges; open connections start again from zero."""
         self.exchanges.clear()
+        self.forgotten = dict.fromkeys(_TOTAL_KEYS, 0)
         for cid in [c.id for c in self.connections.values() if c.closed]:
             del self.connections[cid]
         for c in self.connections.values():
@@ -102,12 +110,13 @@ class ByteLedger:
 
     def snapshot(self, with_exchanges: bool = True) -> dict[str, Any]:
         conns = [c for c in self.connections.values() if not c.internal]
+        f = self.forgotten  # pruned closed connections (forget_closed) still count
         out: dict[str, Any] = {
             "totals": {
-                "received": sum(c.rx for c in conns),
-                "sent": sum(c.tx for c in conns),
-                "connections": len(conns),
-                "exchanges": sum(c.exchanges for c in conns),
+                "received": f["received"] + sum(c.rx for c in conns),
+                "sent": f["sent"] + sum(c.tx for c in conns),
+                "connections": f["connections"] + len(conns),
+                "exchanges": f["exchanges"] + sum(c.exchanges for c in conns),
             },
             "connections": [
                 {"id": c.id, "received": c.rx, "sent": c.tx, "closed": c.closed, "exchanges": c.exchanges}
@@ -122,13 +131,21 @@ class ByteLedger:
             ]
         return out
 
-    def forget_closed(self, keep: int = 10_000) -> None:
-        """Drop the oldest closed connections beyond ``keep`` (their exchanges stay until rotated)."""
-        closed = [c.id for c in self.connections.values() if c.closed]
+    def forget_closed(self, keep: int) -> None:
+        """Drop the oldest closed connections beyond ``keep`` whose exchanges have rotated out; their
+        bytes stay in the totals."""
+        closed = [c for c in self.connections.values() if c.closed]
         live_ex = {ex.conn_id for ex in self.exchanges}
-        for cid in closed[: max(0, len(closed) - keep)]:
-            if cid not in live_ex:
-                del self.connections[cid]
+        for c in closed[: max(0, len(closed) - keep)]:
+            if c.id in live_ex:
+                continue
+            if not c.internal:
+                f = self.forgotten
+                f["received"] += c.rx
+                f["sent"] += c.tx
+                f["connections"] += 1
+                f["exchanges"] += c.exchanges
+            del self.connections[c.id]
 
 
 class CountingTransport:
