@@ -19,8 +19,10 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/agentload demo
 
-## install everything and run the whole test suite (what .ci/run calls)
+## install everything (the venv, and the InfluxDB / VictoriaMetrics servers the tests start) and run
+## the whole test suite (what .ci/run calls)
 test: $(STAMP)
+	tests/install_services.sh
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q -p no:cacheprovider
 

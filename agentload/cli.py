@@ -133,11 +133,21 @@ def _add_demo_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tool-latency-scale", type=float, default=0.1, help="scale of simulated tool latency")
 
 
+def _add_dashboard_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "dashboard",
+        help="write the Grafana dashboard (InfluxQL over agentload's InfluxDB points)",
+        description="Writes the Grafana dashboard JSON that deploy/grafana provisions.",
+    )
+    p.add_argument("--out", default="-", help="file to write (default: standard output)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agentload", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     _add_mock_parser(sub)
     _add_demo_parser(sub)
+    _add_dashboard_parser(sub)
     return parser
 
 
@@ -158,6 +168,15 @@ def main(argv: list[str] | None = None) -> int:
                     "demo: --users must be 5 or more, --processes 1 or more, --tool-latency-scale 0 or more"
                 )
             return run_demo(args.out, args.users, args.run_time, args.processes, args.tool_latency_scale)
+        if args.command == "dashboard":
+            from .influx.dashboard import render
+
+            if args.out == "-":
+                sys.stdout.write(render())
+            else:
+                Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+                Path(args.out).write_text(render())
+            return 0
     except AgentloadError as e:
         print(f"agentload: {e}", file=sys.stderr)
         return e.exit_code

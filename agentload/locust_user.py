@@ -13,7 +13,7 @@ from typing import ClassVar
 from locust import User, constant, task
 
 from .agent import Agent
-from .locust_plugin import context_of
+from .run_context import context_of
 from .transports import Transport, api_base
 
 
@@ -29,7 +29,7 @@ class AgentUser(User):
         self.transport: Transport = settings.strategy.make_transport(
             api_base(host), ctx.headers(), ctx.request_timeout
         )
-        agent_id = next(ctx.agent_ids)
+        agent_id = next(ctx.out.agent_ids)
         self.agent = Agent(settings, self.transport, agent_id, ctx.on_turn, ctx.on_task)
         # start each agent on a different task so a small run still covers every task
         offset = agent_id % len(ctx.tasks)

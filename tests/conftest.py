@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from agentload.mock import MockProcess
+from tests.servers import INFLUX_DB, InfluxDB1, VictoriaMetrics
 
 
 @pytest.fixture
@@ -29,3 +30,18 @@ def zero_mock() -> Iterator[MockProcess]:
     """One zero-latency mock shared by a module, with a 10-turn default script."""
     with MockProcess(["--latency", "zero", "--default-turns", "10", "--default-calls", "3"]) as m:
         yield m
+
+
+@pytest.fixture(scope="module")
+def influx1(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxDB1]:
+    server = InfluxDB1(tmp_path_factory.mktemp("influxd")).start()
+    server.create_db(INFLUX_DB)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def victoria(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VictoriaMetrics]:
+    server = VictoriaMetrics(tmp_path_factory.mktemp("vm")).start()
+    yield server
+    server.stop()

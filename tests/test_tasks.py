@@ -138,6 +138,13 @@ def _locust(*args: str) -> subprocess.CompletedProcess:
         (["--host", "http://127.0.0.1:9", "--task", "no-such-task"], "no-such-task"),
         (["--host", "https://api.example.com"], "OPENAI_API_KEY"),
         (["--host", "ftp://127.0.0.1"], "--host"),
+        (["--host", "http://127.0.0.1:9", "--influx-url", "udp://127.0.0.1:8089"], "--influx-url"),
+        (["--host", "http://127.0.0.1:9", "--influx-url", "http://127.0.0.1:8086"], "--influx-org"),
+        (
+            ["--host", "http://127.0.0.1:9", "--influx-url", "http://127.0.0.1:8086", "--influx-db", "x"]
+            + ["--influx-batch", "100", "--influx-buffer", "10"],
+            "--influx-buffer",
+        ),
     ],
 )
 def test_bad_options_fail_at_start_with_one_line(args, needle):

@@ -1,0 +1,153 @@
+"""The InfluxDB schema: measurement names, tags and fields, as line protocol.
+
+This module is the one place that knows how a record becomes a point. The Grafana dashboard in
+deploy/grafana and the tests read their measurement, tag and field names from here.
+
+Tags are bounded by construction (run, worker process, strategy, task, model, target host, outcome,
+turn index): never an agent id, never a key. Everything per agent is a field. Numbers are exact:
+floats are written with ``repr`` (shortest round-trip form, so a TTFT of 412.3071 ms reads back as
+412.3071), integers with the ``i`` suffix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ..records import TaskRecord, TurnRecord
+
+TURN = "agentload_turn"
+TASK = "agentload_task"
+THROUGHPUT = "agentload_throughput"
+RUN = "agentload_run"
+MEASUREMENTS = (TURN, TASK, THROUGHPUT, RUN)
+
+# tag keys (besides the common ones) per measurement
+COMMON_TAGS = ("run_id", "worker", "host")
+RECORD_TAGS = ("strategy", "task", "model", "outcome")
+TURN_TAGS = (*RECORD_TAGS, "turn")
+OK = "ok"  # the outcome tag of a successful turn or task; failures carry their ErrorKind
+
+TURN_INT_FIELDS = (
+    "bytes_sent",
+    "bytes_received",
+    "connect_bytes_sent",
+    "connect_bytes_received",
+    "input_tokens",
+    "cached_tokens",
+    "output_tokens",
+    "tool_calls",
+    "events",
+    "agent",
+    "task_seq",
+)
+TURN_FLOAT_FIELDS = ("duration_ms", "ttft_ms")
+TASK_INT_FIELDS = (
+    "turns",
+    "tool_calls",
+    "bytes_sent",
+    "bytes_received",
+    "input_tokens",
+    "cached_tokens",
+    "output_tokens",
+    "recoveries",
+    "agent",
+    "task_seq",
+)
+TASK_FLOAT_FIELDS = ("duration_ms", "tool_time_ms", "ttft_first_ms")
+THROUGHPUT_FIELDS = (
+    "interval_s",
+    "turns",
+    "tasks",
+    "turns_per_s",
+    "tasks_per_s",
+    "bytes_sent_per_s",
+    "bytes_received_per_s",
+    "errors",
+    "rate_limited",
+    "active_agents",
+    "cpu_percent",
+)
+
+
+def _escape_tag(value: str) -> str:
+    return value.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
+
+
+def _escape_str_field(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _field(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return f"{value}i"
+    if isinstance(value, float):
+        return repr(value)
+    return _escape_str_field(str(value))
+
+
+def line(measurement: str, tags: Mapping[str, str], fields: Mapping[str, object], ts_ns: int) -> str:
+    """One line of line protocol; tags sorted (InfluxDB's fast path), None fields and empty tags left out."""
+    tag_part = "".join(f",{k}={_escape_tag(v)}" for k, v in sorted(tags.items()) if v != "")
+    field_part = ",".join(f"{k}={_field(v)}" for k, v in fields.items() if v is not None)
+    return f"{measurement}{tag_part} {field_part} {ts_ns}"
+
+
+@dataclass(frozen=True)
+class PointTags:
+    """The tags every point of one Locust process shares."""
+
+    run_id: str
+    worker: str
+    host: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"run_id": self.run_id, "worker": self.worker, "host": self.host}
+
+
+def turn_line(rec: TurnRecord, common: PointTags, ts_ns: int) -> str:
+    tags = {
+        **common.as_dict(),
+        "strategy": rec.strategy,
+        "task": rec.task,
+        "model": rec.model,
+        "outcome": OK if rec.ok else (rec.error_kind or "error"),
+        "turn": str(rec.turn),
+    }
+    fields: dict[str, object] = {k: getattr(rec, k) for k in TURN_FLOAT_FIELDS}
+    fields.update({k: getattr(rec, k) for k in TURN_INT_FIELDS})
+    fields["ok"] = int(rec.ok)
+    fields["recovery"] = int(rec.recovery)
+    fields["http_status"] = rec.http_status
+    fields["started_at"] = rec.started_at
+    if rec.error_code:
+        fields["error_code"] = rec.error_code
+    return line(TURN, tags, fields, ts_ns)
+
+
+def task_line(rec: TaskRecord, common: PointTags, ts_ns: int) -> str:
+    tags = {
+        **common.as_dict(),
+        "strategy": rec.strategy,
+        "task": rec.task,
+        "model": rec.model,
+        "outcome": OK if rec.ok else (rec.error_kind or "error"),
+    }
+    fields: dict[str, object] = {k: getattr(rec, k) for k in TASK_FLOAT_FIELDS}
+    fields.update({k: getattr(rec, k) for k in TASK_INT_FIELDS})
+    fields["ok"] = int(rec.ok)
+    fields["started_at"] = rec.started_at
+    return line(TASK, tags, fields, ts_ns)
+
+
+def throughput_line(common: PointTags, fields: Mapping[str, object], ts_ns: int) -> str:
+    unknown = set(fields) - set(THROUGHPUT_FIELDS)
+    if unknown:  # one place for the schema: a new field is added above first
+        raise ValueError(f"throughput fields not in the schema: {sorted(unknown)}")
+    return line(THROUGHPUT, common.as_dict(), fields, ts_ns)
+
+
+def run_line(common: PointTags, event: str, fields: Mapping[str, object], ts_ns: int) -> str:
+    return line(RUN, {**common.as_dict(), "event": event}, fields, ts_ns)

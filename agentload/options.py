@@ -1,0 +1,71 @@
+"""agentload's command-line options: one place for every flag, its default and its help.
+
+They are added to Locust's own parser, so they work on the command line, in locust.conf, as LOCUST_*
+environment variables and (where marked) in the web UI, and the master hands them to its workers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .agent import STRATEGY_TABLE
+from .influx.config import add_influx_options
+
+API_KEY_ENV = "OPENAI_API_KEY"
+DEFAULTS = {
+    "strategy": "all",
+    "task": "all",
+    "model": "gpt-5.4",
+    "tool_latency_scale": 1.0,
+    "request_timeout": 120.0,
+}
+
+
+def add_options(parser: Any) -> None:
+    g = parser  # Locust accepts include_in_web_ui on its top-level parser only
+    g.add_argument(
+        "--strategy",
+        default=DEFAULTS["strategy"],
+        include_in_web_ui=True,
+        help=f"continuation strategies to run, comma-separated: {', '.join(STRATEGY_TABLE)} "
+        "(default: all, equal weights)",
+    )
+    g.add_argument(
+        "--task",
+        default=DEFAULTS["task"],
+        include_in_web_ui=True,
+        help="coding tasks, comma-separated built-in names or task files (default: all built-in)",
+    )
+    g.add_argument("--model", default=DEFAULTS["model"], include_in_web_ui=True, help="model name to request")
+    g.add_argument(
+        "--tool-latency-scale",
+        type=float,
+        default=DEFAULTS["tool_latency_scale"],
+        include_in_web_ui=True,
+        help="multiply every simulated tool latency (0 = no tool time)",
+    )
+    g.add_argument(
+        "--resend-instructions",
+        action="store_true",
+        default=False,
+        help="chained strategies also resend instructions and tools every turn",
+    )
+    g.add_argument(
+        "--request-timeout",
+        type=float,
+        default=DEFAULTS["request_timeout"],
+        help="seconds of silence on a connection before a turn fails as a timeout",
+    )
+    g.add_argument(
+        "--records",
+        default="",
+        help="write every turn and task record as JSON lines to this file "
+        "(workers add their id before the suffix)",
+    )
+    g.add_argument("--summary-json", default="", help="write the per-strategy comparison as JSON at the end")
+    g.add_argument(
+        "--run-id",
+        default="",
+        help="name of this run in InfluxDB and reports (default: a new timestamped id per test start)",
+    )
+    add_influx_options(parser)

@@ -1,0 +1,203 @@
+"""The run context: one Locust process's validated settings and its outputs.
+
+It hangs off Locust's Environment (``environment.agentload``), so there is no module-level mutable
+state. The settings are rebuilt when a worker receives the master's options; the outputs (summary,
+records file, InfluxDB sink) live as long as the process.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+import os
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from locust.env import Environment
+
+from .agent import STRATEGY_TABLE, AgentSettings, describe_outcome, parse_json_list
+from .errors import AgentloadError
+from .influx.config import InfluxConfig, influx_config
+from .influx.sink import InfluxSink
+from .influx.writer import WriteCounts
+from .options import API_KEY_ENV, DEFAULTS
+from .records import RecordsWriter, TaskRecord, TurnRecord
+from .stream import TurnOutcome
+from .summary import RunSummary
+from .workload import Task, builtin_task_names, load_tasks
+
+
+class TurnFailure(Exception):
+    """What Locust's failure table shows for a failed turn: kind, status, code, message."""
+
+
+def is_loopback(host: str) -> bool:
+    name = urlsplit(host).hostname or ""
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass
+class Outputs:
+    """Where one process's measurements go; kept for the life of the process, across test runs."""
+
+    summary: RunSummary = field(default_factory=RunSummary)
+    records: RecordsWriter | None = None
+    influx: InfluxSink | None = None
+    # on the master: each worker's latest cumulative InfluxDB write counts (plus "pending")
+    worker_influx: dict[str, dict[str, int]] = field(default_factory=dict)
+    missing_workers: list[str] = field(default_factory=list)
+    user_run_id: str = ""  # --run-id as given; empty means a new id per test start
+    agent_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    def influx_totals(self, own: WriteCounts | None) -> WriteCounts:
+        """This process's counts plus every worker's; points a worker still held count as unsent."""
+        total = WriteCounts()
+        if own is not None:
+            total.merge(own.as_dict())
+        for counts in self.worker_influx.values():
+            total.merge(counts)
+            total.dropped_unsent += int(counts.get("pending", 0))
+        return total
+
+
+@dataclass
+class RunContext:
+    """Everything an agentload run shares inside one Locust process."""
+
+    environment: Environment
+    strategies: list[str]
+    tasks: list[Task]
+    model: str
+    tool_latency_scale: float
+    resend_instructions: bool
+    request_timeout: float
+    influx: InfluxConfig | None = None
+    out: Outputs = field(default_factory=Outputs)
+
+    def settings(self, strategy: str) -> AgentSettings:
+        return AgentSettings(
+            strategy=STRATEGY_TABLE[strategy],
+            model=self.model,
+            tool_latency_scale=self.tool_latency_scale,
+            resend_instructions=self.resend_instructions,
+        )
+
+    def headers(self) -> dict[str, str]:
+        h = {"User-Agent": "agentload/0.1"}
+        key = os.environ.get(API_KEY_ENV)
+        if key:
+            h["Authorization"] = f"Bearer {key}"
+        return h
+
+    # -------------------------------------------------------------------------- record sinks
+    def on_turn(self, rec: TurnRecord, out: TurnOutcome) -> None:
+        fire = self.environment.events.request.fire
+        exc = None if rec.ok else TurnFailure(describe_outcome(out))
+        fire(
+            request_type=rec.strategy,
+            name="turn",
+            response_time=rec.duration_ms,
+            response_length=rec.bytes_received,
+            exception=exc,
+            context={"task": rec.task, "turn": rec.turn},
+        )
+        if rec.ttft_ms is not None:
+            fire(
+                request_type=rec.strategy,
+                name="ttft",
+                response_time=rec.ttft_ms,
+                response_length=0,
+                exception=None,
+                context={},
+            )
+        out = self.out
+        out.summary.add_turn(rec)
+        if out.records:
+            out.records.write(rec)
+        if out.influx:
+            out.influx.turn(rec)
+
+    def on_task(self, rec: TaskRecord) -> None:
+        self.environment.events.request.fire(
+            request_type=rec.strategy,
+            name="task",
+            response_time=rec.duration_ms,
+            response_length=rec.bytes_received,
+            exception=None if rec.ok else TurnFailure(f"task failed: {rec.error_kind}"),
+            context={},
+        )
+        out = self.out
+        out.summary.add_task(rec)
+        if out.records:
+            out.records.write(rec)
+        if out.influx:
+            out.influx.task(rec)
+
+
+def build_context(environment: Environment) -> RunContext:
+    """Validate the options (one-line errors naming the flag) and build the run context."""
+    o = environment.parsed_options
+    names = parse_json_list(getattr(o, "strategy", "all") or "all")
+    if names == ["all"]:
+        names = list(STRATEGY_TABLE)
+    unknown = [n for n in names if n not in STRATEGY_TABLE]
+    if unknown:
+        raise AgentloadError(
+            f"--strategy: unknown strategy {unknown[0]!r} (use one of: {', '.join(STRATEGY_TABLE)})"
+        )
+    task_names = parse_json_list(getattr(o, "task", "all") or "all")
+    if task_names == ["all"]:
+        task_names = builtin_task_names()
+    tasks = load_tasks(task_names)
+    scale = float(getattr(o, "tool_latency_scale", 1.0))
+    if scale < 0:
+        raise AgentloadError("--tool-latency-scale: must be 0 or more")
+    timeout = float(getattr(o, "request_timeout", DEFAULTS["request_timeout"]))
+    if timeout <= 0:
+        raise AgentloadError("--request-timeout: must be more than 0 seconds")
+    host = environment.host or getattr(o, "host", None) or ""
+    if host:
+        u = urlsplit(host)
+        if u.scheme not in ("http", "https") or not u.hostname:
+            raise AgentloadError(
+                f"--host: {host!r} is not an http(s) URL (e.g. http://127.0.0.1:8000 for the "
+                "mock, https://api.openai.com for OpenAI)"
+            )
+        if not is_loopback(host) and not os.environ.get(API_KEY_ENV):
+            raise AgentloadError(
+                f"--host {u.hostname} is not the local mock and {API_KEY_ENV} is not set "
+                f"(export {API_KEY_ENV}=... or point --host at the mock)"
+            )
+    return RunContext(
+        environment=environment,
+        strategies=names,
+        tasks=tasks,
+        model=getattr(o, "model", DEFAULTS["model"]),
+        tool_latency_scale=scale,
+        resend_instructions=bool(getattr(o, "resend_instructions", False)),
+        request_timeout=timeout,
+        influx=influx_config(o),
+    )
+
+
+def context_of(environment: Environment) -> RunContext:
+    ctx = getattr(environment, "agentload", None)
+    if ctx is None:  # a worker: options arrived from the master after init
+        ctx = build_context(environment)
+        environment.agentload = ctx  # type: ignore[attr-defined]
+    return ctx
+
+
+def rebuild_context(environment: Environment) -> RunContext:
+    """New settings from the (possibly just received) options, keeping the process's outputs."""
+    old: RunContext | None = getattr(environment, "agentload", None)
+    ctx = build_context(environment)
+    if old is not None:
+        ctx.out = old.out
+    environment.agentload = ctx  # type: ignore[attr-defined]
+    return ctx

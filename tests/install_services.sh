@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the database servers the tests start on loopback (never as system services):
+# Debian's influxdb (1.x) and victoria-metrics. Idempotent; `make test` runs it first.
+set -euo pipefail
+missing=()
+command -v influxd >/dev/null 2>&1 || missing+=(influxdb)
+command -v victoria-metrics >/dev/null 2>&1 || missing+=(victoria-metrics)
+[ ${#missing[@]} -eq 0 ] && exit 0
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "tests need ${missing[*]} (Debian packages influxdb, victoria-metrics); install them and retry" >&2
+    exit 1
+fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+        echo "installing ${missing[*]} needs root: run as root or install sudo" >&2; exit 1
+    fi
+fi
+echo "installing ${missing[*]} (apt-get)"
+$SUDO apt-get update -qq
+# policy-rc.d-style prevention is not needed: the tests use their own ports and data directories
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
