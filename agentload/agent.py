@@ -9,6 +9,7 @@ task a TaskRecord; the callbacks hand them to Locust's stats, the records file a
 from __future__ import annotations
 
 import json
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any
 
 import gevent
 
+from .rate_headers import RateLimitInfo
 from .records import ErrorKind, TaskRecord, TurnRecord
 from .stream import TurnOutcome
 from .transports import TASK_HEADER, ChatHttp, ResponsesHttp, ResponsesWebSocket, Transport
@@ -23,6 +25,11 @@ from .workload import Task
 
 TASK_METADATA_KEY = "agentload_task"  # the mock's scripted model follows the task named here
 MAX_RECOVERIES_PER_TURN = 2
+ON_429 = ("honor", "retry", "fail")
+HONOR_JITTER = 0.5  # waits are stretched by up to 50 %, so agents told the same time do not stampede
+HONOR_FLOOR_S, HONOR_FLOOR_MAX_S = 0.1, 8.0  # repeated 429s on one turn: the wait's floor doubles
+RETRY_BASE_S, RETRY_MAX_S = 0.5, 30.0  # --on-429 retry: exponential backoff, full jitter
+DEFAULT_WAIT_S = 1.0  # honor, when a 429 names no time at all
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,20 @@ class AgentSettings:
     model: str
     tool_latency_scale: float = 1.0
     resend_instructions: bool = False  # also resend instructions and tools on chained turns
+    on_429: str = "honor"  # honor: wait what the server says; retry: own backoff; fail: fail the task
+    max_429_retries: int = 20  # per turn; then the task fails as rate_limited
+
+
+def backoff_s(policy: str, attempt: int, info: RateLimitInfo, error_type: str | None) -> float:
+    """How long to wait after the ``attempt``-th 429 of a turn (0-based), by policy."""
+    if policy == "retry":
+        return random.uniform(0, min(RETRY_MAX_S, RETRY_BASE_S * 2**attempt))
+    # honor: at least what the server asks. retry-after says when the budget has room for one request,
+    # not for every agent told the same: so a turn refused again waits a growing floor, with jitter.
+    ms = info.wait_ms(error_type)
+    asked = ms / 1000.0 if ms is not None and ms > 0 else DEFAULT_WAIT_S
+    floor = min(HONOR_FLOOR_MAX_S, HONOR_FLOOR_S * 2**attempt) if attempt else 0.0
+    return max(asked, floor) * (1.0 + random.uniform(0, HONOR_JITTER))
 
 
 class Conversation:
@@ -221,10 +242,12 @@ class Agent:
         return task.profile_for(name)
 
     def _turn(self, conv: Conversation, rec: TaskRecord, turn: int) -> TurnOutcome:
-        """One model turn, with up to MAX_RECOVERIES_PER_TURN recoveries (full-context resends)."""
+        """One model turn: recoveries (full-context resends, up to MAX_RECOVERIES_PER_TURN) and 429
+        waits (by the --on-429 policy, up to max_429_retries) are further attempts of the same turn."""
         st = self.s.strategy
         recovery = False
-        for _attempt in range(MAX_RECOVERIES_PER_TURN + 1):
+        recoveries = rate_waits = 0
+        while True:
             full = not st.chained or conv.previous_response_id is None or recovery
             body, headers = self._request(conv, full)
             sent0, recv0 = self.transport.counter.snapshot()
@@ -237,6 +260,11 @@ class Agent:
             if getattr(self.transport, "connects", 0) != connects0 and getattr(self.transport, "conn", None):
                 hs = self.transport.conn.handshake_bytes  # type: ignore[attr-defined]
             usage = out.usage or {}
+            rl = RateLimitInfo.from_headers(out.headers) if out.headers else RateLimitInfo()
+            wait = 0.0
+            rate_limited = out.error_kind == ErrorKind.RATE_LIMITED
+            if rate_limited and self.s.on_429 != "fail" and rate_waits < self.s.max_429_retries:
+                wait = backoff_s(self.s.on_429, rate_waits, rl, out.error_type)
             tr = TurnRecord(
                 strategy=st.name,
                 task=conv.task.name,
@@ -262,6 +290,13 @@ class Agent:
                 http_status=out.http_status,
                 response_id=out.response_id,
                 recovery=recovery,
+                error_type=out.error_type,
+                rl_remaining_requests=rl.remaining_requests,
+                rl_remaining_tokens=rl.remaining_tokens,
+                rl_reset_requests_ms=rl.reset_requests_ms,
+                rl_reset_tokens_ms=rl.reset_tokens_ms,
+                retry_after_ms=rl.retry_after_ms,
+                wait_ms=wait * 1000.0,
             )
             rec.bytes_sent += tr.bytes_sent
             rec.bytes_received += tr.bytes_received
@@ -272,16 +307,27 @@ class Agent:
                 rec.ttft_first_ms = tr.ttft_ms
             if out.ok:
                 rec.turn_bytes_sent.append(tr.bytes_sent)
+            if rate_limited:
+                rec.rate_limited += 1
+                rec.rate_limit_wait_ms += tr.wait_ms
             self.on_turn(tr, out)
-            if out.ok or not self._recoverable(out):
+            if out.ok:
                 return out
+            if rate_limited:
+                if wait <= 0:
+                    return out
+                rate_waits += 1
+                self.sleep(wait)
+                continue  # the same request again: nothing changed on the server
+            if not self._recoverable(out) or recoveries >= MAX_RECOVERIES_PER_TURN:
+                return out
+            recoveries += 1
             rec.recoveries += 1
             recovery = True
             if out.error_kind == ErrorKind.CONNECTION_LIMIT or out.error_kind == ErrorKind.CONNECTION:
                 self.transport.reset()
                 if st.store:  # a stored response survives the reconnect: continue from it
                     recovery = False
-        return out
 
     def _recoverable(self, out: TurnOutcome) -> bool:
         st = self.s.strategy
@@ -299,6 +345,8 @@ def describe_outcome(out: TurnOutcome) -> str:
         parts.append(f"HTTP {out.http_status}")
     if out.error_code:
         parts.append(out.error_code)
+    if out.error_kind == ErrorKind.RATE_LIMITED:  # the message carries changing numbers: one row per type
+        return " ".join(parts) + f" ({out.error_type or 'unknown'})"
     return ": ".join([" ".join(parts), (out.error_message or "")[:160]])
 
 

@@ -83,6 +83,27 @@ def _add_mock_parser(sub: argparse._SubParsersAction) -> None:
         "--tasks-dir", type=Path, default=d.tasks_dir, help="where task files are looked up by name"
     )
     p.add_argument("--model", default=d.model_name_default, help="model name listed at /v1/models")
+    p.add_argument(
+        "--rpm", type=int, default=d.rpm, help=f"requests per minute per API key (default {d.rpm:,})"
+    )
+    p.add_argument(
+        "--tpm",
+        type=int,
+        default=d.tpm,
+        help=f"tokens per minute per API key, input + estimated output, reserved at request start (default {d.tpm:,})",
+    )
+    p.add_argument(
+        "--max-connections",
+        type=int,
+        default=d.max_connections,
+        help="concurrent WebSocket connections per API key; more are refused at the upgrade with 429 (default: no limit)",
+    )
+    p.add_argument(
+        "--rate-burst",
+        type=float,
+        default=d.rate_burst_s,
+        help=f"seconds of quota a key may burst; OpenAI quantizes per-minute limits (default {d.rate_burst_s:g})",
+    )
 
 
 def _mock_config(a: argparse.Namespace) -> object:
@@ -106,6 +127,13 @@ def _mock_config(a: argparse.Namespace) -> object:
         raise AgentloadError(f"--tasks-dir: {a.tasks_dir} is not a directory")
     if a.default_calls < 1 or a.default_turns < 0:
         raise AgentloadError("--default-calls must be 1 or more and --default-turns 0 or more")
+    for flag, value in (("--rpm", a.rpm), ("--tpm", a.tpm)):
+        if value < 1:
+            raise AgentloadError(f"{flag}: must be 1 or more, got {value}")
+    if a.max_connections < 0:
+        raise AgentloadError("--max-connections: must be 0 (no limit) or more")
+    if a.rate_burst <= 0:
+        raise AgentloadError("--rate-burst: must be more than 0 seconds")
     key = a.api_key or os.environ.get(MOCK_KEY_ENV) or None
     return MockConfig(
         host=a.host,
@@ -117,6 +145,10 @@ def _mock_config(a: argparse.Namespace) -> object:
         chunk_tokens=a.chunk_tokens,
         ws_lifetime_s=a.ws_lifetime,
         model_name_default=a.model,
+        rpm=a.rpm,
+        tpm=a.tpm,
+        max_connections=a.max_connections,
+        rate_burst_s=a.rate_burst,
     )
 
 
@@ -142,16 +174,40 @@ def _add_dashboard_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="-", help="file to write (default: standard output)")
 
 
+def _add_probe_parser(sub: argparse._SubParsersAction) -> None:
+    sub.add_parser(
+        "probe",
+        help="find the rate limits: ramp agents in steps until 429s or TTFT say stop (Locust options follow)",
+        description="Runs Locust headless with agentload/probe_locustfile.py; every other option is Locust's "
+        "or agentload's (--host, --strategy, --task, --task-rate, --probe-steps, --probe-hold, ...). "
+        "Example: agentload probe --host http://127.0.0.1:8000 --task probe-requests --task-rate 1 "
+        "--probe-steps 4,8,16",
+        add_help=False,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agentload", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     _add_mock_parser(sub)
     _add_demo_parser(sub)
     _add_dashboard_parser(sub)
+    _add_probe_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["probe"]:  # everything after `probe` belongs to Locust's parser
+        import subprocess
+
+        from .launch import PROBE_LOCUSTFILE, ROOT, locust_argv
+
+        cmd = locust_argv(*argv[1:], locustfile=PROBE_LOCUSTFILE)
+        try:
+            return subprocess.call(cmd, cwd=ROOT)
+        except KeyboardInterrupt:
+            return 130
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

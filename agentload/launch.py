@@ -8,8 +8,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCUSTFILE = ROOT / "locustfile.py"
+PROBE_LOCUSTFILE = ROOT / "agentload" / "probe_locustfile.py"
 
 
-def locust_argv(*args: str) -> list[str]:
-    """``python -m locust -f locustfile.py --headless ARGS`` with this interpreter."""
-    return [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", *args]
+def locust_argv(*args: str, locustfile: Path = LOCUSTFILE) -> list[str]:
+    """``python -m locust -f LOCUSTFILE --headless ARGS`` with this interpreter."""
+    return [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", *args]

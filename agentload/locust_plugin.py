@@ -27,7 +27,7 @@ from .influx.schema import PointTags
 from .influx.sink import InfluxSink
 from .influx.writer import PointWriter
 from .options import add_options
-from .records import RecordsWriter
+from .records import ErrorKind, RecordsWriter
 from .run_context import RunContext, build_context, context_of, rebuild_context
 
 log = logging.getLogger("agentload")
@@ -112,6 +112,12 @@ def _on_init(environment: Environment, runner: Any = None, **_kw: Any) -> None:
     def report(client_id: str, data: dict[str, Any]) -> None:
         c = context_of(environment)
         data["agentload"] = c.out.summary.take()
+        from .probe_shape import open_connections
+
+        c.out.windows.sample_connections(
+            _worker_id(environment.runner), int(time.time()), open_connections(environment)
+        )
+        data["agentload_windows"] = c.out.windows.take()
         snap = _influx_snapshot(c)
         if snap is not None:
             data["agentload_influx"] = snap
@@ -122,6 +128,8 @@ def _on_init(environment: Environment, runner: Any = None, **_kw: Any) -> None:
             out.summary.merge(data["agentload"])
         if "agentload_influx" in data:
             out.worker_influx[client_id] = data["agentload_influx"]
+        if "agentload_windows" in data:
+            out.windows.merge(data["agentload_windows"])
 
     def final_report() -> dict[str, Any]:
         data: dict[str, Any] = {}
@@ -218,6 +226,26 @@ def _on_test_stop(environment: Environment, **_kw: Any) -> None:
         )
 
 
+def _settle_exit_code_for_429s(environment: Environment, ctx: RunContext) -> None:
+    """Under --on-429 honor/retry a 429 that was waited out is expected, not a failed run: when every
+    failure Locust counted is such a 429 and every task completed, the exit code is 0."""
+    runner = environment.runner
+    totals = ctx.out.summary.by_strategy.values()
+    limited = sum(t.failures.get(ErrorKind.RATE_LIMITED, 0) for t in totals)
+    if ctx.on_429 == "fail" or not limited or runner is None:
+        return
+    other = sum(sum(t.failures.values()) for t in totals) - limited
+    tasks_failed = sum(t.tasks_failed for t in totals)
+    only_429 = all(ErrorKind.RATE_LIMITED in str(e.error) for e in runner.errors.values())
+    print(
+        f"agentload: {limited} rate-limited attempts waited out (--on-429 {ctx.on_429}); "
+        f"{other} other failed turns, {tasks_failed} failed tasks",
+        flush=True,
+    )
+    if other == 0 and tasks_failed == 0 and only_429 and not runner.exceptions:
+        environment.process_exit_code = 0
+
+
 @events.quitting.add_listener
 def _on_quitting(environment: Environment, **_kw: Any) -> None:
     ctx = getattr(environment, "agentload", None)
@@ -238,6 +266,11 @@ def _on_quitting(environment: Environment, **_kw: Any) -> None:
             flush=True,
         )
         print(out.summary.table(), flush=True)
+    _settle_exit_code_for_429s(environment, ctx)
+    if out.probe is not None and out.probe.results:
+        folder = out.probe.write()
+        print(f"\nagentload probe ({folder}/probe.md, probe.json, probe.svg)\n", flush=True)
+        print(out.probe.summary(), flush=True)
     if ctx.influx is not None:
         total = out.influx_totals(own)
         processes = 1 + len(out.worker_influx)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from typing import ClassVar
 
-from locust import User, constant, task
+from locust import User, constant_throughput, task
 
 from .agent import Agent
 from .run_context import context_of
@@ -20,7 +20,11 @@ from .transports import Transport, api_base
 class AgentUser(User):
     abstract = True
     strategy_name: ClassVar[str] = ""
-    wait_time = constant(0)
+
+    def wait_time(self) -> float:
+        """Closed loop (back to back) unless --task-rate paces each agent (open loop)."""
+        rate = context_of(self.environment).task_rate
+        return constant_throughput(rate)(self) if rate > 0 else 0.0
 
     def on_start(self) -> None:
         ctx = context_of(self.environment)

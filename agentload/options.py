@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .agent import STRATEGY_TABLE
+from .agent import ON_429, STRATEGY_TABLE
 from .influx.config import add_influx_options
+from .probe import add_probe_options
 
 API_KEY_ENV = "OPENAI_API_KEY"
 DEFAULTS = {
@@ -18,6 +19,9 @@ DEFAULTS = {
     "model": "gpt-5.4",
     "tool_latency_scale": 1.0,
     "request_timeout": 120.0,
+    "on_429": "honor",
+    "max_429_retries": 20,
+    "task_rate": 0.0,
 }
 
 
@@ -64,8 +68,32 @@ def add_options(parser: Any) -> None:
     )
     g.add_argument("--summary-json", default="", help="write the per-strategy comparison as JSON at the end")
     g.add_argument(
+        "--on-429",
+        choices=ON_429,
+        default=DEFAULTS["on_429"],
+        include_in_web_ui=True,
+        help="on a 429: honor (wait at least retry-after-ms / retry-after / the reset header, a growing "
+        "floor when refused again, with jitter), "
+        "retry (own exponential backoff), fail (fail the task)",
+    )
+    g.add_argument(
+        "--max-429-retries",
+        type=int,
+        default=DEFAULTS["max_429_retries"],
+        help="429 waits per turn before the task fails as rate_limited",
+    )
+    g.add_argument(
+        "--task-rate",
+        type=float,
+        default=DEFAULTS["task_rate"],
+        include_in_web_ui=True,
+        help="tasks per second each agent starts (open loop, Locust's constant_throughput); "
+        "0 = back to back (closed loop)",
+    )
+    g.add_argument(
         "--run-id",
         default="",
         help="name of this run in InfluxDB and reports (default: a new timestamped id per test start)",
     )
     add_influx_options(parser)
+    add_probe_options(parser)

@@ -26,6 +26,7 @@ class ErrorKind:
     TIMEOUT = "timeout"
     PROTOCOL = "protocol"  # malformed or truncated stream, no terminal event
     RESPONSE_FAILED = "response_failed"  # response.failed / response.incomplete
+    QUOTA = "insufficient_quota"  # 429 that no wait fixes: billing, not rate
 
 
 @dataclass
@@ -54,6 +55,14 @@ class TurnRecord:
     http_status: int | None = None
     response_id: str | None = None
     recovery: bool = False  # this attempt resent the full context after a failure
+    error_type: str | None = None  # for a 429: "requests", "tokens" or "connections"
+    # the rate-limit headers of this attempt's response (None when absent, e.g. mid-socket turns)
+    rl_remaining_requests: int | None = None
+    rl_remaining_tokens: int | None = None
+    rl_reset_requests_ms: float | None = None
+    rl_reset_tokens_ms: float | None = None
+    retry_after_ms: float | None = None
+    wait_ms: float = 0.0  # the backoff this agent waited after this attempt (429 policy)
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "kind": "turn"}
@@ -80,6 +89,8 @@ class TaskRecord:
     ok: bool = True
     error_kind: str | None = None
     ttft_first_ms: float | None = None
+    rate_limited: int = 0  # 429 answers met (and waited out, under --on-429 honor/retry)
+    rate_limit_wait_ms: float = 0.0
     turn_bytes_sent: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:

@@ -11,11 +11,12 @@ import ipaddress
 import itertools
 import os
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 from locust.env import Environment
 
-from .agent import STRATEGY_TABLE, AgentSettings, describe_outcome, parse_json_list
+from .agent import ON_429, STRATEGY_TABLE, AgentSettings, describe_outcome, parse_json_list
 from .errors import AgentloadError
 from .influx.config import InfluxConfig, influx_config
 from .influx.sink import InfluxSink
@@ -24,6 +25,7 @@ from .options import API_KEY_ENV, DEFAULTS
 from .records import RecordsWriter, TaskRecord, TurnRecord
 from .stream import TurnOutcome
 from .summary import RunSummary
+from .windows import SecondWindows
 from .workload import Task, builtin_task_names, load_tasks
 
 
@@ -52,6 +54,8 @@ class Outputs:
     worker_influx: dict[str, dict[str, int]] = field(default_factory=dict)
     missing_workers: list[str] = field(default_factory=list)
     user_run_id: str = ""  # --run-id as given; empty means a new id per test start
+    windows: SecondWindows = field(default_factory=SecondWindows)  # per-second counts (the probe's)
+    probe: Any = None  # the master's ProbeState when the probe shape drives the run
     agent_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def influx_totals(self, own: WriteCounts | None) -> WriteCounts:
@@ -76,6 +80,9 @@ class RunContext:
     tool_latency_scale: float
     resend_instructions: bool
     request_timeout: float
+    on_429: str = DEFAULTS["on_429"]
+    max_429_retries: int = DEFAULTS["max_429_retries"]
+    task_rate: float = DEFAULTS["task_rate"]
     influx: InfluxConfig | None = None
     out: Outputs = field(default_factory=Outputs)
 
@@ -85,6 +92,8 @@ class RunContext:
             model=self.model,
             tool_latency_scale=self.tool_latency_scale,
             resend_instructions=self.resend_instructions,
+            on_429=self.on_429,
+            max_429_retries=self.max_429_retries,
         )
 
     def headers(self) -> dict[str, str]:
@@ -117,6 +126,7 @@ class RunContext:
             )
         out = self.out
         out.summary.add_turn(rec)
+        out.windows.add_turn(rec)
         if out.records:
             out.records.write(rec)
         if out.influx:
@@ -173,6 +183,15 @@ def build_context(environment: Environment) -> RunContext:
                 f"--host {u.hostname} is not the local mock and {API_KEY_ENV} is not set "
                 f"(export {API_KEY_ENV}=... or point --host at the mock)"
             )
+    on_429 = getattr(o, "on_429", DEFAULTS["on_429"])
+    if on_429 not in ON_429:
+        raise AgentloadError(f"--on-429: {on_429!r} is not one of {', '.join(ON_429)}")
+    max_429 = int(getattr(o, "max_429_retries", DEFAULTS["max_429_retries"]))
+    if max_429 < 0:
+        raise AgentloadError("--max-429-retries: must be 0 or more")
+    task_rate = float(getattr(o, "task_rate", DEFAULTS["task_rate"]) or 0.0)
+    if task_rate < 0:
+        raise AgentloadError("--task-rate: must be 0 (closed loop) or more")
     return RunContext(
         environment=environment,
         strategies=names,
@@ -181,6 +200,9 @@ def build_context(environment: Environment) -> RunContext:
         tool_latency_scale=scale,
         resend_instructions=bool(getattr(o, "resend_instructions", False)),
         request_timeout=timeout,
+        on_429=on_429,
+        max_429_retries=max_429,
+        task_rate=task_rate,
         influx=influx_config(o),
     )
 

@@ -66,6 +66,7 @@ class TurnOutcome:
     error_kind: str | None = None
     error_code: str | None = None
     error_message: str | None = None
+    error_type: str | None = None  # OpenAI's error.type: for 429s, "requests", "tokens" (or "connections")
     http_status: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -82,6 +83,8 @@ def kind_for_status(status: int | None, code: str | None = None) -> str:
         return ErrorKind.PREVIOUS_NOT_FOUND
     if code == "websocket_connection_limit_reached":
         return ErrorKind.CONNECTION_LIMIT
+    if code == "insufficient_quota":
+        return ErrorKind.QUOTA
     if status == 429 or code == "rate_limit_exceeded":
         return ErrorKind.RATE_LIMITED
     if status in (401, 403):
@@ -104,6 +107,14 @@ def error_from_body(out: TurnOutcome, status: int | None, body: bytes) -> None:
     code = err.get("code") if isinstance(err.get("code"), str) else None
     message = str(err.get("message") or f"HTTP {status}")[:300]
     out.fail(kind_for_status(status, code), message, code, status)
+    if isinstance(err.get("type"), str):
+        out.error_type = err["type"]
+    # a socket error carries its headers at the top level (and in error.headers); names lower-cased
+    hdrs = obj.get("headers") if isinstance(obj, dict) else None
+    if not isinstance(hdrs, dict):
+        hdrs = err.get("headers")
+    if isinstance(hdrs, dict):
+        out.headers = {str(k).lower(): str(v) for k, v in hdrs.items()}
 
 
 class ResponsesConsumer:

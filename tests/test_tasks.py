@@ -68,7 +68,6 @@ def _doc(**over):
             "turns[0].calls[0].result.kind",
             "python",
         ),
-        (_doc(turns=[]), "turns", "turn"),
         (_doc(prompt=None), "prompt", "prompt"),
         (_doc(colour="red"), "colour", "remove"),
         (_doc(max_turns=0), "max_turns", "1 to"),

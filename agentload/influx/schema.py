@@ -20,7 +20,8 @@ TURN = "agentload_turn"
 TASK = "agentload_task"
 THROUGHPUT = "agentload_throughput"
 RUN = "agentload_run"
-MEASUREMENTS = (TURN, TASK, THROUGHPUT, RUN)
+PROBE = "agentload_probe"
+MEASUREMENTS = (TURN, TASK, THROUGHPUT, RUN, PROBE)
 
 # tag keys (besides the common ones) per measurement
 COMMON_TAGS = ("run_id", "worker", "host")
@@ -41,7 +42,15 @@ TURN_INT_FIELDS = (
     "agent",
     "task_seq",
 )
-TURN_FLOAT_FIELDS = ("duration_ms", "ttft_ms")
+TURN_FLOAT_FIELDS = (
+    "duration_ms",
+    "ttft_ms",
+    "wait_ms",
+    "rl_reset_requests_ms",
+    "rl_reset_tokens_ms",
+    "retry_after_ms",
+)
+TURN_OPTIONAL_INT_FIELDS = ("rl_remaining_requests", "rl_remaining_tokens", "http_status")
 TASK_INT_FIELDS = (
     "turns",
     "tool_calls",
@@ -51,10 +60,11 @@ TASK_INT_FIELDS = (
     "cached_tokens",
     "output_tokens",
     "recoveries",
+    "rate_limited",
     "agent",
     "task_seq",
 )
-TASK_FLOAT_FIELDS = ("duration_ms", "tool_time_ms", "ttft_first_ms")
+TASK_FLOAT_FIELDS = ("duration_ms", "tool_time_ms", "ttft_first_ms", "rate_limit_wait_ms")
 THROUGHPUT_FIELDS = (
     "interval_s",
     "turns",
@@ -120,10 +130,12 @@ def turn_line(rec: TurnRecord, common: PointTags, ts_ns: int) -> str:
     fields.update({k: getattr(rec, k) for k in TURN_INT_FIELDS})
     fields["ok"] = int(rec.ok)
     fields["recovery"] = int(rec.recovery)
-    fields["http_status"] = rec.http_status
+    fields.update({k: getattr(rec, k) for k in TURN_OPTIONAL_INT_FIELDS})
     fields["started_at"] = rec.started_at
     if rec.error_code:
         fields["error_code"] = rec.error_code
+    if rec.error_type:
+        fields["error_type"] = rec.error_type
     return line(TURN, tags, fields, ts_ns)
 
 
@@ -151,3 +163,8 @@ def throughput_line(common: PointTags, fields: Mapping[str, object], ts_ns: int)
 
 def run_line(common: PointTags, event: str, fields: Mapping[str, object], ts_ns: int) -> str:
     return line(RUN, {**common.as_dict(), "event": event}, fields, ts_ns)
+
+
+def probe_line(common: PointTags, step: int, fields: Mapping[str, object], ts_ns: int) -> str:
+    """One probe step as the master measured it (fields: agents, rpm, tpm, ratio_429, ...)."""
+    return line(PROBE, {**common.as_dict(), "step": str(step)}, fields, ts_ns)

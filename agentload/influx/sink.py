@@ -77,6 +77,9 @@ class InfluxSink:
         self._interval.tasks += 1
         self.writer.add(schema.task_line(rec, self.tags, self._clock.now_ns()))
 
+    def probe_step(self, step: int, fields: dict[str, object]) -> None:
+        self.writer.add(schema.probe_line(self.tags, step, fields, self._clock.now_ns()))
+
     def run_event(self, event: str, fields: dict[str, object]) -> None:
         self.writer.add(schema.run_line(self.tags, event, fields, self._clock.now_ns()))
 

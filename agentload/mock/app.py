@@ -17,6 +17,7 @@ from .engine import Engine
 from .errors import ApiError, invalid_api_key, missing_api_key
 from .ledger import STATS_PREFIX, ByteLedger, CountingProtocol, connection_of
 from .pacing import pace, sequencer
+from .ratelimit import Limits, RateLimiter, key_of
 from .requests import parse_create, parse_json_body
 
 log = logging.getLogger("agentload.mock")
@@ -24,6 +25,20 @@ log = logging.getLogger("agentload.mock")
 ENGINE: web.AppKey[Engine] = web.AppKey("engine", Engine)
 LEDGER: web.AppKey[ByteLedger] = web.AppKey("ledger", ByteLedger)
 CONFIG: web.AppKey[MockConfig] = web.AppKey("config", MockConfig)
+LIMITER: web.AppKey[RateLimiter] = web.AppKey("limiter", RateLimiter)
+LIMITED_POSTS = ("/v1/responses", "/v1/chat/completions")
+
+
+def rate_key(request: web.Request) -> str:
+    return key_of(request.headers.get("Authorization"))
+
+
+def reserve_tokens(request: web.Request, tokens: int) -> dict[str, str]:
+    """Reserve a request's tokens (429 ApiError when over TPM); returns the headers to send."""
+    limiter = request.app[LIMITER]
+    key = rate_key(request)
+    limiter.admit_tokens(key, tokens)
+    return limiter.headers(key)
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -57,9 +72,18 @@ async def openai_middleware(request: web.Request, handler: Any) -> web.StreamRes
     try:
         if request.path.startswith("/v1/"):
             _authorized(request, request.app[CONFIG].api_key)
-        return await handler(request)
+            if request.method == "POST" and request.path in LIMITED_POSTS:
+                request.app[LIMITER].admit_request(rate_key(request))
+        resp = await handler(request)
+        if request.path.startswith("/v1/") and not resp.prepared:
+            for k, v in request.app[LIMITER].headers(rate_key(request)).items():
+                resp.headers.setdefault(k, v)
+        return resp
     except ApiError as e:
-        return json_response(e.body(), e.status, e.headers)
+        headers = e.headers
+        if headers is None and request.path.startswith("/v1/"):
+            headers = request.app[LIMITER].headers(rate_key(request))
+        return json_response(e.body(), e.status, headers)
     except web.HTTPException as e:
         if e.status >= 400:
             return json_response(
@@ -107,10 +131,11 @@ async def create_response(request: web.Request) -> web.StreamResponse:
     req = parse_create(parse_json_body(await request.read()), websocket=False)
     prev = engine.resolve_previous(req)
     gen = engine.start(req, prev)
+    limit_headers = reserve_tokens(request, gen.reserved_tokens()) if req.generate else {}
     if "exchange" in request:
         request["exchange"].response_id = gen.id
     start = asyncio.get_running_loop().time()
-    headers = {"x-request-id": f"req_{secrets.token_hex(16)}", "openai-processing-ms": "0"}
+    headers = {"x-request-id": f"req_{secrets.token_hex(16)}", "openai-processing-ms": "0", **limit_headers}
     if not req.stream:
         delay = gen.ttft_s + gen.config.latency.token_interval_s() * gen.usage["output_tokens"]
         if delay > 0:
@@ -166,7 +191,12 @@ async def list_models(request: web.Request) -> web.Response:
 
 async def stats(request: web.Request) -> web.Response:
     with_ex = request.query.get("exchanges", "1") not in ("0", "false", "no")
-    return json_response(request.app[LEDGER].snapshot(with_exchanges=with_ex))
+    return json_response(
+        {
+            **request.app[LEDGER].snapshot(with_exchanges=with_ex),
+            "rate_limits": request.app[LIMITER].snapshot(),
+        }
+    )
 
 
 async def reset(request: web.Request) -> web.Response:
@@ -183,6 +213,9 @@ def make_app(config: MockConfig, ledger: ByteLedger | None = None) -> web.Applic
     app[CONFIG] = config
     app[ENGINE] = Engine(config)
     app[LEDGER] = ledger or ByteLedger(max_exchanges=config.ledger_max_exchanges)
+    app[LIMITER] = RateLimiter(
+        Limits(config.rpm, config.tpm, config.max_connections, config.rate_burst_s), config.model_name_default
+    )
     app.router.add_post("/v1/responses", create_response)
     app.router.add_get("/v1/responses", responses_get)
     app.router.add_get("/v1/responses/{response_id}", get_response)

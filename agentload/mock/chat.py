@@ -124,10 +124,11 @@ def _chunks(
 
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:
-    from .app import ENGINE, json_response
+    from .app import ENGINE, json_response, reserve_tokens
 
     engine = request.app[ENGINE]
-    model, messages, tools, stream, include_usage, metadata = _validate(parse_json_body(await request.read()))
+    body = parse_json_body(await request.read())
+    model, messages, tools, stream, include_usage, metadata = _validate(body)
     task = metadata.get(TASK_METADATA_KEY) or request.headers.get("X-Agentload-Task")
     turn = sum(1 for m in messages if m.get("role") == "assistant")
     first_user = next((m for m in messages if m.get("role") == "user"), {})
@@ -154,6 +155,11 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     ttft = lat.ttft_s(prompt_tokens, 0)
     cid = f"chatcmpl-{secrets.token_hex(12)}"
     created = int(time.time())
+    max_out = body.get("max_completion_tokens", body.get("max_tokens"))
+    estimated_out = (
+        max_out if isinstance(max_out, int) and not isinstance(max_out, bool) else completion_tokens
+    )
+    limit_headers = reserve_tokens(request, prompt_tokens + estimated_out)
     if "exchange" in request:
         request["exchange"].response_id = cid
     start = asyncio.get_running_loop().time()
@@ -196,7 +202,11 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
             }
         )
     resp = web.StreamResponse(
-        headers={"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"}
+        headers={
+            "Content-Type": "text/event-stream; charset=utf-8",
+            "Cache-Control": "no-cache",
+            **limit_headers,
+        }
     )
     await resp.prepare(request)
 

@@ -67,3 +67,8 @@ class MockConfig:
     store_max_responses: int = 100_000
     ledger_max_exchanges: int = 100_000
     model_name_default: str = "gpt-5.4"
+    # per-API-key rate limits (OpenAI-style headers on every response; 429 beyond them)
+    rpm: int = 1_000_000
+    tpm: int = 10_000_000_000
+    max_connections: int = 0  # concurrent WebSocket connections per key; 0 = no limit
+    rate_burst_s: float = 1.0  # seconds of budget a bucket holds (OpenAI quantizes per-minute limits)

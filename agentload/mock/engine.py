@@ -76,6 +76,15 @@ class Generation:
     state: ResponseState
     config: MockConfig
 
+    def reserved_tokens(self) -> int:
+        """What OpenAI reserves against TPM at request start: input plus the estimated output."""
+        out = (
+            self.req.max_output_tokens
+            if self.req.max_output_tokens is not None
+            else self.usage["output_tokens"]
+        )
+        return int(self.usage["input_tokens"]) + int(out)
+
     def response_object(self, status: str, output: list[dict[str, Any]], with_usage: bool) -> dict[str, Any]:
         r = self.req
         return {
@@ -87,7 +96,7 @@ class Generation:
             "error": None,
             "incomplete_details": None,
             "instructions": r.instructions,
-            "max_output_tokens": None,
+            "max_output_tokens": r.max_output_tokens,
             "max_tool_calls": None,
             "model": r.model,
             "output": output,

@@ -72,6 +72,7 @@ class CreateRequest:
     generate: bool = True
     stream_id: str | None = None
     raw_sizes: dict[str, int] = field(default_factory=dict)
+    max_output_tokens: int | None = None
 
     @property
     def model_turns_in_input(self) -> int:
@@ -245,6 +246,14 @@ def parse_create(body: Any, *, websocket: bool) -> CreateRequest:
             "invalid_value",
         )
 
+    max_out = body.get("max_output_tokens")
+    if max_out is not None and (isinstance(max_out, bool) or not isinstance(max_out, int) or max_out < 16):
+        raise bad_request(
+            "Invalid 'max_output_tokens': expected an integer of 16 or more.",
+            "max_output_tokens",
+            "invalid_value",
+        )
+
     stream_id = body.get("stream_id")
     if stream_id is not None and (not isinstance(stream_id, str) or not STREAM_ID_RE.match(stream_id)):
         raise ApiError(
@@ -272,6 +281,7 @@ def parse_create(body: Any, *, websocket: bool) -> CreateRequest:
         generate=generate,
         stream_id=stream_id,
         raw_sizes=sizes,
+        max_output_tokens=max_out,
     )
 
 

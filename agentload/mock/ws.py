@@ -49,13 +49,15 @@ class Lane:
 
 class WsSession:
     def __init__(self, request: web.Request, ws: web.WebSocketResponse) -> None:
-        from .app import CONFIG, ENGINE, LEDGER
+        from .app import CONFIG, ENGINE, LEDGER, LIMITER, rate_key
 
         self.request = request
         self.ws = ws
         self.config = request.app[CONFIG]
         self.engine = request.app[ENGINE]
         self.ledger = request.app[LEDGER]
+        self.limiter = request.app[LIMITER]
+        self.key = rate_key(request)
         self.conn = connection_of(request)
         self.lanes: dict[str, Lane] = {}
         self.in_flight = asyncio.Semaphore(self.config.ws_max_in_flight)
@@ -159,8 +161,11 @@ class WsSession:
 
     async def _respond(self, lane: Lane, req: CreateRequest, exchange: Any, received: float) -> None:
         try:
+            self.limiter.admit_request(self.key)
             prev = self.engine.resolve_previous(req, self._cached(req.previous_response_id))
             gen = self.engine.start(req, prev)
+            if req.generate:
+                self.limiter.admit_tokens(self.key, gen.reserved_tokens())
         except ApiError as e:
             await self.send([e.ws_event(req.stream_id)])
             return
@@ -184,7 +189,18 @@ class WsSession:
 
 
 async def websocket_session(request: web.Request) -> web.WebSocketResponse:
-    ws = web.WebSocketResponse(max_msg_size=256 * 1024 * 1024, autoping=True, autoclose=False, compress=False)
-    await ws.prepare(request)
-    await WsSession(request, ws).run()
-    return ws
+    """The upgrade: refused with 429 (and the rate-limit headers) past the key's connection limit."""
+    from .app import LIMITER, rate_key
+
+    limiter, key = request.app[LIMITER], rate_key(request)
+    limiter.open_connection(key)  # raises the 429 ApiError, answered before any upgrade
+    try:
+        ws = web.WebSocketResponse(
+            max_msg_size=256 * 1024 * 1024, autoping=True, autoclose=False, compress=False
+        )
+        ws.headers.update(limiter.headers(key))
+        await ws.prepare(request)
+        await WsSession(request, ws).run()
+        return ws
+    finally:
+        limiter.close_connection(key)
