@@ -27,6 +27,7 @@ from .influx.schema import PointTags
 from .influx.sink import InfluxSink
 from .influx.writer import PointWriter
 from .options import add_options
+from .probe_shape import open_connections
 from .records import ErrorKind, RecordsWriter
 from .run_context import RunContext, build_context, context_of, rebuild_context
 
@@ -112,8 +113,6 @@ def _on_init(environment: Environment, runner: Any = None, **_kw: Any) -> None:
     def report(client_id: str, data: dict[str, Any]) -> None:
         c = context_of(environment)
         data["agentload"] = c.out.summary.take()
-        from .probe_shape import open_connections
-
         c.out.windows.sample_connections(
             _worker_id(environment.runner), int(time.time()), open_connections(environment)
         )
@@ -137,8 +136,7 @@ def _on_init(environment: Environment, runner: Any = None, **_kw: Any) -> None:
         return data
 
     def timeout() -> float:
-        c = context_of(environment)
-        flush = c.influx.flush_timeout_s if c.influx else 0.0
+        flush = context_of(environment).flush_timeout_s
         return (environment.stop_timeout or 0) + flush + FINAL_REPORT_MARGIN_S
 
     def missing(ids: list[str]) -> None:
@@ -206,21 +204,18 @@ def _on_test_stop(environment: Environment, **_kw: Any) -> None:
     if not isinstance(runner, MasterRunner):
         sink.stop_throughput()
     if not isinstance(runner, WorkerRunner):
-        tasks_ok = sum(t.tasks_ok for t in ctx.out.summary.by_strategy.values())
-        tasks_failed = sum(t.tasks_failed for t in ctx.out.summary.by_strategy.values())
-        turns_ok = sum(t.turns_ok for t in ctx.out.summary.by_strategy.values())
-        turns_failed = sum(t.turns_failed for t in ctx.out.summary.by_strategy.values())
+        tot = ctx.out.summary.overall()
         sink.run_event(
             "end",
             {
-                "tasks_ok": tasks_ok,
-                "tasks_failed": tasks_failed,
-                "turns_ok": turns_ok,
-                "turns_failed": turns_failed,
+                "tasks_ok": tot.tasks_ok,
+                "tasks_failed": tot.tasks_failed,
+                "turns_ok": tot.turns_ok,
+                "turns_failed": tot.turns_failed,
                 "missing_workers": len(ctx.out.missing_workers),
             },
         )
-    if not sink.flush(ctx.influx.flush_timeout_s if ctx.influx else 0.0):
+    if not sink.flush(ctx.flush_timeout_s):
         log.error(
             "agentload: %d InfluxDB points still unsent after --influx-flush-timeout", sink.writer.pending
         )
@@ -230,12 +225,12 @@ def _settle_exit_code_for_429s(environment: Environment, ctx: RunContext) -> Non
     """Under --on-429 honor/retry a 429 that was waited out is expected, not a failed run: when every
     failure Locust counted is such a 429 and every task completed, the exit code is 0."""
     runner = environment.runner
-    totals = ctx.out.summary.by_strategy.values()
-    limited = sum(t.failures.get(ErrorKind.RATE_LIMITED, 0) for t in totals)
+    tot = ctx.out.summary.overall()
+    limited = tot.failures.get(ErrorKind.RATE_LIMITED, 0)
     if ctx.on_429 == "fail" or not limited or runner is None:
         return
-    other = sum(sum(t.failures.values()) for t in totals) - limited
-    tasks_failed = sum(t.tasks_failed for t in totals)
+    other = sum(tot.failures.values()) - limited
+    tasks_failed = tot.tasks_failed
     only_429 = all(ErrorKind.RATE_LIMITED in str(e.error) for e in runner.errors.values())
     print(
         f"agentload: {limited} rate-limited attempts waited out (--on-429 {ctx.on_429}); "
@@ -254,7 +249,7 @@ def _on_quitting(environment: Environment, **_kw: Any) -> None:
     out = ctx.out
     if out.records:
         out.records.close()
-    own = out.influx.close(ctx.influx.flush_timeout_s if ctx.influx else 0.0) if out.influx else None
+    own = out.influx.close(ctx.flush_timeout_s) if out.influx else None
     if isinstance(environment.runner, WorkerRunner):
         if own is not None and own.dropped:
             log.error("agentload: InfluxDB points of this worker: %s", own.line())

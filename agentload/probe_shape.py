@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from locust import LoadTestShape
+from locust.runners import LocalRunner
 
 from .errors import AgentloadError
 from .probe import REPORT_LAG_S, ProbeSettings, ProbeState
@@ -43,7 +44,7 @@ class ProbeShape(LoadTestShape):
         t = self.get_run_time()
         if state.started_wall is None:
             state.started_wall = time.time() - t
-        if self.runner.__class__.__name__ == "LocalRunner":  # workers sample in their reports
+        if isinstance(self.runner, LocalRunner):  # workers sample in their reports
             ctx.out.windows.sample_connections("local", int(time.time()), open_connections(env))
         # measure each finished step once its last seconds have been reported
         while len(state.results) < len(s.steps) and t >= (len(state.results) + 1) * s.hold_s + REPORT_LAG_S:

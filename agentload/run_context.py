@@ -86,6 +86,11 @@ class RunContext:
     influx: InfluxConfig | None = None
     out: Outputs = field(default_factory=Outputs)
 
+    @property
+    def flush_timeout_s(self) -> float:
+        """How long the end of a run keeps retrying buffered InfluxDB points (0 without InfluxDB)."""
+        return self.influx.flush_timeout_s if self.influx else 0.0
+
     def settings(self, strategy: str) -> AgentSettings:
         return AgentSettings(
             strategy=STRATEGY_TABLE[strategy],

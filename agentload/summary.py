@@ -109,6 +109,13 @@ class RunSummary:
         for name, d in data.items():
             self.by_strategy[name].merge(d)
 
+    def overall(self) -> StrategyTotals:
+        """Every strategy's totals added up (the run as a whole)."""
+        total = StrategyTotals()
+        for t in self.by_strategy.values():
+            total.merge(t.__dict__)
+        return total
+
     def rows(self) -> list[dict[str, Any]]:
         """One row per strategy with the comparison figures (None where nothing was measured)."""
         base = self.by_strategy.get(BASELINE)

@@ -70,6 +70,10 @@ def _retry_after(headers: object) -> float | None:
         return None
 
 
+def _unreachable(target: str, e: BaseException) -> WriteError:
+    return WriteError(f"InfluxDB at {target} unreachable: {type(e).__name__}", retryable=True)
+
+
 def _error_for_status(
     status: int, body: str, headers: object, points: int, target: str, secret: str | None
 ) -> WriteError:
@@ -121,9 +125,7 @@ class V1Sender:
         try:
             resp = self._http.request("POST", self._url, body=body, headers=self._headers)
         except urllib3.exceptions.HTTPError as e:
-            raise WriteError(
-                f"InfluxDB at {self.target} unreachable: {type(e).__name__}", retryable=True
-            ) from None
+            raise _unreachable(self.target, e) from None
         if resp.status >= 300:
             raise _error_for_status(
                 resp.status,
@@ -165,14 +167,8 @@ class V2Sender:
             raise _error_for_status(
                 e.status or 0, body_text, e.headers, points, self.target, self._secret
             ) from None
-        except urllib3.exceptions.HTTPError as e:
-            raise WriteError(
-                f"InfluxDB at {self.target} unreachable: {type(e).__name__}", retryable=True
-            ) from None
-        except OSError as e:
-            raise WriteError(
-                f"InfluxDB at {self.target} unreachable: {type(e).__name__}", retryable=True
-            ) from None
+        except (urllib3.exceptions.HTTPError, OSError) as e:
+            raise _unreachable(self.target, e) from None
 
     def close(self) -> None:
         self._client.close()

@@ -155,15 +155,20 @@ class PointWriter:
                 batch = [self._buf.popleft() for _ in range(n)]
                 self._inflight = n
             try:
-                self._send(batch)
+                written, rejected, unsent = self._send(batch)
             except Exception:  # a bug here must not silently stop the writer: count and go on
                 log.exception("InfluxDB writer: unexpected error; %d points counted as rejected", len(batch))
-                self.counts.dropped_rejected += len(batch)
+                written, rejected, unsent = 0, len(batch), 0
             with self._cond:
+                if not self._abandoned:  # close() already counted an abandoned batch as unsent
+                    self.counts.written += written
+                    self.counts.dropped_rejected += rejected
+                    self.counts.dropped_unsent += unsent
                 self._inflight = 0
                 self._cond.notify_all()
 
-    def _send(self, batch: list[str]) -> None:
+    def _send(self, batch: list[str]) -> tuple[int, int, int]:
+        """Send one batch until it is settled; returns how many were (written, rejected, unsent)."""
         s = self.settings
         n = len(batch)
         body = ("\n".join(batch) + "\n").encode("utf-8")
@@ -177,24 +182,16 @@ class PointWriter:
                     log.warning("%s", e)
                 self._failing = True
                 if not e.retryable:
-                    if self._abandoned:
-                        return
                     rejected = n if e.rejected is None else e.rejected
-                    self.counts.dropped_rejected += rejected
-                    self.counts.written += n - rejected
-                    return
+                    return n - rejected, rejected, 0
                 wait = e.retry_after_s if e.retry_after_s is not None else backoff * (0.5 + random.random())
                 backoff = min(backoff * 2, s.max_backoff_s)
                 self._wake.wait(min(wait, s.max_backoff_s))
                 if self._closing and time.monotonic() >= self._deadline:
-                    self.counts.dropped_unsent += n
-                    return
+                    return 0, 0, n
                 self.counts.retried += n
                 continue
-            if self._abandoned:
-                return
-            self.counts.written += n
             if self._failing:
                 log.warning("InfluxDB at %s accepts writes again", self.sender.target)
                 self._failing = False
-            return
+            return n, 0, 0
