@@ -12,7 +12,7 @@ import json
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import gevent
@@ -20,6 +20,7 @@ import gevent
 from .rate_headers import RateLimitInfo
 from .records import ErrorKind, TaskRecord, TurnRecord
 from .stream import TurnOutcome
+from .synth import TextCache
 from .transports import TASK_HEADER, ChatHttp, ResponsesHttp, ResponsesWebSocket, Transport
 from .workload import Task
 
@@ -69,6 +70,7 @@ class AgentSettings:
     resend_instructions: bool = False  # also resend instructions and tools on chained turns
     on_429: str = "honor"  # honor: wait what the server says; retry: own backoff; fail: fail the task
     max_429_retries: int = 20  # per turn; then the task fails as rate_limited
+    outputs: TextCache | None = field(default=None, compare=False)  # rendered tool outputs, per process
 
 
 def backoff_s(policy: str, attempt: int, info: RateLimitInfo, error_type: str | None) -> float:
@@ -222,7 +224,7 @@ class Agent:
             latency = 0.0
             for i, call in enumerate(out.calls):
                 spec = self._result_spec(task, turn, i, call.name)
-                conv.add_tool_output(call.call_id, spec.render(f"{task.name}:{turn}:{i}"))
+                conv.add_tool_output(call.call_id, spec.render(f"{task.name}:{turn}:{i}", self.s.outputs))
                 latency += spec.latency_s
             latency *= self.s.tool_latency_scale
             rec.tool_time_ms += latency * 1000.0

@@ -25,6 +25,7 @@ from .options import API_KEY_ENV, DEFAULTS
 from .records import RecordsWriter, TaskRecord, TurnRecord
 from .stream import TurnOutcome
 from .summary import RunSummary
+from .synth import TextCache
 from .windows import SecondWindows
 from .workload import Task, builtin_task_names, load_tasks
 
@@ -85,6 +86,7 @@ class RunContext:
     task_rate: float = DEFAULTS["task_rate"]
     influx: InfluxConfig | None = None
     out: Outputs = field(default_factory=Outputs)
+    tool_outputs: TextCache = field(default_factory=TextCache)  # rendered once per process, shared
 
     @property
     def flush_timeout_s(self) -> float:
@@ -99,6 +101,7 @@ class RunContext:
             resend_instructions=self.resend_instructions,
             on_429=self.on_429,
             max_429_retries=self.max_429_retries,
+            outputs=self.tool_outputs,
         )
 
     def headers(self) -> dict[str, str]:

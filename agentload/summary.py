@@ -33,11 +33,13 @@ class StrategyTotals:
     first_ttft_n: int = 0
     input_tokens: int = 0
     cached_tokens: int = 0
+    events: int = 0  # stream events received, every attempt (the generator's work, for bench/)
     failures: dict[str, int] = field(default_factory=dict)
     turn_sent: dict[int, int] = field(default_factory=dict)  # turn index -> bytes sent (ok turns)
     turn_n: dict[int, int] = field(default_factory=dict)
 
     def add_turn(self, r: TurnRecord) -> None:
+        self.events += r.events
         if not r.ok:
             self.turns_failed += 1
             self.failures[r.error_kind or "error"] = self.failures.get(r.error_kind or "error", 0) + 1
@@ -146,6 +148,8 @@ class RunSummary:
                     "cached_share": t.cached_tokens / t.input_tokens if t.input_tokens else None,
                     "recoveries": t.recoveries,
                     "turn_failures": t.turns_failed,
+                    "turns": t.turns_ok + t.turns_failed,
+                    "events": t.events,
                     "failures": dict(t.failures),
                 }
             )

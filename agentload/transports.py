@@ -14,10 +14,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 from geventhttpclient.response import HTTPConnectionClosed, HTTPParseError
 
+from .jsoncodec import dumps_utf8 as dumps
 from .records import ErrorKind
 from .stream import ChatConsumer, ResponsesConsumer, TurnOutcome, error_from_body, event_type
 from .wire.counting import WireCounter
-from .wire.http import HttpWire, dumps, iter_sse
+from .wire.http import HttpWire, iter_sse
 from .wire.websocket import WsClosed, WsConnection, WsHandshakeError
 
 TASK_HEADER = "X-Agentload-Task"

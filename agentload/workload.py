@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from .errors import TaskFileError
-from .synth import KINDS, synth_text
+from .synth import KINDS, TextCache, synth_text
 
 TASKS_DIR = Path(__file__).resolve().parent.parent / "tasks"
 PROBE_SUBDIR = "probe"
@@ -37,8 +37,12 @@ class ToolResultSpec:
     text: str | None = None
     latency_s: float = 0.0
 
-    def render(self, seed: str) -> str:
-        return self.text if self.text is not None else synth_text(self.kind, self.bytes, seed)
+    def render(self, seed: str, cache: TextCache | None = None) -> str:
+        if self.text is not None:
+            return self.text
+        if cache is not None:
+            return cache.text(self.kind, self.bytes, seed)
+        return synth_text(self.kind, self.bytes, seed)
 
 
 @dataclass(frozen=True)

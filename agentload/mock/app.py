@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import secrets
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ..jsoncodec import dumps_ascii
 from .chat import chat_completions
 from .config import MockConfig
 from .engine import Engine
@@ -43,7 +43,7 @@ def reserve_tokens(request: web.Request, tokens: int) -> dict[str, str]:
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     return web.Response(
-        body=json.dumps(body, separators=(",", ":")).encode(),
+        body=dumps_ascii(body),
         status=status,
         content_type="application/json",
         headers=headers,
@@ -116,14 +116,7 @@ async def openai_middleware(request: web.Request, handler: Any) -> web.StreamRes
 
 
 def _sse(events: list[dict[str, Any]]) -> bytes:
-    return b"".join(
-        b"event: "
-        + e["type"].encode()
-        + b"\ndata: "
-        + json.dumps(e, separators=(",", ":")).encode()
-        + b"\n\n"
-        for e in events
-    )
+    return b"".join(b"event: " + e["type"].encode() + b"\ndata: " + dumps_ascii(e) + b"\n\n" for e in events)
 
 
 async def create_response(request: web.Request) -> web.StreamResponse:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import secrets
 import time
 from collections.abc import Iterator
@@ -16,11 +15,12 @@ from typing import Any
 
 from aiohttp import web
 
+from ..jsoncodec import dumps_ascii, dumps_utf8
 from ..tokens import BYTES_PER_TOKEN, estimate_tokens, text_tokens
 from .errors import bad_request
 from .model import TASK_METADATA_KEY, Plan
 from .pacing import pace
-from .requests import compact, parse_json_body
+from .requests import parse_json_body
 
 _ROLES = ("system", "developer", "user", "assistant", "tool")
 
@@ -132,11 +132,11 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     task = metadata.get(TASK_METADATA_KEY) or request.headers.get("X-Agentload-Task")
     turn = sum(1 for m in messages if m.get("role") == "assistant")
     first_user = next((m for m in messages if m.get("role") == "user"), {})
-    seed = hashlib.sha1(compact({"content": first_user.get("content")}) + (task or "").encode()).hexdigest()[
-        :16
-    ]
+    seed = hashlib.sha1(
+        dumps_utf8({"content": first_user.get("content")}) + (task or "").encode()
+    ).hexdigest()[:16]
     plan = engine.model.plan(task if isinstance(task, str) else None, turn, seed)
-    prompt_tokens = estimate_tokens(len(compact(messages)) + (len(compact(tools)) if tools else 0))
+    prompt_tokens = estimate_tokens(len(dumps_utf8(messages)) + (len(dumps_utf8(tools)) if tools else 0))
     out_bytes = sum(len(c.arguments.encode()) for c in plan.calls) + len((plan.message or "").encode())
     completion_tokens = estimate_tokens(out_bytes)
     usage = {
@@ -211,9 +211,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     await resp.prepare(request)
 
     async def send(batch: list[dict[str, Any]]) -> None:
-        await resp.write(
-            b"".join(b"data: " + json.dumps(c, separators=(",", ":")).encode() + b"\n\n" for c in batch)
-        )
+        await resp.write(b"".join(b"data: " + dumps_ascii(c) + b"\n\n" for c in batch))
 
     await pace(
         _chunks(

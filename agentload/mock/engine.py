@@ -16,11 +16,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ..jsoncodec import dumps_utf8
 from ..tokens import BYTES_PER_TOKEN, estimate_tokens, text_tokens
 from .config import MockConfig
 from .errors import previous_not_found
 from .model import TASK_METADATA_KEY, Plan, ScriptedModel
-from .requests import CreateRequest, check_tool_outputs, compact, count_model_turns, unanswered_calls
+from .requests import CreateRequest, check_tool_outputs, count_model_turns, unanswered_calls
 
 TERMINAL_EVENTS = ("response.completed", "response.failed", "response.incomplete")
 
@@ -299,7 +300,7 @@ class Engine:
         else:
             task = req.metadata.get(TASK_METADATA_KEY)
             first = req.items[0] if req.items else {}
-            seed = hashlib.sha1(compact(first) + (task or "").encode()).hexdigest()[:16]
+            seed = hashlib.sha1(dumps_utf8(first) + (task or "").encode()).hexdigest()[:16]
             turn = count_model_turns(req.items)
             cached = 0
         rid = new_id("resp")

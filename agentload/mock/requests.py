@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..jsoncodec import dumps_utf8
 from ..tokens import estimate_tokens
 from .errors import ApiError, bad_request
 
@@ -53,10 +54,6 @@ _CREATE_FIELDS = {
     "generate",
     "stream_id",
 }
-
-
-def compact(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 @dataclass
@@ -266,8 +263,8 @@ def parse_create(body: Any, *, websocket: bool) -> CreateRequest:
 
     sizes = {
         "instructions": len(instructions.encode()) if instructions else 0,
-        "tools": len(compact(tools)) if tools else 0,
-        "input": len(compact(items)) if items else 0,
+        "tools": len(dumps_utf8(tools)) if tools else 0,
+        "input": len(dumps_utf8(items)) if items else 0,
     }
     return CreateRequest(
         model=model,

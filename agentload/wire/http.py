@@ -7,7 +7,6 @@ holds back the first events, which would distort time to first token).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,8 +112,3 @@ def iter_sse(lines: Iterator[bytes]) -> Iterator[tuple[str, bytes]]:
             event = line[6:].strip().decode()
     if data:
         yield event, b"\n".join(data)
-
-
-def dumps(obj: Any) -> bytes:
-    """Compact JSON as clients send it."""
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
