@@ -67,6 +67,7 @@ class AgentSettings:
     strategy: Strategy
     model: str
     tool_latency_scale: float = 1.0
+    tool_latency_jitter: float = 0.0  # each tool latency drawn within +-this fraction of the task's
     resend_instructions: bool = False  # also resend instructions and tools on chained turns
     on_429: str = "honor"  # honor: wait what the server says; retry: own backoff; fail: fail the task
     max_429_retries: int = 20  # per turn; then the task fails as rate_limited
@@ -227,6 +228,8 @@ class Agent:
                 conv.add_tool_output(call.call_id, spec.render(f"{task.name}:{turn}:{i}", self.s.outputs))
                 latency += spec.latency_s
             latency *= self.s.tool_latency_scale
+            if self.s.tool_latency_jitter:
+                latency *= random.uniform(1.0 - self.s.tool_latency_jitter, 1.0 + self.s.tool_latency_jitter)
             rec.tool_time_ms += latency * 1000.0
             if latency > 0:
                 self.sleep(latency)

@@ -8,8 +8,10 @@ through the run context (``agentload.locust_plugin``).
 from __future__ import annotations
 
 import itertools
+import random
 from typing import ClassVar
 
+import gevent
 from locust import User, constant_throughput, task
 
 from .agent import Agent
@@ -38,6 +40,8 @@ class AgentUser(User):
         # start each agent on a different task so a small run still covers every task
         offset = agent_id % len(ctx.tasks)
         self._tasks = itertools.cycle(ctx.tasks[offset:] + ctx.tasks[:offset])
+        if ctx.start_jitter > 0:
+            gevent.sleep(random.uniform(0.0, ctx.start_jitter))
 
     @task
     def work_one_task(self) -> None:

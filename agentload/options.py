@@ -18,10 +18,13 @@ DEFAULTS = {
     "task": "all",
     "model": "gpt-5.4",
     "tool_latency_scale": 1.0,
+    "tool_latency_jitter": 0.25,
     "request_timeout": 120.0,
     "on_429": "honor",
     "max_429_retries": 20,
     "task_rate": 0.0,
+    "start_jitter": 1.0,
+    "cpu_warn_percent": 70.0,
 }
 
 
@@ -47,6 +50,14 @@ def add_options(parser: Any) -> None:
         default=DEFAULTS["tool_latency_scale"],
         include_in_web_ui=True,
         help="multiply every simulated tool latency (0 = no tool time)",
+    )
+    g.add_argument(
+        "--tool-latency-jitter",
+        type=float,
+        default=DEFAULTS["tool_latency_jitter"],
+        help="draw each turn's tool time uniformly within +-this fraction of the task's (default 0.25; "
+        "0 = exact): agents that start together drift apart, as a real fleet does, instead of sending "
+        "their requests in lockstep",
     )
     g.add_argument(
         "--resend-instructions",
@@ -91,9 +102,24 @@ def add_options(parser: Any) -> None:
         "0 = back to back (closed loop)",
     )
     g.add_argument(
+        "--start-jitter",
+        type=float,
+        default=DEFAULTS["start_jitter"],
+        help="each agent waits a random 0..this many seconds before its first task (default 1): Locust "
+        "spawns a second's agents at one instant, and without this they would all send their first "
+        "request together, a burst no real fleet makes (0 = start at once)",
+    )
+    g.add_argument(
         "--run-id",
         default="",
         help="name of this run in InfluxDB and reports (default: a new timestamped id per test start)",
+    )
+    g.add_argument(
+        "--cpu-warn-percent",
+        type=float,
+        default=DEFAULTS["cpu_warn_percent"],
+        help="warn when a worker's CPU passes this: its timings then include queueing in the generator "
+        "(0 = never; Locust's own warning is at 90)",
     )
     add_influx_options(parser)
     add_probe_options(parser)

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from locust.env import Environment
 
 from .agent import ON_429, STRATEGY_TABLE, AgentSettings, describe_outcome, parse_json_list
+from .cpu_watch import CpuWatch
 from .errors import AgentloadError
 from .influx.config import InfluxConfig, influx_config
 from .influx.sink import InfluxSink
@@ -56,6 +57,7 @@ class Outputs:
     missing_workers: list[str] = field(default_factory=list)
     user_run_id: str = ""  # --run-id as given; empty means a new id per test start
     windows: SecondWindows = field(default_factory=SecondWindows)  # per-second counts (the probe's)
+    cpu: CpuWatch = field(default_factory=CpuWatch)
     probe: Any = None  # the master's ProbeState when the probe shape drives the run
     agent_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -79,11 +81,14 @@ class RunContext:
     tasks: list[Task]
     model: str
     tool_latency_scale: float
+    tool_latency_jitter: float
     resend_instructions: bool
     request_timeout: float
     on_429: str = DEFAULTS["on_429"]
     max_429_retries: int = DEFAULTS["max_429_retries"]
     task_rate: float = DEFAULTS["task_rate"]
+    cpu_warn_percent: float = DEFAULTS["cpu_warn_percent"]
+    start_jitter: float = DEFAULTS["start_jitter"]
     influx: InfluxConfig | None = None
     out: Outputs = field(default_factory=Outputs)
     tool_outputs: TextCache = field(default_factory=TextCache)  # rendered once per process, shared
@@ -98,6 +103,7 @@ class RunContext:
             strategy=STRATEGY_TABLE[strategy],
             model=self.model,
             tool_latency_scale=self.tool_latency_scale,
+            tool_latency_jitter=self.tool_latency_jitter,
             resend_instructions=self.resend_instructions,
             on_429=self.on_429,
             max_429_retries=self.max_429_retries,
@@ -175,6 +181,9 @@ def build_context(environment: Environment) -> RunContext:
     scale = float(getattr(o, "tool_latency_scale", 1.0))
     if scale < 0:
         raise AgentloadError("--tool-latency-scale: must be 0 or more")
+    jitter = float(getattr(o, "tool_latency_jitter", DEFAULTS["tool_latency_jitter"]))
+    if not 0 <= jitter <= 1:
+        raise AgentloadError("--tool-latency-jitter: must be between 0 (exact) and 1 (+-100 %)")
     timeout = float(getattr(o, "request_timeout", DEFAULTS["request_timeout"]))
     if timeout <= 0:
         raise AgentloadError("--request-timeout: must be more than 0 seconds")
@@ -200,17 +209,26 @@ def build_context(environment: Environment) -> RunContext:
     task_rate = float(getattr(o, "task_rate", DEFAULTS["task_rate"]) or 0.0)
     if task_rate < 0:
         raise AgentloadError("--task-rate: must be 0 (closed loop) or more")
+    cpu_warn = float(getattr(o, "cpu_warn_percent", DEFAULTS["cpu_warn_percent"]))
+    if not 0 <= cpu_warn <= 100:
+        raise AgentloadError("--cpu-warn-percent: must be between 0 (never warn) and 100")
+    start_jitter = float(getattr(o, "start_jitter", DEFAULTS["start_jitter"]))
+    if start_jitter < 0:
+        raise AgentloadError("--start-jitter: must be 0 (start at once) or more seconds")
     return RunContext(
         environment=environment,
         strategies=names,
         tasks=tasks,
         model=getattr(o, "model", DEFAULTS["model"]),
         tool_latency_scale=scale,
+        tool_latency_jitter=jitter,
         resend_instructions=bool(getattr(o, "resend_instructions", False)),
         request_timeout=timeout,
         on_429=on_429,
         max_429_retries=max_429,
         task_rate=task_rate,
+        cpu_warn_percent=cpu_warn,
+        start_jitter=start_jitter,
         influx=influx_config(o),
     )
 

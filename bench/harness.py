@@ -62,14 +62,17 @@ class Window:
     proc: psutil.Process
     t0: float = 0.0
     c0: float = 0.0
+    unix0: float = 0.0  # wall clock at the start, to pick the records started inside the window
+    rss: int = 0  # resident memory at the end, bytes
     t1: float = 0.0
     c1: float = 0.0
 
     def start(self) -> None:
-        self.t0, self.c0 = time.perf_counter(), cpu_seconds(self.proc)
+        self.t0, self.c0, self.unix0 = time.perf_counter(), cpu_seconds(self.proc), time.time()
 
     def stop(self) -> None:
         self.t1, self.c1 = time.perf_counter(), cpu_seconds(self.proc)
+        self.rss = self.proc.memory_info().rss
 
     @property
     def wall_s(self) -> float:
@@ -119,8 +122,12 @@ def run_locust(
     *args: str,
     mock_proc: MockProcess | None = None,
     records: bool = False,
+    spawn_s: float = 0.0,
+    locustfile: Path | None = None,
 ) -> LocustRun:
-    """Run ``users`` agents for ``seconds`` (after they are all spawned) in one Locust process."""
+    """Run ``users`` agents for ``seconds`` after they are all spawned (over ``spawn_s``: agents that
+    start together stay in step, and their simultaneous first tokens are a burst no real fleet sends)
+    in one Locust process. Records, when asked for, are those of turns started inside the window."""
     with tempfile.TemporaryDirectory() as tmp:
         summary = Path(tmp) / "summary.json"
         rec_path = Path(tmp) / "records.jsonl"
@@ -131,9 +138,9 @@ def run_locust(
             "-u",
             str(users),
             "-r",
-            str(max(users, 1) * 10),
+            f"{users / spawn_s if spawn_s > 0 else max(users, 1) * 10:g}",
             "--run-time",
-            f"{seconds + 2:g}s",
+            f"{seconds + spawn_s + 2:g}s",
             "--summary-json",
             str(summary),
             "--only-summary",
@@ -141,6 +148,7 @@ def run_locust(
             "INFO",
             *(["--records", str(rec_path)] if records else []),
             *args,
+            **({"locustfile": locustfile} if locustfile else {}),
         )
         proc = subprocess.Popen(
             ["taskset", "-c", str(GEN_CORE), *cmd],
@@ -169,9 +177,8 @@ def run_locust(
 
         reader = threading.Thread(target=watch, daemon=True)
         reader.start()
-        # the measured window: spawned + seconds; Locust's own run time adds 2 s of start-up margin
         try:
-            proc.wait(timeout=seconds + 120)
+            proc.wait(timeout=seconds + spawn_s + 120)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
@@ -184,6 +191,7 @@ def run_locust(
         if records:
             for f in Path(tmp).glob("records*.jsonl"):
                 recs += [json.loads(x) for x in f.read_text().splitlines() if x.strip()]
+            recs = [x for x in recs if x["started_at"] >= win.unix0]
         return LocustRun(rows, win, mwin, recs, log)
 
 

@@ -124,7 +124,9 @@ def test_web_ui_agents_tab_shows_bytes_per_turn_and_ttft(start_mock, tmp_path):
     try:
         rows, page = [], ""
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not (rows and all(r["turn9_kb"] != "-" for r in rows)):
+        while time.monotonic() < deadline and not (
+            len(rows) == len(STRATEGIES) and all(r["turn9_kb"] != "-" for r in rows)
+        ):
             time.sleep(0.5)
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats/requests", timeout=5) as r:

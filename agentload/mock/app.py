@@ -16,7 +16,7 @@ from .config import MockConfig
 from .engine import Engine
 from .errors import ApiError, invalid_api_key, missing_api_key
 from .ledger import STATS_PREFIX, ByteLedger, CountingProtocol, connection_of
-from .pacing import pace, sequencer
+from .pacing import is_token, pace, sequencer
 from .ratelimit import Limits, RateLimiter, key_of
 from .requests import parse_create, parse_json_body
 
@@ -84,6 +84,11 @@ async def openai_middleware(request: web.Request, handler: Any) -> web.StreamRes
         if headers is None and request.path.startswith("/v1/"):
             headers = request.app[LIMITER].headers(rate_key(request))
         return json_response(e.body(), e.status, headers)
+    except ConnectionResetError:
+        # The client went away mid-response (an agent stopped, a run ended): nothing is owed and
+        # nothing failed here. aiohttp would log a traceback per connection, and a run that stops
+        # thousands of agents mid-stream would bury the mock's real errors under them.
+        return web.Response(status=499)
     except web.HTTPException as e:
         if e.status >= 400:
             return json_response(
@@ -98,7 +103,7 @@ async def openai_middleware(request: web.Request, handler: Any) -> web.StreamRes
                 e.status,
             )
         raise
-    except (asyncio.CancelledError, ConnectionResetError):
+    except asyncio.CancelledError:
         raise
     except Exception:
         log.exception("internal error on %s %s", request.method, request.path)
@@ -143,7 +148,9 @@ async def create_response(request: web.Request) -> web.StreamResponse:
     async def send(batch: list[dict[str, Any]]) -> None:
         await resp.write(_sse(batch))
 
-    await pace(gen.events(), send, start, sequencer())
+    first = await pace(gen.events(), send, start, sequencer(), is_token)
+    if first is not None and "exchange" in request:
+        request["exchange"].ttft_ms = (first - start) * 1000.0
     engine.finish(gen)
     await resp.write_eof()
     return resp

@@ -31,6 +31,7 @@ class Exchange:
     tx_mark: int  # connection tx counter at the same moment
     tx_end: int | None = None  # tx counter when the next exchange began (None: still open)
     response_id: str | None = None
+    ttft_ms: float | None = None  # the mock's actual TTFT: request read -> first token written
 
     def as_dict(self, conn: ConnectionBytes) -> dict[str, Any]:
         tx_end = self.tx_end if self.tx_end is not None else conn.tx
@@ -39,6 +40,7 @@ class Exchange:
             "kind": self.kind,
             "path": self.path,
             "response_id": self.response_id,
+            "ttft_ms": self.ttft_ms,
             "received": self.rx_mark - self.rx_start,
             "sent": tx_end - self.tx_mark,
         }

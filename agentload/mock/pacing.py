@@ -10,8 +10,15 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+from ..stream import DELTA_EVENTS
+
 MAX_BATCH = 128
 Event = dict[str, Any]
+
+
+def is_token(event: Event) -> bool:
+    """A Responses API event that carries output (what TTFT waits for, on either side)."""
+    return event.get("type") in DELTA_EVENTS
 
 
 def sequencer(extra: dict[str, Any] | None = None) -> Callable[[Event], None]:
@@ -31,24 +38,37 @@ async def pace(
     send: Callable[[list[Event]], Awaitable[None]],
     start: float,
     stamp: Callable[[Event], None] | None = None,
-) -> None:
-    """Send every event at ``start + offset`` (event-loop time), in order."""
+    is_token: Callable[[Event], bool] | None = None,
+) -> float | None:
+    """Send every event at ``start + offset`` (event-loop time), in order. Returns when the first
+    event that ``is_token`` was handed to the transport (the mock's own, actual TTFT), if asked."""
     loop = asyncio.get_running_loop()
     batch: list[Event] = []
+    first_token: float | None = None
+    pending_token = False
     for offset, event in events:
         due = start + offset
         if due > loop.time():
             if batch:
                 await send(batch)
                 batch = []
+                if pending_token:
+                    first_token, pending_token = loop.time(), False
             delay = due - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
         if stamp is not None:
             stamp(event)
         batch.append(event)
+        if is_token is not None and first_token is None and not pending_token and is_token(event):
+            pending_token = True
         if len(batch) >= MAX_BATCH:
             await send(batch)
             batch = []
+            if pending_token:
+                first_token, pending_token = loop.time(), False
     if batch:
         await send(batch)
+        if pending_token:
+            first_token = loop.time()
+    return first_token

@@ -14,8 +14,10 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +53,7 @@ class MockProcess:
     startup_timeout_s: float = 30.0
     url: str = ""
     proc: subprocess.Popen | None = None
+    log_tail: deque = field(default_factory=lambda: deque(maxlen=200))  # its last output lines
 
     def __enter__(self) -> MockProcess:
         return self.start()
@@ -77,9 +80,18 @@ class MockProcess:
             m = READY_RE.search(line)
             if m:
                 self.url = m.group(1)
+                # Read both pipes for the rest of its life: a child that writes into a full pipe blocks,
+                # and a mock blocked on a log line stops answering (every agent then times out).
+                for f in (self.proc.stdout, self.proc.stderr):
+                    threading.Thread(target=self._drain, args=(f,), daemon=True).start()
                 return self
         self.stop()
         raise RuntimeError("mock server did not report ready in time")
+
+    def _drain(self, f: Any) -> None:
+        with contextlib.suppress(ValueError, OSError):
+            for line in f:
+                self.log_tail.append(line)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

@@ -23,7 +23,7 @@ from ..jsoncodec import dumps_ascii
 from .engine import ResponseState
 from .errors import ApiError, bad_request
 from .ledger import connection_of
-from .pacing import pace, sequencer
+from .pacing import is_token, pace, sequencer
 from .requests import CreateRequest, parse_create
 
 LIFETIME_DRAIN_S = 120.0
@@ -198,7 +198,9 @@ class WsSession:
         extra = {"stream_id": req.stream_id} if req.stream_id else None
         # Queued behind the lane or the in-flight cap: the model starts when the request is taken up.
         start = max(received, asyncio.get_running_loop().time())
-        await pace(gen.events(), self.send, start, sequencer(extra))
+        first = await pace(gen.events(), self.send, start, sequencer(extra), is_token)
+        if first is not None and exchange is not None:
+            exchange.ttft_ms = (first - received) * 1000.0
         lane.cache = self.engine.finish(gen)
 
     async def _lifetime(self) -> None:

@@ -1,0 +1,85 @@
+"""Memory of one worker: per idle agent, per active agent, and 10,000 open WebSocket agents
+(issue: performance, item 5).
+
+    .venv/bin/python -m bench.memory               # about 2 minutes
+    .venv/bin/python -m bench.memory --agents 2000 # a smaller "many agents" step
+
+Idle: each agent has done its first turn and waits in a tool call (connection open, conversation
+held). Active: agents back to back against a zero-latency mock (a turn always in flight). The figure
+per agent is the worker's resident memory above a one-agent run, divided by the extra agents. An idle
+agent makes exactly one turn, so "turns" = agents shows every one of them connected.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from .harness import banner, mock, run_locust, table
+
+TASK = "fix-failing-test"
+IDLE = ("--tool-latency-scale", "10000", "--tool-latency-jitter", "0")  # turn 0, then hours in a tool
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--agents", type=int, default=10_000, help="open WebSocket agents in the last step")
+    a = p.parse_args()
+    banner("Worker memory (resident set of the Locust process)")
+    rows = []
+    mib = 1 << 20
+    with mock("--latency", "zero") as m:
+        base = {}
+        for s in ("ws", "http-stateless"):
+            one = run_locust(m.url, 1, 3, "--strategy", s, "--task", TASK, *IDLE, mock_proc=m)
+            base[s] = one.window.rss
+            for n, mode, extra in ((1000, "idle", IDLE), (200, "active", ("--tool-latency-scale", "0"))):
+                r = run_locust(m.url, n, 5, "--strategy", s, "--task", TASK, *extra, mock_proc=m, spawn_s=2)
+                per = (r.window.rss - base[s]) / (n - 1)
+                rows.append(
+                    [
+                        s,
+                        mode,
+                        n,
+                        r.turns,
+                        r.failed_turns,
+                        r.window.rss / mib,
+                        per / 1024,
+                        r.mock_window.rss / mib,
+                    ]
+                )  # type: ignore[union-attr]
+        n = a.agents
+        r = run_locust(
+            m.url, n, 5, "--strategy", "ws", "--task", TASK, *IDLE, mock_proc=m, spawn_s=max(2, n / 500)
+        )
+        per = (r.window.rss - base["ws"]) / (n - 1)
+        rows.append(
+            [
+                "ws",
+                "idle, open sockets",
+                n,
+                r.turns,
+                r.failed_turns,
+                r.window.rss / mib,
+                per / 1024,
+                r.mock_window.rss / mib,
+            ]
+        )  # type: ignore[union-attr]
+    print(
+        table(
+            [
+                "strategy",
+                "agents",
+                "count",
+                "turns",
+                "failed",
+                "worker RSS MiB",
+                "KiB per agent",
+                "mock RSS MiB",
+            ],
+            rows,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
