@@ -117,7 +117,8 @@ def test_ledger_stays_bounded_and_keeps_totals_exact():
         conn.mark(ledger, "http", "/v1/responses")
         conn.tx += 1000 + i
         conn.closed = True
-    assert len(ledger.connections) <= 2 * 2 + 1 and len(ledger.exchanges) == 3
+    # kept: max_closed x 2, plus those whose exchanges are still listed (3), plus the newest
+    assert len(ledger.connections) <= 2 * 2 + 3 + 1 and len(ledger.exchanges) == 3
     totals = ledger.snapshot()["totals"]
     assert totals == {
         "received": 5000,
@@ -127,3 +128,23 @@ def test_ledger_stays_bounded_and_keeps_totals_exact():
     }
     ledger.reset()
     assert ledger.snapshot()["totals"] == {"received": 0, "sent": 0, "connections": 0, "exchanges": 0}
+
+
+def test_ledger_prunes_rarely_with_many_open_connections():
+    """10,000 open sockets must not make every new connection scan them all."""
+    from agentload.mock.ledger import ByteLedger
+
+    ledger = ByteLedger(max_exchanges=100_000, max_closed=100)
+    scans = 0
+    real = ledger.forget_closed
+
+    def counted(keep: int) -> None:
+        nonlocal scans
+        scans += 1
+        real(keep)
+
+    ledger.forget_closed = counted  # type: ignore[method-assign]
+    for i in range(5000):
+        ledger.open(f"127.0.0.1:{i}")  # all stay open
+    assert scans <= 5000 // 100, scans
+    assert len(ledger.connections) == 5000

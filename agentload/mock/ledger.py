@@ -86,12 +86,17 @@ class ByteLedger:
     connections: dict[int, ConnectionBytes] = field(default_factory=dict)
     exchanges: deque = field(default_factory=deque)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    _kept: int = 0  # connections the last prune had to keep (open, or with exchanges still listed)
 
     def open(self, peer: str) -> ConnectionBytes:
         conn = ConnectionBytes(next(self._ids), peer)
         self.connections[conn.id] = conn
-        if len(self.connections) > 2 * self.max_closed:
+        # Prune when the map has grown 2 x max_closed past what the last prune had to keep: pruning is
+        # a scan of every connection, and with 10,000 open sockets a fixed threshold rescanned on
+        # every new connection.
+        if len(self.connections) > 2 * self.max_closed + self._kept:
             self.forget_closed(self.max_closed)
+            self._kept = max(0, len(self.connections) - self.max_closed)
         return conn
 
     def record(self, ex: Exchange) -> None:
