@@ -207,9 +207,9 @@ class TextCache:
             self._d.move_to_end(key)
             return hit
         out = synth_text(kind, n_bytes, seed)
-        if n_bytes <= self.max_bytes:
+        if len(out) <= self.max_bytes:
             self._d[key] = out
-            self.bytes += n_bytes
+            self.bytes += len(out)
             while self.bytes > self.max_bytes:
                 _, old = self._d.popitem(last=False)
                 self.bytes -= len(old)

@@ -20,9 +20,8 @@ import json
 import subprocess
 import sys
 
-from .harness import GEN_CORE, ROOT, banner, mock, run_locust, table
+from .harness import GEN_CORE, ROOT, TASK, banner, mock, run_locust, table
 
-TASK = "fix-failing-test"
 AGENTS, SDK_THREADS = 32, 8
 
 
@@ -55,17 +54,13 @@ def main() -> None:
         common = ("--task", TASK, "--tool-latency-scale", "0")
         for s in ("ws", "http-chained"):
             r = run_locust(m.url, AGENTS, a.seconds, "--strategy", s, *common)
-            results[f"agentload {s} (Locust worker)"] = {
-                "events": r.events, "turns": r.turns, "cpu_s": r.window.cpu_s, "wall_s": r.window.wall_s,
-            }  # fmt: skip
+            results[f"agentload {s} (Locust worker)"] = r.totals()
         for s in ("ws", "http-chained"):
             results[f"bare loop {s} (no Locust)"] = _run_child(f"bare:{s}", m.url, AGENTS, a.seconds)
         r = run_locust(
             m.url, AGENTS, a.seconds, *common, locustfile=ROOT / "bench" / "locustfiles" / "openai_user.py"
         )
-        results["Locust OpenAIUser (SDK, HTTP)"] = {
-            "events": r.events, "turns": r.turns, "cpu_s": r.window.cpu_s, "wall_s": r.window.wall_s,
-        }  # fmt: skip
+        results["Locust OpenAIUser (SDK, HTTP)"] = r.totals()
         results["SDK responses.connect() (WebSocket)"] = _run_child("sdk-ws", m.url, SDK_THREADS, a.seconds)
     per_cpu = {k: v["events"] / v["cpu_s"] for k, v in results.items()}
     ws = per_cpu["agentload ws (Locust worker)"]

@@ -19,50 +19,43 @@ import json  # noqa: E402
 import os  # noqa: E402
 import time  # noqa: E402
 
-TASK = "fix-failing-test"
+from agentload.synth import TextCache  # noqa: E402
+from agentload.transports import api_base  # noqa: E402
+from agentload.workload import load_task  # noqa: E402
+from bench.harness import TASK  # noqa: E402
 
 
 def run(kind: str, host: str, agents: int, seconds: float) -> None:
     """Runs in its own process on GEN_CORE; prints {"events", "turns", "cpu_s", "wall_s"}."""
     counts = {"events": 0, "turns": 0}
+    task, cache, base = load_task(TASK), TextCache(), api_base(host)
     if kind.startswith("bare:"):
         import gevent
 
         from agentload.agent import STRATEGY_TABLE, Agent, AgentSettings
-        from agentload.synth import TextCache
-        from agentload.transports import api_base
-        from agentload.workload import load_task
 
-        task = load_task(TASK)
         st = STRATEGY_TABLE[kind[5:]]
-        settings = AgentSettings(st, "gpt-5.4", tool_latency_scale=0, outputs=TextCache())
+        settings = AgentSettings(st, "gpt-5.4", tool_latency_scale=0, outputs=cache)
 
         def on_turn(r: object, _o: object) -> None:
             counts["events"] += r.events  # type: ignore[attr-defined]
             counts["turns"] += 1
 
         def agent(i: int) -> None:
-            a = Agent(settings, st.make_transport(api_base(host), {}, 60), i, on_turn, lambda r: None)
+            a = Agent(settings, st.make_transport(base, {}, 60), i, on_turn, lambda r: None)
             while True:
                 a.run_task(task)
 
-        workers = [gevent.spawn(agent, i) for i in range(agents)]
-        gevent.sleep(1.0)
-        e0, t0, c0 = dict(counts), time.perf_counter(), time.process_time()
-        gevent.sleep(seconds)
-        e1, t1, c1 = dict(counts), time.perf_counter(), time.process_time()
-        gevent.killall(workers, block=False)
+        for i in range(agents):
+            gevent.spawn(agent, i)
+        warmup_s = 1.0
     else:  # sdk-ws: the openai SDK's responses.connect(), one connection per thread
         import threading
 
         import openai
 
-        from agentload.synth import TextCache
-        from agentload.transports import api_base
-        from agentload.workload import load_task
         from bench.sdk_agent import run_task
 
-        task, cache, stop = load_task(TASK), TextCache(), threading.Event()
         lock = threading.Lock()
 
         def count(n: int) -> None:
@@ -71,7 +64,7 @@ def run(kind: str, host: str, agents: int, seconds: float) -> None:
                 counts["turns"] += 1
 
         def loop() -> None:
-            client = openai.OpenAI(api_key="sk-bench-loopback", base_url=api_base(host), max_retries=0)
+            client = openai.OpenAI(api_key="sk-bench-loopback", base_url=base, max_retries=0)
             with client.responses.connect() as conn:
 
                 def respond(kwargs: dict) -> object:
@@ -81,29 +74,18 @@ def run(kind: str, host: str, agents: int, seconds: float) -> None:
                         if event.type in ("response.completed", "response.failed", "error"):
                             return
 
-                while not stop.is_set():
+                while True:
                     run_task(task, "gpt-5.4", False, respond, cache, count)
 
-        threads = [threading.Thread(target=loop, daemon=True) for _ in range(agents)]
-        for t in threads:
-            t.start()
-        time.sleep(2.0)
-        e0, t0, c0 = dict(counts), time.perf_counter(), time.process_time()
-        time.sleep(seconds)
-        e1, t1, c1 = dict(counts), time.perf_counter(), time.process_time()
-        stop.set()
-    print(
-        json.dumps(
-            {
-                "events": e1["events"] - e0["events"],
-                "turns": e1["turns"] - e0["turns"],
-                "cpu_s": c1 - c0,
-                "wall_s": t1 - t0,
-            }
-        ),
-        flush=True,
-    )
-    sys.stdout.flush()
+        for _ in range(agents):
+            threading.Thread(target=loop, daemon=True).start()
+        warmup_s = 2.0
+    time.sleep(warmup_s)  # gevent's sleep in a bare child (monkey-patched above)
+    e0, t0, c0 = dict(counts), time.perf_counter(), time.process_time()
+    time.sleep(seconds)
+    e1, t1, c1 = dict(counts), time.perf_counter(), time.process_time()
+    result = {"events": e1["events"] - e0["events"], "turns": e1["turns"] - e0["turns"]}
+    print(json.dumps({**result, "cpu_s": c1 - c0, "wall_s": t1 - t0}), flush=True)
     os._exit(0)  # daemon threads and greenlets mid-turn: no orderly teardown needed
 
 

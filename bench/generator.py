@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import argparse
 
-from .harness import banner, mock, percentile, run_locust, table
+from .harness import TASK, banner, mock, percentile, run_locust, table
 
 STRATEGIES = ("ws", "ws-stored", "http-chained", "http-stateless", "chat")
-TASK = "fix-failing-test"
 TTFT_MS, TPS = 1000.0, 50.0
 SPAWN_S = 5.0  # paced agents start over this long, and are measured after
 

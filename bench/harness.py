@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 from agentload.launch import locust_argv  # noqa: E402
 from agentload.mock import MockProcess  # noqa: E402
 
+TASK = "fix-failing-test"  # the coding task every benchmark replays (12 turns, 15 tool calls)
 CORES = sorted(os.sched_getaffinity(0))
 GEN_CORE = CORES[0]
 MOCK_CORE = CORES[1] if len(CORES) > 1 else CORES[0]
@@ -109,6 +110,15 @@ class LocustRun:
     @property
     def failed_turns(self) -> int:
         return sum(r.get("turn_failures", 0) for r in self.rows)
+
+    def totals(self) -> dict[str, float]:
+        """The figures bench/clients.py prints for a client run outside Locust, for one table."""
+        return {
+            "events": self.events,
+            "turns": self.turns,
+            "cpu_s": self.window.cpu_s,
+            "wall_s": self.window.wall_s,
+        }
 
 
 _SPAWNED = re.compile(r"All users spawned")

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import argparse
 
-from .harness import banner, mock, run_locust, table
+from .harness import TASK, banner, mock, run_locust, table
 
-TASK = "fix-failing-test"
 IDLE = ("--tool-latency-scale", "10000", "--tool-latency-jitter", "0")  # turn 0, then hours in a tool
 
 

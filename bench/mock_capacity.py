@@ -10,9 +10,7 @@ agents. Two regimes: zero latency (events due together go out in one write) and 
 
 from __future__ import annotations
 
-from .harness import banner, mock, run_locust, table
-
-TASK = "fix-failing-test"
+from .harness import TASK, banner, mock, run_locust, table
 
 
 def main() -> None:

@@ -45,30 +45,30 @@ async def pace(
     loop = asyncio.get_running_loop()
     batch: list[Event] = []
     first_token: float | None = None
-    pending_token = False
+    token_in_batch = False
+
+    async def flush() -> None:
+        nonlocal batch, first_token, token_in_batch
+        await send(batch)
+        batch = []
+        if token_in_batch:
+            first_token, token_in_batch = loop.time(), False
+
     for offset, event in events:
         due = start + offset
         if due > loop.time():
             if batch:
-                await send(batch)
-                batch = []
-                if pending_token:
-                    first_token, pending_token = loop.time(), False
+                await flush()
             delay = due - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
         if stamp is not None:
             stamp(event)
         batch.append(event)
-        if is_token is not None and first_token is None and not pending_token and is_token(event):
-            pending_token = True
+        if is_token is not None and first_token is None and not token_in_batch and is_token(event):
+            token_in_batch = True
         if len(batch) >= MAX_BATCH:
-            await send(batch)
-            batch = []
-            if pending_token:
-                first_token, pending_token = loop.time(), False
+            await flush()
     if batch:
-        await send(batch)
-        if pending_token:
-            first_token = loop.time()
+        await flush()
     return first_token
