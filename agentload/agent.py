@@ -16,21 +16,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import gevent
+from gevent import GreenletExit
 
 from .rate_headers import RateLimitInfo
 from .records import ErrorKind, TaskRecord, TurnRecord
 from .stream import TurnOutcome
 from .synth import TextCache
-from .transports import TASK_HEADER, ChatHttp, ResponsesHttp, ResponsesWebSocket, Transport
+from .transports import TASK_HEADER, ChatHttp, ResponsesHttp, ResponsesWebSocket, Timeouts, Transport
 from .workload import Task
 
 TASK_METADATA_KEY = "agentload_task"  # the mock's scripted model follows the task named here
-MAX_RECOVERIES_PER_TURN = 2
 ON_429 = ("honor", "retry", "fail")
 HONOR_JITTER = 0.5  # waits are stretched by up to 50 %, so agents told the same time do not stampede
 HONOR_FLOOR_S, HONOR_FLOOR_MAX_S = 0.1, 8.0  # repeated 429s on one turn: the wait's floor doubles
 RETRY_BASE_S, RETRY_MAX_S = 0.5, 30.0  # --on-429 retry: exponential backoff, full jitter
 DEFAULT_WAIT_S = 1.0  # honor, when a 429 names no time at all
+# after a transient failure: the openai SDK's backoff (0.5 s doubling to 8 s, up to 25 % less)
+RETRY_FAILURE_BASE_S, RETRY_FAILURE_MAX_S = 0.5, 8.0
+IMMEDIATE_RETRY = frozenset({ErrorKind.CONNECTION_LIMIT, ErrorKind.PREVIOUS_NOT_FOUND})  # no wait: resend
 
 
 @dataclass(frozen=True)
@@ -42,12 +45,12 @@ class Strategy:
     store: bool
     chained: bool  # continues by previous_response_id instead of resending the history
 
-    def make_transport(self, base: str, headers: dict[str, str], timeout: float) -> Transport:
+    def make_transport(self, base: str, headers: dict[str, str], timeouts: Timeouts) -> Transport:
         if self.transport == "ws":
-            return ResponsesWebSocket(base, headers, timeout)
+            return ResponsesWebSocket(base, headers, timeouts)
         if self.transport == "chat":
-            return ChatHttp(base, headers, timeout)
-        return ResponsesHttp(base, headers, timeout)
+            return ChatHttp(base, headers, timeouts)
+        return ResponsesHttp(base, headers, timeouts)
 
 
 STRATEGY_TABLE: dict[str, Strategy] = {
@@ -71,7 +74,15 @@ class AgentSettings:
     resend_instructions: bool = False  # also resend instructions and tools on chained turns
     on_429: str = "honor"  # honor: wait what the server says; retry: own backoff; fail: fail the task
     max_429_retries: int = 20  # per turn; then the task fails as rate_limited
+    max_retries: int = 2  # per turn, after transient failures (ErrorKind.TRANSIENT); then the task fails
     outputs: TextCache | None = field(default=None, compare=False)  # rendered tool outputs, per process
+
+
+def retry_backoff_s(kind: str | None, retry: int) -> float:
+    """The wait before the ``retry``-th (0-based) new attempt after a transient failure."""
+    if kind in IMMEDIATE_RETRY:
+        return 0.0
+    return min(RETRY_FAILURE_MAX_S, RETRY_FAILURE_BASE_S * 2**retry) * (1.0 - 0.25 * random.random())
 
 
 def backoff_s(policy: str, attempt: int, info: RateLimitInfo, error_type: str | None) -> float:
@@ -99,8 +110,14 @@ class Conversation:
             {"role": "user", "content": task.prompt},
         ]
         self.previous_response_id: str | None = None
+        self.session = 0  # the transport's session when the last response completed
 
-    def add_reply(self, out: TurnOutcome) -> None:
+    @property
+    def started(self) -> bool:
+        return self.previous_response_id is not None
+
+    def add_reply(self, out: TurnOutcome, session: int) -> None:
+        self.session = session
         calls = [
             {"type": "function_call", "call_id": c.call_id, "name": c.name, "arguments": c.arguments}
             for c in out.calls
@@ -150,6 +167,7 @@ class Agent:
         on_turn: Callable[[TurnRecord, TurnOutcome], None],
         on_task: Callable[[TaskRecord], None],
         sleep: Callable[[float], None] = gevent.sleep,
+        on_attempt: Callable[[str], None] | None = None,
     ) -> None:
         self.s = settings
         self.transport = transport
@@ -157,6 +175,7 @@ class Agent:
         self.on_turn = on_turn
         self.on_task = on_task
         self.sleep = sleep
+        self.on_attempt = on_attempt  # told before every attempt: started = succeeded + failed, checked
         self.tasks_done = 0
 
     # ------------------------------------------------------------------------------------ requests
@@ -196,14 +215,13 @@ class Agent:
         st = self.s.strategy
         conv = Conversation(task)
         self.tasks_done += 1
-        seq = self.tasks_done
         t0 = time.perf_counter()
         rec = TaskRecord(
             strategy=st.name,
             task=task.name,
             model=self.s.model,
             agent=self.agent_id,
-            task_seq=seq,
+            task_seq=self.tasks_done,
             started_at=time.time(),
             duration_ms=0.0,
             turns=0,
@@ -211,16 +229,28 @@ class Agent:
             bytes_sent=0,
             bytes_received=0,
         )
+        try:
+            self._work(task, conv, rec)
+        except GreenletExit:  # the run stopped: the task is accounted for, then the agent stops
+            rec.ok, rec.error_kind = False, ErrorKind.INTERRUPTED
+            rec.duration_ms = (time.perf_counter() - t0) * 1000.0
+            self.on_task(rec)
+            raise
+        rec.duration_ms = (time.perf_counter() - t0) * 1000.0
+        self.on_task(rec)
+        return rec
+
+    def _work(self, task: Task, conv: Conversation, rec: TaskRecord) -> None:
         turn = 0
         while turn < task.max_turns:
             out = self._turn(conv, rec, turn)
             if not out.ok:
                 rec.ok, rec.error_kind = False, out.error_kind
-                break
+                return
             rec.turns += 1
-            conv.add_reply(out)
+            conv.add_reply(out, self.transport.session)
             if not out.calls:
-                break
+                return
             rec.tool_calls += len(out.calls)
             latency = 0.0
             for i, call in enumerate(out.calls):
@@ -234,9 +264,6 @@ class Agent:
             if latency > 0:
                 self.sleep(latency)
             turn += 1
-        rec.duration_ms = (time.perf_counter() - t0) * 1000.0
-        self.on_task(rec)
-        return rec
 
     @staticmethod
     def _result_spec(task: Task, turn: int, index: int, name: str) -> Any:
@@ -246,101 +273,136 @@ class Agent:
                 return scripted.result
         return task.profile_for(name)
 
-    def _turn(self, conv: Conversation, rec: TaskRecord, turn: int) -> TurnOutcome:
-        """One model turn: recoveries (full-context resends, up to MAX_RECOVERIES_PER_TURN) and 429
-        waits (by the --on-429 policy, up to max_429_retries) are further attempts of the same turn."""
+    def _needs_full_context(self, conv: Conversation, forced: bool) -> bool:
+        """Resend everything? Always for stateless strategies and a task's first turn; for chained ones
+        when the server lost what it held: an unknown previous_response_id (``forced``), or a new
+        WebSocket where the response lived only in the old connection's memory (store=false)."""
         st = self.s.strategy
-        recovery = False
-        recoveries = rate_waits = 0
+        if not st.chained or not conv.started or forced:
+            return True
+        return st.transport == "ws" and not st.store and self.transport.session != conv.session
+
+    def _turn(self, conv: Conversation, rec: TaskRecord, turn: int) -> TurnOutcome:
+        """One model turn. 429 waits (by the --on-429 policy, up to max_429_retries) and retries after
+        transient failures (up to max_retries, with the SDK's backoff) are further attempts of the same
+        turn, each its own TurnRecord; a retry that must resend the full context is a recovery."""
+        st = self.s.strategy
+        forced_full = False
+        retries = rate_waits = attempt = 0
         while True:
-            full = not st.chained or conv.previous_response_id is None or recovery
+            full = self._needs_full_context(conv, forced_full)
+            recovery = full and st.chained and conv.started
             body, headers = self._request(conv, full)
             sent0, recv0 = self.transport.counter.snapshot()
             connects0 = getattr(self.transport, "connects", 0)
             started = time.time()
-            out = self.transport.exchange(body, headers)
+            if self.on_attempt is not None:
+                self.on_attempt(st.name)
+            try:
+                out = self.transport.exchange(body, headers)
+            except GreenletExit:  # stopped mid-turn: the attempt is recorded as interrupted
+                out = TurnOutcome(t_start=time.perf_counter())
+                out.fail(ErrorKind.INTERRUPTED, "the run stopped during this turn")
+                self._record(conv, rec, turn, out, started, (0, 0), (0, 0), recovery, attempt, 0.0, None)
+                raise
             sent1, recv1 = self.transport.counter.snapshot()
-            end = out.t_end or time.perf_counter()
             hs = (0, 0)
             if getattr(self.transport, "connects", 0) != connects0 and getattr(self.transport, "conn", None):
                 hs = self.transport.conn.handshake_bytes  # type: ignore[attr-defined]
-            usage = out.usage or {}
             rl = RateLimitInfo.from_headers(out.headers) if out.headers else RateLimitInfo()
             wait = 0.0
             rate_limited = out.error_kind == ErrorKind.RATE_LIMITED
+            retry = False
             if rate_limited and self.s.on_429 != "fail" and rate_waits < self.s.max_429_retries:
-                wait = backoff_s(self.s.on_429, rate_waits, rl, out.error_type)
-            tr = TurnRecord(
-                strategy=st.name,
-                task=conv.task.name,
-                model=self.s.model,
-                agent=self.agent_id,
-                task_seq=rec.task_seq,
-                turn=turn,
-                started_at=started,
-                duration_ms=(end - out.t_start) * 1000.0,
-                ttft_ms=(out.t_first_token - out.t_start) * 1000.0 if out.t_first_token else None,
-                bytes_sent=sent1 - sent0,
-                bytes_received=recv1 - recv0,
-                connect_bytes_sent=hs[0],
-                connect_bytes_received=hs[1],
-                input_tokens=usage.get("input_tokens", 0),
-                cached_tokens=(usage.get("input_tokens_details") or {}).get("cached_tokens", 0),
-                output_tokens=usage.get("output_tokens", 0),
-                tool_calls=len(out.calls),
-                events=out.events,
-                ok=out.ok,
-                error_kind=out.error_kind,
-                error_code=out.error_code,
-                http_status=out.http_status,
-                response_id=out.response_id,
-                recovery=recovery,
-                error_type=out.error_type,
-                rl_remaining_requests=rl.remaining_requests,
-                rl_remaining_tokens=rl.remaining_tokens,
-                rl_reset_requests_ms=rl.reset_requests_ms,
-                rl_reset_tokens_ms=rl.reset_tokens_ms,
-                retry_after_ms=rl.retry_after_ms,
-                wait_ms=wait * 1000.0,
-            )
-            rec.bytes_sent += tr.bytes_sent
-            rec.bytes_received += tr.bytes_received
-            rec.input_tokens += tr.input_tokens
-            rec.cached_tokens += tr.cached_tokens
-            rec.output_tokens += tr.output_tokens
-            if turn == 0 and tr.ttft_ms is not None and rec.ttft_first_ms is None:
-                rec.ttft_first_ms = tr.ttft_ms
-            if out.ok:
-                rec.turn_bytes_sent.append(tr.bytes_sent)
-            if rate_limited:
-                rec.rate_limited += 1
-                rec.rate_limit_wait_ms += tr.wait_ms
-            self.on_turn(tr, out)
-            if out.ok:
-                return out
-            if rate_limited:
-                if wait <= 0:
-                    return out
+                wait, retry = backoff_s(self.s.on_429, rate_waits, rl, out.error_type), True
                 rate_waits += 1
-                self.sleep(wait)
-                continue  # the same request again: nothing changed on the server
-            if not self._recoverable(out) or recoveries >= MAX_RECOVERIES_PER_TURN:
+            elif not out.ok and self._retryable(out) and retries < self.s.max_retries:
+                wait, retry = retry_backoff_s(out.error_kind, retries), True
+                retries += 1
+                rec.retries += 1
+            self._record(
+                conv, rec, turn, out, started, (sent1 - sent0, recv1 - recv0), hs, recovery, attempt, wait, rl
+            )
+            if out.ok or not retry:
                 return out
-            recoveries += 1
-            rec.recoveries += 1
-            recovery = True
-            if out.error_kind == ErrorKind.CONNECTION_LIMIT or out.error_kind == ErrorKind.CONNECTION:
-                self.transport.reset()
-                if st.store:  # a stored response survives the reconnect: continue from it
-                    recovery = False
+            attempt += 1
+            if wait > 0:
+                self.sleep(wait)
+            if out.error_kind == ErrorKind.PREVIOUS_NOT_FOUND:
+                forced_full = True
 
-    def _recoverable(self, out: TurnOutcome) -> bool:
-        st = self.s.strategy
+    def _record(
+        self,
+        conv: Conversation,
+        rec: TaskRecord,
+        turn: int,
+        out: TurnOutcome,
+        started: float,
+        wire: tuple[int, int],
+        handshake: tuple[int, int],
+        recovery: bool,
+        attempt: int,
+        wait: float,
+        rl: RateLimitInfo | None,
+    ) -> None:
+        """One attempt as a TurnRecord, added into the task's record and handed on."""
+        rl = rl or RateLimitInfo()
+        usage = out.usage or {}
+        end = out.t_end or time.perf_counter()
+        tr = TurnRecord(
+            strategy=self.s.strategy.name,
+            task=conv.task.name,
+            model=self.s.model,
+            agent=self.agent_id,
+            task_seq=rec.task_seq,
+            turn=turn,
+            started_at=started,
+            duration_ms=(end - out.t_start) * 1000.0,
+            ttft_ms=(out.t_first_token - out.t_start) * 1000.0 if out.t_first_token else None,
+            bytes_sent=wire[0],
+            bytes_received=wire[1],
+            connect_bytes_sent=handshake[0],
+            connect_bytes_received=handshake[1],
+            input_tokens=usage.get("input_tokens", 0),
+            cached_tokens=(usage.get("input_tokens_details") or {}).get("cached_tokens", 0),
+            output_tokens=usage.get("output_tokens", 0),
+            tool_calls=len(out.calls),
+            events=out.events,
+            ok=out.ok,
+            error_kind=out.error_kind,
+            error_code=out.error_code,
+            http_status=out.http_status,
+            response_id=out.response_id,
+            recovery=recovery,
+            error_type=out.error_type,
+            rl_remaining_requests=rl.remaining_requests,
+            rl_remaining_tokens=rl.remaining_tokens,
+            rl_reset_requests_ms=rl.reset_requests_ms,
+            rl_reset_tokens_ms=rl.reset_tokens_ms,
+            retry_after_ms=rl.retry_after_ms,
+            wait_ms=wait * 1000.0,
+            attempt=attempt,
+        )
+        rec.bytes_sent += tr.bytes_sent
+        rec.bytes_received += tr.bytes_received
+        rec.input_tokens += tr.input_tokens
+        rec.cached_tokens += tr.cached_tokens
+        rec.output_tokens += tr.output_tokens
+        if recovery:
+            rec.recoveries += 1
+        if turn == 0 and tr.ttft_ms is not None and rec.ttft_first_ms is None:
+            rec.ttft_first_ms = tr.ttft_ms
+        if out.ok:
+            rec.turn_bytes_sent.append(tr.bytes_sent)
+        if out.error_kind == ErrorKind.RATE_LIMITED:
+            rec.rate_limited += 1
+            rec.rate_limit_wait_ms += tr.wait_ms
+        self.on_turn(tr, out)
+
+    def _retryable(self, out: TurnOutcome) -> bool:
         if out.error_kind == ErrorKind.PREVIOUS_NOT_FOUND:
-            return st.chained
-        if out.error_kind in (ErrorKind.CONNECTION, ErrorKind.CONNECTION_LIMIT):
-            return st.transport == "ws"
-        return False
+            return self.s.strategy.chained
+        return out.error_kind in ErrorKind.TRANSIENT
 
 
 def describe_outcome(out: TurnOutcome) -> str:

@@ -104,6 +104,44 @@ def _add_mock_parser(sub: argparse._SubParsersAction) -> None:
         default=d.rate_burst_s,
         help=f"seconds of quota a key may burst; OpenAI quantizes per-minute limits (default {d.rate_burst_s:g})",
     )
+    _add_fault_options(p)
+
+
+def _add_fault_options(p: argparse.ArgumentParser) -> None:
+    from .mock.faults import FAULTS, FaultConfig
+
+    d = FaultConfig()
+    g = p.add_argument_group(
+        "fault injection",
+        "Each fault gets a rate: a probability per response (0.02 or 2%) or a schedule (every:50). "
+        "Faults: " + "; ".join(f"{name}: {what}" for name, (what, _) in FAULTS.items()) + ".",
+    )
+    g.add_argument(
+        "--faults",
+        default="",
+        metavar="NAME=RATE,...",
+        help="e.g. drop=0.02,http_503=1%%,stall=every:40 (all=0.01 sets every fault); default: none",
+    )
+    g.add_argument(
+        "--fault-slow-s", type=float, default=d.slow_s, help=f"slow_first_byte delay (default {d.slow_s:g} s)"
+    )
+    g.add_argument(
+        "--fault-stall-s", type=float, default=d.stall_s, help=f"stall length (default {d.stall_s:g} s)"
+    )
+    g.add_argument("--fault-seed", type=int, default=None, help="seed for the fault draws (repeatable runs)")
+
+
+def _fault_config(a: argparse.Namespace) -> object:
+    from .mock.faults import FaultConfig, FaultSpecError, parse_faults
+
+    try:
+        rates = parse_faults(a.faults)
+    except FaultSpecError as e:
+        raise AgentloadError(f"--faults: {e}") from None
+    for flag, value in (("--fault-slow-s", a.fault_slow_s), ("--fault-stall-s", a.fault_stall_s)):
+        if value < 0:
+            raise AgentloadError(f"{flag}: must be 0 or more seconds, got {value:g}")
+    return FaultConfig(rates=rates, slow_s=a.fault_slow_s, stall_s=a.fault_stall_s, seed=a.fault_seed)
 
 
 def _mock_config(a: argparse.Namespace) -> object:
@@ -149,6 +187,7 @@ def _mock_config(a: argparse.Namespace) -> object:
         tpm=a.tpm,
         max_connections=a.max_connections,
         rate_burst_s=a.rate_burst,
+        faults=_fault_config(a),  # type: ignore[arg-type]
     )
 
 

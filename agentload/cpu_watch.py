@@ -10,6 +10,7 @@ how long each worker was over, so a user knows which figures to distrust.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,7 @@ log = logging.getLogger("agentload")
 
 
 SAMPLE_S = 2.0  # Locust's own monitor samples every 10 s and its first sample is always 0
+RSS_SAMPLES = 1800  # an hour of memory samples; older ones roll off
 
 
 @dataclass
@@ -33,6 +35,7 @@ class CpuWatch:
     peak: float = 0.0
     warned: bool = False
     workers: dict[str, dict[str, float]] = field(default_factory=dict)  # master: worker -> totals
+    rss_mib: deque = field(default_factory=lambda: deque(maxlen=RSS_SAMPLES))  # this process's memory
     _greenlet: Any = None
 
     def start(self, threshold: Callable[[], float], worker: Callable[[], str]) -> None:
@@ -45,6 +48,7 @@ class CpuWatch:
         def loop() -> None:
             while True:
                 gevent.sleep(self.interval_s)
+                self.rss_mib.append(proc.memory_info().rss / 2**20)
                 self.sample(proc.cpu_percent(), threshold(), worker())
 
         self._greenlet = gevent.spawn(loop)
@@ -71,10 +75,20 @@ class CpuWatch:
             )
 
     def totals(self) -> dict[str, float]:
-        return {"over_s": self.over_samples * self.interval_s, "peak": self.peak}
+        """CPU over the threshold and peak; memory (RSS, MiB) at the first sample, a third of the way
+        in, at its peak and at the last sample: a leak shows as last well above the one-third mark."""
+        rss = self.rss_mib
+        return {
+            "over_s": self.over_samples * self.interval_s,
+            "peak": self.peak,
+            "rss_mib_first": rss[0] if rss else 0.0,
+            "rss_mib_third": rss[len(rss) // 3] if rss else 0.0,
+            "rss_mib_peak": max(rss, default=0.0),
+            "rss_mib_last": rss[-1] if rss else 0.0,
+        }
 
     def merge(self, worker: str, totals: dict[str, Any]) -> None:
-        self.workers[worker] = {"over_s": float(totals["over_s"]), "peak": float(totals["peak"])}
+        self.workers[worker] = {k: float(v) for k, v in totals.items()}
 
     def report(self, own_worker: str | None, threshold: float) -> str | None:
         """One line for the end of the run, or None when every process stayed under the threshold."""

@@ -27,13 +27,15 @@ from .errors import AgentloadError
 from .influx.schema import PointTags
 from .influx.sink import InfluxSink
 from .influx.writer import PointWriter
-from .options import add_options
+from .options import API_KEY_ENV, add_options
+from .preflight import check_host
 from .probe_shape import open_connections
 from .records import ErrorKind, RecordsWriter
 from .run_context import RunContext, build_context, context_of, rebuild_context
 
 log = logging.getLogger("agentload")
 MASTER_WORKER_ID = "master"
+WEB_HOST_DEFAULT = "127.0.0.1"
 FINAL_REPORT_MARGIN_S = 15.0
 
 
@@ -94,6 +96,9 @@ def _influx_snapshot(ctx: RunContext) -> dict[str, int] | None:
 @events.init_command_line_parser.add_listener
 def _on_parser(parser: Any) -> None:
     add_options(parser)
+    # Locust binds its web UI (which can start and stop load) to every interface by default;
+    # agentload binds it to loopback unless told otherwise (--web-host '*', ideally with --web-login).
+    parser.set_defaults(web_host=WEB_HOST_DEFAULT)
 
 
 @events.init.add_listener
@@ -104,7 +109,21 @@ def _on_init(environment: Environment, runner: Any = None, **_kw: Any) -> None:
         _fail(str(e))
         return
     environment.agentload = ctx  # type: ignore[attr-defined]
-    ctx.out.user_run_id = getattr(environment.parsed_options, "run_id", "") or ""
+    o = environment.parsed_options
+    ctx.out.user_run_id = getattr(o, "run_id", "") or ""
+    starts_now = getattr(o, "headless", False) or getattr(o, "autostart", False)
+    if (
+        environment.host
+        and starts_now
+        and not isinstance(runner, WorkerRunner)
+        and not getattr(o, "no_preflight", False)
+    ):
+        try:
+            check_host(environment.host, ctx.headers(), ctx.timeouts.connect_s, API_KEY_ENV)
+            if ctx.influx is not None:
+                ctx.influx.target.check()
+        except AgentloadError as e:
+            _fail(str(e))
     wanted = set(ctx.strategies)
     selected = [u for u in environment.user_classes if getattr(u, "strategy_name", None) in wanted]
     if selected:
@@ -293,7 +312,26 @@ def _on_quitting(environment: Environment, **_kw: Any) -> None:
                     flush=True,
                 )
             environment.process_exit_code = 1
+    tot = out.summary.overall()
+    unaccounted = tot.turns_started - tot.turns_ok - tot.turns_failed - tot.turns_interrupted
+    if unaccounted:
+        print(f"agentload: {unaccounted} turn attempts started but never recorded", flush=True)
+        environment.process_exit_code = 1
     path = getattr(environment.parsed_options, "summary_json", "")
     if path:
+        workers = dict(out.cpu.workers)
+        if own_id is not None:
+            workers[own_id] = out.cpu.totals()
+        doc = {
+            "rows": out.summary.rows(),
+            "turns": {
+                "started": tot.turns_started,
+                "ok": tot.turns_ok,
+                "failed": tot.turns_failed,
+                "interrupted": tot.turns_interrupted,
+            },
+            "workers": workers,
+            "missing_workers": list(out.missing_workers),
+        }
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(json.dumps({"rows": out.summary.rows()}, indent=2))
+        Path(path).write_text(json.dumps(doc, indent=2))

@@ -33,10 +33,12 @@ class AgentUser(User):
         settings = ctx.settings(self.strategy_name)
         host = self.host or self.environment.host or ""
         self.transport: Transport = settings.strategy.make_transport(
-            api_base(host), ctx.headers(), ctx.request_timeout
+            api_base(host), ctx.headers(), ctx.timeouts
         )
         agent_id = next(ctx.out.agent_ids)
-        self.agent = Agent(settings, self.transport, agent_id, ctx.on_turn, ctx.on_task)
+        self.agent = Agent(
+            settings, self.transport, agent_id, ctx.on_turn, ctx.on_task, on_attempt=ctx.on_attempt
+        )
         # start each agent on a different task so a small run still covers every task
         offset = agent_id % len(ctx.tasks)
         self._tasks = itertools.cycle(ctx.tasks[offset:] + ctx.tasks[:offset])

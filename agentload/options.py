@@ -19,7 +19,10 @@ DEFAULTS = {
     "model": "gpt-5.4",
     "tool_latency_scale": 1.0,
     "tool_latency_jitter": 0.25,
-    "request_timeout": 120.0,
+    "connect_timeout": 10.0,
+    "first_token_timeout": 120.0,
+    "idle_timeout": 60.0,
+    "max_retries": 2,
     "on_429": "honor",
     "max_429_retries": 20,
     "task_rate": 0.0,
@@ -66,10 +69,37 @@ def add_options(parser: Any) -> None:
         help="chained strategies also resend instructions and tools every turn",
     )
     g.add_argument(
-        "--request-timeout",
+        "--connect-timeout",
         type=float,
-        default=DEFAULTS["request_timeout"],
-        help="seconds of silence on a connection before a turn fails as a timeout",
+        default=DEFAULTS["connect_timeout"],
+        help="seconds for TCP connect, TLS and the WebSocket upgrade (default 10)",
+    )
+    g.add_argument(
+        "--first-token-timeout",
+        type=float,
+        default=DEFAULTS["first_token_timeout"],
+        help="seconds from sending a request to its first output token, in all (default 120: a "
+        "reasoning model may think that long in silence)",
+    )
+    g.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=DEFAULTS["idle_timeout"],
+        help="seconds of silence once output flows before the stream counts as stalled (default 60)",
+    )
+    g.add_argument(
+        "--max-retries",
+        type=int,
+        default=DEFAULTS["max_retries"],
+        help="new attempts of a turn after a transient failure (5xx, connection lost, timeout, malformed "
+        "stream), with the openai SDK's backoff; a WebSocket agent reconnects and resends the full "
+        "context (a recovery) when its connection held the state (default 2, as the SDK)",
+    )
+    g.add_argument(
+        "--no-preflight",
+        action="store_true",
+        default=False,
+        help="skip the start-up check that --host answers and accepts the API key (GET /v1/models)",
     )
     g.add_argument(
         "--records",

@@ -27,6 +27,10 @@ class ErrorKind:
     PROTOCOL = "protocol"  # malformed or truncated stream, no terminal event
     RESPONSE_FAILED = "response_failed"  # response.failed / response.incomplete
     QUOTA = "insufficient_quota"  # 429 that no wait fixes: billing, not rate
+    INTERRUPTED = "interrupted"  # the run stopped mid-turn (not the server's failure)
+
+    # failures another attempt of the same turn may get past (--max-retries)
+    TRANSIENT = frozenset({SERVER, CONNECTION, TIMEOUT, PROTOCOL, CONNECTION_LIMIT, PREVIOUS_NOT_FOUND})
 
 
 @dataclass
@@ -62,7 +66,8 @@ class TurnRecord:
     rl_reset_requests_ms: float | None = None
     rl_reset_tokens_ms: float | None = None
     retry_after_ms: float | None = None
-    wait_ms: float = 0.0  # the backoff this agent waited after this attempt (429 policy)
+    wait_ms: float = 0.0  # the backoff this agent waited after this attempt (429 policy or retry)
+    attempt: int = 0  # 0 for a turn's first attempt, n for its n-th retry (after a 429 or a failure)
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "kind": "turn"}
@@ -85,7 +90,8 @@ class TaskRecord:
     cached_tokens: int = 0
     output_tokens: int = 0
     tool_time_ms: float = 0.0
-    recoveries: int = 0
+    recoveries: int = 0  # attempts that resent the full context because the server's state was lost
+    retries: int = 0  # attempts after a transient failure (5xx, connection, timeout, protocol)
     ok: bool = True
     error_kind: str | None = None
     ttft_first_ms: float | None = None

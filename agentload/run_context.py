@@ -23,10 +23,11 @@ from .influx.config import InfluxConfig, influx_config
 from .influx.sink import InfluxSink
 from .influx.writer import WriteCounts
 from .options import API_KEY_ENV, DEFAULTS
-from .records import RecordsWriter, TaskRecord, TurnRecord
+from .records import ErrorKind, RecordsWriter, TaskRecord, TurnRecord
 from .stream import TurnOutcome
 from .summary import RunSummary
 from .synth import TextCache
+from .transports import Timeouts
 from .windows import SecondWindows
 from .workload import Task, builtin_task_names, load_tasks
 
@@ -83,7 +84,8 @@ class RunContext:
     tool_latency_scale: float
     tool_latency_jitter: float
     resend_instructions: bool
-    request_timeout: float
+    timeouts: Timeouts
+    max_retries: int = DEFAULTS["max_retries"]
     on_429: str = DEFAULTS["on_429"]
     max_429_retries: int = DEFAULTS["max_429_retries"]
     task_rate: float = DEFAULTS["task_rate"]
@@ -107,6 +109,7 @@ class RunContext:
             resend_instructions=self.resend_instructions,
             on_429=self.on_429,
             max_429_retries=self.max_429_retries,
+            max_retries=self.max_retries,
             outputs=self.tool_outputs,
         )
 
@@ -118,17 +121,22 @@ class RunContext:
         return h
 
     # -------------------------------------------------------------------------- record sinks
+    def on_attempt(self, strategy: str) -> None:
+        self.out.summary.by_strategy[strategy].turns_started += 1
+
     def on_turn(self, rec: TurnRecord, out: TurnOutcome) -> None:
         fire = self.environment.events.request.fire
-        exc = None if rec.ok else TurnFailure(describe_outcome(out))
-        fire(
-            request_type=rec.strategy,
-            name="turn",
-            response_time=rec.duration_ms,
-            response_length=rec.bytes_received,
-            exception=exc,
-            context={"task": rec.task, "turn": rec.turn},
-        )
+        # A turn cut off by the run stopping is recorded (every attempt started is accounted for) but
+        # is no failure of the server: it stays out of Locust's failure table.
+        if rec.error_kind != ErrorKind.INTERRUPTED:
+            fire(
+                request_type=rec.strategy,
+                name="turn",
+                response_time=rec.duration_ms,
+                response_length=rec.bytes_received,
+                exception=None if rec.ok else TurnFailure(describe_outcome(out)),
+                context={"task": rec.task, "turn": rec.turn},
+            )
         if rec.ttft_ms is not None:
             fire(
                 request_type=rec.strategy,
@@ -147,14 +155,15 @@ class RunContext:
             out.influx.turn(rec)
 
     def on_task(self, rec: TaskRecord) -> None:
-        self.environment.events.request.fire(
-            request_type=rec.strategy,
-            name="task",
-            response_time=rec.duration_ms,
-            response_length=rec.bytes_received,
-            exception=None if rec.ok else TurnFailure(f"task failed: {rec.error_kind}"),
-            context={},
-        )
+        if rec.error_kind != ErrorKind.INTERRUPTED:
+            self.environment.events.request.fire(
+                request_type=rec.strategy,
+                name="task",
+                response_time=rec.duration_ms,
+                response_length=rec.bytes_received,
+                exception=None if rec.ok else TurnFailure(f"task failed: {rec.error_kind}"),
+                context={},
+            )
         out = self.out
         out.summary.add_task(rec)
         if out.records:
@@ -184,9 +193,14 @@ def build_context(environment: Environment) -> RunContext:
     jitter = float(getattr(o, "tool_latency_jitter", DEFAULTS["tool_latency_jitter"]))
     if not 0 <= jitter <= 1:
         raise AgentloadError("--tool-latency-jitter: must be between 0 (exact) and 1 (+-100 %)")
-    timeout = float(getattr(o, "request_timeout", DEFAULTS["request_timeout"]))
-    if timeout <= 0:
-        raise AgentloadError("--request-timeout: must be more than 0 seconds")
+    seconds = {}
+    for name in ("connect_timeout", "first_token_timeout", "idle_timeout"):
+        seconds[name] = float(getattr(o, name, DEFAULTS[name]))
+        if seconds[name] <= 0:
+            raise AgentloadError(f"--{name.replace('_', '-')}: must be more than 0 seconds")
+    max_retries = int(getattr(o, "max_retries", DEFAULTS["max_retries"]))
+    if max_retries < 0:
+        raise AgentloadError("--max-retries: must be 0 (no retries) or more")
     host = environment.host or getattr(o, "host", None) or ""
     if host:
         u = urlsplit(host)
@@ -223,7 +237,10 @@ def build_context(environment: Environment) -> RunContext:
         tool_latency_scale=scale,
         tool_latency_jitter=jitter,
         resend_instructions=bool(getattr(o, "resend_instructions", False)),
-        request_timeout=timeout,
+        timeouts=Timeouts(
+            seconds["connect_timeout"], seconds["first_token_timeout"], seconds["idle_timeout"]
+        ),
+        max_retries=max_retries,
         on_429=on_429,
         max_429_retries=max_429,
         task_rate=task_rate,

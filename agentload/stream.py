@@ -127,6 +127,9 @@ class ResponsesConsumer:
         """Returns True when the response is finished (completed, failed or error)."""
         out = self.out
         out.events += 1
+        if raw[-1:] != b"}" and raw.rstrip()[-1:] != b"}":
+            # Deltas are not decoded (the hot path), but an event cut short must not pass as output.
+            raise ValueError(f"{etype or 'an'} event's JSON is cut short")
         if etype in DELTA_EVENTS:
             if out.t_first_token is None:
                 out.t_first_token = time.perf_counter()

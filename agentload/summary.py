@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from .records import STRATEGIES, TaskRecord, TurnRecord
+from .records import STRATEGIES, ErrorKind, TaskRecord, TurnRecord
 
 BASELINE = "http-stateless"
 
@@ -25,8 +25,12 @@ class StrategyTotals:
     task_turns: int = 0
     task_tool_calls: int = 0
     recoveries: int = 0
+    retries: int = 0
+    turns_started: int = 0  # attempts begun; each ends as one ok or failed (interrupted included) record
     turns_ok: int = 0
     turns_failed: int = 0
+    turns_interrupted: int = 0  # cut off by the run stopping: recorded, neither ok nor a server failure
+    tasks_interrupted: int = 0
     ttft_ms_sum: float = 0.0
     ttft_n: int = 0
     first_ttft_ms_sum: float = 0.0
@@ -40,6 +44,9 @@ class StrategyTotals:
 
     def add_turn(self, r: TurnRecord) -> None:
         self.events += r.events
+        if r.error_kind == ErrorKind.INTERRUPTED:
+            self.turns_interrupted += 1
+            return
         if not r.ok:
             self.turns_failed += 1
             self.failures[r.error_kind or "error"] = self.failures.get(r.error_kind or "error", 0) + 1
@@ -58,6 +65,10 @@ class StrategyTotals:
 
     def add_task(self, r: TaskRecord) -> None:
         self.recoveries += r.recoveries
+        self.retries += r.retries
+        if r.error_kind == ErrorKind.INTERRUPTED:
+            self.tasks_interrupted += 1
+            return
         if not r.ok:
             self.tasks_failed += 1
             return
@@ -147,6 +158,10 @@ class RunSummary:
                     "speedup": (1 - ms / base_ms) if ms is not None and base_ms else None,
                     "cached_share": t.cached_tokens / t.input_tokens if t.input_tokens else None,
                     "recoveries": t.recoveries,
+                    "retries": t.retries,
+                    "turns_started": t.turns_started,
+                    "turns_interrupted": t.turns_interrupted,
+                    "tasks_interrupted": t.tasks_interrupted,
                     "turn_failures": t.turns_failed,
                     "turns": t.turns_ok + t.turns_failed,
                     "events": t.events,

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import socket
 import ssl
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
+from gevent import GreenletExit
 from geventhttpclient.response import HTTPConnectionClosed, HTTPParseError
 
 from .jsoncodec import dumps_utf8 as dumps
 from .records import ErrorKind
 from .stream import ChatConsumer, ResponsesConsumer, TurnOutcome, error_from_body, event_type
 from .wire.counting import WireCounter
-from .wire.http import HttpWire, iter_sse
+from .wire.http import HttpReply, HttpWire, iter_sse
 from .wire.websocket import WsClosed, WsConnection, WsHandshakeError
 
 TASK_HEADER = "X-Agentload-Task"
@@ -36,19 +40,91 @@ def ws_url(base: str) -> str:
     return urlunsplit(("wss" if u.scheme == "https" else "ws", u.netloc, u.path + "/responses", "", ""))
 
 
-def _network_failure(out: TurnOutcome, e: BaseException) -> None:
+@dataclass(frozen=True)
+class Timeouts:
+    """How long a turn may wait, by phase (the defaults are in agentload.options).
+
+    connect: TCP connect, TLS and the WebSocket upgrade. first_token: from sending the request to the
+    first output delta, in all (the model may think in silence that long). idle: silence between two
+    reads once output flows (a stalled stream)."""
+
+    connect_s: float
+    first_token_s: float
+    idle_s: float
+
+
+class Phase:
+    """Where a turn was when its connection failed: the ``error_code`` of a timeout or a loss."""
+
+    CONNECT = "connect"
+    FIRST_TOKEN = "first_token"
+    IDLE = "idle"
+
+
+TIMEOUT_MESSAGES = {
+    Phase.CONNECT: "no connection within --connect-timeout",
+    Phase.FIRST_TOKEN: "no first token within --first-token-timeout",
+    Phase.IDLE: "the stream stalled for --idle-timeout",
+}
+
+
+def _network_failure(out: TurnOutcome, e: BaseException, phase: str) -> None:
+    """A socket-level failure, classified: timeouts by phase, WebSocket closes by code."""
     if isinstance(e, TimeoutError | socket.timeout):
-        out.fail(ErrorKind.TIMEOUT, f"timed out ({e.__class__.__name__})")
+        out.fail(ErrorKind.TIMEOUT, TIMEOUT_MESSAGES[phase], f"{phase}_timeout")
+    elif isinstance(e, WsClosed):
+        code = e.code or 1006  # no close frame: RFC 6455's "abnormal closure"
+        out.fail(ErrorKind.CONNECTION, str(e), f"ws_close_{code}")
     elif isinstance(e, ssl.SSLError):
-        out.fail(ErrorKind.CONNECTION, f"TLS error: {e.reason or e.__class__.__name__}")
+        out.fail(ErrorKind.CONNECTION, f"TLS error: {e.reason or e.__class__.__name__}", "tls")
+    elif phase == Phase.CONNECT:
+        out.fail(ErrorKind.CONNECTION, _describe(e), "connect_failed")
     else:
-        out.fail(ErrorKind.CONNECTION, f"{e.__class__.__name__}: {getattr(e, 'strerror', None) or e}"[:200])
+        out.fail(ErrorKind.CONNECTION, _describe(e), "connection_lost")
+
+
+def _describe(e: BaseException) -> str:
+    return f"{e.__class__.__name__}: {getattr(e, 'strerror', None) or e}"[:200]
+
+
+def _malformed(out: TurnOutcome, e: ValueError) -> None:
+    out.fail(ErrorKind.PROTOCOL, f"malformed event: {e}"[:200], "malformed_event")
+
+
+def drive(
+    out: TurnOutcome,
+    events: Iterable[Any],
+    feed: Callable[..., bool],
+    sock: Any,
+    timeouts: Timeouts,
+) -> bool:
+    """Feeds events until one finishes the response, keeping the socket's timeout on the phase: the
+    time left to the first-token deadline until output flows, then the idle timeout."""
+    deadline = out.t_start + timeouts.first_token_s
+    flowing = False
+    for event in events:
+        if feed(*event):
+            return True
+        if flowing:
+            continue
+        if out.t_first_token is not None:
+            flowing = True
+            if sock is not None:
+                sock.settimeout(timeouts.idle_s)
+        elif sock is not None:
+            sock.settimeout(max(0.001, deadline - time.perf_counter()))
+    return False
 
 
 class Transport(Protocol):
     counter: WireCounter
 
     def exchange(self, body: dict[str, Any], headers: dict[str, str] | None = None) -> TurnOutcome: ...
+
+    @property
+    def session(self) -> int:
+        """Changes whenever the server-side state of the connection is lost (a new WebSocket)."""
+        ...
 
     def reset(self) -> None: ...
 
@@ -57,38 +133,61 @@ class Transport(Protocol):
 
 class _HttpStreaming:
     path = ""
+    session = 0  # HTTP holds no state on the connection
 
-    def __init__(self, base: str, headers: dict[str, str], timeout: float) -> None:
-        self.wire = HttpWire(base, headers, network_timeout=timeout)
+    def __init__(self, base: str, headers: dict[str, str], timeouts: Timeouts) -> None:
+        self.timeouts = timeouts
+        self.wire = HttpWire(
+            base, headers, connect_timeout=timeouts.connect_s, network_timeout=timeouts.first_token_s
+        )
         self.counter = self.wire.counter
 
     def exchange(self, body: dict[str, Any], headers: dict[str, str] | None = None) -> TurnOutcome:
         out = TurnOutcome()
+        reply: HttpReply | None = None
+        sent0 = self.counter.sent
+        phase = Phase.FIRST_TOKEN
         try:
-            reply = self.wire.post_json(self.path, dumps(body), headers)
+            reply = self.wire.post_json(self.path, dumps(body), headers, timeout=self.timeouts.first_token_s)
             out.http_status, out.headers = reply.status, reply.headers
             if reply.status != 200:
                 error_from_body(out, reply.status, reply.read())
                 return out
-            finished = self._consume(out, reply.lines())
+            finished = drive(out, self._events(reply.lines()), self._feeder(out), reply.sock, self.timeouts)
+            phase = Phase.IDLE
             for _ in reply.lines():  # the rest of the body (chunk terminator) so the connection is reusable
                 pass
             if not finished:
-                out.fail(ErrorKind.PROTOCOL, "stream ended without a terminal event")
+                out.fail(ErrorKind.PROTOCOL, "stream ended without a terminal event", "truncated_stream")
         except (OSError, HTTPParseError, HTTPConnectionClosed) as e:
-            _network_failure(out, e)
-            self.reset()
+            if self.counter.sent == sent0:
+                phase = Phase.CONNECT  # nothing went out: the connection never stood
+            elif out.t_first_token is not None:
+                phase = Phase.IDLE
+            _network_failure(out, e, phase)
+            self._drop(reply)
         except ValueError as e:  # malformed JSON in an event
-            out.fail(ErrorKind.PROTOCOL, f"malformed event: {e}"[:200])
-            self.reset()
+            _malformed(out, e)
+            self._drop(reply)
+        except GreenletExit:  # the run stops mid-turn: close this socket too, not only the pooled ones
+            self._drop(reply)
+            raise
         return out
 
-    def _consume(self, out: TurnOutcome, lines: Any) -> bool:
+    def _drop(self, reply: HttpReply | None) -> None:
+        if reply is not None:
+            reply.close()
+        self.reset()
+
+    def _events(self, lines: Any) -> Iterable[tuple[str, bytes]]:
+        return iter_sse(lines)
+
+    def _feeder(self, out: TurnOutcome) -> Callable[..., bool]:
         raise NotImplementedError
 
     def reset(self) -> None:
         """Drop the connection (the next exchange reconnects)."""
-        self.wire.client._connection_pool.close()
+        self.wire.drop_idle()
 
     def close(self) -> None:
         self.wire.close()
@@ -97,35 +196,47 @@ class _HttpStreaming:
 class ResponsesHttp(_HttpStreaming):
     path = "/responses"
 
-    def _consume(self, out: TurnOutcome, lines: Any) -> bool:
+    def _feeder(self, out: TurnOutcome) -> Callable[..., bool]:
         consumer = ResponsesConsumer(out)
-        return any(consumer.feed(etype or event_type(data), data) for etype, data in iter_sse(lines))
+        return lambda etype, data: consumer.feed(etype or event_type(data), data)
 
 
 class ChatHttp(_HttpStreaming):
     path = "/chat/completions"
 
-    def _consume(self, out: TurnOutcome, lines: Any) -> bool:
+    def _feeder(self, out: TurnOutcome) -> Callable[..., bool]:
         consumer = ChatConsumer(out)
-        return any(consumer.feed(data) for _, data in iter_sse(lines))
+        return lambda _etype, data: consumer.feed(data)
 
 
 class ResponsesWebSocket:
     """One WebSocket connection, opened on first use and again after a loss."""
 
-    def __init__(self, base: str, headers: dict[str, str], timeout: float) -> None:
+    def __init__(self, base: str, headers: dict[str, str], timeouts: Timeouts) -> None:
         self.url = ws_url(base)
         self.headers = headers
         self.counter = WireCounter()
-        self.timeout = timeout
+        self.timeouts = timeouts
         self.conn: WsConnection | None = None
         self.connects = 0
 
+    @property
+    def session(self) -> int:
+        return self.connects if self.conn is not None else -1
+
     def exchange(self, body: dict[str, Any], headers: dict[str, str] | None = None) -> TurnOutcome:
         out = TurnOutcome()
+        phase = Phase.CONNECT
         try:
             if self.conn is None or not self.conn.connected:
-                self.conn = WsConnection(self.url, self.headers, self.counter, network_timeout=self.timeout)
+                t = self.timeouts
+                self.conn = WsConnection(
+                    self.url,
+                    self.headers,
+                    self.counter,
+                    connect_timeout=t.connect_s,
+                    network_timeout=t.connect_s,
+                )
                 self.connects += 1
                 try:
                     self.conn.connect()
@@ -135,23 +246,32 @@ class ResponsesWebSocket:
                     self.conn = None
                     return out
                 out.headers = self.conn.handshake_headers
-            self.conn.send_text(dumps(body))
+            phase = Phase.FIRST_TOKEN
+            conn = self.conn
+            conn.sock.settimeout(self.timeouts.first_token_s)
+            conn.send_text(dumps(body))
             consumer = ResponsesConsumer(out)
-            while True:
-                raw = self.conn.recv_message()
-                if consumer.feed(event_type(raw), raw):
-                    break
+            recv = conn.recv_message
+            drive(
+                out,
+                ((event_type(raw), raw) for raw in iter(recv, None)),
+                consumer.feed,
+                conn.sock,
+                self.timeouts,
+            )
             if out.error_kind == ErrorKind.CONNECTION_LIMIT:
                 self.reset()
-        except WsClosed as e:
-            out.fail(ErrorKind.CONNECTION, str(e))
-            self.reset()
-        except OSError as e:
-            _network_failure(out, e)
+        except OSError as e:  # WsClosed included
+            if out.t_first_token is not None:
+                phase = Phase.IDLE
+            _network_failure(out, e, phase)
             self.reset()
         except ValueError as e:
-            out.fail(ErrorKind.PROTOCOL, f"malformed event: {e}"[:200])
+            _malformed(out, e)
             self.reset()
+        except GreenletExit:
+            self.close()  # a close frame, then the socket: the server sees a clean end
+            raise
         return out
 
     def reset(self) -> None:

@@ -20,7 +20,7 @@ import os  # noqa: E402
 import time  # noqa: E402
 
 from agentload.synth import TextCache  # noqa: E402
-from agentload.transports import api_base  # noqa: E402
+from agentload.transports import Timeouts, api_base  # noqa: E402
 from agentload.workload import load_task  # noqa: E402
 from bench.harness import TASK  # noqa: E402
 
@@ -42,7 +42,7 @@ def run(kind: str, host: str, agents: int, seconds: float) -> None:
             counts["turns"] += 1
 
         def agent(i: int) -> None:
-            a = Agent(settings, st.make_transport(base, {}, 60), i, on_turn, lambda r: None)
+            a = Agent(settings, st.make_transport(base, {}, Timeouts(10, 60, 60)), i, on_turn, lambda r: None)
             while True:
                 a.run_task(task)
 

@@ -125,9 +125,16 @@ def test_ledger_stays_bounded_and_keeps_totals_exact():
         "sent": 50 * 1000 + sum(range(50)),
         "connections": 50,
         "exchanges": 50,
+        "open": 0,
     }
     ledger.reset()
-    assert ledger.snapshot()["totals"] == {"received": 0, "sent": 0, "connections": 0, "exchanges": 0}
+    assert ledger.snapshot()["totals"] == {
+        "received": 0,
+        "sent": 0,
+        "connections": 0,
+        "exchanges": 0,
+        "open": 0,
+    }
 
 
 def test_ledger_prunes_rarely_with_many_open_connections():

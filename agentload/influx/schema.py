@@ -41,6 +41,7 @@ TURN_INT_FIELDS = (
     "events",
     "agent",
     "task_seq",
+    "attempt",
 )
 TURN_FLOAT_FIELDS = (
     "duration_ms",
@@ -60,6 +61,7 @@ TASK_INT_FIELDS = (
     "cached_tokens",
     "output_tokens",
     "recoveries",
+    "retries",
     "rate_limited",
     "agent",
     "task_seq",

@@ -7,10 +7,15 @@ retries and the counts. Error messages carry the status and the server's words, 
 from __future__ import annotations
 
 import base64
+import logging
 import re
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from ..errors import AgentloadError
+
+log = logging.getLogger("agentload")
 
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 _PARTIAL = re.compile(r"dropped=(\d+)")
@@ -44,6 +49,8 @@ class Sender(Protocol):
     target: str  # where the points go, for messages (no credentials)
 
     def send(self, body: bytes, points: int) -> None: ...
+
+    def check(self) -> bool: ...
 
     def close(self) -> None: ...
 
@@ -97,6 +104,31 @@ def _error_for_status(
     )
 
 
+class AccessError(Exception):
+    """The database refuses this run's writes for good (wrong token, no such database): a start-up
+    error, not something retrying fixes."""
+
+
+def probe_write(url: str, headers: dict[str, str], target: str, secret: str | None) -> bool:
+    """POST an empty batch: 401/403/404 raise AccessError; True when the server answered, False when
+    it could not be reached (the run goes on: points are kept, retried and counted, as ever)."""
+    import urllib3
+
+    http = urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(connect=5.0, read=10.0))
+    try:
+        resp = http.request("POST", url, body=b"", headers=headers)
+    except urllib3.exceptions.HTTPError:
+        return False
+    finally:
+        http.clear()
+    if resp.status in (401, 403, 404):
+        err = _error_for_status(
+            resp.status, resp.data.decode("utf-8", "replace"), resp.headers, 0, target, secret
+        )
+        raise AccessError(str(err))
+    return True
+
+
 class V1Sender:
     """InfluxDB 1.x: POST /write?db=...&precision=ns (also what VictoriaMetrics and 2.x's v1 API accept)."""
 
@@ -118,6 +150,9 @@ class V1Sender:
         self._http = urllib3.PoolManager(
             num_pools=1, maxsize=1, retries=False, timeout=urllib3.Timeout(connect=5.0, read=timeout_s)
         )
+
+    def check(self) -> bool:
+        return probe_write(self._url, self._headers, self.target, self._secret)
 
     def send(self, body: bytes, points: int) -> None:
         import urllib3
@@ -150,11 +185,19 @@ class V2Sender:
         self.target = safe_url(url)
         self._secret = token
         self._org, self._bucket = org, bucket
+        params = urlencode({"org": org, "bucket": bucket, "precision": "ns"})
+        self._check_url = url.rstrip("/") + "/api/v2/write?" + params
+        self._check_headers = {"Content-Type": "text/plain; charset=utf-8"}
+        if token:
+            self._check_headers["Authorization"] = f"Token {token}"
         # retries=False: the writer owns retrying, so every retry is counted
         self._client = InfluxDBClient(
             url=url, token=token or "", org=org, timeout=int(timeout_s * 1000), retries=False
         )
         self._api = self._client.write_api(write_options=SYNCHRONOUS)
+
+    def check(self) -> bool:
+        return probe_write(self._check_url, self._check_headers, self.target, self._secret)
 
     def send(self, body: bytes, points: int) -> None:
         import urllib3
@@ -190,6 +233,19 @@ class InfluxTarget:
         if self.db:
             return V1Sender(self.url, self.db, self.token, self.timeout_s, self.rp)
         return V2Sender(self.url, self.org, self.bucket, self.token, self.timeout_s)
+
+    def check(self) -> None:
+        """The start-up check (agentload.preflight): a refused token or a missing database stops the
+        run with one line; a database that is down only warns (points wait in the buffer)."""
+        sender = self.sender()
+        try:
+            reachable = sender.check()
+        except AccessError as e:
+            raise AgentloadError(f"--influx-url: {e}") from None
+        finally:
+            sender.close()
+        if not reachable:
+            log.warning("agentload: InfluxDB at %s does not answer yet; points wait in the buffer", self)
 
     def __repr__(self) -> str:  # the token stays out of every log line and traceback
         where = f"db={self.db}" if self.db else f"org={self.org} bucket={self.bucket}"

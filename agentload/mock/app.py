@@ -15,6 +15,7 @@ from .chat import chat_completions
 from .config import MockConfig
 from .engine import Engine
 from .errors import ApiError, invalid_api_key, missing_api_key
+from .faults import STATUS_FAULTS, Fault, FaultInjector, encode_batch, first_of, with_faults
 from .ledger import STATS_PREFIX, ByteLedger, CountingProtocol, connection_of
 from .pacing import is_token, pace, sequencer
 from .ratelimit import Limits, RateLimiter, key_of
@@ -26,6 +27,7 @@ ENGINE: web.AppKey[Engine] = web.AppKey("engine", Engine)
 LEDGER: web.AppKey[ByteLedger] = web.AppKey("ledger", ByteLedger)
 CONFIG: web.AppKey[MockConfig] = web.AppKey("config", MockConfig)
 LIMITER: web.AppKey[RateLimiter] = web.AppKey("limiter", RateLimiter)
+FAULTS: web.AppKey[FaultInjector] = web.AppKey("faults", FaultInjector)
 LIMITED_POSTS = ("/v1/responses", "/v1/chat/completions")
 
 
@@ -124,9 +126,61 @@ def _sse(events: list[dict[str, Any]]) -> bytes:
     return b"".join(b"event: " + e["type"].encode() + b"\ndata: " + dumps_ascii(e) + b"\n\n" for e in events)
 
 
+def _sse_frame(etype: str, data: bytes) -> bytes:
+    return b"event: " + etype.encode() + b"\ndata: " + data + b"\n\n"
+
+
+async def http_faults(request: web.Request) -> list[Fault]:
+    """The faults drawn for this HTTP response. A 5xx is raised here (before any work, as a failing
+    upstream answers), and a slow first byte is waited out here (before the response head)."""
+    injector = request.app[FAULTS]
+    if not injector.config.enabled:
+        return []
+    faults = injector.draw("http")
+    status = first_of(faults, STATUS_FAULTS)
+    if status is not None:
+        raise status.error()
+    if first_of(faults, ("slow_first_byte",)) is not None:
+        await asyncio.sleep(injector.config.slow_s)
+    return [f for f in faults if f.name != "slow_first_byte"]
+
+
+async def stream_with_faults(
+    request: web.Request,
+    resp: web.StreamResponse,
+    events: Any,
+    faults: list[Fault],
+    frame: Any,
+    start: float,
+    stamp: Any = None,
+) -> tuple[float | None, bool]:
+    """Streams ``events`` with ``faults`` worked in. Returns (first token time, whether the stream
+    was cut); a cut has ended the response already (dropped, or the body ended early)."""
+    cut: list[str] = []
+
+    async def send(batch: list[dict[str, Any]]) -> None:
+        if cut:
+            return
+        blob, name = encode_batch(batch, frame)
+        if blob:
+            await resp.write(blob)
+        if name is not None:
+            cut.append(name)
+
+    first = await pace(with_faults(events, faults, request.app[FAULTS].config), send, start, stamp, is_token)
+    if cut and cut[0] == "drop":
+        request.transport.abort()  # type: ignore[union-attr]
+        raise ConnectionResetError("fault injected: drop")
+    if cut:  # truncated: the body ends cleanly without the terminal event
+        await resp.write_eof()
+    return first, bool(cut)
+
+
 async def create_response(request: web.Request) -> web.StreamResponse:
     engine = request.app[ENGINE]
-    req = parse_create(parse_json_body(await request.read()), websocket=False)
+    body = parse_json_body(await request.read())
+    faults = await http_faults(request)
+    req = parse_create(body, websocket=False)
     prev = engine.resolve_previous(req)
     gen = engine.start(req, prev)
     limit_headers = reserve_tokens(request, gen.reserved_tokens()) if req.generate else {}
@@ -148,7 +202,14 @@ async def create_response(request: web.Request) -> web.StreamResponse:
     async def send(batch: list[dict[str, Any]]) -> None:
         await resp.write(_sse(batch))
 
-    first = await pace(gen.events(), send, start, sequencer(), is_token)
+    if faults:
+        first, cut = await stream_with_faults(
+            request, resp, gen.events(), faults, _sse_frame, start, sequencer()
+        )
+        if cut:
+            return resp
+    else:
+        first = await pace(gen.events(), send, start, sequencer(), is_token)
     if first is not None and "exchange" in request:
         request["exchange"].ttft_ms = (first - start) * 1000.0
     engine.finish(gen)
@@ -195,6 +256,7 @@ async def stats(request: web.Request) -> web.Response:
         {
             **request.app[LEDGER].snapshot(with_exchanges=with_ex),
             "rate_limits": request.app[LIMITER].snapshot(),
+            "faults": request.app[FAULTS].snapshot(),
         }
     )
 
@@ -213,6 +275,7 @@ def make_app(config: MockConfig, ledger: ByteLedger | None = None) -> web.Applic
     app[CONFIG] = config
     app[ENGINE] = Engine(config)
     app[LEDGER] = ledger or ByteLedger(max_exchanges=config.ledger_max_exchanges)
+    app[FAULTS] = FaultInjector(config.faults)
     app[LIMITER] = RateLimiter(
         Limits(config.rpm, config.tpm, config.max_connections, config.rate_burst_s), config.model_name_default
     )

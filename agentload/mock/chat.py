@@ -123,11 +123,16 @@ def _chunks(
         yield t, {**frame(None), "usage": usage}
 
 
+def _chat_frame(_type: str, data: bytes) -> bytes:
+    return b"data: " + data + b"\n\n"
+
+
 async def chat_completions(request: web.Request) -> web.StreamResponse:
-    from .app import ENGINE, json_response, reserve_tokens
+    from .app import ENGINE, http_faults, json_response, reserve_tokens, stream_with_faults
 
     engine = request.app[ENGINE]
     body = parse_json_body(await request.read())
+    faults = await http_faults(request)
     model, messages, tools, stream, include_usage, metadata = _validate(body)
     task = metadata.get(TASK_METADATA_KEY) or request.headers.get("X-Agentload-Task")
     turn = sum(1 for m in messages if m.get("role") == "assistant")
@@ -213,20 +218,22 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     async def send(batch: list[dict[str, Any]]) -> None:
         await resp.write(b"".join(b"data: " + dumps_ascii(c) + b"\n\n" for c in batch))
 
-    await pace(
-        _chunks(
-            cid,
-            created,
-            model,
-            plan,
-            usage if include_usage else None,
-            ttft,
-            lat.token_interval_s(),
-            max(1, engine.config.chunk_tokens) * BYTES_PER_TOKEN,
-        ),
-        send,
-        start,
+    chunks = _chunks(
+        cid,
+        created,
+        model,
+        plan,
+        usage if include_usage else None,
+        ttft,
+        lat.token_interval_s(),
+        max(1, engine.config.chunk_tokens) * BYTES_PER_TOKEN,
     )
+    if faults:
+        _, cut = await stream_with_faults(request, resp, chunks, faults, _chat_frame, start)
+        if cut:
+            return resp
+    else:
+        await pace(chunks, send, start)
     await resp.write(b"data: [DONE]\n\n")
     await resp.write_eof()
     return resp

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..workload import TASKS_DIR
+from .faults import FaultConfig
 
 
 @dataclass(frozen=True)
@@ -72,3 +73,4 @@ class MockConfig:
     tpm: int = 10_000_000_000
     max_connections: int = 0  # concurrent WebSocket connections per key; 0 = no limit
     rate_burst_s: float = 1.0  # seconds of budget a bucket holds (OpenAI quantizes per-minute limits)
+    faults: FaultConfig = field(default_factory=FaultConfig)  # none unless --faults

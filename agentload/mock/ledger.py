@@ -124,6 +124,7 @@ class ByteLedger:
                 "sent": f["sent"] + sum(c.tx for c in conns),
                 "connections": f["connections"] + len(conns),
                 "exchanges": f["exchanges"] + sum(c.exchanges for c in conns),
+                "open": sum(1 for c in conns if not c.closed),
             },
             "connections": [
                 {"id": c.id, "received": c.rx, "sent": c.tx, "closed": c.closed, "exchanges": c.exchanges}

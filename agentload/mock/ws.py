@@ -22,6 +22,7 @@ from aiohttp import WSMsgType, web
 from ..jsoncodec import dumps_ascii
 from .engine import ResponseState
 from .errors import ApiError, bad_request
+from .faults import STATUS_FAULTS, Fault, encode_batch, first_of, with_faults
 from .ledger import connection_of
 from .pacing import is_token, pace, sequencer
 from .requests import CreateRequest, parse_create
@@ -38,6 +39,10 @@ def text_frame(payload: bytes) -> bytes:
     if n < 65536:
         return _LEN2.pack(0x81, 126, n) + payload
     return _LEN8.pack(0x81, 127, n) + payload
+
+
+def _ws_frame(_type: str, data: bytes) -> bytes:
+    return text_frame(data)
 
 
 def lifetime_error(minutes: float) -> ApiError:
@@ -62,7 +67,7 @@ class Lane:
 
 class WsSession:
     def __init__(self, request: web.Request, ws: web.WebSocketResponse) -> None:
-        from .app import CONFIG, ENGINE, LEDGER, LIMITER, rate_key
+        from .app import CONFIG, ENGINE, FAULTS, LEDGER, LIMITER, rate_key
 
         self.request = request
         self.ws = ws
@@ -70,6 +75,7 @@ class WsSession:
         self.engine = request.app[ENGINE]
         self.ledger = request.app[LEDGER]
         self.limiter = request.app[LIMITER]
+        self.faults = request.app[FAULTS]
         self.key = rate_key(request)
         self.conn = connection_of(request)
         self.lanes: dict[str, Lane] = {}
@@ -84,10 +90,13 @@ class WsSession:
         128 due events became 128 syscalls and 128 TCP segments, and the mock, not the generator,
         was the limit (bench/mock_capacity.py). The frames are the same bytes either way.
         """
+        await self.write(b"".join(text_frame(dumps_ascii(e)) for e in events))
+
+    async def write(self, blob: bytes) -> None:
+        """Frames already encoded, in one transport write."""
         writer = self.ws._writer  # aiohttp's frame writer (version pinned in pyproject.toml)
         if writer is None or writer.transport.is_closing():
             raise ConnectionResetError("Cannot write to closing transport")
-        blob = b"".join(text_frame(dumps_ascii(e)) for e in events)
         async with self.send_lock:
             writer.transport.write(blob)
             if writer.protocol._paused:  # the transport's buffer is past its high-water mark
@@ -184,7 +193,15 @@ class WsSession:
                 lane.busy = lane.queue.qsize() > 0
 
     async def _respond(self, lane: Lane, req: CreateRequest, exchange: Any, received: float) -> None:
+        faults = self.faults.draw("ws") if self.faults.config.enabled else []
         try:
+            status = first_of(faults, STATUS_FAULTS)
+            if status is not None:
+                raise status.error()
+            if first_of(faults, ("connection_limit",)) is not None:
+                await self.send([lifetime_error(self.config.ws_lifetime_s / 60).ws_event(req.stream_id)])
+                await self.ws.close()
+                return
             self.limiter.admit_request(self.key)
             prev = self.engine.resolve_previous(req, self._cached(req.previous_response_id))
             gen = self.engine.start(req, prev)
@@ -198,10 +215,39 @@ class WsSession:
         extra = {"stream_id": req.stream_id} if req.stream_id else None
         # Queued behind the lane or the in-flight cap: the model starts when the request is taken up.
         start = max(received, asyncio.get_running_loop().time())
-        first = await pace(gen.events(), self.send, start, sequencer(extra), is_token)
+        if faults:
+            first, cut = await self._stream_with_faults(gen.events(), faults, start, sequencer(extra))
+            if cut:
+                return
+        else:
+            first = await pace(gen.events(), self.send, start, sequencer(extra), is_token)
         if first is not None and exchange is not None:
             exchange.ttft_ms = (first - received) * 1000.0
         lane.cache = self.engine.finish(gen)
+
+    async def _stream_with_faults(
+        self, events: Any, faults: list[Fault], start: float, stamp: Any
+    ) -> tuple[float | None, bool]:
+        """Streams with the drawn faults worked in; a cut ends the connection (drop: no close frame, so
+        the client sees 1006; truncated: close 1000; close_1011: close 1011)."""
+        cut: list[str] = []
+
+        async def send(batch: list[dict[str, Any]]) -> None:
+            if cut:
+                return
+            blob, name = encode_batch(batch, _ws_frame)
+            if blob:
+                await self.write(blob)
+            if name is not None:
+                cut.append(name)
+
+        first = await pace(with_faults(events, faults, self.faults.config), send, start, stamp, is_token)
+        if cut and cut[0] == "drop":
+            self.request.transport.abort()  # type: ignore[union-attr]
+        elif cut:
+            code = 1011 if cut[0] == "close_1011" else 1000
+            await self.ws.close(code=code, message=b"fault injected: " + cut[0].encode())
+        return first, bool(cut)
 
     async def _lifetime(self) -> None:
         await asyncio.sleep(self.config.ws_lifetime_s)

@@ -7,12 +7,14 @@ holds back the first events, which would distort time to first token).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 import certifi
+import gevent.queue
 from geventhttpclient import HTTPClient
 
 from .counting import WireCounter, counting_socket, ssl_context
@@ -41,6 +43,25 @@ class HttpReply:
 
     def release(self) -> None:
         self._resp.release()
+
+    @property
+    def sock(self) -> Any:
+        """The socket the body is read from (to move its timeout from phase to phase)."""
+        return self._resp._sock
+
+    def close(self) -> None:
+        """Close the connection under a body that will not be read to its end (and give its pool
+        slot back; after a read error geventhttpclient has done this already)."""
+        resp = self._resp
+        pool, sock = getattr(resp, "_pool", None), resp._sock
+        resp._sock = None
+        if hasattr(resp, "_pool"):
+            resp._pool = None
+        if sock is not None:
+            if pool is not None:
+                pool.release_socket(sock)
+            else:
+                sock.close()
 
 
 class HttpWire:
@@ -78,18 +99,46 @@ class HttpWire:
             concurrency=1,
             **kw,
         )
+        pool = self.client._connection_pool
         if not tls:
-            pool = self.client._connection_pool
             pool._create_tcp_socket = lambda family, socktype, proto: counting_socket(
                 self.counter, family, socktype, proto
             )
+        # A kept-alive socket keeps the timeout its last response left on it (the idle one): each
+        # request sets its own for the wait to the response head.
+        self._head_timeout = network_timeout
+        get_socket = pool.get_socket
 
-    def post_json(self, path: str, body: bytes, headers: dict[str, str] | None = None) -> HttpReply:
+        def get_socket_with_timeout() -> Any:
+            sock = get_socket()
+            sock.settimeout(self._head_timeout)
+            return sock
+
+        pool.get_socket = get_socket_with_timeout
+
+    def post_json(
+        self, path: str, body: bytes, headers: dict[str, str] | None = None, timeout: float | None = None
+    ) -> HttpReply:
+        """Sends the request and reads the response head, waiting at most ``timeout`` per read."""
         h = {"Content-Type": "application/json"}
         if headers:
             h.update(headers)
+        if timeout is not None:
+            self._head_timeout = timeout
         resp = self.client.request("POST", self.path_prefix + path, body=body, headers=h)
         return HttpReply(resp.status_code, {k.lower(): v for k, v in resp.items()}, resp)
+
+    def drop_idle(self) -> None:
+        """Close the kept-alive sockets waiting in the pool (the pool stays usable: the next request
+        connects anew). After a failed read geventhttpclient may have put a socket back mid-body."""
+        queue = self.client._connection_pool._socket_queue
+        while not queue.empty():
+            try:
+                sock = queue.get(block=False)
+            except gevent.queue.Empty:
+                break
+            with contextlib.suppress(OSError):
+                sock.close()
 
     def close(self) -> None:
         self.client.close()
