@@ -11,6 +11,15 @@ LOCUSTFILE = ROOT / "locustfile.py"
 PROBE_LOCUSTFILE = ROOT / "agentload" / "probe_locustfile.py"
 
 
-def locust_argv(*args: str, locustfile: Path = LOCUSTFILE) -> list[str]:
-    """``python -m locust -f LOCUSTFILE --headless ARGS`` with this interpreter."""
-    return [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", *args]
+def locust_argv(*args: str, locustfile: Path = LOCUSTFILE, headless: bool = True) -> list[str]:
+    """``python -m locust -f LOCUSTFILE --headless ARGS`` with this interpreter (without --headless:
+    the web UI)."""
+    return [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(locustfile),
+        *(["--headless"] if headless else []),
+        *args,
+    ]

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 INFLUX_DB = "agentload"  # the database the tests create on their InfluxDB 1.x server
+ADMIN = ("admin", "agentload-admin")  # the user of an InfluxDB1(auth=True)
 
 
 def free_port() -> int:
@@ -92,10 +93,11 @@ class InfluxDB1(Server):
 
     name = "influxd"
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, auth: bool = False) -> None:
         super().__init__(root)
         self.rpc_port = free_port()
         self.config = root / "influxdb.conf"
+        self.auth = auth  # authentication on, with one admin user (ADMIN)
 
     def argv(self) -> list[str]:
         r = self.root
@@ -114,6 +116,7 @@ bind-address = "127.0.0.1:{self.rpc_port}"
 [http]
   bind-address = "127.0.0.1:{self.port}"
   log-enabled = false
+  auth-enabled = {"true" if self.auth else "false"}
 [logging]
   level = "warn"
 """
@@ -137,6 +140,12 @@ bind-address = "127.0.0.1:{self.rpc_port}"
         if "error" in result:
             raise RuntimeError(f"InfluxQL error: {result['error']} in {q}")
         return result.get("series", [])
+
+    def start(self, timeout: float = 30.0) -> InfluxDB1:
+        super().start(timeout)
+        if self.auth:  # allowed without credentials while there is no user yet
+            self.query(f"CREATE USER {ADMIN[0]} WITH PASSWORD '{ADMIN[1]}' WITH ALL PRIVILEGES")
+        return self
 
     def create_db(self, db: str) -> None:
         self.query(f'CREATE DATABASE "{db}"')

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from agentload.launch import locust_argv
 from agentload.records import STRATEGIES
 from tests.runlocust import read_records, run_locust
 
@@ -83,7 +84,6 @@ def test_web_ui_agents_tab_shows_bytes_per_turn_and_ttft(start_mock, tmp_path):
     import json
     import socket
     import subprocess
-    import sys
     import time
     import urllib.request
 
@@ -94,12 +94,7 @@ def test_web_ui_agents_tab_shows_bytes_per_turn_and_ttft(start_mock, tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "locust",
-            "-f",
-            str(ROOT / "locustfile.py"),
+        locust_argv(
             "--host",
             mock.url,
             "--web-host",
@@ -117,7 +112,8 @@ def test_web_ui_agents_tab_shows_bytes_per_turn_and_ttft(start_mock, tmp_path):
             "3",
             "--tool-latency-scale",
             "0",
-        ],
+            headless=False,
+        ),
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -130,13 +130,13 @@ def _sse_frame(etype: str, data: bytes) -> bytes:
     return b"event: " + etype.encode() + b"\ndata: " + data + b"\n\n"
 
 
-async def http_faults(request: web.Request) -> list[Fault]:
+async def http_faults(request: web.Request, endpoint: str) -> list[Fault]:
     """The faults drawn for this HTTP response. A 5xx is raised here (before any work, as a failing
     upstream answers), and a slow first byte is waited out here (before the response head)."""
     injector = request.app[FAULTS]
     if not injector.config.enabled:
         return []
-    faults = injector.draw("http")
+    faults = injector.draw(endpoint)
     status = first_of(faults, STATUS_FAULTS)
     if status is not None:
         raise status.error()
@@ -179,7 +179,7 @@ async def stream_with_faults(
 async def create_response(request: web.Request) -> web.StreamResponse:
     engine = request.app[ENGINE]
     body = parse_json_body(await request.read())
-    faults = await http_faults(request)
+    faults = await http_faults(request, "responses")
     req = parse_create(body, websocket=False)
     prev = engine.resolve_previous(req)
     gen = engine.start(req, prev)

@@ -132,7 +132,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
 
     engine = request.app[ENGINE]
     body = parse_json_body(await request.read())
-    faults = await http_faults(request)
+    faults = await http_faults(request, "chat")
     model, messages, tools, stream, include_usage, metadata = _validate(body)
     task = metadata.get(TASK_METADATA_KEY) or request.headers.get("X-Agentload-Task")
     turn = sum(1 for m in messages if m.get("role") == "assistant")

@@ -157,16 +157,17 @@ class FaultInjector:
     def __init__(self, config: FaultConfig) -> None:
         self.config = config
         self.rng = random.Random(config.seed)
-        self.responses = {"http": 0, "ws": 0}
+        self.responses = {"responses": 0, "chat": 0, "ws": 0}  # per endpoint: schedules count each
         self.injected: dict[str, int] = dict.fromkeys(FAULTS, 0)
         self._failing = [(n, r) for n, r in config.rates.items() if n != "unknown_event"]
         self._unknown = config.rates.get("unknown_event")
 
-    def draw(self, transport: str) -> list[Fault]:
-        """The faults for the next response over ``transport`` ("http" or "ws"): zero, one failing
-        fault, and maybe an unknown event as well."""
-        self.responses[transport] += 1
-        n = self.responses[transport]
+    def draw(self, endpoint: str) -> list[Fault]:
+        """The faults for the next response of ``endpoint`` ("responses" or "chat" over HTTP, "ws"):
+        zero, one failing fault, and maybe an unknown event as well."""
+        self.responses[endpoint] += 1
+        n = self.responses[endpoint]
+        transport = "ws" if endpoint == "ws" else "http"
         out: list[Fault] = []
         u = self.rng.random()
         acc = 0.0

@@ -291,7 +291,7 @@ def check_tool_outputs(items: list[dict[str, Any]], pending: tuple[str, ...]) ->
 def parse_json_body(raw: bytes) -> Any:
     try:
         return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         raise bad_request(
             "We could not parse the JSON body of your request. (HINT: This likely means you "
             "aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, "

@@ -139,7 +139,7 @@ class WsSession:
     async def _on_text(self, data: str, exchange: Any) -> None:
         try:
             body = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             await self.send(
                 [bad_request("Invalid JSON in WebSocket message.", None, "invalid_json").ws_event()]
             )
