@@ -414,6 +414,8 @@ def describe_outcome(out: TurnOutcome) -> str:
         parts.append(out.error_code)
     if out.error_kind == ErrorKind.RATE_LIMITED:  # the message carries changing numbers: one row per type
         return " ".join(parts) + f" ({out.error_type or 'unknown'})"
+    if out.error_kind == ErrorKind.AUTH:  # OpenAI's message echoes part of the refused key
+        return " ".join(parts) + ": the API key was refused"
     return ": ".join([" ".join(parts), (out.error_message or "")[:160]])
 
 

