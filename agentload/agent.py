@@ -23,6 +23,7 @@ from .records import ErrorKind, TaskRecord, TurnRecord
 from .stream import TurnOutcome
 from .synth import TextCache
 from .transports import TASK_HEADER, ChatHttp, ResponsesHttp, ResponsesWebSocket, Timeouts, Transport
+from .wire.uplink import Uplink
 from .workload import Task
 
 TASK_METADATA_KEY = "agentload_task"  # the mock's scripted model follows the task named here
@@ -45,12 +46,16 @@ class Strategy:
     store: bool
     chained: bool  # continues by previous_response_id instead of resending the history
 
-    def make_transport(self, base: str, headers: dict[str, str], timeouts: Timeouts) -> Transport:
+    def make_transport(
+        self, base: str, headers: dict[str, str], timeouts: Timeouts, uplink_kbps: float = 0.0
+    ) -> Transport:
+        """The agent's own connection; ``uplink_kbps`` > 0 shapes its upload rate (agentload.wire.uplink)."""
+        uplink = Uplink(uplink_kbps) if uplink_kbps > 0 else None
         if self.transport == "ws":
-            return ResponsesWebSocket(base, headers, timeouts)
+            return ResponsesWebSocket(base, headers, timeouts, uplink)
         if self.transport == "chat":
-            return ChatHttp(base, headers, timeouts)
-        return ResponsesHttp(base, headers, timeouts)
+            return ChatHttp(base, headers, timeouts, uplink)
+        return ResponsesHttp(base, headers, timeouts, uplink)
 
 
 STRATEGY_TABLE: dict[str, Strategy] = {

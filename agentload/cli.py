@@ -194,14 +194,73 @@ def _mock_config(a: argparse.Namespace) -> object:
 def _add_demo_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "demo",
-        help="run every strategy against the embedded mock and print the comparison",
-        description="The main job on the embedded default: mock server + local Locust workers.",
+        help="a small sweep of every strategy against the embedded mock: the table and the HTML report",
+        description="The main job on the embedded default: mock server + local Locust workers, one sweep cell "
+        "per strategy, then the comparison table and report.html. Options for every cell follow `--`.",
     )
     p.add_argument("--out", type=Path, default=Path("runs/demo"), help="output folder (default runs/demo)")
-    p.add_argument("--users", type=int, default=20, help="agents in all, shared equally by the 5 strategies")
-    p.add_argument("--run-time", default="75s", help="how long agents start new tasks (Locust syntax)")
-    p.add_argument("--processes", type=int, default=2, help="local Locust worker processes")
+    p.add_argument("--agents", type=int, default=6, help="agents per strategy (default 6)")
+    p.add_argument("--duration", type=float, default=12.0, help="measured seconds per strategy (default 12)")
+    p.add_argument("--warmup", type=float, default=3.0, help="seconds per strategy not measured (default 3)")
+    p.add_argument("--processes", type=int, default=1, help="local Locust worker processes (default 1)")
     p.add_argument("--tool-latency-scale", type=float, default=0.1, help="scale of simulated tool latency")
+    p.add_argument("locust_args", nargs="*", help="after --: Locust/agentload options for every cell")
+
+
+def _add_sweep_parser(sub: argparse._SubParsersAction) -> None:
+    from .options import DEFAULTS
+
+    p = sub.add_parser(
+        "sweep",
+        help="run a matrix of cells (strategy x agents x task x model x uplink) and write the report",
+        description="Each cell is one Locust run (master + local workers) against --host or the embedded "
+        "mock. Cells are recorded as they finish (cells.jsonl, cells.csv); --resume runs the missing ones. "
+        "Locust options for every cell follow `--`, e.g. -- --on-429 retry.",
+    )
+    p.add_argument("--out", type=Path, default=None, help="run folder (default runs/sweep-TIMESTAMP)")
+    p.add_argument("--strategies", default="all", help="comma-separated strategies (default all)")
+    p.add_argument("--agents", default="4", help="agent counts, comma-separated (default 4)")
+    p.add_argument(
+        "--task", default="all", help="tasks, comma-separated names or files; 'all' = the built-ins cycled"
+    )
+    p.add_argument(
+        "--models", default=DEFAULTS["model"], help=f"models, comma-separated (default {DEFAULTS['model']})"
+    )
+    p.add_argument(
+        "--uplink-kbps", default="0", help="uplink rates in kbit/s, comma-separated (0 = not shaped)"
+    )
+    p.add_argument(
+        "--duration", type=float, default=60.0, help="measured seconds per cell, after the warm-up"
+    )
+    p.add_argument(
+        "--tasks",
+        type=int,
+        default=0,
+        help="end a cell once this many tasks started after the warm-up finished",
+    )
+    p.add_argument("--warmup", type=float, default=10.0, help="seconds per cell not measured (default 10)")
+    p.add_argument("--processes", type=int, default=2, help="local Locust worker processes per cell")
+    p.add_argument("--host", default="", help="the API to load (default: the embedded mock)")
+    p.add_argument("--tool-latency-scale", type=float, default=0.1, help="scale of simulated tool latency")
+    p.add_argument("--resume", action="store_true", help="finish the sweep in --out: run only missing cells")
+    p.add_argument("locust_args", nargs="*", help="after --: Locust/agentload options for every cell")
+
+
+def _add_report_parser(sub: argparse._SubParsersAction) -> None:
+    from .report import DEFAULT_PROJECTION_AGENTS
+
+    p = sub.add_parser(
+        "report",
+        help="write the HTML/Markdown/JSON report of a sweep folder",
+        description="Reads RUN_DIR/cells.jsonl and writes report.html (self-contained), report.md, report.json.",
+    )
+    p.add_argument("run_dir", type=Path)
+    p.add_argument(
+        "--projection-agents",
+        type=int,
+        default=DEFAULT_PROJECTION_AGENTS,
+        help=f"concurrent agents for the bandwidth projection (default {DEFAULT_PROJECTION_AGENTS:,})",
+    )
 
 
 def _add_dashboard_parser(sub: argparse._SubParsersAction) -> None:
@@ -230,6 +289,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_mock_parser(sub)
     _add_demo_parser(sub)
+    _add_sweep_parser(sub)
+    _add_report_parser(sub)
     _add_dashboard_parser(sub)
     _add_probe_parser(sub)
     return parser
@@ -258,11 +319,36 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             from .demo import run_demo
 
-            if args.users < 5 or args.processes < 1 or args.tool_latency_scale < 0:
+            if args.agents < 1 or args.processes < 1 or args.tool_latency_scale < 0:
                 raise AgentloadError(
-                    "demo: --users must be 5 or more, --processes 1 or more, --tool-latency-scale 0 or more"
+                    "demo: --agents must be 1 or more, --processes 1 or more, --tool-latency-scale 0 or more"
                 )
-            return run_demo(args.out, args.users, args.run_time, args.processes, args.tool_latency_scale)
+            return run_demo(
+                args.out,
+                args.agents,
+                args.duration,
+                args.warmup,
+                args.processes,
+                args.tool_latency_scale,
+                args.locust_args or [],
+            )
+        if args.command == "sweep":
+            from .sweep import main_from_args
+
+            if args.out is None:
+                import time
+
+                args.out = Path("runs") / time.strftime("sweep-%Y%m%d-%H%M%S")
+            return main_from_args(args)
+        if args.command == "report":
+            from .report import write_report
+
+            if args.projection_agents < 1:
+                raise AgentloadError("--projection-agents: 1 or more")
+            report = write_report(args.run_dir, args.projection_agents)
+            print(report.markdown_table())
+            print(f"\nreport: {args.run_dir / 'report.html'}")
+            return 0
         if args.command == "dashboard":
             from .influx.dashboard import render
 

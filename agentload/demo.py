@@ -1,82 +1,46 @@
 """``agentload demo``: the main job on the embedded default, in about two minutes.
 
-Starts the mock (realistic latency model, sped up so a task takes seconds, not a minute), runs every
-strategy on a Locust master with local worker processes, and ends with the per-strategy comparison.
-Nothing outside this machine is contacted; InfluxDB is not needed.
+A small sweep (agentload.sweep): every strategy, one cell each, against the embedded mock (realistic
+latency model, sped up so a 10-turn task takes seconds), on a Locust master with local worker
+processes. It ends with the comparison table and the path of the HTML report. Nothing outside this
+machine is contacted; InfluxDB is not needed (it is written to when the --influx-* options are given
+after `--`, or LOCUST_INFLUX_URL and friends are set).
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import time
+import shutil
 from pathlib import Path
 
-from .launch import ROOT, locust_argv
-from .mock import MockProcess
-from .summary import RunSummary
-
-DEMO_MOCK_ARGS = [
-    "--ttft-ms",
-    "250",
-    "--prefill-ms-per-1k",
-    "20",
-    "--cached-ms-per-1k",
-    "2",
-    "--output-tps",
-    "400",
-]
+from .agent import STRATEGY_TABLE
+from .sweep import SweepSpec, run_sweep
 
 
-def run_demo(out_dir: Path, users: int, run_time: str, processes: int, tool_latency_scale: float) -> int:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    summary_path = out_dir / "summary.json"
+def run_demo(
+    out_dir: Path,
+    agents: int,
+    duration_s: float,
+    warmup_s: float,
+    processes: int,
+    tool_latency_scale: float,
+    locust_args: list[str],
+) -> int:
+    if out_dir.exists() and (out_dir / "sweep.json").exists():
+        shutil.rmtree(out_dir)  # the demo's folder is its own: each demo starts afresh
+    spec = SweepSpec(
+        strategies=list(STRATEGY_TABLE),
+        agents=[agents],
+        tasks=["all"],
+        models=["gpt-5.4"],
+        duration_s=duration_s,
+        warmup_s=warmup_s,
+        processes=processes,
+        tool_latency_scale=tool_latency_scale,
+        locust_args=locust_args,
+    )
     print(
-        f"agentload demo: mock server + {processes} local Locust workers, {users} agents "
-        f"({users // 5} per strategy), {run_time} of load; output in {out_dir}/",
+        f"agentload demo: the embedded mock + {processes} local Locust worker(s); each strategy runs "
+        f"{agents} agents for {warmup_s:g} s warm-up + {duration_s:g} s; output in {out_dir}/",
         flush=True,
     )
-    with MockProcess(DEMO_MOCK_ARGS) as mock:
-        print(f"agentload demo: mock listening on {mock.url}", flush=True)
-        cmd = locust_argv(
-            "--processes",
-            str(processes),
-            "-u",
-            str(users),
-            "-r",
-            str(users),
-            "--run-time",
-            run_time,
-            "--stop-timeout",
-            "120",
-            "--host",
-            mock.url,
-            "--tool-latency-scale",
-            str(tool_latency_scale),
-            "--records",
-            str(out_dir / "records.jsonl"),
-            "--summary-json",
-            str(summary_path),
-            "--csv",
-            str(out_dir / "locust"),
-            "--only-summary",
-            "--loglevel",
-            "WARNING",
-        )
-        t0 = time.monotonic()
-        proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        elapsed = time.monotonic() - t0
-    if not summary_path.exists():
-        print(
-            f"agentload demo: the Locust run failed (exit {proc.returncode}):\n{proc.stderr[-2000:]}",
-            file=sys.stderr,
-        )
-        return proc.returncode or 1
-    rows = json.loads(summary_path.read_text())["rows"]
-    print(f"\nagentload demo: finished in {elapsed:.0f} s. Per completed task, exact wire bytes:\n")
-    print(RunSummary.table_from_rows(rows))
-    print(
-        f"\nrecords: {out_dir / 'records.jsonl'}*   summary: {summary_path}   Locust CSV: {out_dir}/locust_*.csv"
-    )
-    return proc.returncode
+    return run_sweep(spec, out_dir, resume=False)

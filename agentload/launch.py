@@ -23,3 +23,18 @@ def locust_argv(*args: str, locustfile: Path = LOCUSTFILE, headless: bool = True
         *(["--headless"] if headless else []),
         *args,
     ]
+
+
+def free_port() -> int:
+    """A loopback TCP port free right now (for a Locust master that must not collide with another run)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def master_port_args() -> list[str]:
+    """Master and forked workers (--processes) on a port of their own instead of Locust's 5557."""
+    port = str(free_port())
+    return ["--master-bind-port", port, "--master-port", port]

@@ -33,7 +33,7 @@ class AgentUser(User):
         settings = ctx.settings(self.strategy_name)
         host = self.host or self.environment.host or ""
         self.transport: Transport = settings.strategy.make_transport(
-            api_base(host), ctx.headers(), ctx.timeouts
+            api_base(host), ctx.headers(), ctx.timeouts, ctx.uplink_kbps
         )
         agent_id = next(ctx.out.agent_ids)
         self.agent = Agent(

@@ -23,6 +23,7 @@ DEFAULTS = {
     "first_token_timeout": 120.0,
     "idle_timeout": 60.0,
     "max_retries": 2,
+    "uplink_kbps": 0.0,
     "on_429": "honor",
     "max_429_retries": 20,
     "task_rate": 0.0,
@@ -94,6 +95,14 @@ def add_options(parser: Any) -> None:
         help="new attempts of a turn after a transient failure (5xx, connection lost, timeout, malformed "
         "stream), with the openai SDK's backoff; a WebSocket agent reconnects and resends the full "
         "context (a recovery) when its connection held the state (default 2, as the SDK)",
+    )
+    g.add_argument(
+        "--uplink-kbps",
+        type=float,
+        default=DEFAULTS["uplink_kbps"],
+        include_in_web_ui=True,
+        help="shape each agent's upload rate to this many kbit/s, as on a constrained link (0 = not shaped): "
+        "resending the context costs most there",
     )
     g.add_argument(
         "--no-preflight",

@@ -86,6 +86,7 @@ class RunContext:
     resend_instructions: bool
     timeouts: Timeouts
     max_retries: int = DEFAULTS["max_retries"]
+    uplink_kbps: float = DEFAULTS["uplink_kbps"]
     on_429: str = DEFAULTS["on_429"]
     max_429_retries: int = DEFAULTS["max_429_retries"]
     task_rate: float = DEFAULTS["task_rate"]
@@ -198,6 +199,9 @@ def build_context(environment: Environment) -> RunContext:
         seconds[name] = float(getattr(o, name, DEFAULTS[name]))
         if seconds[name] <= 0:
             raise AgentloadError(f"--{name.replace('_', '-')}: must be more than 0 seconds")
+    uplink = float(getattr(o, "uplink_kbps", DEFAULTS["uplink_kbps"]) or 0.0)
+    if uplink < 0:
+        raise AgentloadError("--uplink-kbps: must be 0 (not shaped) or more kbit/s")
     max_retries = int(getattr(o, "max_retries", DEFAULTS["max_retries"]))
     if max_retries < 0:
         raise AgentloadError("--max-retries: must be 0 (no retries) or more")
@@ -241,6 +245,7 @@ def build_context(environment: Environment) -> RunContext:
             seconds["connect_timeout"], seconds["first_token_timeout"], seconds["idle_timeout"]
         ),
         max_retries=max_retries,
+        uplink_kbps=uplink,
         on_429=on_429,
         max_429_retries=max_429,
         task_rate=task_rate,

@@ -23,6 +23,7 @@ from .records import ErrorKind
 from .stream import ChatConsumer, ResponsesConsumer, TurnOutcome, error_from_body, event_type
 from .wire.counting import WireCounter
 from .wire.http import HttpReply, HttpWire, iter_sse
+from .wire.uplink import Uplink
 from .wire.websocket import WsClosed, WsConnection, WsHandshakeError
 
 TASK_HEADER = "X-Agentload-Task"
@@ -135,10 +136,16 @@ class _HttpStreaming:
     path = ""
     session = 0  # HTTP holds no state on the connection
 
-    def __init__(self, base: str, headers: dict[str, str], timeouts: Timeouts) -> None:
+    def __init__(
+        self, base: str, headers: dict[str, str], timeouts: Timeouts, uplink: Uplink | None = None
+    ) -> None:
         self.timeouts = timeouts
         self.wire = HttpWire(
-            base, headers, connect_timeout=timeouts.connect_s, network_timeout=timeouts.first_token_s
+            base,
+            headers,
+            connect_timeout=timeouts.connect_s,
+            network_timeout=timeouts.first_token_s,
+            uplink=uplink,
         )
         self.counter = self.wire.counter
 
@@ -212,7 +219,10 @@ class ChatHttp(_HttpStreaming):
 class ResponsesWebSocket:
     """One WebSocket connection, opened on first use and again after a loss."""
 
-    def __init__(self, base: str, headers: dict[str, str], timeouts: Timeouts) -> None:
+    def __init__(
+        self, base: str, headers: dict[str, str], timeouts: Timeouts, uplink: Uplink | None = None
+    ) -> None:
+        self.uplink = uplink
         self.url = ws_url(base)
         self.headers = headers
         self.counter = WireCounter()
@@ -236,6 +246,7 @@ class ResponsesWebSocket:
                     self.counter,
                     connect_timeout=t.connect_s,
                     network_timeout=t.connect_s,
+                    uplink=self.uplink,
                 )
                 self.connects += 1
                 try:

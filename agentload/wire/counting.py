@@ -14,6 +14,8 @@ import gevent.socket
 import gevent.ssl
 from gevent._socketcommon import timeout_default
 
+from .uplink import Uplink
+
 
 @dataclass
 class WireCounter:
@@ -28,10 +30,15 @@ class WireCounter:
 
 class CountingSocket(gevent.socket.socket):
     counter: WireCounter
+    uplink: Uplink | None = None
 
     def send(self, data, flags=0, timeout=timeout_default):  # noqa: ANN001 - gevent's signature
+        if self.uplink is not None:
+            data = memoryview(data)[: self.uplink.before_send(len(data))]
         n = super().send(data, flags, timeout)
         self.counter.sent += n
+        if self.uplink is not None:
+            self.uplink.sent(n)
         return n
 
     def recv(self, *args):  # noqa: ANN002
@@ -47,10 +54,15 @@ class CountingSocket(gevent.socket.socket):
 
 class CountingSSLSocket(gevent.ssl.SSLSocket):
     counter: WireCounter
+    uplink: Uplink | None = None
 
     def send(self, data, flags=0, timeout=timeout_default):  # noqa: ANN001
+        if self.uplink is not None:
+            data = memoryview(data)[: self.uplink.before_send(len(data))]
         n = super().send(data, flags, timeout)
         self.counter.sent += n
+        if self.uplink is not None:
+            self.uplink.sent(n)
         return n
 
     def recv(self, *args, **kw):  # noqa: ANN002, ANN003
@@ -69,26 +81,36 @@ class CountingSSLContext(gevent.ssl.SSLContext):
 
     sslsocket_class = CountingSSLSocket
     counter: WireCounter
+    uplink: Uplink | None = None
 
     def wrap_socket(self, *args, **kw):  # noqa: ANN002, ANN003
         sock = super().wrap_socket(*args, **kw)
         sock.counter = self.counter
+        sock.uplink = self.uplink
         return sock
 
 
 def counting_socket(
-    counter: WireCounter, family: int = _stdsocket.AF_INET, type: int = _stdsocket.SOCK_STREAM, proto: int = 0
+    counter: WireCounter,
+    family: int = _stdsocket.AF_INET,
+    type: int = _stdsocket.SOCK_STREAM,
+    proto: int = 0,
+    uplink: Uplink | None = None,
 ) -> CountingSocket:
     sock = CountingSocket(family, type, proto)
     sock.counter = counter
+    sock.uplink = uplink
     return sock
 
 
-def ssl_context(counter: WireCounter, insecure: bool = False) -> CountingSSLContext:
+def ssl_context(
+    counter: WireCounter, insecure: bool = False, uplink: Uplink | None = None
+) -> CountingSSLContext:
     ctx = CountingSSLContext(gevent.ssl.PROTOCOL_TLS_CLIENT)
     ctx.load_default_certs()
     if insecure:
         ctx.check_hostname = False
         ctx.verify_mode = gevent.ssl.CERT_NONE
     ctx.counter = counter
+    ctx.uplink = uplink
     return ctx

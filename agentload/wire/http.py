@@ -18,6 +18,7 @@ import gevent.queue
 from geventhttpclient import HTTPClient
 
 from .counting import WireCounter, counting_socket, ssl_context
+from .uplink import Uplink
 
 BLOCK_SIZE = 65536
 
@@ -75,6 +76,7 @@ class HttpWire:
         connect_timeout: float = 10.0,
         network_timeout: float = 120.0,
         insecure: bool = False,
+        uplink: Uplink | None = None,
     ) -> None:
         u = urlsplit(base_url)
         self.counter = WireCounter()
@@ -84,7 +86,7 @@ class HttpWire:
         if tls:
 
             def factory(*_a: Any, **_kw: Any) -> Any:
-                ctx = ssl_context(self.counter, insecure)
+                ctx = ssl_context(self.counter, insecure, uplink)
                 ctx.load_verify_locations(certifi.where())
                 return ctx
 
@@ -102,7 +104,7 @@ class HttpWire:
         pool = self.client._connection_pool
         if not tls:
             pool._create_tcp_socket = lambda family, socktype, proto: counting_socket(
-                self.counter, family, socktype, proto
+                self.counter, family, socktype, proto, uplink
             )
         # A kept-alive socket keeps the timeout its last response left on it (the idle one): each
         # request sets its own for the wait to the response head.

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import certifi
 
 from .counting import WireCounter, counting_socket, ssl_context
+from .uplink import Uplink
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
@@ -74,6 +75,7 @@ class WsConnection:
     connect_timeout: float = 10.0
     network_timeout: float = 120.0
     insecure: bool = False
+    uplink: Uplink | None = None  # a shaped upload link (--uplink-kbps)
     handshake_headers: dict[str, str] = field(default_factory=dict)
     handshake_bytes: tuple[int, int] = (0, 0)
 
@@ -96,12 +98,12 @@ class WsConnection:
         if tls:
             raw = gevent.socket.socket(family, socktype, proto)
         else:
-            raw = counting_socket(self.counter, family, socktype, proto)
+            raw = counting_socket(self.counter, family, socktype, proto, self.uplink)
         raw.settimeout(self.connect_timeout)
         try:
             raw.connect(addr)
             if tls:
-                ctx = ssl_context(self.counter, self.insecure)
+                ctx = ssl_context(self.counter, self.insecure, self.uplink)
                 ctx.load_verify_locations(certifi.where())
                 raw = ctx.wrap_socket(raw, server_hostname=host)
             raw.settimeout(self.network_timeout)
