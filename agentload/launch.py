@@ -14,15 +14,11 @@ PROBE_LOCUSTFILE = ROOT / "agentload" / "probe_locustfile.py"
 def locust_argv(*args: str, locustfile: Path = LOCUSTFILE, headless: bool = True) -> list[str]:
     """``python -m locust -f LOCUSTFILE --headless ARGS`` with this interpreter (without --headless:
     the web UI)."""
-    return [
-        sys.executable,
-        "-m",
-        "locust",
-        "-f",
-        str(locustfile),
-        *(["--headless"] if headless else []),
-        *args,
-    ]
+    # A distributed run gets a master port of its own: two runs on one machine on Locust's default
+    # 5557 would share workers (a worker of one joins the other's master), mixing their results.
+    ports = master_port_args() if "--processes" in args else []
+    head = [sys.executable, "-m", "locust", "-f", str(locustfile)]
+    return [*head, *(["--headless"] if headless else []), *ports, *args]
 
 
 def free_port() -> int:

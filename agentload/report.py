@@ -91,6 +91,8 @@ class Report:
             base = next(
                 (b for b in rows if b["strategy"] == BASELINE and b["uplink_kbps"] == r["uplink_kbps"]), None
             )
+            if base is r:  # the baseline is not compared with itself
+                base = None
             r["sent_reduction"] = (
                 1 - r["sent_per_task"] / base["sent_per_task"]
                 if base and r["sent_per_task"] is not None and base["sent_per_task"]
@@ -111,6 +113,9 @@ class Report:
         def f(v: float | None, fmt: str, scale: float = 1.0) -> str:
             return "-" if v is None else format(v * scale, fmt)
 
+        def pct(v: float | None) -> str:
+            return "-" if v is None else f"{-100 * v:+.1f} %"
+
         head = (
             "| strategy | cells | tasks | KB sent/task | KB recv/task | sent vs stateless | TTFT mean ms | "
             f"TTFT turn 1 ms | s/task | time vs stateless | ingress at {self.projection_agents:,} agents |"
@@ -126,11 +131,11 @@ class Report:
                         str(r["tasks"]),
                         f(r["sent_per_task"], ".1f", 1e-3),
                         f(r["received_per_task"], ".1f", 1e-3),
-                        f(r["sent_reduction"], "+.1f", -100) + " %",
+                        pct(r["sent_reduction"]),
                         f(r["ttft_mean_ms"], ".0f"),
                         f(r["ttft_first_ms"], ".0f"),
                         f(r["task_s"], ".2f"),
-                        f(r["speedup"], "+.1f", -100) + " %",
+                        pct(r["speedup"]),
                         f(r["projection_gbps"], ".1f") + " Gbit/s",
                     ]
                 )

@@ -27,7 +27,7 @@ from typing import Any
 from .agent import STRATEGY_TABLE
 from .cells import CellResult, CellSpec, measure, read_records
 from .errors import AgentloadError
-from .launch import ROOT, locust_argv, master_port_args
+from .launch import ROOT, locust_argv
 
 # the embedded mock's latency for sweeps: realistic shape, sped up so a 10-turn task takes seconds
 SWEEP_MOCK_ARGS = [
@@ -163,7 +163,7 @@ def run_cell(spec: SweepSpec, cell: CellSpec, host: str, folder: Path) -> CellRe
         "--task", cell.task, "--model", cell.model, "--uplink-kbps", f"{cell.uplink_kbps:g}",
         "--tool-latency-scale", f"{spec.tool_latency_scale:g}", "--records", str(folder / "records.jsonl"),
         "--summary-json", str(folder / "summary.json"), "--only-summary", "--loglevel", "WARNING",
-        "--run-id", f"sweep-{cell.id}", *master_port_args(), *spec.locust_args,
+        "--run-id", f"sweep-{cell.id}", *spec.locust_args,
     )  # fmt: skip
     with (folder / "locust.log").open("w") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
