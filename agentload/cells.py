@@ -122,3 +122,46 @@ def measure(
         res.rate_limited_per_s = res.rate_limited / window_s
         res.sent_per_agent_s = res.sent / window_s / max(1, spec.agents)
     return res
+
+
+def totals_difference(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """``after - before`` of two StrategyTotals reads (plain dicts; the per-turn maps key by turn)."""
+    out: dict[str, Any] = {}
+    for k, v in after.items():
+        b = before.get(k, {} if isinstance(v, dict) else 0)
+        if isinstance(v, dict):
+            out[k] = {kk: vv - b.get(kk, 0) for kk, vv in v.items()}
+        else:
+            out[k] = v - b
+    return out
+
+
+def measure_totals(spec: CellSpec, t: dict[str, Any], window_start: float, window_s: float) -> CellResult:
+    """A cell measured on a running master from its totals (the difference over the window): tasks
+    count when they finished inside the window, and TTFT by turn is not available."""
+    res = CellResult(spec=asdict(spec), window_start=window_start, window_s=window_s)
+    n = t.get("tasks_ok", 0)
+    res.tasks_ok, res.tasks_failed = n, t.get("tasks_failed", 0)
+    res.turns_ok = t.get("turns_ok", 0)
+    res.turn_attempts = res.turns_ok + t.get("turns_failed", 0)
+    res.failures = {k: v for k, v in t.get("failures", {}).items() if v}
+    res.rate_limited = res.failures.get(ErrorKind.RATE_LIMITED, 0)
+    res.sent, res.received = t.get("task_sent", 0), t.get("task_received", 0)
+    if n:
+        res.sent_per_task, res.received_per_task = res.sent / n, res.received / n
+        res.task_s = t.get("task_ms", 0.0) / n / 1000.0
+    res.ttft_n, res.ttft_first_n = t.get("ttft_n", 0), t.get("first_ttft_n", 0)
+    res.ttft_mean_ms = t["ttft_ms_sum"] / res.ttft_n if res.ttft_n else None
+    res.ttft_first_ms = t["first_ttft_ms_sum"] / res.ttft_first_n if res.ttft_first_n else None
+    turn_n = {int(k): v for k, v in t.get("turn_n", {}).items() if v}
+    turn_sent = {int(k): v for k, v in t.get("turn_sent", {}).items()}
+    for i in range(max(turn_n, default=-1) + 1):
+        res.turn_n.append(turn_n.get(i, 0))
+        res.sent_by_turn.append(turn_sent.get(i, 0) / turn_n[i] if turn_n.get(i) else 0.0)
+        res.ttft_by_turn.append(None)
+    if window_s > 0:
+        res.turns_per_s = res.turns_ok / window_s
+        res.tasks_per_s = (n + res.tasks_failed) / window_s
+        res.rate_limited_per_s = res.rate_limited / window_s
+        res.sent_per_agent_s = res.sent / window_s / max(1, spec.agents)
+    return res

@@ -243,6 +243,12 @@ def _add_sweep_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="", help="the API to load (default: the embedded mock)")
     p.add_argument("--tool-latency-scale", type=float, default=0.1, help="scale of simulated tool latency")
     p.add_argument("--resume", action="store_true", help="finish the sweep in --out: run only missing cells")
+    p.add_argument(
+        "--master-url",
+        default="",
+        help="drive a running Locust master (its web UI, e.g. http://master:8089; started with this "
+        "locustfile and --class-picker) instead of starting one per cell; its workers run the agents",
+    )
     p.add_argument("locust_args", nargs="*", help="after --: Locust/agentload options for every cell")
 
 

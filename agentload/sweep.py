@@ -61,6 +61,7 @@ class SweepSpec:
     host: str = ""  # empty: the embedded mock
     tool_latency_scale: float = 0.1
     locust_args: list[str] = field(default_factory=list)
+    master_url: str = ""  # a running Locust master's web UI (started with --class-picker): drive it instead
 
     def cells(self) -> list[CellSpec]:
         return [
@@ -190,6 +191,82 @@ def run_cell(spec: SweepSpec, cell: CellSpec, host: str, folder: Path) -> CellRe
     return measure(cell, records, window_start, window_s)
 
 
+USER_CLASSES = {  # the strategy -> Locust user class names of users/ (what --class-picker selects by)
+    "http-stateless": "HttpStatelessAgent",
+    "http-chained": "HttpChainedAgent",
+    "ws": "WsAgent",
+    "ws-stored": "WsStoredAgent",
+    "chat": "ChatAgent",
+}
+
+
+class MasterClient:
+    """A running Locust master's web API: /swarm, /stop, and agentload's /agentload/totals."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url.rstrip("/")
+
+    def _call(self, path: str, form: list[tuple[str, str]] | None = None) -> Any:
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+
+        data = urllib.parse.urlencode(form).encode() if form is not None else None
+        try:
+            with urllib.request.urlopen(urllib.request.Request(self.url + path, data=data), timeout=30) as r:
+                return json.loads(r.read() or b"null")
+        except (urllib.error.URLError, OSError, ValueError) as e:
+            raise AgentloadError(
+                f"--master-url {self.url}: {path} failed ({getattr(e, 'reason', e)}); is a Locust master with "
+                "the agentload locustfile and --class-picker running there?"
+            ) from None
+
+    def totals(self, strategy: str) -> dict[str, Any]:
+        return (self._call("/agentload/totals") or {}).get(strategy, {})
+
+    def swarm(self, cell: CellSpec, host: str, spec: SweepSpec) -> None:
+        answer = self._call(
+            "/swarm",
+            [
+                ("user_count", str(cell.agents)),
+                ("spawn_rate", str(cell.agents)),
+                ("host", host),
+                ("user_classes", USER_CLASSES[cell.strategy]),
+                ("strategy", cell.strategy),
+                ("task", cell.task),
+                ("model", cell.model),
+                ("uplink_kbps", f"{cell.uplink_kbps:g}"),
+                ("tool_latency_scale", f"{spec.tool_latency_scale:g}"),
+            ],
+        )
+        if not (answer or {}).get("success"):
+            raise AgentloadError(f"--master-url {self.url}: the master refused the cell: {answer}")
+
+    def stop(self) -> None:
+        self._call("/stop", [])  # POST
+
+
+def run_cell_on_master(spec: SweepSpec, cell: CellSpec, host: str) -> CellResult:
+    """One cell on a running master: its figures are the difference of the master's totals between
+    the end of the warm-up and the end of the window (tasks that finished inside the window)."""
+    from .cells import measure_totals, totals_difference
+
+    master = MasterClient(spec.master_url)
+    master.swarm(cell, host, spec)
+    try:
+        time.sleep(spec.warmup_s + REPORT_LAG_S)
+        before, t0 = master.totals(cell.strategy), time.time()
+        time.sleep(spec.duration_s)
+        after, t1 = master.totals(cell.strategy), time.time()
+    finally:
+        master.stop()
+    time.sleep(REPORT_LAG_S)  # the workers' last reports, before the next cell reads its first
+    return measure_totals(cell, totals_difference(before, after), t0, t1 - t0)
+
+
+REPORT_LAG_S = 3.5  # workers report their totals to the master every 3 s
+
+
 def run_sweep(spec: SweepSpec, run_dir: Path, resume: bool) -> int:
     spec.validate()
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -215,7 +292,10 @@ def run_sweep(spec: SweepSpec, run_dir: Path, resume: bool) -> int:
             elapsed = time.monotonic() - t0
             eta = f", ETA {elapsed / (i - 1) * (len(todo) - i + 1):.0f} s" if i > 1 else ""
             print(f"  cell {len(cells) - len(todo) + i} of {len(cells)}: {cell.id}{eta}", flush=True)
-            res = run_cell(spec, cell, host, run_dir / "cells" / cell.id)
+            if spec.master_url:
+                res = run_cell_on_master(spec, cell, host)
+            else:
+                res = run_cell(spec, cell, host, run_dir / "cells" / cell.id)
             _append(run_dir, cell, res)
     from .report import write_report
 
@@ -245,7 +325,12 @@ def main_from_args(a: Any) -> int:
         host=a.host or "",
         tool_latency_scale=a.tool_latency_scale,
         locust_args=a.locust_args or [],
+        master_url=a.master_url or "",
     )
+    if spec.master_url and (spec.locust_args or spec.task_target):
+        raise AgentloadError(
+            "--master-url: the master's own options apply; -- options and --tasks need local cells"
+        )
     try:
         return run_sweep(spec, Path(a.out), a.resume)
     except KeyboardInterrupt:

@@ -12,6 +12,7 @@ from typing import Any
 from flask import request
 
 TAB_KEY = "agentload"
+TOTALS_PATH = "/agentload/totals"
 TURNS_SHOWN = (1, 3, 6, 9, 12)
 COLUMNS = [
     ("strategy", "Strategy"),
@@ -59,6 +60,13 @@ def install(environment: Any, summary_of: Any) -> None:
     web_ui.template_args["extended_tables"] = [
         {"key": TAB_KEY, "structure": [{"key": k, "title": t} for k, t in COLUMNS]}
     ]
+
+    @web_ui.app.route(TOTALS_PATH)
+    def _totals() -> Any:
+        """The run's cumulative per-strategy totals (merged from every worker on a master): what
+        ``agentload sweep --master-url`` measures a cell with, as the difference of two reads."""
+        summary = summary_of()
+        return {name: {**t.__dict__} for name, t in summary.by_strategy.items()}
 
     @web_ui.app.after_request
     def _extend_stats(response: Any) -> Any:

@@ -152,7 +152,8 @@ def test_the_probe_finds_each_limit_within_ten_percent(start_mock, tmp_path: Pat
         mock = start_mock(*MOCK)
         out = tmp_path / kind
         cmd = [sys.executable, "-m", "agentload", "probe", "--host", mock.url, "--only-summary"]
-        cmd += ["--probe-hold", "10", "--probe-warmup", "6", "--probe-out", str(out), "--run-time", "60s"]
+        # a 10 s measured window per step: one 20k-token turn more or less is then 3 %, not 10 %
+        cmd += ["--probe-hold", "16", "--probe-warmup", "6", "--probe-out", str(out), "--run-time", "90s"]
         runs[kind] = (
             subprocess.Popen(cmd + opts, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
             out,

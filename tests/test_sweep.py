@@ -158,3 +158,41 @@ def test_the_demo_prints_the_table_and_the_report_path(tmp_path: Path) -> None:
     for strategy in ("http-stateless", "http-chained", "ws", "ws-stored", "chat"):
         assert f"| {strategy} |" in proc.stdout
     assert f"report: {out / 'report.html'}" in proc.stdout and (out / "report.html").exists()
+
+
+def test_a_sweep_drives_a_running_locust_master(tmp_path: Path) -> None:
+    """A master with its web UI and a worker process, started as a user would; the sweep drives it
+    through /swarm and /stop and measures each cell from the master's merged totals."""
+    import time
+    import urllib.request
+
+    from agentload.launch import free_port, locust_argv
+
+    port = free_port()
+    master = subprocess.Popen(
+        locust_argv("--class-picker", "--web-port", str(port), "--processes", "1", headless=False),
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/agentload/totals", timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.3)
+        out = tmp_path / "remote"
+        proc = agentload(
+            "sweep", "--out", str(out), "--master-url", f"http://127.0.0.1:{port}",
+            "--strategies", "http-stateless,ws", "--agents", "3", "--duration", "10", "--warmup", "3",
+            "--task", "fix-failing-test",
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    finally:
+        master.terminate()
+        master.wait(30)
+    rows = {r["label"]: r for r in json.loads((out / "report.json").read_text())["rows"]}
+    assert rows["http-stateless"]["tasks"] > 0 and rows["ws"]["tasks"] > 0, rows
+    assert rows["ws"]["sent_reduction"] > 0.75, rows["ws"]
+    cells = [json.loads(line) for line in (out / "cells.jsonl").read_text().splitlines()]
+    assert all(len(c["sent_by_turn"]) >= 9 for c in cells)  # the per-turn bytes came through the totals
