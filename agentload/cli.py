@@ -269,6 +269,20 @@ def _add_report_parser(sub: argparse._SubParsersAction) -> None:
     )
 
 
+def _add_fleet_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "fleet",
+        help="a Locust master and N worker processes on this machine (Locust options after --)",
+        description="Starts a master and --workers worker processes (each its own process: one can be "
+        "killed and the rest go on), on a master port of their own. Example: agentload fleet --workers 4 "
+        "-- --headless -u 400 -r 50 --run-time 10m --host http://127.0.0.1:8000",
+    )
+    p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    p.add_argument(
+        "locust_args", nargs="*", help="after --: options for the master (Locust's and agentload's)"
+    )
+
+
 def _add_dashboard_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "dashboard",
@@ -297,6 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_demo_parser(sub)
     _add_sweep_parser(sub)
     _add_report_parser(sub)
+    _add_fleet_parser(sub)
     _add_dashboard_parser(sub)
     _add_probe_parser(sub)
     return parser
@@ -355,6 +370,10 @@ def main(argv: list[str] | None = None) -> int:
             print(report.markdown_table())
             print(f"\nreport: {args.run_dir / 'report.html'}")
             return 0
+        if args.command == "fleet":
+            from .fleet import run_fleet
+
+            return run_fleet(args.workers, args.locust_args or [])
         if args.command == "dashboard":
             from .influx.dashboard import render
 

@@ -33,6 +33,7 @@ DEFAULTS = {
 
 
 def add_options(parser: Any) -> None:
+    before = {a.dest for a in parser._actions}
     g = parser  # Locust accepts include_in_web_ui on its top-level parser only
     g.add_argument(
         "--strategy",
@@ -162,3 +163,12 @@ def add_options(parser: Any) -> None:
     )
     add_influx_options(parser)
     add_probe_options(parser)
+    with_env_vars(parser, before)
+
+
+def with_env_vars(parser: Any, before: set[str]) -> None:
+    """Every option added since ``before`` also reads ``LOCUST_<NAME>`` (e.g. LOCUST_STRATEGY,
+    LOCUST_INFLUX_URL), as Locust's own do: a container or a Kubernetes ConfigMap sets them so."""
+    for action in parser._actions:
+        if action.dest not in before and action.option_strings and not getattr(action, "env_var", None):
+            action.env_var = "LOCUST_" + action.dest.upper()
