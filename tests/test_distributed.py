@@ -58,10 +58,8 @@ def test_the_masters_totals_equal_the_sum_of_the_workers_records(mock, tmp_path:
         assert row["tasks"] == by[name]["tasks"] > 0, name
         assert row["turns"] + row["turns_interrupted"] == by[name]["turns"] == row["turns_started"], name
         assert row["sent_per_task"] == pytest.approx(by[name]["sent"] / by[name]["tasks"]), name
-    workers_per_strategy = {
-        (r["strategy"], f.name) for f in files for r in read_records(f) if r["kind"] == "task"
-    }
-    assert len(workers_per_strategy) >= 3  # the agents really ran on both workers
+    for f in files:  # the agents really ran on both workers
+        assert any(r["kind"] == "task" for r in read_records(f)), f.name
 
 
 def test_the_run_survives_a_killed_worker_and_the_master_reports_it(mock, tmp_path: Path) -> None:
