@@ -16,7 +16,8 @@ W, H, PAD_L, PAD_R, PAD_T, PAD_B = 560, 300, 64, 16, 40, 44
 
 
 def _colour(name: str, i: int) -> str:
-    return COLOURS.get(name, ["#2ca02c", "#8c564b", "#e377c2", "#7f7f7f"][i % 4])
+    """The strategy's colour (a label like "ws @ 512 kbit/s" takes its strategy's), else a spare one."""
+    return COLOURS.get(name.split(" @ ")[0], ["#2ca02c", "#8c564b", "#e377c2", "#7f7f7f"][i % 4])
 
 
 def _ticks(top: float, n: int = 4) -> list[float]:
@@ -91,9 +92,12 @@ def bar_chart(title: str, y_label: str, bars: dict[str, float]) -> str:
     for i, (name, v) in enumerate(bars.items()):
         bh = v / top * h
         x = PAD_L + i * slot + slot * 0.15
+        shaded = (
+            ' fill-opacity="0.55"' if " @ " in name else ""
+        )  # a shaped uplink: its strategy's colour, lighter
         parts.append(
             f'<rect class="series" data-series="{escape(name)}" x="{x:.1f}" y="{PAD_T + h - bh:.1f}" '
-            f'width="{slot * 0.7:.1f}" height="{bh:.1f}" fill="{_colour(name, i)}"/>'
+            f'width="{slot * 0.7:.1f}" height="{bh:.1f}" fill="{_colour(name, i)}"{shaded}/>'
         )
         parts.append(
             f'<text x="{x + slot * 0.35:.1f}" y="{PAD_T + h - bh - 4:.1f}" text-anchor="middle">{_fmt(v)}</text>'
