@@ -192,6 +192,8 @@ def _mock_config(a: argparse.Namespace) -> object:
 
 
 def _add_demo_parser(sub: argparse._SubParsersAction) -> None:
+    from .demo import DEMO, DEMO_AGENTS
+
     p = sub.add_parser(
         "demo",
         help="a small sweep of every strategy against the embedded mock: the table and the HTML report",
@@ -199,16 +201,41 @@ def _add_demo_parser(sub: argparse._SubParsersAction) -> None:
         "per strategy, then the comparison table and report.html. Options for every cell follow `--`.",
     )
     p.add_argument("--out", type=Path, default=Path("runs/demo"), help="output folder (default runs/demo)")
-    p.add_argument("--agents", type=int, default=6, help="agents per strategy (default 6)")
-    p.add_argument("--duration", type=float, default=12.0, help="measured seconds per strategy (default 12)")
-    p.add_argument("--warmup", type=float, default=3.0, help="seconds per strategy not measured (default 3)")
-    p.add_argument("--processes", type=int, default=1, help="local Locust worker processes (default 1)")
-    p.add_argument("--tool-latency-scale", type=float, default=0.1, help="scale of simulated tool latency")
+    p.add_argument(
+        "--agents", type=int, default=DEMO_AGENTS, help=f"agents per strategy (default {DEMO_AGENTS})"
+    )
+    _add_cell_options(p, DEMO.duration_s, DEMO.warmup_s, DEMO.processes)
+
+
+def _add_cell_options(p: argparse.ArgumentParser, duration: float, warmup: float, processes: int) -> None:
+    """What every sweep cell runs with (the sweep and the demo, with their own defaults)."""
+    from .sweep import SweepSpec
+
+    p.add_argument(
+        "--duration", type=float, default=duration, help=f"measured seconds per cell (default {duration:g})"
+    )
+    p.add_argument(
+        "--warmup", type=float, default=warmup, help=f"seconds per cell not measured (default {warmup:g})"
+    )
+    p.add_argument(
+        "--processes",
+        type=int,
+        default=processes,
+        help=f"local Locust worker processes (default {processes})",
+    )
+    scale = SweepSpec.tool_latency_scale
+    p.add_argument(
+        "--tool-latency-scale",
+        type=float,
+        default=scale,
+        help=f"scale of simulated tool latency (default {scale:g})",
+    )
     p.add_argument("locust_args", nargs="*", help="after --: Locust/agentload options for every cell")
 
 
 def _add_sweep_parser(sub: argparse._SubParsersAction) -> None:
     from .options import DEFAULTS
+    from .sweep import SweepSpec
 
     p = sub.add_parser(
         "sweep",
@@ -230,18 +257,12 @@ def _add_sweep_parser(sub: argparse._SubParsersAction) -> None:
         "--uplink-kbps", default="0", help="uplink rates in kbit/s, comma-separated (0 = not shaped)"
     )
     p.add_argument(
-        "--duration", type=float, default=60.0, help="measured seconds per cell, after the warm-up"
-    )
-    p.add_argument(
         "--tasks",
         type=int,
         default=0,
         help="end a cell once this many tasks started after the warm-up finished",
     )
-    p.add_argument("--warmup", type=float, default=10.0, help="seconds per cell not measured (default 10)")
-    p.add_argument("--processes", type=int, default=2, help="local Locust worker processes per cell")
     p.add_argument("--host", default="", help="the API to load (default: the embedded mock)")
-    p.add_argument("--tool-latency-scale", type=float, default=0.1, help="scale of simulated tool latency")
     p.add_argument("--resume", action="store_true", help="finish the sweep in --out: run only missing cells")
     p.add_argument(
         "--master-url",
@@ -249,7 +270,7 @@ def _add_sweep_parser(sub: argparse._SubParsersAction) -> None:
         help="drive a running Locust master (its web UI, e.g. http://master:8089; started with this "
         "locustfile and --class-picker) instead of starting one per cell; its workers run the agents",
     )
-    p.add_argument("locust_args", nargs="*", help="after --: Locust/agentload options for every cell")
+    _add_cell_options(p, SweepSpec.duration_s, SweepSpec.warmup_s, SweepSpec.processes)
 
 
 def _add_report_parser(sub: argparse._SubParsersAction) -> None:

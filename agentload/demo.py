@@ -10,10 +10,22 @@ after `--`, or LOCUST_INFLUX_URL and friends are set).
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 from .agent import STRATEGY_TABLE
 from .sweep import SweepSpec, run_sweep
+
+DEMO_AGENTS = 6
+DEMO = SweepSpec(  # the demo's defaults: every strategy, one cell each, about two minutes in all
+    strategies=list(STRATEGY_TABLE),
+    agents=[DEMO_AGENTS],
+    tasks=["all"],
+    models=["gpt-5.4"],
+    duration_s=12.0,
+    warmup_s=3.0,
+    processes=1,
+)
 
 
 def run_demo(
@@ -27,11 +39,9 @@ def run_demo(
 ) -> int:
     if out_dir.exists() and (out_dir / "sweep.json").exists():
         shutil.rmtree(out_dir)  # the demo's folder is its own: each demo starts afresh
-    spec = SweepSpec(
-        strategies=list(STRATEGY_TABLE),
+    spec = replace(
+        DEMO,
         agents=[agents],
-        tasks=["all"],
-        models=["gpt-5.4"],
         duration_s=duration_s,
         warmup_s=warmup_s,
         processes=processes,

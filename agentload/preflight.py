@@ -12,6 +12,7 @@ from __future__ import annotations
 import ssl
 import urllib.error
 import urllib.request
+from urllib.parse import urlsplit
 
 import certifi
 
@@ -23,8 +24,6 @@ AUTH_STATUSES = (401, 403)
 
 def _origin(host: str) -> str:
     """The host as printed: scheme, name and port only (no path, query or credentials)."""
-    from urllib.parse import urlsplit
-
     u = urlsplit(host)
     port = f":{u.port}" if u.port else ""
     return f"{u.scheme}://{u.hostname}{port}"

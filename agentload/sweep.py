@@ -138,18 +138,14 @@ def _append(run_dir: Path, cell: CellSpec, res: CellResult) -> None:
         w.writerow({k: flat.get(k) for k in CSV_FIELDS})
 
 
-def _finished_tasks_after(folder: Path, start: float | None) -> tuple[int, float | None]:
-    """(tasks finished that started after ``start``, first task start seen) from the records so far."""
-    n, first = 0, None
+def _task_starts(folder: Path) -> list[float]:
+    """When each task recorded so far began (the records are flushed task by task)."""
+    starts = []
     for f in folder.glob("records*.jsonl"):
         for line in f.read_text().splitlines():
-            if '"kind":"task"' not in line:
-                continue
-            r = json.loads(line)
-            first = r["started_at"] if first is None else min(first, r["started_at"])
-            if start is not None and r["started_at"] >= start:
-                n += 1
-    return n, first
+            if '"kind":"task"' in line:
+                starts.append(json.loads(line)["started_at"])
+    return starts
 
 
 def run_cell(spec: SweepSpec, cell: CellSpec, host: str, folder: Path) -> CellResult:
@@ -172,10 +168,10 @@ def run_cell(spec: SweepSpec, cell: CellSpec, host: str, folder: Path) -> CellRe
         while proc.poll() is None:
             time.sleep(1.0)
             if spec.task_target and stopped_at is None:
-                _, first = _finished_tasks_after(folder, None)
-                if first is not None:
-                    n, _ = _finished_tasks_after(folder, first + spec.warmup_s)
-                    if n >= spec.task_target:
+                starts = _task_starts(folder)
+                if starts:
+                    counted = min(starts) + spec.warmup_s
+                    if sum(1 for t in starts if t >= counted) >= spec.task_target:
                         stopped_at = time.time()
                         proc.send_signal(signal.SIGTERM)  # Locust stops gracefully and reports
         proc.wait()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -38,3 +39,17 @@ def read_records(path: Path) -> list[dict[str, Any]]:
     for f in sorted(path.parent.glob(path.stem + "*" + path.suffix)):
         out += [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
     return out
+
+
+def run_briefly(
+    *args: str, run_time: str = "1s", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """One agent for ``run_time``: for runs that are meant to stop at start (bad options, a refused key)."""
+    return subprocess.run(
+        locust_argv("-u", "1", "--run-time", run_time, *args),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+    )

@@ -27,6 +27,7 @@ from agentload.mock.requests import parse_create
 from agentload.records import ErrorKind
 from agentload.transports import ChatHttp, ResponsesHttp, ResponsesWebSocket, Timeouts, api_base
 from agentload.wire.websocket import WsConnection
+from tests.runlocust import run_briefly
 from tests.servers import InfluxDB1, free_port
 
 HTTP_BODY = {"model": "gpt-5.4", "input": "Fix the failing test.", "stream": True}
@@ -248,19 +249,6 @@ def test_the_mock_answers_any_websocket_message_with_events_or_a_400_error_event
 
 
 # ---------------------------------------------------------------------------------- start-up errors
-def _locust(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    import os
-
-    return subprocess.run(
-        locust_argv("--headless", "-u", "1", "--run-time", "2s", *args),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, **(env or {})},
-    )
-
-
 def _one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> str:
     assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
     assert "Traceback" not in proc.stderr + proc.stdout
@@ -274,12 +262,15 @@ def _one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> str:
 def test_an_unreachable_host_and_a_wrong_key_stop_the_run_with_one_line(start_mock):
     port = free_port()
     _one_line_error(
-        _locust("--host", f"http://127.0.0.1:{port}"), "--host", "cannot connect", "Connection refused"
+        run_briefly("--host", f"http://127.0.0.1:{port}", run_time="2s"),
+        "--host",
+        "cannot connect",
+        "Connection refused",
     )
     key = "sk-right-" + secrets.token_hex(8)
     wrong = "sk-wrong-" + secrets.token_hex(8)
     mock = start_mock("--latency", "zero", env={"AGENTLOAD_MOCK_API_KEY": key})
-    proc = _locust("--host", mock.url, env={"OPENAI_API_KEY": wrong})
+    proc = run_briefly("--host", mock.url, run_time="2s", env={"OPENAI_API_KEY": wrong})
     line = _one_line_error(proc, "API key was refused", "HTTP 401", "OPENAI_API_KEY")
     assert wrong not in proc.stdout + proc.stderr and key not in line
 
@@ -289,9 +280,9 @@ def test_an_influxdb_that_answers_401_stops_the_run_with_one_line(tmp_path: Path
     try:
         mock = start_mock("--latency", "zero")
         password = "wrong-" + secrets.token_hex(8)
-        proc = _locust(
+        proc = run_briefly(
             "--host", mock.url, "--influx-url", influx.url, "--influx-db", "agentload",
-            env={"INFLUX_TOKEN": f"admin:{password}"},
+            run_time="2s", env={"INFLUX_TOKEN": f"admin:{password}"},
         )  # fmt: skip
         _one_line_error(proc, "--influx-url", "401", "INFLUX_TOKEN")
         assert password not in proc.stdout + proc.stderr

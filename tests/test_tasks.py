@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agentload.errors import TaskFileError
-from agentload.launch import ROOT, locust_argv
+from agentload.launch import ROOT
 from agentload.workload import builtin_task_names, load_task, parse_task
+from tests.runlocust import run_briefly
 
 
 def test_builtin_tasks_match_the_real_sessions_they_model():
@@ -114,22 +113,6 @@ def test_any_document_loads_or_fails_with_a_task_file_error(doc):
         assert str(e).startswith("fuzz.yaml")
 
 
-def _locust(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        locust_argv(
-            "-u",
-            "1",
-            "--run-time",
-            "1s",
-            *args,
-        ),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
@@ -147,6 +130,6 @@ def _locust(*args: str) -> subprocess.CompletedProcess:
     ],
 )
 def test_bad_options_fail_at_start_with_one_line(args, needle):
-    env_free = _locust(*args)
+    env_free = run_briefly(*args)
     assert env_free.returncode == 2, env_free.stderr[-2000:]
     assert needle in env_free.stderr and "Traceback" not in env_free.stderr

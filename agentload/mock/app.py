@@ -15,7 +15,7 @@ from .chat import chat_completions
 from .config import MockConfig
 from .engine import Engine
 from .errors import ApiError, invalid_api_key, missing_api_key
-from .faults import STATUS_FAULTS, Fault, FaultInjector, encode_batch, first_of, with_faults
+from .faults import STATUS_FAULTS, Fault, FaultInjector, first_of, pace_with_faults
 from .ledger import STATS_PREFIX, ByteLedger, CountingProtocol, connection_of
 from .pacing import is_token, pace, sequencer
 from .ratelimit import Limits, RateLimiter, key_of
@@ -156,24 +156,14 @@ async def stream_with_faults(
 ) -> tuple[float | None, bool]:
     """Streams ``events`` with ``faults`` worked in. Returns (first token time, whether the stream
     was cut); a cut has ended the response already (dropped, or the body ended early)."""
-    cut: list[str] = []
-
-    async def send(batch: list[dict[str, Any]]) -> None:
-        if cut:
-            return
-        blob, name = encode_batch(batch, frame)
-        if blob:
-            await resp.write(blob)
-        if name is not None:
-            cut.append(name)
-
-    first = await pace(with_faults(events, faults, request.app[FAULTS].config), send, start, stamp, is_token)
-    if cut and cut[0] == "drop":
+    config = request.app[FAULTS].config
+    first, cut = await pace_with_faults(events, faults, config, resp.write, frame, start, stamp)
+    if cut == "drop":
         request.transport.abort()  # type: ignore[union-attr]
         raise ConnectionResetError("fault injected: drop")
     if cut:  # truncated: the body ends cleanly without the terminal event
         await resp.write_eof()
-    return first, bool(cut)
+    return first, cut is not None
 
 
 async def create_response(request: web.Request) -> web.StreamResponse:

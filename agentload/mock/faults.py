@@ -12,12 +12,13 @@ Off by default: with no ``--faults`` the mock never misbehaves and the official 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..jsoncodec import dumps_ascii
 from .errors import ApiError
+from .pacing import is_token, pace
 
 # name -> (what it does, which transports it applies to)
 FAULTS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -225,3 +226,30 @@ def encode_batch(
         else:
             parts.append(frame(etype, dumps_ascii(e)))
     return b"".join(parts), None
+
+
+async def pace_with_faults(
+    events: Iterator[tuple[float, dict[str, Any]]],
+    faults: list[Fault],
+    config: FaultConfig,
+    write: Callable[[bytes], Awaitable[None]],
+    frame: Callable[[str, bytes], bytes],
+    start: float,
+    stamp: Callable[[dict[str, Any]], None] | None = None,
+) -> tuple[float | None, str | None]:
+    """Paces ``events`` with ``faults`` worked in, writing ``frame``-encoded batches with ``write``
+    until a cut. Returns the first token's time and the cutting fault's name (None: no cut); what a cut
+    does to the connection is the transport's to do."""
+    cut: list[str] = []
+
+    async def send(batch: list[dict[str, Any]]) -> None:
+        if cut:
+            return
+        blob, name = encode_batch(batch, frame)
+        if blob:
+            await write(blob)
+        if name is not None:
+            cut.append(name)
+
+    first = await pace(with_faults(events, faults, config), send, start, stamp, is_token)
+    return first, (cut[0] if cut else None)

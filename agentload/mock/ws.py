@@ -22,7 +22,7 @@ from aiohttp import WSMsgType, web
 from ..jsoncodec import dumps_ascii
 from .engine import ResponseState
 from .errors import ApiError, bad_request
-from .faults import STATUS_FAULTS, Fault, encode_batch, first_of, with_faults
+from .faults import STATUS_FAULTS, Fault, first_of, pace_with_faults
 from .ledger import connection_of
 from .pacing import is_token, pace, sequencer
 from .requests import CreateRequest, parse_create
@@ -230,24 +230,14 @@ class WsSession:
     ) -> tuple[float | None, bool]:
         """Streams with the drawn faults worked in; a cut ends the connection (drop: no close frame, so
         the client sees 1006; truncated: close 1000; close_1011: close 1011)."""
-        cut: list[str] = []
-
-        async def send(batch: list[dict[str, Any]]) -> None:
-            if cut:
-                return
-            blob, name = encode_batch(batch, _ws_frame)
-            if blob:
-                await self.write(blob)
-            if name is not None:
-                cut.append(name)
-
-        first = await pace(with_faults(events, faults, self.faults.config), send, start, stamp, is_token)
-        if cut and cut[0] == "drop":
+        config = self.faults.config
+        first, cut = await pace_with_faults(events, faults, config, self.write, _ws_frame, start, stamp)
+        if cut == "drop":
             self.request.transport.abort()  # type: ignore[union-attr]
         elif cut:
-            code = 1011 if cut[0] == "close_1011" else 1000
-            await self.ws.close(code=code, message=b"fault injected: " + cut[0].encode())
-        return first, bool(cut)
+            code = 1011 if cut == "close_1011" else 1000
+            await self.ws.close(code=code, message=b"fault injected: " + cut.encode())
+        return first, cut is not None
 
     async def _lifetime(self) -> None:
         await asyncio.sleep(self.config.ws_lifetime_s)
