@@ -24,7 +24,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	tests/install_services.sh
 	$(PY) -m ruff check .
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -rs -p no:cacheprovider
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

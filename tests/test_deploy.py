@@ -6,13 +6,16 @@
 - the Kubernetes manifests validate against the Kubernetes 1.30 schemas, and the API key reaches the
   workers from a Secret only;
 - the Terraform module parses, and its variables, security-group rules, user data and outputs are wired
-  as the README says. (``terraform fmt -check`` needs the terraform binary, which is not installable
-  here: see the README.)
+  as the README says; where the terraform binary and the AWS provider are on the machine (this kind has
+  them in /usr/local/bin and /opt/tf-plugins; neither Debian nor PyPI carries them), ``terraform fmt
+  -check``, ``terraform validate`` and the module's own ``terraform test`` (AWS provider mocked) run too.
 """
 
 from __future__ import annotations
 
 import copy
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -27,6 +30,10 @@ import yaml
 from agentload.launch import ROOT
 
 BIN = Path(sys.executable).parent
+TERRAFORM = shutil.which("terraform")
+# Providers cannot be downloaded here: `terraform init -plugin-dir` takes them from this mirror.
+TF_PLUGINS = Path(os.environ.get("AGENTLOAD_TF_PLUGIN_DIR", "/opt/tf-plugins"))
+HAS_AWS_PROVIDER = (TF_PLUGINS / "registry.terraform.io" / "hashicorp" / "aws").is_dir()
 K8S = sorted((ROOT / "deploy" / "k8s").glob("*.yaml"))
 
 
@@ -223,7 +230,47 @@ def test_terraform_user_data_installs_the_project_and_joins_the_master() -> None
     assert "--master " in master and "make venv" in master
     for template, names in ((worker, {"repo_url", "repo_ref", "master_ip", "api_key_ssm_parameter", "region"}),
                             (master, {"repo_url", "repo_ref", "locust_args"})):  # fmt: skip
-        import re
-
         used = set(re.findall(r"\$\{([a-z_]+)\}", template))
         assert used == names, used ^ names  # every template variable is passed, and nothing else
+
+
+def _terraform(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TF_CLI_CONFIG_FILE": os.devnull, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1"}
+    assert TERRAFORM
+    return subprocess.run(
+        [TERRAFORM, *args, "-no-color"], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.mark.skipif(
+    TERRAFORM is None, reason="no terraform binary on this machine (neither Debian nor PyPI has it)"
+)
+def test_terraform_fmt_check() -> None:
+    done = _terraform(ROOT / "terraform", "fmt", "-check", "-recursive", "-diff")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.skipif(
+    TERRAFORM is None or not HAS_AWS_PROVIDER,
+    reason=f"needs terraform and the AWS provider under {TF_PLUGINS} (AGENTLOAD_TF_PLUGIN_DIR)",
+)
+def test_terraform_validate_and_module_tests(tmp_path: Path) -> None:
+    """validate, then the module's ``terraform test``: a mocked apply whose assertions check the rules
+    (5557 from the workers' group only, 8089 from allowed_cidr only), the workers joining the master's
+    private address, the key read from SSM, and that allowed_cidr=0.0.0.0/0 is refused."""
+    module = tmp_path / "aws"
+    shutil.copytree(ROOT / "terraform" / "aws", module, ignore=shutil.ignore_patterns(".terraform*"))
+    init = _terraform(module, "init", "-backend=false", "-input=false", f"-plugin-dir={TF_PLUGINS}")
+    assert init.returncode == 0, init.stdout + init.stderr
+    validate = _terraform(module, "validate")
+    assert validate.returncode == 0 and "The configuration is valid" in validate.stdout, (
+        validate.stdout + validate.stderr
+    )
+    test = _terraform(module, "test")
+    assert test.returncode == 0, test.stdout + test.stderr
+    runs = re.findall(r'run "(\w+)"\.\.\. (\w+)', test.stdout)
+    assert runs == [
+        ("fleet", "pass"),
+        ("no_key_no_ssm_policy", "pass"),
+        ("web_ui_never_open_to_the_internet", "pass"),
+    ]
