@@ -387,6 +387,7 @@ class Agent:
             retry_after_ms=rl.retry_after_ms,
             wait_ms=wait * 1000.0,
             attempt=attempt,
+            client_lag_ms=out.client_lag_ms,
         )
         rec.bytes_sent += tr.bytes_sent
         rec.bytes_received += tr.bytes_received

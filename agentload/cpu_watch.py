@@ -1,10 +1,11 @@
 """The generator's own CPU, watched: past --cpu-warn-percent its timings start to include queueing.
 
-A worker's greenlets share one core. While it has spare CPU, a token that arrives is read at once and
-TTFT is the server's; once it is busy, the token waits for the greenlets ahead of it and TTFT grows
-with the generator's load, not the server's (bench/generator.py measures where: see README). Locust
-warns at 90 %; agentload warns at 70 % by default, names the worker, and the end of the run says for
-how long each worker was over, so a user knows which figures to distrust.
+A worker's greenlets share one core. While it has spare CPU, a token that arrives is read at once;
+once it is busy, the token waits for the greenlets ahead of it. TTFT is taken at the kernel's receive
+stamp (wire/rxstamp.py), which holds while that wait is shorter than the gap between deltas; durations,
+tool timing and anything over TLS include the wait (bench/generator.py measures where: see README).
+Locust warns at 90 %; agentload warns at 70 % by default, names the worker, and the end of the run says
+for how long each worker was over, so a user knows which figures to distrust.
 """
 
 from __future__ import annotations

@@ -68,6 +68,9 @@ class TurnRecord:
     retry_after_ms: float | None = None
     wait_ms: float = 0.0  # the backoff this agent waited after this attempt (429 policy or retry)
     attempt: int = 0  # 0 for a turn's first attempt, n for its n-th retry (after a 429 or a failure)
+    # from the first token's arrival (kernel stamp) to its agent reading it: this worker's own
+    # queueing, kept out of ttft_ms. None where there is no stamp (TLS): ttft_ms then includes it.
+    client_lag_ms: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "kind": "turn"}

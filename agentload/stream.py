@@ -53,7 +53,8 @@ class TurnOutcome:
     """Everything one request/response exchange produced."""
 
     t_start: float = field(default_factory=time.perf_counter)
-    t_first_token: float | None = None
+    t_first_token: float | None = None  # when the first delta arrived (see wire/rxstamp.py)
+    client_lag_ms: float | None = None  # how long it then waited for its agent; None: not stamped
     t_end: float | None = None
     response_id: str | None = None
     calls: list[FunctionCall] = field(default_factory=list)

@@ -21,6 +21,7 @@ from geventhttpclient.response import HTTPConnectionClosed, HTTPParseError
 from .jsoncodec import dumps_utf8 as dumps
 from .records import ErrorKind
 from .stream import ChatConsumer, ResponsesConsumer, TurnOutcome, error_from_body, event_type
+from .wire import rxstamp
 from .wire.counting import WireCounter
 from .wire.http import HttpReply, HttpWire, iter_sse
 from .wire.uplink import Uplink
@@ -103,6 +104,7 @@ def drive(
     time left to the first-token deadline until output flows, then the idle timeout."""
     deadline = out.t_start + timeouts.first_token_s
     flowing = False
+    reads = rxstamp.reads(sock)  # after the previous event (or the response head)
     for event in events:
         if feed(*event):
             return True
@@ -111,10 +113,23 @@ def drive(
         if out.t_first_token is not None:
             flowing = True
             if sock is not None:
+                _first_token_arrival(out, sock, own_read=rxstamp.reads(sock) != reads)
                 sock.settimeout(timeouts.idle_s)
         elif sock is not None:
+            reads = rxstamp.reads(sock)
             sock.settimeout(max(0.001, deadline - time.perf_counter()))
     return False
+
+
+def _first_token_arrival(out: TurnOutcome, sock: Any, own_read: bool) -> None:
+    """Moves the first token's time from when its agent read it back to when it reached this machine
+    (the read that brought it was stamped by the kernel), and keeps the difference as the lag."""
+    assert out.t_first_token is not None
+    t = rxstamp.arrival(sock, own_read, out.t_first_token, out.t_start)
+    rxstamp.disarm(sock)
+    if t is not None:
+        out.client_lag_ms = (out.t_first_token - t) * 1000.0
+        out.t_first_token = t
 
 
 class Transport(Protocol):
@@ -260,6 +275,7 @@ class ResponsesWebSocket:
             phase = Phase.FIRST_TOKEN
             conn = self.conn
             conn.sock.settimeout(self.timeouts.first_token_s)
+            rxstamp.arm(conn.sock)
             conn.send_text(dumps(body))
             consumer = ResponsesConsumer(out)
             recv = conn.recv_message

@@ -27,6 +27,7 @@ from tests.runlocust import read_records
 from tests.servers import INFLUX_DB, InfluxDB1
 
 RUN_S = 120
+MOCK_GC_S = 20  # the mock's full collections (none in between): six in the run
 RUN_ID = "soak"
 KNOWN_KINDS = {v for k, v in vars(ErrorKind).items() if k.isupper() and isinstance(v, str)}
 
@@ -37,6 +38,7 @@ def soak(influx1: InfluxDB1, tmp_path_factory: pytest.TempPathFactory):
     mock_args = [
         "--ttft-ms", "100", "--prefill-ms-per-1k", "0", "--cached-ms-per-1k", "0", "--output-tps", "400",
         "--faults", "all=0.02", "--fault-slow-s", "1", "--fault-stall-s", "4", "--fault-seed", "7",
+        "--gc-interval", str(MOCK_GC_S),
     ]  # fmt: skip
     with MockProcess(mock_args) as mock:
         proc = subprocess.run(
@@ -140,6 +142,13 @@ def test_worker_memory_did_not_grow(soak) -> None:
         third, last = w["rss_mib_third"], w["rss_mib_last"]
         assert third > 0, (worker, w)
         assert last - third < max(4.0, 0.05 * third), (worker, w)
+
+
+def test_the_mock_collected_garbage_on_its_schedule_only(soak) -> None:
+    """No automatic collector pausing the mock's tokens; its scheduled full collections ran."""
+    _, _, _, stats, _ = soak
+    assert stats["gc"]["automatic"] is False, stats["gc"]
+    assert stats["gc"]["full_collections"] >= RUN_S // MOCK_GC_S, stats["gc"]
 
 
 def test_stopping_closed_every_socket(soak) -> None:

@@ -193,6 +193,22 @@ def panels() -> list[dict[str, Any]]:
             ],
             (12, 25, 12, 8),
         ),
+        _panel(
+            10,
+            "Agent lag p99 (first token waiting for its agent), by worker",
+            [
+                (
+                    f'SELECT percentile("client_lag_ms", 99) FROM "{turn}" WHERE {RUN_FILTER} '
+                    'GROUP BY time($__interval), "worker" fill(none)',
+                    "$tag_worker",
+                )
+            ],
+            (0, 33, 12, 8),
+            unit="ms",
+            description="How long first tokens waited in a worker's sockets for their agents to run: the "
+            "generator's own queueing, kept out of TTFT (kernel receive stamps). Tens of ms: the worker "
+            "has too many agents for its core, and TTFT may err late; add workers.",
+        ),
     ]
 
 

@@ -46,6 +46,7 @@ TURN_INT_FIELDS = (
 TURN_FLOAT_FIELDS = (
     "duration_ms",
     "ttft_ms",
+    "client_lag_ms",
     "wait_ms",
     "rl_reset_requests_ms",
     "rl_reset_tokens_ms",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -153,11 +155,12 @@ async def stream_with_faults(
     frame: Any,
     start: float,
     stamp: Any = None,
+    is_token: Callable[[dict[str, Any]], bool] = is_token,
 ) -> tuple[float | None, bool]:
     """Streams ``events`` with ``faults`` worked in. Returns (first token time, whether the stream
     was cut); a cut has ended the response already (dropped, or the body ended early)."""
     config = request.app[FAULTS].config
-    first, cut = await pace_with_faults(events, faults, config, resp.write, frame, start, stamp)
+    first, cut = await pace_with_faults(events, faults, config, resp.write, frame, start, stamp, is_token)
     if cut == "drop":
         request.transport.abort()  # type: ignore[union-attr]
         raise ConnectionResetError("fault injected: drop")
@@ -201,7 +204,7 @@ async def create_response(request: web.Request) -> web.StreamResponse:
     else:
         first = await pace(gen.events(), send, start, sequencer(), is_token)
     if first is not None and "exchange" in request:
-        request["exchange"].ttft_ms = (first - start) * 1000.0
+        request["exchange"].first_token(first, start)
     engine.finish(gen)
     await resp.write_eof()
     return resp
@@ -247,8 +250,20 @@ async def stats(request: web.Request) -> web.Response:
             **request.app[LEDGER].snapshot(with_exchanges=with_ex),
             "rate_limits": request.app[LIMITER].snapshot(),
             "faults": request.app[FAULTS].snapshot(),
+            "gc": _gc_snapshot(),
         }
     )
+
+
+def _gc_snapshot() -> dict[str, Any]:
+    """The process's garbage collector (see server.collect_garbage): whether it runs on Python's own
+    schedule, the full collections so far and what they freed."""
+    full = gc.get_stats()[2]
+    return {
+        "automatic": gc.isenabled(),
+        "full_collections": full["collections"],
+        "collected": full["collected"],
+    }
 
 
 async def reset(request: web.Request) -> web.Response:

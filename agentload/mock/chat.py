@@ -19,7 +19,7 @@ from ..jsoncodec import dumps_ascii, dumps_utf8
 from ..tokens import BYTES_PER_TOKEN, estimate_tokens, text_tokens
 from .errors import bad_request
 from .model import TASK_METADATA_KEY, Plan
-from .pacing import pace
+from .pacing import is_chat_token, pace
 from .requests import parse_json_body
 
 _ROLES = ("system", "developer", "user", "assistant", "tool")
@@ -229,11 +229,15 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         max(1, engine.config.chunk_tokens) * BYTES_PER_TOKEN,
     )
     if faults:
-        _, cut = await stream_with_faults(request, resp, chunks, faults, _chat_frame, start)
+        first, cut = await stream_with_faults(
+            request, resp, chunks, faults, _chat_frame, start, is_token=is_chat_token
+        )
         if cut:
             return resp
     else:
-        await pace(chunks, send, start)
+        first = await pace(chunks, send, start, is_token=is_chat_token)
+    if first is not None and "exchange" in request:
+        request["exchange"].first_token(first, start)
     await resp.write(b"data: [DONE]\n\n")
     await resp.write_eof()
     return resp

@@ -67,6 +67,7 @@ class MockConfig:
     ws_max_lanes: int = 32
     store_max_responses: int = 100_000
     ledger_max_exchanges: int = 100_000
+    gc_interval_s: float = 60.0  # one full garbage collection this often; 0 = Python's own schedule
     model_name_default: str = "gpt-5.4"
     # per-API-key rate limits (OpenAI-style headers on every response; 429 beyond them)
     rpm: int = 1_000_000

@@ -236,6 +236,7 @@ async def pace_with_faults(
     frame: Callable[[str, bytes], bytes],
     start: float,
     stamp: Callable[[dict[str, Any]], None] | None = None,
+    is_token: Callable[[dict[str, Any]], bool] = is_token,
 ) -> tuple[float | None, str | None]:
     """Paces ``events`` with ``faults`` worked in, writing ``frame``-encoded batches with ``write``
     until a cut. Returns the first token's time and the cutting fault's name (None: no cut); what a cut

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,13 @@ class Exchange:
     tx_end: int | None = None  # tx counter when the next exchange began (None: still open)
     response_id: str | None = None
     ttft_ms: float | None = None  # the mock's actual TTFT: request read -> first token written
+    first_token_at: float | None = None  # when the first token was written (Unix time)
+
+    def first_token(self, first: float, start: float) -> None:
+        """The first token went out at ``first`` (event-loop time) for a request taken up at ``start``.
+        Its wall-clock time is kept too: a client on this machine compares it with its own."""
+        self.ttft_ms = (first - start) * 1000.0
+        self.first_token_at = time.time() - (asyncio.get_running_loop().time() - first)
 
     def as_dict(self, conn: ConnectionBytes) -> dict[str, Any]:
         tx_end = self.tx_end if self.tx_end is not None else conn.tx
@@ -41,6 +49,7 @@ class Exchange:
             "path": self.path,
             "response_id": self.response_id,
             "ttft_ms": self.ttft_ms,
+            "first_token_at": self.first_token_at,
             "received": self.rx_mark - self.rx_start,
             "sent": tx_end - self.tx_mark,
         }

@@ -21,6 +21,19 @@ def is_token(event: Event) -> bool:
     return event.get("type") in DELTA_EVENTS
 
 
+def is_chat_token(chunk: Event) -> bool:
+    """A Chat Completions chunk that carries output: text, or a piece of a tool call's arguments
+    (as the agents' ChatConsumer counts it; the role chunk and a call's empty head do not)."""
+    for choice in chunk.get("choices") or ():
+        delta = choice.get("delta") or {}
+        if delta.get("content"):
+            return True
+        for call in delta.get("tool_calls") or ():
+            if (call.get("function") or {}).get("arguments"):
+                return True
+    return False
+
+
 def sequencer(extra: dict[str, Any] | None = None) -> Callable[[Event], None]:
     """Stamps Responses API events with ``sequence_number`` (and e.g. the lane's ``stream_id``)."""
     counter = iter(range(1 << 62))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import re
@@ -27,11 +28,36 @@ from .config import MockConfig
 READY_RE = re.compile(r"agentload mock listening on (http://\S+)")
 
 
+async def collect_garbage(interval_s: float) -> None:
+    """The mock's garbage collection: all of it at once, every ``interval_s``, and none in between.
+
+    Why: with 1,000 open streams the mock holds ~200,000 objects that the collector tracks (each
+    connection's coroutines, buffers and ledger entries). Python's automatic collector scans them all
+    every ~20 s, a ~100-140 ms pause in which no token goes out; its younger collections pause 10-50 ms.
+    Measured at 1,000 WebSocket agents (bench/generator.py's pacing): the mock's first tokens late by
+    111-141 ms at p99.9 with the automatic collector, 17-34 ms with none. Almost nothing the mock makes
+    is cyclic garbage (the automatic collections freed 0 objects but at exit), so one collection a
+    minute keeps memory flat and costs one pause a minute. What is alive at start (the task scripts,
+    modules) is frozen out of every collection. ``interval_s`` 0 keeps Python's automatic collector."""
+    gc.collect()
+    gc.freeze()
+    if interval_s <= 0:
+        return
+    gc.disable()
+    try:
+        while True:
+            await asyncio.sleep(interval_s)
+            gc.collect()
+    finally:
+        gc.enable()
+
+
 def serve(config: MockConfig) -> None:
     """Serve until SIGINT/SIGTERM. Prints one ready line with the URL (port 0 resolved)."""
 
     async def main() -> None:
         running = await start_mock(config)
+        collector = asyncio.create_task(collect_garbage(config.gc_interval_s))
         host = f"[{config.host}]" if ":" in config.host else config.host
         print(f"agentload mock listening on http://{host}:{running.port}", flush=True)
         stop = asyncio.Event()
@@ -39,6 +65,7 @@ def serve(config: MockConfig) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
+        collector.cancel()
         await running.close()
 
     asyncio.run(main())

@@ -222,7 +222,7 @@ class WsSession:
         else:
             first = await pace(gen.events(), self.send, start, sequencer(extra), is_token)
         if first is not None and exchange is not None:
-            exchange.ttft_ms = (first - received) * 1000.0
+            exchange.first_token(first, received)
         lane.cache = self.engine.finish(gen)
 
     async def _stream_with_faults(

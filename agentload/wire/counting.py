@@ -14,6 +14,7 @@ import gevent.socket
 import gevent.ssl
 from gevent._socketcommon import timeout_default
 
+from . import rxstamp
 from .uplink import Uplink
 
 
@@ -31,6 +32,10 @@ class WireCounter:
 class CountingSocket(gevent.socket.socket):
     counter: WireCounter
     uplink: Uplink | None = None
+    stamps = False  # the kernel stamps what this socket receives (rxstamp.enable)
+    stamp_reads = False  # recv() asks for the stamps (while an agent waits for a first token)
+    rx_reads = 0  # stamped reads since armed
+    rx_oldest_ns = rx_newest_ns = 0  # the last stamped read's oldest and newest packet (Unix ns)
 
     def send(self, data, flags=0, timeout=timeout_default):  # noqa: ANN001 - gevent's signature
         if self.uplink is not None:
@@ -42,7 +47,11 @@ class CountingSocket(gevent.socket.socket):
         return n
 
     def recv(self, *args):  # noqa: ANN002
-        data = super().recv(*args)
+        if self.stamp_reads:
+            data, self.rx_oldest_ns, self.rx_newest_ns = rxstamp.stamped_recv(self, args[0])
+            self.rx_reads += 1
+        else:
+            data = super().recv(*args)
         self.counter.received += len(data)
         return data
 
@@ -100,6 +109,7 @@ def counting_socket(
     sock = CountingSocket(family, type, proto)
     sock.counter = counter
     sock.uplink = uplink
+    sock.stamps = rxstamp.enable(sock)
     return sock
 
 

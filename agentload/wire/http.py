@@ -17,6 +17,7 @@ import certifi
 import gevent.queue
 from geventhttpclient import HTTPClient
 
+from . import rxstamp
 from .counting import WireCounter, counting_socket, ssl_context
 from .uplink import Uplink
 
@@ -114,6 +115,7 @@ class HttpWire:
         def get_socket_with_timeout() -> Any:
             sock = get_socket()
             sock.settimeout(self._head_timeout)
+            rxstamp.arm(sock)  # until the first token (transports.drive disarms it)
             return sock
 
         pool.get_socket = get_socket_with_timeout
