@@ -101,31 +101,35 @@ def drive(
     timeouts: Timeouts,
 ) -> bool:
     """Feeds events until one finishes the response, keeping the socket's timeout on the phase: the
-    time left to the first-token deadline until output flows, then the idle timeout."""
+    time left to the first-token deadline until output flows, then the idle timeout. The first token
+    takes the kernel's arrival stamp (wire/rxstamp.py)."""
     deadline = out.t_start + timeouts.first_token_s
     flowing = False
-    reads = rxstamp.reads(sock)  # after the previous event (or the response head)
-    for event in events:
-        if feed(*event):
-            return True
-        if flowing:
-            continue
-        if out.t_first_token is not None:
-            flowing = True
-            if sock is not None:
-                _first_token_arrival(out, sock, own_read=rxstamp.reads(sock) != reads)
-                sock.settimeout(timeouts.idle_s)
-        elif sock is not None:
-            reads = rxstamp.reads(sock)
-            sock.settimeout(max(0.001, deadline - time.perf_counter()))
-    return False
+    try:
+        for event in events:
+            if feed(*event):
+                return True
+            if flowing:
+                continue
+            if out.t_first_token is not None:
+                flowing = True
+                if sock is not None:
+                    _stamp_first_token(out, sock)
+                    sock.settimeout(timeouts.idle_s)
+            elif sock is not None:
+                sock.settimeout(max(0.001, deadline - time.perf_counter()))
+        return False
+    finally:
+        if sock is not None:
+            rxstamp.disarm(sock)
 
 
-def _first_token_arrival(out: TurnOutcome, sock: Any, own_read: bool) -> None:
+def _stamp_first_token(out: TurnOutcome, sock: Any) -> None:
     """Moves the first token's time from when its agent read it back to when it reached this machine
-    (the read that brought it was stamped by the kernel), and keeps the difference as the lag."""
+    (the stamp of the read that brought it), keeps the difference as the agent's lag, and stops
+    stamping: the rest of the stream is read plainly."""
     assert out.t_first_token is not None
-    t = rxstamp.arrival(sock, own_read, out.t_first_token, out.t_start)
+    t = rxstamp.arrival(sock, out.t_first_token, out.t_start)
     rxstamp.disarm(sock)
     if t is not None:
         out.client_lag_ms = (out.t_first_token - t) * 1000.0

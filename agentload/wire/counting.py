@@ -33,9 +33,8 @@ class CountingSocket(gevent.socket.socket):
     counter: WireCounter
     uplink: Uplink | None = None
     stamps = False  # the kernel stamps what this socket receives (rxstamp.enable)
-    stamp_reads = False  # recv() asks for the stamps (while an agent waits for a first token)
-    rx_reads = 0  # stamped reads since armed
-    rx_oldest_ns = rx_newest_ns = 0  # the last stamped read's oldest and newest packet (Unix ns)
+    stamp_reads = False  # recv() asks for the stamp (until a first token: rxstamp.arm)
+    rx_newest_ns = 0  # the last stamped read's newest packet (Unix ns; 0: none)
 
     def send(self, data, flags=0, timeout=timeout_default):  # noqa: ANN001 - gevent's signature
         if self.uplink is not None:
@@ -48,8 +47,7 @@ class CountingSocket(gevent.socket.socket):
 
     def recv(self, *args):  # noqa: ANN002
         if self.stamp_reads:
-            data, self.rx_oldest_ns, self.rx_newest_ns = rxstamp.stamped_recv(self, args[0])
-            self.rx_reads += 1
+            data, self.rx_newest_ns = rxstamp.stamped_recv(self, args[0])
         else:
             data = super().recv(*args)
         self.counter.received += len(data)
