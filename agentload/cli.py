@@ -34,6 +34,14 @@ def _add_mock_parser(sub: argparse._SubParsersAction) -> None:
         help=f"require this bearer token (prefer the {MOCK_KEY_ENV} environment variable)",
     )
     p.add_argument(
+        "--tls-cert",
+        type=Path,
+        default=None,
+        help="serve https and wss with this PEM certificate (chain); needs --tls-key. Agents trust its CA "
+        "through SSL_CERT_FILE",
+    )
+    p.add_argument("--tls-key", type=Path, default=None, help="the PEM private key of --tls-cert")
+    p.add_argument(
         "--latency",
         choices=("realistic", "zero"),
         default="realistic",
@@ -168,6 +176,11 @@ def _mock_config(a: argparse.Namespace) -> object:
         raise AgentloadError("--chunk-tokens: must be 1 or more")
     if a.ws_lifetime <= 0:
         raise AgentloadError("--ws-lifetime: must be more than 0 seconds")
+    if (a.tls_cert is None) != (a.tls_key is None):
+        raise AgentloadError("--tls-cert and --tls-key: give both (a PEM certificate and its key) or neither")
+    for flag, path in (("--tls-cert", a.tls_cert), ("--tls-key", a.tls_key)):
+        if path is not None and not path.is_file():
+            raise AgentloadError(f"{flag}: {path} is not a file")
     if a.gc_interval < 0:
         raise AgentloadError("--gc-interval: must be 0 (Python's automatic collector) or more seconds")
     if not a.tasks_dir.is_dir():
@@ -186,6 +199,8 @@ def _mock_config(a: argparse.Namespace) -> object:
         host=a.host,
         port=a.port,
         api_key=key,
+        tls_cert=a.tls_cert,
+        tls_key=a.tls_key,
         latency=lat,
         default_script=DefaultScript(calls_per_turn=a.default_calls, turns=a.default_turns),
         tasks_dir=a.tasks_dir,

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Installs what the tests start on loopback (never as system services): Debian's influxdb (1.x) and
-# victoria-metrics, and chromium (headless, to open the sweep report). Idempotent; `make test` runs it first.
+# victoria-metrics, chromium (headless, to open the sweep report), and openssl's CLI (a throwaway CA for
+# the TLS tests). Idempotent; `make test` runs it first.
 set -euo pipefail
 missing=()
 command -v influxd >/dev/null 2>&1 || missing+=(influxdb)
 command -v victoria-metrics >/dev/null 2>&1 || missing+=(victoria-metrics)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-liberation)  # fonts: the report screenshot has text
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if ! command -v apt-get >/dev/null 2>&1; then
-    echo "tests need ${missing[*]} (Debian packages influxdb, victoria-metrics, chromium); install them and retry" >&2
+    echo "tests need ${missing[*]} (Debian packages influxdb, victoria-metrics, chromium, openssl); install them and retry" >&2
     exit 1
 fi
 SUDO=""

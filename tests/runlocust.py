@@ -12,7 +12,7 @@ from agentload.launch import ROOT, locust_argv
 
 
 def run_locust(
-    host: str, tmp: Path, *args: str, timeout: float = 120
+    host: str, tmp: Path, *args: str, timeout: float = 120, env: dict[str, str] | None = None
 ) -> tuple[subprocess.CompletedProcess, dict]:
     """Headless Locust, bounded by --run-time (given in ``args``) and ``timeout``; returns the process and
     the summary JSON it wrote."""
@@ -29,7 +29,9 @@ def run_locust(
         "30",
         *args,
     )
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
+    )
     data = json.loads(summary.read_text()) if summary.exists() else {}
     return proc, data
 

@@ -186,3 +186,25 @@ class VictoriaMetrics(Server):
                 return rows
             last = rows
             time.sleep(0.5)
+
+
+def make_tls_files(folder: Path) -> tuple[Path, Path, Path]:
+    """A throwaway CA and a certificate it signed for 127.0.0.1 and localhost (openssl's CLI):
+    (ca.pem, server.pem, server.key). Agents trust the CA through SSL_CERT_FILE."""
+    ca, ca_key = folder / "ca.pem", folder / "ca.key"
+    cert, key, csr, ext = (
+        folder / "server.pem",
+        folder / "server.key",
+        folder / "server.csr",
+        folder / "ext.cnf",
+    )
+    ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    for cmd in (
+        ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca, "-days", "2",
+         "-subj", "/CN=agentload test CA"],
+        ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1"],
+        ["x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-out", cert,
+         "-days", "2", "-extfile", ext],
+    ):  # fmt: skip
+        subprocess.run([_binary("openssl"), *map(str, cmd)], check=True, capture_output=True, timeout=60)
+    return ca, cert, key

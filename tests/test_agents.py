@@ -3,6 +3,8 @@
 Checks what the agents issue asks: no failures with 8 agents of each strategy; the client's per-turn
 byte counts equal the mock's server-side counters exactly; the built-in tasks reproduce the published
 shape (WebSocket sends 80-86 % fewer bytes than stateless HTTP; by turn 9 stateless HTTP sends 8x more).
+Each runs twice: over plain TCP, and over TLS (https and wss, the mock's certificate from a throwaway
+CA that the agents trust through SSL_CERT_FILE), where both sides count the bytes inside TLS.
 """
 
 from __future__ import annotations
@@ -12,16 +14,23 @@ import pytest
 from agentload.launch import locust_argv
 from agentload.records import STRATEGIES
 from tests.runlocust import read_records, run_locust
+from tests.servers import make_tls_files
 
 
-@pytest.fixture(scope="module")
-def fleet_run(tmp_path_factory):
+@pytest.fixture(scope="module", params=["tcp", "tls"])
+def fleet_run(request, tmp_path_factory):
     from agentload.mock import MockProcess
 
     tmp = tmp_path_factory.mktemp("fleet")
-    with MockProcess(["--latency", "zero"]) as mock:
+    mock_args, env = ["--latency", "zero"], None
+    if request.param == "tls":
+        ca, cert, key = make_tls_files(tmp)
+        mock_args += ["--tls-cert", str(cert), "--tls-key", str(key)]
+        env = {"SSL_CERT_FILE": str(ca)}
+    with MockProcess(mock_args, env=env) as mock:
+        assert mock.url.startswith("https://" if request.param == "tls" else "http://")
         proc, summary = run_locust(
-            mock.url, tmp, "-u", "40", "-r", "40", "--run-time", "8s", "--tool-latency-scale", "0"
+            mock.url, tmp, "-u", "40", "-r", "40", "--run-time", "8s", "--tool-latency-scale", "0", env=env
         )
         stats = mock.stats()
     return proc, summary, read_records(tmp / "records.jsonl"), stats

@@ -95,10 +95,16 @@ def test_byte_ledger_equals_bytes_on_the_client_socket(start_mock):
 
 
 def test_mock_cli_errors_are_one_line(tmp_path):
+    not_pem = tmp_path / "not.pem"
+    not_pem.write_text("not a certificate\n")
     for args, flag in (
         (["--port", "70000"], "--port"),
         (["--output-tps", "-1"], "--output-tps"),
         (["--tasks-dir", str(tmp_path / "nope")], "--tasks-dir"),
+        (["--tls-cert", str(tmp_path / "cert.pem")], "--tls-key"),
+        (["--tls-cert", str(tmp_path / "cert.pem"), "--tls-key", str(tmp_path / "k.pem")], "--tls-cert"),
+        (["--tls-cert", str(not_pem), "--tls-key", str(not_pem), "--port", "0"], "--tls-cert"),
+        (["--gc-interval", "-1"], "--gc-interval"),
     ):
         p = subprocess.run(
             [sys.executable, "-m", "agentload", "mock", *args], capture_output=True, text=True, timeout=30

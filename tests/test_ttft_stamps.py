@@ -17,6 +17,7 @@ import pytest
 from gevent.monkey import get_original
 
 from agentload.transports import ChatHttp, ResponsesHttp, ResponsesWebSocket, Timeouts, api_base
+from tests.servers import make_tls_files
 
 _block = get_original("time", "sleep")  # blocks the process, greenlets and all (gevent's would yield)
 TTFT_MS = 300.0
@@ -43,9 +44,15 @@ def _body(kind: str) -> dict:
     return {"type": "response.create", **body} if kind == "ws" else {**body, "stream": True}
 
 
+@pytest.mark.parametrize("tls", [False, True], ids=["tcp", "tls"])
 @pytest.mark.parametrize("kind", TRANSPORTS)
-def test_ttft_is_the_arrival_of_the_first_token_not_its_reading(start_mock, kind):
-    out, served = _late_turn(start_mock(*MOCK, *SLOW_DELTAS), kind)
+def test_ttft_is_the_arrival_of_the_first_token_not_its_reading(start_mock, tmp_path, monkeypatch, kind, tls):
+    args = [*MOCK, *SLOW_DELTAS]
+    if tls:  # the stamp comes from a peek at the encrypted bytes (OpenSSL does the reads)
+        ca, cert, key = make_tls_files(tmp_path)
+        args += ["--tls-cert", str(cert), "--tls-key", str(key)]
+        monkeypatch.setenv("SSL_CERT_FILE", str(ca))
+    out, served = _late_turn(start_mock(*args), kind)
     ttft_ms = (out.t_first_token - out.t_start) * 1000.0
     assert out.client_lag_ms is not None, "the first token's read was not stamped by the kernel"
     read_ms = ttft_ms + out.client_lag_ms

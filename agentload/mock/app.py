@@ -6,12 +6,14 @@ import asyncio
 import gc
 import logging
 import secrets
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
+from ..errors import AgentloadError
 from ..jsoncodec import dumps_ascii
 from .chat import chat_completions
 from .config import MockConfig
@@ -308,6 +310,20 @@ class RunningMock:
         await self.runner.cleanup()
 
 
+def _tls_context(config: MockConfig) -> ssl.SSLContext | None:
+    """https/wss: the byte ledger then counts the HTTP and WebSocket bytes inside TLS, as the agents do."""
+    if config.tls_cert is None:
+        return None
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        ctx.load_cert_chain(config.tls_cert, config.tls_key)
+    except (ssl.SSLError, OSError) as e:
+        raise AgentloadError(
+            f"--tls-cert/--tls-key: cannot load them ({e.__class__.__name__}: {e})"
+        ) from None
+    return ctx
+
+
 async def start_mock(config: MockConfig) -> RunningMock:
     """Serve ``config`` on its host/port (port 0 picks a free one), counting every byte."""
     app = make_app(config)
@@ -323,6 +339,7 @@ async def start_mock(config: MockConfig) -> RunningMock:
         config.port,
         reuse_address=True,
         backlog=4096,
+        ssl=_tls_context(config),
     )
     port = server.sockets[0].getsockname()[1]
     return RunningMock(runner, server, port, ledger)

@@ -58,6 +58,8 @@ class MockConfig:
     host: str = "127.0.0.1"
     port: int = 8000
     api_key: str | None = None  # when set, every /v1 request must carry it as a bearer token
+    tls_cert: Path | None = None  # with tls_key: serve https and wss (PEM files)
+    tls_key: Path | None = None
     latency: LatencyModel = field(default_factory=LatencyModel)
     default_script: DefaultScript = field(default_factory=DefaultScript)
     tasks_dir: Path = TASKS_DIR
@@ -75,3 +77,7 @@ class MockConfig:
     max_connections: int = 0  # concurrent WebSocket connections per key; 0 = no limit
     rate_burst_s: float = 1.0  # seconds of budget a bucket holds (OpenAI quantizes per-minute limits)
     faults: FaultConfig = field(default_factory=FaultConfig)  # none unless --faults
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls_cert else "http"

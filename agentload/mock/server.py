@@ -13,6 +13,7 @@ import json
 import os
 import re
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -25,7 +26,7 @@ from typing import Any
 from .app import start_mock
 from .config import MockConfig
 
-READY_RE = re.compile(r"agentload mock listening on (http://\S+)")
+READY_RE = re.compile(r"agentload mock listening on (https?://\S+)")
 
 
 async def collect_garbage(interval_s: float) -> None:
@@ -59,7 +60,7 @@ def serve(config: MockConfig) -> None:
         running = await start_mock(config)
         collector = asyncio.create_task(collect_garbage(config.gc_interval_s))
         host = f"[{config.host}]" if ":" in config.host else config.host
-        print(f"agentload mock listening on http://{host}:{running.port}", flush=True)
+        print(f"agentload mock listening on {config.scheme}://{host}:{running.port}", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -134,12 +135,21 @@ class MockProcess:
                     f.close()
 
     def stats(self, exchanges: bool = True) -> dict[str, Any]:
-        with urllib.request.urlopen(
-            f"{self.url}/_agentload/stats?exchanges={int(exchanges)}", timeout=10
-        ) as r:
+        url = f"{self.url}/_agentload/stats?exchanges={int(exchanges)}"
+        with urllib.request.urlopen(url, timeout=10, context=self._control_tls()) as r:
             return json.loads(r.read())
 
     def reset(self) -> None:
         req = urllib.request.Request(f"{self.url}/_agentload/reset", data=b"", method="POST")
-        with urllib.request.urlopen(req, timeout=10) as r:
+        with urllib.request.urlopen(req, timeout=10, context=self._control_tls()) as r:
             r.read()
+
+    def _control_tls(self) -> ssl.SSLContext | None:
+        """The stats and reset calls go to this object's own child process on loopback: over TLS they
+        need not verify its (test) certificate. The agents verify it as any server's."""
+        if not self.url.startswith("https://"):
+            return None
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        return ctx

@@ -8,8 +8,10 @@ WebSocket handshake, frame headers and masks. Over TLS it is the same applicatio
 from __future__ import annotations
 
 import socket as _stdsocket
+import ssl as _stdssl
 from dataclasses import dataclass
 
+import certifi
 import gevent.socket
 import gevent.ssl
 from gevent._socketcommon import timeout_default
@@ -62,6 +64,9 @@ class CountingSocket(gevent.socket.socket):
 class CountingSSLSocket(gevent.ssl.SSLSocket):
     counter: WireCounter
     uplink: Uplink | None = None
+    stamps = False  # as CountingSocket's
+    stamp_reads = False
+    rx_newest_ns = 0
 
     def send(self, data, flags=0, timeout=timeout_default):  # noqa: ANN001
         if self.uplink is not None:
@@ -73,6 +78,8 @@ class CountingSSLSocket(gevent.ssl.SSLSocket):
         return n
 
     def recv(self, *args, **kw):  # noqa: ANN002, ANN003
+        if self.stamp_reads and not self.pending():  # pending: decrypted with the last stamped read
+            self.rx_newest_ns = rxstamp.peek_stamp(self)
         data = super().recv(*args, **kw)
         self.counter.received += len(data)
         return data
@@ -94,6 +101,7 @@ class CountingSSLContext(gevent.ssl.SSLContext):
         sock = super().wrap_socket(*args, **kw)
         sock.counter = self.counter
         sock.uplink = self.uplink
+        sock.stamps = rxstamp.enable(sock)
         return sock
 
 
@@ -111,11 +119,18 @@ def counting_socket(
     return sock
 
 
+def trust(ctx: _stdssl.SSLContext) -> None:
+    """What the agents trust: the system's roots and ``SSL_CERT_FILE``/``SSL_CERT_DIR`` (OpenSSL's own
+    variables: a private CA goes there), plus certifi's roots (the system may have none)."""
+    ctx.load_default_certs()
+    ctx.load_verify_locations(certifi.where())
+
+
 def ssl_context(
     counter: WireCounter, insecure: bool = False, uplink: Uplink | None = None
 ) -> CountingSSLContext:
     ctx = CountingSSLContext(gevent.ssl.PROTOCOL_TLS_CLIENT)
-    ctx.load_default_certs()
+    trust(ctx)
     if insecure:
         ctx.check_hostname = False
         ctx.verify_mode = gevent.ssl.CERT_NONE

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-import certifi
 import gevent.queue
 from geventhttpclient import HTTPClient
 
@@ -87,9 +86,7 @@ class HttpWire:
         if tls:
 
             def factory(*_a: Any, **_kw: Any) -> Any:
-                ctx = ssl_context(self.counter, insecure, uplink)
-                ctx.load_verify_locations(certifi.where())
-                return ctx
+                return ssl_context(self.counter, insecure, uplink)
 
             kw = {"ssl": True, "ssl_context_factory": factory, "insecure": insecure}
         self.client = HTTPClient(

@@ -19,8 +19,6 @@ import struct
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-import certifi
-
 from .counting import WireCounter, counting_socket, ssl_context
 from .uplink import Uplink
 
@@ -104,7 +102,6 @@ class WsConnection:
             raw.connect(addr)
             if tls:
                 ctx = ssl_context(self.counter, self.insecure, self.uplink)
-                ctx.load_verify_locations(certifi.where())
                 raw = ctx.wrap_socket(raw, server_hostname=host)
             raw.settimeout(self.network_timeout)
         except BaseException:
