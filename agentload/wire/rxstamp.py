@@ -21,14 +21,19 @@ agent read the event.
 
 from __future__ import annotations
 
+import platform
 import socket
 import struct
 import sys
 import time
 from typing import Any
 
-# Linux's value on x86, arm and most others (asm-generic); Python's socket module does not name it.
-SO_TIMESTAMPNS: int | None = getattr(socket, "SO_TIMESTAMPNS", 35 if sys.platform == "linux" else None)
+# Linux's value where it takes asm-generic's (Python's socket module does not name it); alpha, mips,
+# parisc and sparc number it otherwise, and there the agents go unstamped rather than set another option.
+_GENERIC = {"x86_64", "i686", "aarch64", "arm64", "armv7l", "riscv64", "ppc64le", "ppc64", "s390x"}
+SO_TIMESTAMPNS: int | None = getattr(
+    socket, "SO_TIMESTAMPNS", 35 if sys.platform == "linux" and platform.machine() in _GENERIC else None
+)
 _TIMESPEC = struct.Struct("@ll")
 ANCILLARY_SIZE = 64  # room for one cmsg carrying a struct timespec
 _SLACK_S = 0.0005  # reading the two clocks one after the other is not instantaneous
