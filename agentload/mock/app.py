@@ -21,7 +21,7 @@ from .engine import Engine
 from .errors import ApiError, invalid_api_key, missing_api_key
 from .faults import STATUS_FAULTS, Fault, FaultInjector, first_of, pace_with_faults
 from .ledger import STATS_PREFIX, ByteLedger, CountingProtocol, connection_of
-from .pacing import is_token, pace, sequencer
+from .pacing import ARRIVED, arrived_at, is_token, pace, sequencer
 from .ratelimit import Limits, RateLimiter, key_of
 from .requests import parse_create, parse_json_body
 
@@ -71,6 +71,7 @@ def _authorized(request: web.Request, api_key: str | None) -> None:
 async def openai_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     """Reads the whole request, marks the byte ledger, checks the key, and shapes every error."""
     await request.read()
+    request[ARRIVED] = asyncio.get_running_loop().time()
     conn = connection_of(request)
     if conn is not None:
         kind = "ws-handshake" if request.headers.get("Upgrade", "").lower() == "websocket" else "http"
@@ -181,7 +182,7 @@ async def create_response(request: web.Request) -> web.StreamResponse:
     limit_headers = reserve_tokens(request, gen.reserved_tokens()) if req.generate else {}
     if "exchange" in request:
         request["exchange"].response_id = gen.id
-    start = asyncio.get_running_loop().time()
+    start = arrived_at(request)
     headers = {"x-request-id": f"req_{secrets.token_hex(16)}", "openai-processing-ms": "0", **limit_headers}
     if not req.stream:
         delay = gen.ttft_s + gen.config.latency.token_interval_s() * gen.usage["output_tokens"]

@@ -19,7 +19,7 @@ from ..jsoncodec import dumps_ascii, dumps_utf8
 from ..tokens import BYTES_PER_TOKEN, estimate_tokens, text_tokens
 from .errors import bad_request
 from .model import TASK_METADATA_KEY, Plan
-from .pacing import is_chat_token, pace
+from .pacing import arrived_at, is_chat_token, pace
 from .requests import parse_json_body
 
 _ROLES = ("system", "developer", "user", "assistant", "tool")
@@ -167,7 +167,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     limit_headers = reserve_tokens(request, prompt_tokens + estimated_out)
     if "exchange" in request:
         request["exchange"].response_id = cid
-    start = asyncio.get_running_loop().time()
+    start = arrived_at(request)
     if not stream:
         await asyncio.sleep(ttft + lat.token_interval_s() * completion_tokens)
         if plan.message is not None:

@@ -32,7 +32,7 @@ class Exchange:
     tx_mark: int  # connection tx counter at the same moment
     tx_end: int | None = None  # tx counter when the next exchange began (None: still open)
     response_id: str | None = None
-    ttft_ms: float | None = None  # the mock's actual TTFT: request read -> first token written
+    ttft_ms: float | None = None  # the mock's actual TTFT: request arrived -> first token written
     first_token_at: float | None = None  # when the first token was written (Unix time)
 
     def first_token(self, first: float, start: float) -> None:

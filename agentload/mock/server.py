@@ -25,6 +25,7 @@ from typing import Any
 
 from .app import start_mock
 from .config import MockConfig
+from .timers import precise_loop
 
 READY_RE = re.compile(r"agentload mock listening on (https?://\S+)")
 
@@ -69,7 +70,8 @@ def serve(config: MockConfig) -> None:
         collector.cancel()
         await running.close()
 
-    asyncio.run(main())
+    with asyncio.Runner(loop_factory=precise_loop) as runner:
+        runner.run(main())
 
 
 @dataclass

@@ -107,10 +107,11 @@ class WsSession:
         try:
             async for msg in self.ws:
                 if msg.type == WSMsgType.TEXT:
+                    received = asyncio.get_running_loop().time()  # TTFT runs from here, as from arrival
                     exchange = (
                         self.conn.mark(self.ledger, "ws-message", self.request.path) if self.conn else None
                     )
-                    await self._on_text(msg.data, exchange)
+                    await self._on_text(msg.data, exchange, received)
                 elif msg.type == WSMsgType.BINARY:
                     await self.send(
                         [
@@ -136,7 +137,7 @@ class WsSession:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await t
 
-    async def _on_text(self, data: str, exchange: Any) -> None:
+    async def _on_text(self, data: str, exchange: Any, received: float) -> None:
         try:
             body = json.loads(data)
         except (ValueError, RecursionError):
@@ -174,7 +175,7 @@ class WsSession:
                 return
             lane = self.lanes[key] = Lane(key)
             lane.task = asyncio.create_task(self._lane_worker(lane))
-        lane.queue.put_nowait((req, exchange, asyncio.get_running_loop().time()))
+        lane.queue.put_nowait((req, exchange, received))
 
     def _cached(self, rid: str | None) -> ResponseState | None:
         for lane in self.lanes.values():
