@@ -12,11 +12,15 @@ errs late by at most the lag, never early: the second test.)
 
 from __future__ import annotations
 
+import socket
+
 import gevent
 import pytest
 from gevent.monkey import get_original
 
 from agentload.transports import ChatHttp, ResponsesHttp, ResponsesWebSocket, Timeouts, api_base
+from agentload.wire import rxstamp
+from agentload.wire.counting import CountingSocket, WireCounter
 from tests.servers import make_tls_files
 
 _block = get_original("time", "sleep")  # blocks the process, greenlets and all (gevent's would yield)
@@ -58,7 +62,7 @@ def test_ttft_is_the_arrival_of_the_first_token_not_its_reading(start_mock, tmp_
     read_ms = ttft_ms + out.client_lag_ms
     assert read_ms > (0.05 + FREEZE_S) * 1000.0 - 5  # the agent did read it only after the freeze
     assert out.client_lag_ms > (0.05 + FREEZE_S) * 1000.0 - TTFT_MS - 30
-    # ... yet the TTFT is the mock's (its request-read to first-token-written), within loopback noise
+    # ... yet the TTFT is the mock's (its request's arrival to first-token-written), within loopback noise
     assert abs(ttft_ms - served["ttft_ms"]) < 10, (ttft_ms, served["ttft_ms"])
 
 
@@ -88,3 +92,39 @@ def _late_turn(mock, kind: str) -> tuple:
     assert len(served) == 2  # the warm-up, then this turn
     assert served[-1]["response_id"] == out.response_id
     return out, served[-1]
+
+
+def test_agents_waiting_for_a_first_token_read_before_streaming_ones() -> None:
+    """A burst: many sockets turn readable while the worker is busy. In the hub iteration that
+    follows, the agents armed for a first token read first (libev priority), the streaming ones
+    after, so the first tokens are read before a next packet can merge with them."""
+    readers, writers = [], []
+    for _ in range(8):
+        a, b = socket.socketpair()
+        reader = CountingSocket(fileno=a.detach())
+        reader.counter, reader.stamps = WireCounter(), rxstamp.enable(reader)
+        readers.append(reader)
+        writers.append(b)
+    armed = {2, 5}
+    order: list[int] = []
+
+    def agent(i: int) -> None:
+        if i in armed:
+            rxstamp.arm(readers[i])
+        readers[i].recv(16)
+        order.append(i)
+        rxstamp.disarm(readers[i])
+
+    agents = [gevent.spawn(agent, i) for i in range(8)]
+    gevent.sleep(0.01)  # every agent waits on its socket
+    for w in writers:
+        w.send(b"x")
+    _block(0.05)  # all eight are readable before the hub looks
+    gevent.joinall(agents, timeout=5)
+    try:
+        assert sorted(order) == list(range(8))
+        assert set(order[:2]) == armed, order
+        assert all(r._read_event.priority == 0 for r in readers)  # disarm put them back
+    finally:
+        for s in [*readers, *writers]:
+            s.close()

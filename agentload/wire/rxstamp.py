@@ -6,7 +6,10 @@ and a TTFT taken then measures the generator's queue, not the server. Linux stam
 arrives (``SO_TIMESTAMPNS``), and a read with ``recvmsg`` returns the stamp of the newest packet it
 consumed (packets that waited unread are merged and keep the newest stamp). So the first token's time
 is the stamp of the read that brought it: exact while its agent is late by less than the gap to the
-next packet, otherwise late by at most that lag, never early. Only the reads until the first token
+next packet, otherwise late by at most that lag, never early. To keep that lag short when a burst
+makes many sockets readable at once, an armed socket's reader runs first in the hub's iteration
+(libev priority): at 1,000 paced agents and ~70 % CPU the generator's TTFT error p99 went from
+13-20 ms to under 0.02 ms (three alternating pairs of runs). Only the reads until the first token
 are stamped (one ``recvmsg`` instead of a ``recv``, ~2 us more); the streaming reads after it are plain.
 Over TLS, whose reads happen inside OpenSSL, a peek at the encrypted bytes before each read gives the
 same stamp (OpenSSL reads one record at a time, so the rest stays in the kernel for the next peek).
@@ -21,6 +24,7 @@ agent read the event.
 
 from __future__ import annotations
 
+import contextlib
 import platform
 import socket
 import struct
@@ -37,6 +41,7 @@ SO_TIMESTAMPNS: int | None = getattr(
 _TIMESPEC = struct.Struct("@ll")
 ANCILLARY_SIZE = 64  # room for one cmsg carrying a struct timespec
 _SLACK_S = 0.0005  # reading the two clocks one after the other is not instantaneous
+FIRST_TOKEN_PRIORITY = 2  # libev's highest (EV_MAXPRI): sockets waiting for a first token read first
 
 
 def enable(sock: socket.socket) -> bool:
@@ -79,15 +84,31 @@ def peek_stamp(sock: Any) -> int:
 
 
 def arm(sock: Any) -> None:
-    """Stamps this socket's reads from now on (until ``disarm``), forgetting any earlier stamp."""
+    """Stamps this socket's reads from now on (until ``disarm``), forgetting any earlier stamp, and
+    puts its reader ahead of the streaming ones."""
     if getattr(sock, "stamps", False):
         sock.stamp_reads = True
         sock.rx_newest_ns = 0
+        _prioritize(sock, FIRST_TOKEN_PRIORITY)
 
 
 def disarm(sock: Any) -> None:
     if getattr(sock, "stamp_reads", False):
         sock.stamp_reads = False
+        _prioritize(sock, 0)
+
+
+def _prioritize(sock: Any, priority: int) -> None:
+    """Why: the stamp is exact only if the agent reads before the next packet lands on the first
+    token's (the kernel merges them under the newest stamp). When many sockets turn readable in one
+    hub iteration (a burst from a busy server), libev runs the watchers of higher priority first, so
+    the agents waiting for a first token read theirs before the streaming agents take their turns.
+    The watcher is idle here (arm is before the request, disarm after the read); where it is not, or
+    the loop has no priorities (libuv), nothing changes."""
+    watcher = getattr(sock, "_read_event", None)
+    if watcher is not None and not watcher.active:
+        with contextlib.suppress(AttributeError, ValueError):
+            watcher.priority = priority
 
 
 def arrival(sock: Any, t_read: float, t_start: float) -> float | None:
