@@ -303,17 +303,17 @@ class Agent:
             started = time.time()
             if self.on_attempt is not None:
                 self.on_attempt(st.name)
+            t0 = time.perf_counter()
             try:
                 out = self.transport.exchange(body, headers)
-            except GreenletExit:  # stopped mid-turn: the attempt is recorded as interrupted
-                out = TurnOutcome(t_start=time.perf_counter())
+            except GreenletExit:  # stopped mid-turn: the attempt is recorded as interrupted, with
+                # the bytes it had sent and received (the server counted them too)
+                out = TurnOutcome(t_start=t0)
                 out.fail(ErrorKind.INTERRUPTED, "the run stopped during this turn")
-                self._record(conv, rec, turn, out, started, (0, 0), (0, 0), recovery, attempt, 0.0, None)
+                wire, hs = self._wire_since(sent0, recv0, connects0)
+                self._record(conv, rec, turn, out, started, wire, hs, recovery, attempt, 0.0, None)
                 raise
-            sent1, recv1 = self.transport.counter.snapshot()
-            hs = (0, 0)
-            if getattr(self.transport, "connects", 0) != connects0 and getattr(self.transport, "conn", None):
-                hs = self.transport.conn.handshake_bytes  # type: ignore[attr-defined]
+            wire, hs = self._wire_since(sent0, recv0, connects0)
             rl = RateLimitInfo.from_headers(out.headers) if out.headers else RateLimitInfo()
             wait = 0.0
             rate_limited = out.error_kind == ErrorKind.RATE_LIMITED
@@ -325,9 +325,7 @@ class Agent:
                 wait, retry = retry_backoff_s(out.error_kind, retries), True
                 retries += 1
                 rec.retries += 1
-            self._record(
-                conv, rec, turn, out, started, (sent1 - sent0, recv1 - recv0), hs, recovery, attempt, wait, rl
-            )
+            self._record(conv, rec, turn, out, started, wire, hs, recovery, attempt, wait, rl)
             if out.ok or not retry:
                 return out
             attempt += 1
@@ -335,6 +333,15 @@ class Agent:
                 self.sleep(wait)
             if out.error_kind == ErrorKind.PREVIOUS_NOT_FOUND:
                 forced_full = True
+
+    def _wire_since(self, sent0: int, recv0: int, connects0: int) -> tuple[tuple[int, int], tuple[int, int]]:
+        """The bytes sent and received since the counter read ``(sent0, recv0)``, and the handshake's
+        share of them when this attempt opened a connection."""
+        sent1, recv1 = self.transport.counter.snapshot()
+        hs = (0, 0)
+        if getattr(self.transport, "connects", 0) != connects0 and getattr(self.transport, "conn", None):
+            hs = self.transport.conn.handshake_bytes  # type: ignore[attr-defined]
+        return (sent1 - sent0, recv1 - recv0), hs
 
     def _record(
         self,

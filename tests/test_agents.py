@@ -56,7 +56,12 @@ def test_client_bytes_equal_server_counters_per_turn(fleet_run):
     handshakes = {e["connection"]: e for e in stats["exchanges"] if e["kind"] == "ws-handshake"}
     turns = [r for r in records if r["kind"] == "turn"]
     assert len(turns) > 500
+    # a turn the run's end cut off has no response id to pair it with (it still counts in the total)
+    interrupted = [t for t in turns if t["error_kind"] == "interrupted"]
+    assert len(interrupted) <= 40  # at most one per agent
     for t in turns:
+        if t in interrupted:
+            continue
         ex = exchanges[t["response_id"]]
         sent, received = ex["received"], ex["sent"]
         if t["connect_bytes_sent"]:
