@@ -312,6 +312,9 @@ class Agent:
                 out.fail(ErrorKind.INTERRUPTED, "the run stopped during this turn")
                 wire, hs = self._wire_since(sent0, recv0, connects0)
                 self._record(conv, rec, turn, out, started, wire, hs, recovery, attempt, 0.0, None)
+                # then the connection ends cleanly (a WebSocket close frame: the server sees an end,
+                # not a reset); the close's bytes belong to no turn, as at any run's end
+                self.transport.close()
                 raise
             wire, hs = self._wire_since(sent0, recv0, connects0)
             rl = RateLimitInfo.from_headers(out.headers) if out.headers else RateLimitInfo()

@@ -300,9 +300,6 @@ class ResponsesWebSocket:
         except ValueError as e:
             _malformed(out, e)
             self.reset()
-        except GreenletExit:
-            self.close()  # a close frame, then the socket: the server sees a clean end
-            raise
         return out
 
     def reset(self) -> None:
