@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..records import ErrorKind
 from . import schema
 
 UID = "agentload-overview"
@@ -170,11 +171,13 @@ def panels() -> list[dict[str, Any]]:
             [
                 (
                     f'SELECT count("duration_ms") FROM "{turn}" WHERE {RUN_FILTER} AND "outcome" != '
-                    f"'{schema.OK}' GROUP BY time($__interval), \"outcome\" fill(none)",
+                    f"'{schema.OK}' AND \"outcome\" != '{ErrorKind.INTERRUPTED}' "
+                    f'GROUP BY time($__interval), "outcome" fill(none)',
                     "$tag_outcome",
                 )
             ],
             (0, 25, 12, 8),
+            description="Turns the run's end cut off (outcome interrupted) are not failures and not shown.",
         ),
         _panel(
             9,
