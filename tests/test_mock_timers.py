@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import subprocess
 import sys
 
 import pytest
@@ -82,3 +83,11 @@ def test_io_and_timers_interleave_on_the_mock_loop() -> None:
 
     with asyncio.Runner(loop_factory=precise_loop) as runner:
         assert runner.run(main()) == b"ping"
+
+
+def test_the_mock_package_imports_in_a_gevent_patched_process() -> None:
+    """Locust workers and the benchmarks patch with gevent (which removes EpollSelector) and still
+    import the mock package to start the mock as a child process."""
+    code = "from gevent import monkey; monkey.patch_all(); import agentload.mock; print('ok')"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr

@@ -49,7 +49,12 @@ def _libc() -> Any | None:
     return libc
 
 
-class PreciseEpollSelector(selectors.EpollSelector):
+# gevent's monkey-patching removes EpollSelector; a patched process (a Locust worker, a benchmark)
+# may import the mock package to start the mock as a child process, never to serve in itself.
+_EPOLL: Any = getattr(selectors, "EpollSelector", selectors.SelectSelector)
+
+
+class PreciseEpollSelector(_EPOLL):
     """An epoll selector whose timeouts end on time: each sleep also arms a timerfd at its deadline.
 
     The timerfd is in the epoll set edge-triggered and outside the selector's map, so asyncio never
@@ -88,7 +93,7 @@ def precise_loop() -> asyncio.AbstractEventLoop:
     """A new event loop with on-time timers where the platform allows (a loop factory for
     ``asyncio.Runner``); otherwise asyncio's default loop."""
     libc = _libc()
-    if libc is None:
+    if libc is None or _EPOLL is not getattr(selectors, "EpollSelector", None):
         return asyncio.new_event_loop()
     try:
         return asyncio.SelectorEventLoop(PreciseEpollSelector(libc))
