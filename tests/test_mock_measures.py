@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 import openai
 
+from agentload.mock.ledger import ByteLedger
+
 TTFT_MS, PREFILL_MS_PER_1K, CACHED_MS_PER_1K = 150.0, 40.0, 5.0
 
 
@@ -161,3 +163,25 @@ def test_ledger_prunes_rarely_with_many_open_connections():
         ledger.open(f"127.0.0.1:{i}")  # all stay open
     assert scans <= 5000 // 100, scans
     assert len(ledger.connections) == 5000
+
+
+def test_a_close_frame_read_with_the_last_message_is_the_close_exchange_s() -> None:
+    """A client cut off right after a request sends its close frame at once: both can arrive in one
+    read, and the message's exchange (marked when it is handed over) would hold the close's bytes too.
+    Its exact size (a control frame) moves them to the close exchange."""
+    ledger = ByteLedger()
+    conn = ledger.open("127.0.0.1:1")
+    conn.rx += 300  # the upgrade request
+    conn.mark(ledger, "ws-handshake", "/v1/responses")
+    conn.rx += 4357 + 8  # the message and the 8-byte close frame (code 1000, masked), in one read
+    message = conn.mark(ledger, "ws-message", "/v1/responses")
+    close = conn.mark(ledger, "ws-close", "/v1/responses", frame=8)
+    got = {e["kind"]: e["received"] for e in ledger.snapshot()["exchanges"]}
+    assert got == {"ws-handshake": 300, "ws-message": 4357, "ws-close": 8}
+    assert message.rx_mark == close.rx_start
+    # a close that came on its own read changes nothing
+    conn.rx += 500
+    conn.mark(ledger, "ws-message", "/v1/responses")
+    conn.rx += 8
+    conn.mark(ledger, "ws-close", "/v1/responses", frame=8)
+    assert [e["received"] for e in ledger.snapshot()["exchanges"]][-2:] == [500, 8]

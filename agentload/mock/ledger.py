@@ -66,11 +66,18 @@ class ConnectionBytes:
     last: Exchange | None = None
     exchanges: int = 0
 
-    def mark(self, ledger: ByteLedger, kind: str, path: str) -> Exchange:
-        """Start an exchange now: the request just read owns the rx bytes since the last mark."""
+    def mark(self, ledger: ByteLedger, kind: str, path: str, frame: int = 0) -> Exchange:
+        """Start an exchange now: the request just read owns the rx bytes since the last mark.
+
+        ``frame``: this request's exact wire size, where it is known (a WebSocket close frame). A
+        close sent right after a message can arrive in the same read as it, and so be counted into
+        the message's exchange; those bytes move here."""
         prev = self.last
         if prev is not None:
             prev.tx_end = self.tx
+            owed = frame - (self.rx - prev.rx_mark)
+            if owed > 0:
+                prev.rx_mark -= min(owed, prev.rx_mark - prev.rx_start)
         ex = Exchange(self.id, kind, path, prev.rx_mark if prev else 0, self.rx, self.tx)
         self.last = ex
         self.exchanges += 1

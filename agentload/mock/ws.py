@@ -65,6 +65,15 @@ class Lane:
     task: asyncio.Task | None = None
 
 
+def _close_frame_size(msg: Any) -> int:
+    """A client's close frame on the wire: 2 header bytes, the 4-byte mask, then the code and reason
+    (a control frame: one frame, at most 125 bytes of payload). 0 when no close frame came."""
+    if msg.type != WSMsgType.CLOSE:
+        return 0
+    payload = 2 + len(str(msg.extra or "").encode()) if msg.data else 0
+    return 2 + 4 + payload
+
+
 class WsSession:
     def __init__(self, request: web.Request, ws: web.WebSocketResponse) -> None:
         from .app import CONFIG, ENGINE, FAULTS, LEDGER, LIMITER, rate_key
@@ -105,7 +114,10 @@ class WsSession:
     async def run(self) -> None:
         lifetime = asyncio.create_task(self._lifetime())
         try:
-            async for msg in self.ws:
+            while True:
+                msg = await self.ws.receive()
+                if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
+                    break
                 if msg.type == WSMsgType.TEXT:
                     received = asyncio.get_running_loop().time()  # TTFT runs from here, as from arrival
                     exchange = (
@@ -126,7 +138,7 @@ class WsSession:
                     break
             # the client's close frame (and our echo) is an exchange of its own, not part of the last turn
             if self.conn is not None:
-                self.conn.mark(self.ledger, "ws-close", self.request.path)
+                self.conn.mark(self.ledger, "ws-close", self.request.path, _close_frame_size(msg))
             await self.ws.close()
         finally:
             lifetime.cancel()
