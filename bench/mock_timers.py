@@ -18,7 +18,7 @@ import time
 
 from agentload.mock.timers import precise_loop
 
-from .harness import banner, percentile, table
+from .harness import MOCK_CORE, banner, percentile, pin, table
 
 TOKEN_S = 1 / 50  # 50 tokens/s
 SECONDS = 8.0
@@ -46,8 +46,7 @@ async def _run(streams: int) -> tuple[list[float], float]:
 
 def main() -> None:
     banner(f"Mock timers: lateness of paced events, {SECONDS:g} s a row, one core")
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {max(os.sched_getaffinity(0))})
+    pin(os.getpid(), MOCK_CORE)  # where the mock runs in the other benchmarks
     rows = []
     for streams in (10, 250, 1000):
         for name, factory in (
