@@ -2,7 +2,7 @@
 # One image for every role: Locust master, Locust worker, the embedded mock, the CLI (sweep, report).
 #   docker build -t agentload .
 #   docker run --rm agentload agentload mock --host 0.0.0.0
-#   docker run --rm -e OPENAI_API_KEY agentload locust -f locustfile.py --headless -u 8 --host https://api.openai.com
+#   docker run --rm -e OPENAI_API_KEY agentload locust -f /app/locustfile.py --headless -u 8 --host https://api.openai.com
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -13,11 +13,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY agentload ./agentload
-COPY users ./users
-COPY tasks ./tasks
 COPY locustfile.py ./
-# editable: the package finds locustfile.py and tasks/ beside it in /app, as in a checkout
-RUN pip install --no-cache-dir -e . \
+# a regular install: the built-in tasks and the locustfile ship inside the package
+RUN pip install --no-cache-dir . \
+    && rm -rf /app/agentload \
     && useradd --create-home --uid 10001 agentload \
     && mkdir -p /app/runs \
     && chown agentload /app/runs

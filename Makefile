@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint venv mock clean
+.PHONY: demo test unit lint venv mock clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,11 +24,17 @@ demo: $(STAMP)
 test: $(STAMP)
 	tests/install_services.sh
 	$(PY) -m ruff check .
-	$(PY) -m pytest -q -rs -p no:cacheprovider
+	$(PY) -m mypy
+	$(PY) -m pytest -q -rs -p no:cacheprovider tests/unit tests/e2e
+
+## the fast in-process layer alone (seconds)
+unit: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider tests/unit
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 
 mock: $(STAMP)
 	$(VENV)/bin/agentload mock --port 8000

@@ -1,10 +1,8 @@
-"""agentload's Locust entry point: ``locust -f locustfile.py --host http://127.0.0.1:8000``.
+"""agentload's Locust entry point in a checkout: ``locust -f locustfile.py --host http://127.0.0.1:8000``.
 
-The options (--strategy, --task, --model, --tool-latency-scale, --records, ...) and listeners live in
-agentload.locust_plugin; each strategy's user class lives in users/.
+The same locustfile ships inside the package, so an installed agentload needs no checkout:
+``locust -f "$(agentload locustfile)" --host ...``. Options, listeners and the user classes (one per
+strategy) come from agentload.runtime.
 """
 
-import agentload.locust_plugin  # noqa: F401  (registers the options and listeners)
-from users import ChatAgent, HttpChainedAgent, HttpStatelessAgent, WsAgent, WsStoredAgent
-
-__all__ = ["ChatAgent", "HttpChainedAgent", "HttpStatelessAgent", "WsAgent", "WsStoredAgent"]
+from agentload.runtime.locustfile import *  # noqa: F403

@@ -19,9 +19,11 @@ import json  # noqa: E402
 import os  # noqa: E402
 import time  # noqa: E402
 
-from agentload.synth import TextCache  # noqa: E402
-from agentload.transports import Timeouts, api_base  # noqa: E402
-from agentload.workload import load_task  # noqa: E402
+from agentload.client import Timeouts, api_base  # noqa: E402
+from agentload.workload import (
+    TextCache,  # noqa: E402
+    load_task,  # noqa: E402
+)
 from bench.harness import TASK  # noqa: E402
 
 
@@ -32,9 +34,10 @@ def run(kind: str, host: str, agents: int, seconds: float) -> None:
     if kind.startswith("bare:"):
         import gevent
 
-        from agentload.agent import STRATEGY_TABLE, Agent, AgentSettings
+        from agentload.client import Agent, AgentSettings, make_transport
+        from agentload.core.strategies import BY_NAME
 
-        st = STRATEGY_TABLE[kind[5:]]
+        st = BY_NAME[kind[5:]]
         settings = AgentSettings(st, "gpt-5.4", tool_latency_scale=0, outputs=cache)
 
         def on_turn(r: object, _o: object) -> None:
@@ -42,7 +45,9 @@ def run(kind: str, host: str, agents: int, seconds: float) -> None:
             counts["turns"] += 1
 
         def agent(i: int) -> None:
-            a = Agent(settings, st.make_transport(base, {}, Timeouts(10, 60, 60)), i, on_turn, lambda r: None)
+            a = Agent(
+                settings, make_transport(st, base, {}, Timeouts(10, 60, 60)), i, on_turn, lambda r: None
+            )
             while True:
                 a.run_task(task)
 

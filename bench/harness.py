@@ -27,7 +27,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agentload.launch import locust_argv  # noqa: E402
+from agentload.launch.locust import locust_argv  # noqa: E402
 from agentload.mock import MockProcess  # noqa: E402
 
 TASK = "fix-failing-test"  # the coding task every benchmark replays (12 turns, 15 tool calls)

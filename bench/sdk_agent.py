@@ -11,18 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from agentload.agent import TASK_METADATA_KEY, Agent
-from agentload.synth import TextCache
-from agentload.workload import Task
+from agentload.core.protocol import TASK_METADATA_KEY
+from agentload.workload import Task, TextCache
 
 
 def tool_outputs(task: Task, turn: int, calls: list[Any], cache: TextCache) -> list[dict[str, str]]:
-    """What agentload's agent answers (Agent._result_spec: the scripted result, else the profile)."""
+    """What agentload's agent answers (Task.result_for: the scripted result, else the profile)."""
     return [
         {
             "type": "function_call_output",
             "call_id": c.call_id,
-            "output": Agent._result_spec(task, turn, i, c.name).render(f"{task.name}:{turn}:{i}", cache),
+            "output": task.result_for(turn, i, c.name).render(f"{task.name}:{turn}:{i}", cache),
         }
         for i, c in enumerate(calls)
     ]

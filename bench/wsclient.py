@@ -77,7 +77,7 @@ def main() -> None:
     pin(0, GEN_CORE)
     import websocket
 
-    from agentload.wire.websocket import WsConnection
+    from agentload.client.wire.websocket import WsConnection
 
     def ours() -> int:
         c = WsConnection(url, {})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -45,3 +47,16 @@ def victoria(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VictoriaMetri
     server = VictoriaMetrics(tmp_path_factory.mktemp("vm")).start()
     yield server
     server.stop()
+
+
+BUSY = "import time\nend = time.monotonic() + 900\nwhile time.monotonic() < end:\n    pass\n"
+
+
+@pytest.fixture(scope="module")
+def busy_neighbor() -> Iterator[subprocess.Popen]:
+    """A CPU-bound process beside the test, as on a shared CI machine (bounded: it ends by itself after
+    15 minutes, and the fixture ends it at once)."""
+    proc = subprocess.Popen([sys.executable, "-c", BUSY])
+    yield proc
+    proc.kill()
+    proc.wait(10)

@@ -8,7 +8,24 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from agentload.launch import ROOT, locust_argv
+from agentload.launch import procs
+from agentload.launch.locust import locust_argv
+from tests.paths import ROOT
+
+
+def run_group(cmd: list[str], timeout: float, **kw: Any) -> subprocess.CompletedProcess:
+    """``subprocess.run`` for a command that starts processes of its own: it runs in a process group of
+    its own, and on a timeout the whole group is killed (nothing is left running behind a failed test)."""
+    proc = procs.start(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        procs.signal_group(proc, 9)
+        out, err = proc.communicate(timeout=30)
+        raise subprocess.TimeoutExpired(cmd, timeout, out, err) from None
+    finally:
+        procs.signal_group(proc, 9)  # whatever it forked and left behind
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 def run_locust(
@@ -29,9 +46,7 @@ def run_locust(
         "30",
         *args,
     )
-    proc = subprocess.run(
-        cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
-    )
+    proc = run_group(cmd, timeout, cwd=ROOT, env={**os.environ, **(env or {})})
     data = json.loads(summary.read_text()) if summary.exists() else {}
     return proc, data
 
@@ -47,11 +62,9 @@ def run_briefly(
     *args: str, run_time: str = "1s", env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
     """One agent for ``run_time``: for runs that are meant to stop at start (bad options, a refused key)."""
-    return subprocess.run(
-        locust_argv("-u", "1", "--run-time", run_time, *args),
+    return run_group(
+        locust_argv("-u", "1", "--run-time", run_time, "--strategy", "ws", *args),
+        60,
         cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
         env={**os.environ, **(env or {})},
     )

@@ -1,9 +1,8 @@
-"""Locust users, one thin class per continuation strategy (see DESIGN.md)."""
+"""The Locust user classes, one per continuation strategy, for locustfiles of your own:
+``from users import WsAgent`` in a checkout, ``from agentload.runtime.users import USER_CLASSES``
+anywhere. They are made from the strategy registry (agentload.core.strategies)."""
 
-from .chat import ChatAgent
-from .http_chained import HttpChainedAgent
-from .http_stateless import HttpStatelessAgent
-from .ws import WsAgent
-from .ws_stored import WsStoredAgent
+from agentload.runtime.users import USER_CLASSES, AgentUser
 
-__all__ = ["ChatAgent", "HttpChainedAgent", "HttpStatelessAgent", "WsAgent", "WsStoredAgent"]
+globals().update({cls.__name__: cls for cls in USER_CLASSES.values()})
+__all__ = ["USER_CLASSES", "AgentUser", *sorted(cls.__name__ for cls in USER_CLASSES.values())]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..records import ErrorKind
+from ..core.records import ErrorKind
 from . import schema
 
 UID = "agentload-overview"

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..records import TaskRecord, TurnRecord
+from ..core.records import TaskRecord, TurnRecord
 
 TURN = "agentload_turn"
 TASK = "agentload_task"

@@ -10,10 +10,12 @@ import base64
 import logging
 import re
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from ..errors import AgentloadError
+import urllib3
+
+from ..core.errors import AgentloadError
 
 log = logging.getLogger("agentload")
 
@@ -112,8 +114,6 @@ class AccessError(Exception):
 def probe_write(url: str, headers: dict[str, str], target: str, secret: str | None) -> bool:
     """POST an empty batch: 401/403/404 raise AccessError; True when the server answered, False when
     it could not be reached (the run goes on: points are kept, retried and counted, as ever)."""
-    import urllib3
-
     http = urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(connect=5.0, read=10.0))
     try:
         resp = http.request("POST", url, body=b"", headers=headers)
@@ -133,8 +133,6 @@ class V1Sender:
     """InfluxDB 1.x: POST /write?db=...&precision=ns (also what VictoriaMetrics and 2.x's v1 API accept)."""
 
     def __init__(self, url: str, db: str, token: str | None, timeout_s: float = 10.0, rp: str = "") -> None:
-        import urllib3
-
         self.target = safe_url(url)
         self._secret = token
         params = {"db": db, "precision": "ns"}
@@ -155,8 +153,6 @@ class V1Sender:
         return probe_write(self._url, self._headers, self.target, self._secret)
 
     def send(self, body: bytes, points: int) -> None:
-        import urllib3
-
         try:
             resp = self._http.request("POST", self._url, body=body, headers=self._headers)
         except urllib3.exceptions.HTTPError as e:
@@ -179,7 +175,8 @@ class V2Sender:
     """InfluxDB 2.x / Cloud (and anything serving /api/v2/write), through influxdb-client's write API."""
 
     def __init__(self, url: str, org: str, bucket: str, token: str | None, timeout_s: float = 10.0) -> None:
-        from influxdb_client import InfluxDBClient
+        # influxdb-client (and its dependencies) load only where the v2 API is used
+        from influxdb_client import InfluxDBClient, WritePrecision
         from influxdb_client.client.write_api import SYNCHRONOUS
 
         self.target = safe_url(url)
@@ -195,16 +192,16 @@ class V2Sender:
             url=url, token=token or "", org=org, timeout=int(timeout_s * 1000), retries=False
         )
         self._api = self._client.write_api(write_options=SYNCHRONOUS)
+        self._precision: Any = WritePrecision.NS  # a str constant; the client types it as its enum
 
     def check(self) -> bool:
         return probe_write(self._check_url, self._check_headers, self.target, self._secret)
 
     def send(self, body: bytes, points: int) -> None:
-        import urllib3
-        from influxdb_client.rest import ApiException
+        from influxdb_client.rest import ApiException  # loaded with the client above
 
         try:
-            self._api.write(bucket=self._bucket, org=self._org, record=body, write_precision="ns")
+            self._api.write(bucket=self._bucket, org=self._org, record=body, write_precision=self._precision)
         except ApiException as e:
             body_text = e.body.decode("utf-8", "replace") if isinstance(e.body, bytes) else str(e.body or "")
             raise _error_for_status(

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..records import ErrorKind, TaskRecord, TurnRecord
+from ..core.records import ErrorKind, TaskRecord, TurnRecord
 from . import schema
 from .writer import PointWriter, WriteCounts
 

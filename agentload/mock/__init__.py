@@ -1,7 +1,10 @@
-"""The embedded OpenAI-compatible mock server (a product feature: rehearse a test against it)."""
+"""The embedded OpenAI-compatible mock server (a product feature: rehearse a test against it).
 
-from .app import make_app, start_mock
+``MockProcess`` runs it as a child process (this package's import stays free of aiohttp); the app
+itself is mock.app, served by mock.server.
+"""
+
 from .config import DefaultScript, LatencyModel, MockConfig
-from .server import MockProcess, serve
+from .process import MockProcess
 
-__all__ = ["DefaultScript", "LatencyModel", "MockConfig", "MockProcess", "make_app", "serve", "start_mock"]
+__all__ = ["DefaultScript", "LatencyModel", "MockConfig", "MockProcess"]

@@ -1,13 +1,13 @@
-"""``POST /v1/chat/completions``: the same scripted model behind the Chat Completions shape.
+"""``POST /v1/chat/completions``: the engine's generation in the Chat Completions shape.
 
-Chat Completions is stateless: every turn carries the whole history, so nothing is cached. The turn
-index is the number of assistant messages already in ``messages``.
+Chat Completions is stateless: every turn carries the whole history, so nothing is cached. The engine
+plans the turn as for the Responses API (mock.engine); the chunks streamed are its events translated
+(``chat_chunks``), at the same times, so both APIs tell the same story at the same pace.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import secrets
 import time
 from collections.abc import Iterator
@@ -15,69 +15,39 @@ from typing import Any
 
 from aiohttp import web
 
-from ..jsoncodec import dumps_ascii, dumps_utf8
-from ..tokens import BYTES_PER_TOKEN, estimate_tokens, text_tokens
-from .errors import bad_request
-from .model import TASK_METADATA_KEY, Plan
-from .pacing import arrived_at, is_chat_token, pace
-from .requests import parse_json_body
-
-_ROLES = ("system", "developer", "user", "assistant", "tool")
-
-
-def _validate(body: Any) -> tuple[str, list[dict[str, Any]], list[Any], bool, bool, dict[str, str]]:
-    if not isinstance(body, dict):
-        raise bad_request("The request body must be a JSON object.", None, "invalid_json")
-    model = body.get("model")
-    if not isinstance(model, str):
-        raise bad_request("Missing required parameter: 'model'.", "model", "missing_required_parameter")
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise bad_request("Missing required parameter: 'messages'.", "messages", "missing_required_parameter")
-    for i, m in enumerate(messages):
-        if not isinstance(m, dict) or m.get("role") not in _ROLES:
-            raise bad_request(
-                f"Invalid value for 'messages[{i}].role'. Supported values are: "
-                f"{', '.join(repr(r) for r in _ROLES)}.",
-                f"messages[{i}].role",
-                "invalid_value",
-            )
-        if m["role"] == "tool" and not isinstance(m.get("tool_call_id"), str):
-            raise bad_request(
-                f"Missing required parameter: 'messages[{i}].tool_call_id'.",
-                f"messages[{i}].tool_call_id",
-                "missing_required_parameter",
-            )
-        content = m.get("content")
-        if content is not None and not isinstance(content, str | list):
-            raise bad_request(
-                f"Invalid type for 'messages[{i}].content'.", f"messages[{i}].content", "invalid_type"
-            )
-    stream = body.get("stream", False)
-    if not isinstance(stream, bool):
-        raise bad_request("Invalid type for 'stream': expected a boolean.", "stream", "invalid_type")
-    opts = body.get("stream_options") or {}
-    include_usage = bool(isinstance(opts, dict) and opts.get("include_usage"))
-    metadata = body.get("metadata") or {}
-    if not isinstance(metadata, dict):
-        raise bad_request("Invalid type for 'metadata'.", "metadata", "invalid_type")
-    tools = body.get("tools") or []
-    if not isinstance(tools, list):
-        raise bad_request("Invalid type for 'tools': expected an array.", "tools", "invalid_type")
-    return model, messages, tools, stream, include_usage, metadata
+from ..core.protocol import TASK_HEADER
+from .engine import Generation
+from .middleware import json_response, reserve_tokens
+from .requests import parse_chat, parse_json_body
+from .sse import SSE_HEADERS, http_faults, stream_body
+from .state import ENGINE, arrived_at, exchange_of
+from .streaming import SSE_CHAT, Timed
 
 
-def _chunks(
-    cid: str,
-    created: int,
-    model: str,
-    plan: Plan,
-    usage: dict[str, Any] | None,
-    ttft: float,
-    step: float,
-    chunk: int,
-) -> Iterator[tuple[float, dict[str, Any]]]:
-    def frame(delta: dict[str, Any] | None, finish: str | None = None) -> dict[str, Any]:
+def chat_usage(gen: Generation) -> dict[str, Any]:
+    u = gen.usage
+    return {
+        "prompt_tokens": u["input_tokens"],
+        "completion_tokens": u["output_tokens"],
+        "total_tokens": u["total_tokens"],
+        "prompt_tokens_details": {
+            "cached_tokens": u["input_tokens_details"]["cached_tokens"],
+            "audio_tokens": 0,
+        },
+        "completion_tokens_details": {
+            "reasoning_tokens": u["output_tokens_details"]["reasoning_tokens"],
+            "audio_tokens": 0,
+            "accepted_prediction_tokens": 0,
+            "rejected_prediction_tokens": 0,
+        },
+    }
+
+
+def chat_chunks(gen: Generation, cid: str, created: int, include_usage: bool) -> Iterator[Timed]:
+    """The generation's Responses events as Chat Completions chunks, each at its event's time."""
+    model = gen.req.model
+
+    def chunk(delta: dict[str, Any] | None, finish: str | None = None) -> dict[str, Any]:
         """A chunk; ``delta=None`` is the final usage chunk, which has no choices."""
         return {
             "id": cid,
@@ -91,153 +61,100 @@ def _chunks(
             else [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
         }
 
-    t = ttft
-    if plan.message is not None:
-        yield t, frame({"role": "assistant", "content": "", "refusal": None})
-        text = plan.message
-        for s in range(0, len(text), chunk):
-            piece = text[s : s + chunk]
-            yield t, frame({"content": piece})
-            t += step * text_tokens(piece)
-        yield t, frame({}, "stop")
-    else:
-        for i, call in enumerate(plan.calls):
-            head = {
-                "index": i,
-                "id": call.call_id,
-                "type": "function",
-                "function": {"name": call.name, "arguments": ""},
-            }
-            first = (
-                {"role": "assistant", "content": None, "tool_calls": [head]}
-                if i == 0
-                else {"tool_calls": [head]}
+    for t, event in gen.events():
+        etype = event["type"]
+        if etype == "response.output_item.added":
+            item = event["item"]
+            if item["type"] == "message":
+                yield t, chunk({"role": "assistant", "content": "", "refusal": None})
+            elif item["type"] == "function_call":
+                i = event["output_index"]
+                head = {"index": i, "id": item["call_id"], "type": "function",
+                        "function": {"name": item["name"], "arguments": ""}}  # fmt: skip
+                first = (
+                    {"role": "assistant", "content": None, "tool_calls": [head]}
+                    if i == 0
+                    else {"tool_calls": [head]}
+                )
+                yield t, chunk(first)
+        elif etype == "response.output_text.delta":
+            yield t, chunk({"content": event["delta"]})
+        elif etype == "response.function_call_arguments.delta":
+            yield (
+                t,
+                chunk(
+                    {
+                        "tool_calls": [
+                            {"index": event["output_index"], "function": {"arguments": event["delta"]}}
+                        ]
+                    }
+                ),
             )
-            yield t, frame(first)
-            for s in range(0, len(call.arguments), chunk):
-                piece = call.arguments[s : s + chunk]
-                yield t, frame({"tool_calls": [{"index": i, "function": {"arguments": piece}}]})
-                t += step * text_tokens(piece)
-        yield t, frame({}, "tool_calls")
-    if usage is not None:
-        yield t, {**frame(None), "usage": usage}
+        elif etype == "response.completed":
+            yield t, chunk({}, "tool_calls" if gen.plan.calls else "stop")
+            if include_usage:
+                yield t, {**chunk(None), "usage": chat_usage(gen)}
 
 
-def _chat_frame(_type: str, data: bytes) -> bytes:
-    return b"data: " + data + b"\n\n"
+def completion(gen: Generation, cid: str, created: int) -> dict[str, Any]:
+    """The whole reply, not streamed."""
+    plan = gen.plan
+    message: dict[str, Any] = {
+        "role": "assistant",
+        "content": plan.message,
+        "refusal": None,
+        "annotations": [],
+    }
+    if plan.message is None:
+        message["tool_calls"] = [
+            {"id": c.call_id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in plan.calls
+        ]
+    return {
+        "id": cid,
+        "object": "chat.completion",
+        "created": created,
+        "model": gen.req.model,
+        "system_fingerprint": None,
+        "service_tier": "default",
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "logprobs": None,
+                "finish_reason": "stop" if plan.message is not None else "tool_calls",
+            }
+        ],
+        "usage": chat_usage(gen),
+    }
 
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:
-    from .app import ENGINE, http_faults, json_response, reserve_tokens, stream_with_faults
-
     engine = request.app[ENGINE]
     body = parse_json_body(await request.read())
     faults = await http_faults(request, "chat")
-    model, messages, tools, stream, include_usage, metadata = _validate(body)
-    task = metadata.get(TASK_METADATA_KEY) or request.headers.get("X-Agentload-Task")
-    turn = sum(1 for m in messages if m.get("role") == "assistant")
-    first_user = next((m for m in messages if m.get("role") == "user"), {})
-    seed = hashlib.sha1(
-        dumps_utf8({"content": first_user.get("content")}) + (task or "").encode()
-    ).hexdigest()[:16]
-    plan = engine.model.plan(task if isinstance(task, str) else None, turn, seed)
-    prompt_tokens = estimate_tokens(len(dumps_utf8(messages)) + (len(dumps_utf8(tools)) if tools else 0))
-    out_bytes = sum(len(c.arguments.encode()) for c in plan.calls) + len((plan.message or "").encode())
-    completion_tokens = estimate_tokens(out_bytes)
-    usage = {
-        "prompt_tokens": prompt_tokens,
-        "completion_tokens": completion_tokens,
-        "total_tokens": prompt_tokens + completion_tokens,
-        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-        "completion_tokens_details": {
-            "reasoning_tokens": 0,
-            "audio_tokens": 0,
-            "accepted_prediction_tokens": 0,
-            "rejected_prediction_tokens": 0,
-        },
-    }
-    lat = engine.config.latency
-    ttft = lat.ttft_s(prompt_tokens, 0)
+    chat = parse_chat(body, request.headers.get(TASK_HEADER))
+    gen = engine.start_chat(chat)
     cid = f"chatcmpl-{secrets.token_hex(12)}"
     created = int(time.time())
-    max_out = body.get("max_completion_tokens", body.get("max_tokens"))
-    estimated_out = (
-        max_out if isinstance(max_out, int) and not isinstance(max_out, bool) else completion_tokens
-    )
-    limit_headers = reserve_tokens(request, prompt_tokens + estimated_out)
-    if "exchange" in request:
-        request["exchange"].response_id = cid
+    limit_headers = reserve_tokens(request, gen.reserved_tokens())
+    exchange = exchange_of(request)
+    if exchange is not None:
+        exchange.response_id = cid
     start = arrived_at(request)
-    if not stream:
-        await asyncio.sleep(ttft + lat.token_interval_s() * completion_tokens)
-        if plan.message is not None:
-            message: dict[str, Any] = {
-                "role": "assistant",
-                "content": plan.message,
-                "refusal": None,
-                "annotations": [],
-            }
-            finish = "stop"
-        else:
-            message = {
-                "role": "assistant",
-                "content": None,
-                "refusal": None,
-                "annotations": [],
-                "tool_calls": [
-                    {
-                        "id": c.call_id,
-                        "type": "function",
-                        "function": {"name": c.name, "arguments": c.arguments},
-                    }
-                    for c in plan.calls
-                ],
-            }
-            finish = "tool_calls"
-        return json_response(
-            {
-                "id": cid,
-                "object": "chat.completion",
-                "created": created,
-                "model": model,
-                "system_fingerprint": None,
-                "service_tier": "default",
-                "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
-                "usage": usage,
-            }
+    if not chat.stream:
+        await asyncio.sleep(
+            gen.ttft_s + engine.config.latency.token_interval_s() * gen.usage["output_tokens"]
         )
-    resp = web.StreamResponse(
-        headers={
-            "Content-Type": "text/event-stream; charset=utf-8",
-            "Cache-Control": "no-cache",
-            **limit_headers,
-        }
-    )
+        return json_response(completion(gen, cid, created))
+    resp = web.StreamResponse(headers={**SSE_HEADERS, **limit_headers})
     await resp.prepare(request)
-
-    async def send(batch: list[dict[str, Any]]) -> None:
-        await resp.write(b"".join(b"data: " + dumps_ascii(c) + b"\n\n" for c in batch))
-
-    chunks = _chunks(
-        cid,
-        created,
-        model,
-        plan,
-        usage if include_usage else None,
-        ttft,
-        lat.token_interval_s(),
-        max(1, engine.config.chunk_tokens) * BYTES_PER_TOKEN,
-    )
-    if faults:
-        first, cut = await stream_with_faults(
-            request, resp, chunks, faults, _chat_frame, start, is_token=is_chat_token
-        )
-        if cut:
-            return resp
-    else:
-        first = await pace(chunks, send, start, is_token=is_chat_token)
-    if first is not None and "exchange" in request:
-        request["exchange"].first_token(first, start)
+    chunks = chat_chunks(gen, cid, created, chat.include_usage)
+    first, cut = await stream_body(request, resp, chunks, SSE_CHAT, start, faults)
+    if cut:
+        return resp
+    if first is not None and exchange is not None:
+        exchange.first_token(first, start)
     await resp.write(b"data: [DONE]\n\n")
     await resp.write_eof()
     return resp

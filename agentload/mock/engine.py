@@ -16,12 +16,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..jsoncodec import dumps_utf8
-from ..tokens import BYTES_PER_TOKEN, estimate_tokens, text_tokens
+from ..core.jsoncodec import dumps_utf8
+from ..core.protocol import TASK_METADATA_KEY
+from ..core.tokens import BYTES_PER_TOKEN, estimate_tokens, text_tokens
 from .config import MockConfig
 from .errors import previous_not_found
-from .model import TASK_METADATA_KEY, Plan, ScriptedModel
-from .requests import CreateRequest, check_tool_outputs, count_model_turns, unanswered_calls
+from .model import Plan, ScriptedModel
+from .requests import ChatRequest, CreateRequest, check_tool_outputs, count_model_turns, unanswered_calls
 
 TERMINAL_EVENTS = ("response.completed", "response.failed", "response.incomplete")
 
@@ -291,8 +292,8 @@ class Engine:
         return st
 
     def start(self, req: CreateRequest, prev: ResponseState | None) -> Generation:
+        """A Responses API request: continuing ``prev`` (the cached or stored response), or new."""
         check_tool_outputs(req.items, prev.pending_calls if prev else ())
-        own_tokens = req.input_tokens()
         if prev is not None:
             task, seed = prev.task, prev.seed
             turn = prev.turns + count_model_turns(req.items)
@@ -303,6 +304,35 @@ class Engine:
             seed = hashlib.sha1(dumps_utf8(first) + (task or "").encode()).hexdigest()[:16]
             turn = count_model_turns(req.items)
             cached = 0
+        pending = (
+            () if req.generate else tuple(unanswered_calls(req.items, prev.pending_calls if prev else ()))
+        )
+        return self._generate(req, task, turn, seed, req.input_tokens(), cached, pending)
+
+    def start_chat(self, chat: ChatRequest) -> Generation:
+        """A Chat Completions request: stateless, so its turn is the assistant messages it carries and
+        none of its input is cached."""
+        first_user = next((m for m in chat.messages if m.get("role") == "user"), {})
+        seed = hashlib.sha1(
+            dumps_utf8({"content": first_user.get("content")}) + (chat.task or "").encode()
+        ).hexdigest()[:16]
+        turn = sum(1 for m in chat.messages if m.get("role") == "assistant")
+        req = CreateRequest(
+            model=chat.model, items=[], instructions=None, tools=[], store=False, stream=chat.stream,
+            previous_response_id=None, metadata={}, max_output_tokens=chat.max_tokens,
+        )  # fmt: skip
+        return self._generate(req, chat.task, turn, seed, chat.prompt_tokens, 0, ())
+
+    def _generate(
+        self,
+        req: CreateRequest,
+        task: str | None,
+        turn: int,
+        seed: str,
+        own_tokens: int,
+        cached: int,
+        pending_without_output: tuple[str, ...],
+    ) -> Generation:
         rid = new_id("resp")
         plan = self.model.plan(task, turn, seed) if req.generate else Plan()
         out_bytes = sum(len(c.arguments.encode()) for c in plan.calls) + len((plan.message or "").encode())
@@ -315,11 +345,7 @@ class Engine:
             "output_tokens_details": {"reasoning_tokens": 0},
             "total_tokens": input_tokens + output_tokens,
         }
-        pending = (
-            tuple(c.call_id for c in plan.calls)
-            if req.generate
-            else tuple(unanswered_calls(req.items, prev.pending_calls if prev else ()))
-        )
+        pending = tuple(c.call_id for c in plan.calls) if req.generate else pending_without_output
         state = ResponseState(
             id=rid,
             task=task,
@@ -328,14 +354,13 @@ class Engine:
             context_tokens=input_tokens + output_tokens,
             pending_calls=pending,
         )
-        ttft = self.config.latency.ttft_s(own_tokens, cached)
         return Generation(
             req=req,
             id=rid,
             created_at=int(time.time()),
             plan=plan,
             usage=usage,
-            ttft_s=ttft,
+            ttft_s=self.config.latency.ttft_s(own_tokens, cached),
             state=state,
             config=self.config,
         )

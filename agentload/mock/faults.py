@@ -12,13 +12,11 @@ Off by default: with no ``--faults`` the mock never misbehaves and the official 
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..jsoncodec import dumps_ascii
 from .errors import ApiError
-from .pacing import is_token, pace
 
 # name -> (what it does, which transports it applies to)
 FAULTS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -99,6 +97,13 @@ def parse_faults(spec: str) -> dict[str, Rate]:
         if name not in FAULTS:
             raise FaultSpecError(f"unknown fault {name!r} (known: {', '.join(FAULTS)}, or all)")
         rates[name] = Rate.parse(name, value)
+    failing = sum(r.probability for n, r in rates.items() if n != "unknown_event")
+    if failing > 1.0 + 1e-9:
+        raise FaultSpecError(
+            f"the failing faults' rates add up to {failing:.0%}: at most one fault is drawn per response, so "
+            "they can add up to 100 % at most (lower them, or use all=RATE with RATE at most "
+            f"{1 / (len(FAULTS) - 1):.3f})"
+        )
     return rates
 
 
@@ -207,50 +212,3 @@ def with_faults(
         elif f.name in CUT_FAULTS or f.name in ("malformed", "unknown_event", "stall"):
             events = f.apply(events, config.stall_s)
     return events
-
-
-def encode_batch(
-    batch: list[dict[str, Any]], frame: Callable[[str, bytes], bytes]
-) -> tuple[bytes, str | None]:
-    """A batch as wire bytes, ``frame(type, json)`` per event, with the markers acted on: a malformed
-    event goes out cut short, and a cut ends the batch. Returns the bytes and the cut's fault name."""
-    parts = []
-    for e in batch:
-        etype = e.get("type", "")
-        if etype == CUT:
-            return b"".join(parts), e["fault"]
-        if etype == MALFORMED:
-            inner = e["event"]
-            raw = dumps_ascii(inner)
-            parts.append(frame(inner.get("type", ""), raw[: max(1, len(raw) // 2)]))
-        else:
-            parts.append(frame(etype, dumps_ascii(e)))
-    return b"".join(parts), None
-
-
-async def pace_with_faults(
-    events: Iterator[tuple[float, dict[str, Any]]],
-    faults: list[Fault],
-    config: FaultConfig,
-    write: Callable[[bytes], Awaitable[None]],
-    frame: Callable[[str, bytes], bytes],
-    start: float,
-    stamp: Callable[[dict[str, Any]], None] | None = None,
-    is_token: Callable[[dict[str, Any]], bool] = is_token,
-) -> tuple[float | None, str | None]:
-    """Paces ``events`` with ``faults`` worked in, writing ``frame``-encoded batches with ``write``
-    until a cut. Returns the first token's time and the cutting fault's name (None: no cut); what a cut
-    does to the connection is the transport's to do."""
-    cut: list[str] = []
-
-    async def send(batch: list[dict[str, Any]]) -> None:
-        if cut:
-            return
-        blob, name = encode_batch(batch, frame)
-        if blob:
-            await write(blob)
-        if name is not None:
-            cut.append(name)
-
-    first = await pace(with_faults(events, faults, config), send, start, stamp, is_token)
-    return first, (cut[0] if cut else None)

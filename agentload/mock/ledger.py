@@ -19,7 +19,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-STATS_PREFIX = "/_agentload"
+from ..core.protocol import CONTROL_PREFIX
 
 
 @dataclass
@@ -81,7 +81,7 @@ class ConnectionBytes:
         ex = Exchange(self.id, kind, path, prev.rx_mark if prev else 0, self.rx, self.tx)
         self.last = ex
         self.exchanges += 1
-        if path.startswith(STATS_PREFIX):
+        if path.startswith(CONTROL_PREFIX):
             self.internal = True
         else:
             ledger.record(ex)

@@ -14,12 +14,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import TaskFileError
-from ..synth import synth_text
-from ..workload import Task, load_task
+from ..core.errors import TaskFileError
+from ..workload import Task, load_task, synth_text
 from .config import DefaultScript
-
-TASK_METADATA_KEY = "agentload_task"
 
 
 @dataclass(frozen=True)
@@ -77,7 +74,7 @@ class ScriptedModel:
             return Plan(message=task.final_message)
         d = self.default
         if turn < d.turns:
-            calls = []
+            planned = []
             for i in range(d.calls_per_turn):
                 path = f"src/module_{turn}_{i}.py"
                 pad = max(
@@ -86,6 +83,6 @@ class ScriptedModel:
                 args = json.dumps(
                     {"path": path, "note": synth_text("text", pad, f"{turn}:{i}")}, separators=(",", ":")
                 )
-                calls.append(PlannedCall(_call_id(conversation_seed, turn, i), "read_file", args))
-            return Plan(calls=tuple(calls))
+                planned.append(PlannedCall(_call_id(conversation_seed, turn, i), "read_file", args))
+            return Plan(calls=tuple(planned))
         return Plan(message=d.final_message)

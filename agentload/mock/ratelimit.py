@@ -20,8 +20,8 @@ import math
 import time
 from dataclasses import dataclass, field
 
-from .. import rate_headers as rh
-from ..rate_headers import go_duration
+from ..core import rate_headers as rh
+from ..core.rate_headers import go_duration
 from .errors import ApiError
 
 RATE_LIMIT_URL = "https://platform.openai.com/account/rate-limits"

@@ -1,4 +1,5 @@
-"""Parsing and validating ``POST /v1/responses`` bodies (and ``response.create`` events).
+"""Parsing and validating request bodies: ``POST /v1/responses`` (and ``response.create`` events) and
+``POST /v1/chat/completions``.
 
 Anything malformed becomes an ``ApiError`` 400 in OpenAI's shape, never an exception the server
 does not expect: the property-based tests feed arbitrary JSON through here.
@@ -11,8 +12,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..jsoncodec import dumps_utf8
-from ..tokens import estimate_tokens
+from ..core.jsoncodec import dumps_utf8
+from ..core.protocol import TASK_METADATA_KEY
+from ..core.tokens import estimate_tokens
 from .errors import ApiError, bad_request
 
 STREAM_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,256}$")
@@ -299,3 +301,71 @@ def parse_json_body(raw: bytes) -> Any:
             None,
             "invalid_json",
         ) from None
+
+
+_CHAT_ROLES = ("system", "developer", "user", "assistant", "tool")
+
+
+@dataclass
+class ChatRequest:
+    model: str
+    messages: list[dict[str, Any]]
+    tools: list[Any]
+    stream: bool
+    include_usage: bool
+    task: str | None  # the agentload task the conversation names (metadata, or the task header)
+    prompt_tokens: int
+    max_tokens: int | None
+
+
+def parse_chat(body: Any, task_header: str | None = None) -> ChatRequest:
+    if not isinstance(body, dict):
+        raise bad_request("The request body must be a JSON object.", None, "invalid_json")
+    model = body.get("model")
+    if not isinstance(model, str):
+        raise bad_request("Missing required parameter: 'model'.", "model", "missing_required_parameter")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise bad_request("Missing required parameter: 'messages'.", "messages", "missing_required_parameter")
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict) or m.get("role") not in _CHAT_ROLES:
+            raise bad_request(
+                f"Invalid value for 'messages[{i}].role'. Supported values are: "
+                f"{', '.join(repr(r) for r in _CHAT_ROLES)}.",
+                f"messages[{i}].role",
+                "invalid_value",
+            )
+        if m["role"] == "tool" and not isinstance(m.get("tool_call_id"), str):
+            raise bad_request(
+                f"Missing required parameter: 'messages[{i}].tool_call_id'.",
+                f"messages[{i}].tool_call_id",
+                "missing_required_parameter",
+            )
+        content = m.get("content")
+        if content is not None and not isinstance(content, str | list):
+            raise bad_request(
+                f"Invalid type for 'messages[{i}].content'.", f"messages[{i}].content", "invalid_type"
+            )
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool):
+        raise bad_request("Invalid type for 'stream': expected a boolean.", "stream", "invalid_type")
+    opts = body.get("stream_options") or {}
+    include_usage = bool(isinstance(opts, dict) and opts.get("include_usage"))
+    metadata = body.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise bad_request("Invalid type for 'metadata'.", "metadata", "invalid_type")
+    tools = body.get("tools") or []
+    if not isinstance(tools, list):
+        raise bad_request("Invalid type for 'tools': expected an array.", "tools", "invalid_type")
+    task = metadata.get(TASK_METADATA_KEY) or task_header
+    max_out = body.get("max_completion_tokens", body.get("max_tokens"))
+    return ChatRequest(
+        model=model,
+        messages=messages,
+        tools=tools,
+        stream=stream,
+        include_usage=include_usage,
+        task=task if isinstance(task, str) else None,
+        prompt_tokens=estimate_tokens(len(dumps_utf8(messages)) + (len(dumps_utf8(tools)) if tools else 0)),
+        max_tokens=max_out if isinstance(max_out, int) and not isinstance(max_out, bool) else None,
+    )

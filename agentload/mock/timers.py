@@ -1,16 +1,14 @@
 """Sub-millisecond timers for the mock's event loop: a Linux timerfd armed at each next deadline.
 
 Why: asyncio's epoll selector sleeps in whole milliseconds, rounded up (``epoll_wait`` takes ms), and
-the kernel adds its 50 µs timer slack, so every event the mock paces goes out 0-1 ms after its time.
-Measured with bench/generator.py's pacing (1 s TTFT, 100-250 agents, mock mostly idle): the mock's
-first tokens 1.4-1.6 ms late at p99, most of the whole TTFT error a user of the mock sees. A timerfd
-takes an absolute CLOCK_MONOTONIC deadline to the nanosecond with no slack; registered in the same
-epoll set, it wakes the loop on time, and asyncio runs the timer it was waiting for. With it: the
-mock's first tokens 0.7-0.9 ms late at p99 up to 500 agents; bench/mock_timers.py compares the loops.
+the kernel adds its timer slack, so every event the mock paces goes out up to a millisecond after its
+time: most of the TTFT error a user of the mock would see. A timerfd takes an absolute
+CLOCK_MONOTONIC deadline to the nanosecond with no slack; registered in the same epoll set, it wakes
+the loop on time, and asyncio runs the timer it was waiting for. bench/mock_timers.py compares the
+two loops (figures: README, Performance).
 
-Cost: one ``timerfd_settime`` call (ctypes) per loop iteration that sleeps, ~7 % of a paced mock's
-samples at 1,000 agents (py-spy; the socket writes are 25 %). Elsewhere than Linux the loop keeps
-its default selector (kqueue already takes a nanosecond timeout).
+Cost: one ``timerfd_settime`` call (ctypes) per loop iteration that sleeps. Elsewhere than Linux the
+loop keeps its default selector (kqueue already takes a nanosecond timeout).
 """
 
 from __future__ import annotations
@@ -73,7 +71,7 @@ class PreciseEpollSelector(_EPOLL):
             raise OSError(err, "timerfd_create failed")
         self._spec = _Itimerspec()
         self._spec_ref = ctypes.byref(self._spec)
-        self._selector.register(self._tfd, select.EPOLLIN | select.EPOLLET)  # type: ignore[attr-defined]
+        self._selector.register(self._tfd, select.EPOLLIN | select.EPOLLET)
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         if timeout is not None and timeout > 0:

@@ -13,36 +13,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import struct
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from ..jsoncodec import dumps_ascii
+from ..core.jsoncodec import dumps_ascii
 from .engine import ResponseState
 from .errors import ApiError, bad_request
-from .faults import STATUS_FAULTS, Fault, first_of, pace_with_faults
+from .faults import STATUS_FAULTS, first_of
 from .ledger import connection_of
-from .pacing import is_token, pace, sequencer
 from .requests import CreateRequest, parse_create
+from .state import CONFIG, ENGINE, FAULTS, LEDGER, LIMITER, rate_key
+from .streaming import WEBSOCKET, sequencer, stream, text_frame
 
 LIFETIME_DRAIN_S = 120.0
-_LEN1, _LEN2, _LEN8 = struct.Struct("!BB"), struct.Struct("!BBH"), struct.Struct("!BBQ")
-
-
-def text_frame(payload: bytes) -> bytes:
-    """One final, unmasked text frame (RFC 6455 5.2), as a server sends it."""
-    n = len(payload)
-    if n < 126:
-        return _LEN1.pack(0x81, n) + payload
-    if n < 65536:
-        return _LEN2.pack(0x81, 126, n) + payload
-    return _LEN8.pack(0x81, 127, n) + payload
-
-
-def _ws_frame(_type: str, data: bytes) -> bytes:
-    return text_frame(data)
 
 
 def lifetime_error(minutes: float) -> ApiError:
@@ -76,8 +61,6 @@ def _close_frame_size(msg: Any) -> int:
 
 class WsSession:
     def __init__(self, request: web.Request, ws: web.WebSocketResponse) -> None:
-        from .app import CONFIG, ENGINE, FAULTS, LEDGER, LIMITER, rate_key
-
         self.request = request
         self.ws = ws
         self.config = request.app[CONFIG]
@@ -228,29 +211,20 @@ class WsSession:
         extra = {"stream_id": req.stream_id} if req.stream_id else None
         # Queued behind the lane or the in-flight cap: the model starts when the request is taken up.
         start = max(received, asyncio.get_running_loop().time())
-        if faults:
-            first, cut = await self._stream_with_faults(gen.events(), faults, start, sequencer(extra))
-            if cut:
-                return
-        else:
-            first = await pace(gen.events(), self.send, start, sequencer(extra), is_token)
+        first, cut = await stream(
+            gen.events(), WEBSOCKET, self.write, start, faults=faults, fault_config=self.faults.config,
+            stamp=sequencer(extra),
+        )  # fmt: skip
+        if cut == "drop":  # no close frame: the client sees 1006
+            self.request.transport.abort()  # type: ignore[union-attr]
+            return
+        if cut:  # truncated: close 1000; close_1011: close 1011
+            code = 1011 if cut == "close_1011" else 1000
+            await self.ws.close(code=code, message=b"fault injected: " + cut.encode())
+            return
         if first is not None and exchange is not None:
             exchange.first_token(first, received)
         lane.cache = self.engine.finish(gen)
-
-    async def _stream_with_faults(
-        self, events: Any, faults: list[Fault], start: float, stamp: Any
-    ) -> tuple[float | None, bool]:
-        """Streams with the drawn faults worked in; a cut ends the connection (drop: no close frame, so
-        the client sees 1006; truncated: close 1000; close_1011: close 1011)."""
-        config = self.faults.config
-        first, cut = await pace_with_faults(events, faults, config, self.write, _ws_frame, start, stamp)
-        if cut == "drop":
-            self.request.transport.abort()  # type: ignore[union-attr]
-        elif cut:
-            code = 1011 if cut == "close_1011" else 1000
-            await self.ws.close(code=code, message=b"fault injected: " + cut.encode())
-        return first, cut is not None
 
     async def _lifetime(self) -> None:
         await asyncio.sleep(self.config.ws_lifetime_s)
@@ -265,8 +239,6 @@ class WsSession:
 
 async def websocket_session(request: web.Request) -> web.WebSocketResponse:
     """The upgrade: refused with 429 (and the rate-limit headers) past the key's connection limit."""
-    from .app import LIMITER, rate_key
-
     limiter, key = request.app[LIMITER], rate_key(request)
     limiter.open_connection(key)  # raises the 429 ApiError, answered before any upgrade
     try:

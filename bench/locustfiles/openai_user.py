@@ -27,10 +27,10 @@ logging.getLogger("httpx2").setLevel(logging.WARNING)  # a line per request at I
 from locust import events, task  # noqa: E402
 from locust.contrib.oai import OpenAIClient, OpenAIUser  # noqa: E402
 
-from agentload.options import add_options  # noqa: E402
-from agentload.synth import TextCache  # noqa: E402
-from agentload.transports import api_base  # noqa: E402
-from agentload.workload import load_task  # noqa: E402
+from agentload.client import api_base  # noqa: E402
+from agentload.influx.config import add_influx_options  # noqa: E402
+from agentload.runtime.options import add_run_options  # noqa: E402
+from agentload.workload import TextCache, load_task  # noqa: E402
 from bench.sdk_agent import run_task  # noqa: E402
 
 COUNTS = {"events": 0, "turns": 0}
@@ -39,7 +39,8 @@ CACHE = TextCache()
 
 @events.init_command_line_parser.add_listener
 def _options(parser: Any) -> None:
-    add_options(parser)  # the same flags as agentload's locustfile, so the harness drives both alike
+    add_run_options(parser)  # the same flags as agentload's locustfile, so the harness drives both alike
+    add_influx_options(parser)
 
 
 class StreamingOpenAIClient(OpenAIClient):

@@ -1,0 +1,262 @@
+"""The agent loop: one agent works through one coding task at a time, turn by turn.
+
+A turn: send the request the strategy calls for, stream the reply, run the tool calls it asked for
+(simulated: the task file gives each result's content and latency), and go again until the model
+answers with a message or the task's turn budget is spent. Every attempt becomes a TurnRecord, every
+task a TaskRecord; the callbacks hand them on (in a Locust run: to the run's components).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+
+import gevent
+from gevent import GreenletExit
+
+from ..core.rate_headers import RateLimitInfo
+from ..core.records import TRANSIENT, ErrorKind, TaskRecord, TurnRecord
+from ..workload import Task
+from .backoff import rate_limit_backoff_s, retry_backoff_s
+from .conversation import Conversation
+from .settings import AgentSettings, On429
+from .stream import TurnOutcome
+from .transports import Transport
+
+OnTurn = Callable[[TurnRecord, TurnOutcome], None]
+OnTask = Callable[[TaskRecord], None]
+
+
+class Agent:
+    def __init__(
+        self,
+        settings: AgentSettings,
+        transport: Transport,
+        agent_id: int,
+        on_turn: OnTurn,
+        on_task: OnTask,
+        sleep: Callable[[float], None] = gevent.sleep,
+        on_attempt: Callable[[str], None] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self.transport = transport
+        self.agent_id = agent_id
+        self.on_turn = on_turn
+        self.on_task = on_task
+        self.sleep = sleep
+        self.on_attempt = on_attempt  # told before every attempt: started = succeeded + failed, checked
+        self.rng = rng or random.Random()
+        self.tasks_done = 0
+
+    # ------------------------------------------------------------------------------------ the loop
+    def run_task(self, task: Task) -> TaskRecord:
+        st = self.settings.strategy
+        conv = Conversation(task)
+        self.tasks_done += 1
+        t0 = time.perf_counter()
+        rec = TaskRecord(
+            strategy=st.name,
+            task=task.name,
+            model=self.settings.model,
+            agent=self.agent_id,
+            task_seq=self.tasks_done,
+            started_at=time.time(),
+            duration_ms=0.0,
+            turns=0,
+            tool_calls=0,
+            bytes_sent=0,
+            bytes_received=0,
+        )
+        try:
+            self._work(task, conv, rec)
+        except GreenletExit:  # the run stopped: the task is accounted for, then the agent stops
+            rec.ok, rec.error_kind = False, ErrorKind.INTERRUPTED
+            rec.duration_ms = (time.perf_counter() - t0) * 1000.0
+            self.on_task(rec)
+            raise
+        rec.duration_ms = (time.perf_counter() - t0) * 1000.0
+        self.on_task(rec)
+        return rec
+
+    def _work(self, task: Task, conv: Conversation, rec: TaskRecord) -> None:
+        s = self.settings
+        turn = 0
+        while turn < task.max_turns:
+            reply = self._turn(conv, rec, turn)
+            if not reply.ok:
+                rec.ok, rec.error_kind = False, reply.error_kind
+                return
+            rec.turns += 1
+            conv.add_reply(reply, self.transport.session)
+            if not reply.calls:
+                return
+            rec.tool_calls += len(reply.calls)
+            latency = 0.0
+            for i, call in enumerate(reply.calls):
+                spec = task.result_for(turn, i, call.name)
+                conv.add_tool_output(call.call_id, spec.render(f"{task.name}:{turn}:{i}", s.outputs))
+                latency += spec.latency_s
+            latency *= s.tool_latency_scale
+            if s.tool_latency_jitter:
+                latency *= self.rng.uniform(1.0 - s.tool_latency_jitter, 1.0 + s.tool_latency_jitter)
+            rec.tool_time_ms += latency * 1000.0
+            if latency > 0:
+                self.sleep(latency)
+            turn += 1
+
+    def _needs_full_context(self, conv: Conversation, forced: bool) -> bool:
+        """Resend everything? Always for stateless strategies and a task's first turn; for chained ones
+        when the server lost what it held: an unknown previous_response_id (``forced``), or a new
+        WebSocket where the response lived only in the old connection's memory (store=false)."""
+        st = self.settings.strategy
+        if not st.chained or not conv.started or forced:
+            return True
+        return st.websocket and not st.store and self.transport.session != conv.session
+
+    def _turn(self, conv: Conversation, rec: TaskRecord, turn: int) -> TurnOutcome:
+        """One model turn. 429 waits (by the --on-429 policy, up to max_429_retries) and retries after
+        transient failures (up to max_retries, with the SDK's backoff) are further attempts of the same
+        turn, each its own TurnRecord; a retry that must resend the full context is a recovery."""
+        s = self.settings
+        forced_full = False
+        retries = rate_waits = attempt = 0
+        while True:
+            full = self._needs_full_context(conv, forced_full)
+            recovery = full and s.strategy.chained and conv.started
+            body, headers = self.transport.build(conv, s, full)
+            sent0, recv0 = self.transport.counter.snapshot()
+            connects0 = self.transport.connects
+            started = time.time()
+            if self.on_attempt is not None:
+                self.on_attempt(s.strategy.name)
+            t0 = time.perf_counter()
+            try:
+                reply = self.transport.exchange(body, headers)
+            except GreenletExit:  # stopped mid-turn: the attempt is recorded as interrupted, with
+                # the bytes it had sent and received (the server counted them too)
+                reply = TurnOutcome(t_start=t0)
+                reply.fail(ErrorKind.INTERRUPTED, "the run stopped during this turn")
+                wire, hs = self._wire_since(sent0, recv0, connects0)
+                self._record(conv, rec, turn, reply, started, wire, hs, recovery, attempt, 0.0, None)
+                # then the connection ends cleanly (a WebSocket close frame: the server sees an end,
+                # not a reset); the close's bytes belong to no turn, as at any run's end
+                self.transport.close()
+                raise
+            wire, hs = self._wire_since(sent0, recv0, connects0)
+            rl = RateLimitInfo.from_headers(reply.headers) if reply.headers else RateLimitInfo()
+            wait = 0.0
+            rate_limited = reply.error_kind == ErrorKind.RATE_LIMITED
+            retry = False
+            if rate_limited and s.on_429 != On429.FAIL and rate_waits < s.max_429_retries:
+                wait = rate_limit_backoff_s(s.on_429, rate_waits, rl, reply.error_type, self.rng)
+                retry = True
+                rate_waits += 1
+            elif not reply.ok and self._retryable(reply) and retries < s.max_retries:
+                wait, retry = retry_backoff_s(reply.error_kind, retries, self.rng), True
+                retries += 1
+                rec.retries += 1
+            self._record(conv, rec, turn, reply, started, wire, hs, recovery, attempt, wait, rl)
+            if reply.ok or not retry:
+                return reply
+            attempt += 1
+            if wait > 0:
+                self.sleep(wait)
+            if reply.error_kind == ErrorKind.PREVIOUS_NOT_FOUND:
+                forced_full = True
+
+    def _wire_since(self, sent0: int, recv0: int, connects0: int) -> tuple[tuple[int, int], tuple[int, int]]:
+        """The bytes sent and received since the counter read ``(sent0, recv0)``, and the handshake's
+        share of them when this attempt opened a connection."""
+        sent1, recv1 = self.transport.counter.snapshot()
+        hs = self.transport.handshake_bytes if self.transport.connects != connects0 else (0, 0)
+        return (sent1 - sent0, recv1 - recv0), hs
+
+    def _record(
+        self,
+        conv: Conversation,
+        rec: TaskRecord,
+        turn: int,
+        reply: TurnOutcome,
+        started: float,
+        wire: tuple[int, int],
+        handshake: tuple[int, int],
+        recovery: bool,
+        attempt: int,
+        wait: float,
+        rl: RateLimitInfo | None,
+    ) -> None:
+        """One attempt as a TurnRecord, added into the task's record and handed on."""
+        rl = rl or RateLimitInfo()
+        usage = reply.usage or {}
+        end = reply.t_end or time.perf_counter()
+        tr = TurnRecord(
+            strategy=self.settings.strategy.name,
+            task=conv.task.name,
+            model=self.settings.model,
+            agent=self.agent_id,
+            task_seq=rec.task_seq,
+            turn=turn,
+            started_at=started,
+            duration_ms=(end - reply.t_start) * 1000.0,
+            ttft_ms=(reply.t_first_token - reply.t_start) * 1000.0 if reply.t_first_token else None,
+            bytes_sent=wire[0],
+            bytes_received=wire[1],
+            connect_bytes_sent=handshake[0],
+            connect_bytes_received=handshake[1],
+            input_tokens=usage.get("input_tokens", 0),
+            cached_tokens=(usage.get("input_tokens_details") or {}).get("cached_tokens", 0),
+            output_tokens=usage.get("output_tokens", 0),
+            tool_calls=len(reply.calls),
+            events=reply.events,
+            ok=reply.ok,
+            error_kind=reply.error_kind,
+            error_code=reply.error_code,
+            http_status=reply.http_status,
+            response_id=reply.response_id,
+            recovery=recovery,
+            error_type=reply.error_type,
+            rl_remaining_requests=rl.remaining_requests,
+            rl_remaining_tokens=rl.remaining_tokens,
+            rl_reset_requests_ms=rl.reset_requests_ms,
+            rl_reset_tokens_ms=rl.reset_tokens_ms,
+            retry_after_ms=rl.retry_after_ms,
+            wait_ms=wait * 1000.0,
+            attempt=attempt,
+            client_lag_ms=reply.client_lag_ms,
+        )
+        rec.bytes_sent += tr.bytes_sent
+        rec.bytes_received += tr.bytes_received
+        rec.input_tokens += tr.input_tokens
+        rec.cached_tokens += tr.cached_tokens
+        rec.output_tokens += tr.output_tokens
+        if recovery:
+            rec.recoveries += 1
+        if turn == 0 and tr.ttft_ms is not None and rec.ttft_first_ms is None:
+            rec.ttft_first_ms = tr.ttft_ms
+        if reply.ok:
+            rec.turn_bytes_sent.append(tr.bytes_sent)
+        if reply.error_kind == ErrorKind.RATE_LIMITED:
+            rec.rate_limited += 1
+            rec.rate_limit_wait_ms += tr.wait_ms
+        self.on_turn(tr, reply)
+
+    def _retryable(self, reply: TurnOutcome) -> bool:
+        if reply.error_kind == ErrorKind.PREVIOUS_NOT_FOUND:
+            return self.settings.strategy.chained
+        return reply.error_kind in TRANSIENT
+
+
+def describe_outcome(reply: TurnOutcome) -> str:
+    """A one-line failure description for Locust's failure table (never includes headers or keys)."""
+    parts = [reply.error_kind or "error"]
+    if reply.http_status:
+        parts.append(f"HTTP {reply.http_status}")
+    if reply.error_code:
+        parts.append(reply.error_code)
+    if reply.error_kind == ErrorKind.RATE_LIMITED:  # the message carries changing numbers: one row per type
+        return " ".join(parts) + f" ({reply.error_type or 'unknown'})"
+    if reply.error_kind == ErrorKind.AUTH:  # OpenAI's message echoes part of the refused key
+        return " ".join(parts) + ": the API key was refused"
+    return ": ".join([" ".join(parts), (reply.error_message or "")[:160]])

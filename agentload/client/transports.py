@@ -1,0 +1,376 @@
+"""One request/response exchange with the model, per wire protocol, with exact byte counts.
+
+A transport is an agent's own connection to the API and the one place that knows its protocol: it
+builds each turn's request body for its API (``build``) and runs the exchange (``exchange``), which
+sends one request and consumes its streamed reply into a TurnOutcome. ``exchange`` never raises for
+what the server or the network does (that becomes a classified failure in the outcome); only gevent's
+GreenletExit (Locust stopping the user) passes through.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import time
+from collections.abc import Callable, Iterable
+from enum import StrEnum
+from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+from gevent import GreenletExit
+from geventhttpclient.response import HTTPConnectionClosed, HTTPParseError
+
+from ..core.jsoncodec import dumps_utf8 as dumps
+from ..core.records import ErrorKind
+from ..core.strategies import Api, Strategy
+from .bodies import chat_body, responses_body
+from .conversation import Conversation
+from .settings import AgentSettings, Timeouts
+from .stream import ChatConsumer, ResponsesConsumer, TurnOutcome, error_from_body, event_type
+from .wire import rxstamp
+from .wire.counting import WireCounter
+from .wire.http import HttpReply, HttpWire, iter_sse
+from .wire.uplink import Uplink
+from .wire.websocket import WsClosed, WsConnection, WsHandshakeError
+
+Request = tuple[dict[str, Any], dict[str, str] | None]  # a body and the request's extra headers
+
+
+def api_base(host: str) -> str:
+    """``http://127.0.0.1:8000`` -> ``http://127.0.0.1:8000/v1``; a URL that already ends in /v1 stays."""
+    u = urlsplit(host.rstrip("/"))
+    path = u.path if u.path.endswith("/v1") else u.path + "/v1"
+    return urlunsplit((u.scheme, u.netloc, path, "", ""))
+
+
+def ws_url(base: str) -> str:
+    u = urlsplit(base)
+    return urlunsplit(("wss" if u.scheme == "https" else "ws", u.netloc, u.path + "/responses", "", ""))
+
+
+class Phase(StrEnum):
+    """Where a turn was when its connection failed: the ``error_code`` of a timeout or a loss."""
+
+    CONNECT = "connect"
+    FIRST_TOKEN = "first_token"
+    IDLE = "idle"
+
+
+TIMEOUT_MESSAGES = {
+    Phase.CONNECT: "no connection within --connect-timeout",
+    Phase.FIRST_TOKEN: "no first token within --first-token-timeout",
+    Phase.IDLE: "the stream stalled for --idle-timeout",
+}
+
+
+def _network_failure(out: TurnOutcome, e: BaseException, phase: Phase) -> None:
+    """A socket-level failure, classified: timeouts by phase, WebSocket closes by code."""
+    if isinstance(e, TimeoutError | socket.timeout):
+        out.fail(ErrorKind.TIMEOUT, TIMEOUT_MESSAGES[phase], f"{phase}_timeout")
+    elif isinstance(e, WsClosed):
+        code = e.code or 1006  # no close frame: RFC 6455's "abnormal closure"
+        out.fail(ErrorKind.CONNECTION, str(e), f"ws_close_{code}")
+    elif isinstance(e, ssl.SSLError):
+        out.fail(ErrorKind.CONNECTION, f"TLS error: {e.reason or e.__class__.__name__}", "tls")
+    elif phase == Phase.CONNECT:
+        out.fail(ErrorKind.CONNECTION, _describe(e), "connect_failed")
+    else:
+        out.fail(ErrorKind.CONNECTION, _describe(e), "connection_lost")
+
+
+def _describe(e: BaseException) -> str:
+    return f"{e.__class__.__name__}: {getattr(e, 'strerror', None) or e}"[:200]
+
+
+def _malformed(out: TurnOutcome, e: ValueError) -> None:
+    out.fail(ErrorKind.PROTOCOL, f"malformed event: {e}"[:200], "malformed_event")
+
+
+def consume_stream(
+    out: TurnOutcome,
+    events: Iterable[Any],
+    feed: Callable[..., bool],
+    sock: Any,
+    timeouts: Timeouts,
+) -> bool:
+    """Feeds a reply's events until one finishes the response; True if one did.
+
+    Keeps the socket's timeout on the phase: the time left to the first-token deadline until output
+    flows, then the idle timeout. The first token takes the kernel's arrival stamp (wire/rxstamp.py)."""
+    deadline = out.t_start + timeouts.first_token_s
+    flowing = False
+    try:
+        for event in events:
+            if feed(*event):
+                return True
+            if flowing:
+                continue
+            if out.t_first_token is not None:
+                flowing = True
+                if sock is not None:
+                    _stamp_first_token(out, sock)
+                    sock.settimeout(timeouts.idle_s)
+            elif sock is not None:
+                sock.settimeout(max(0.001, deadline - time.perf_counter()))
+        return False
+    finally:
+        if sock is not None:
+            rxstamp.disarm(sock)
+
+
+def _stamp_first_token(out: TurnOutcome, sock: Any) -> None:
+    """Moves the first token's time from when its agent read it back to when it reached this machine
+    (the stamp of the read that brought it), keeps the difference as the agent's lag, and stops
+    stamping: the rest of the stream is read plainly."""
+    assert out.t_first_token is not None
+    t = rxstamp.arrival(sock, out.t_first_token, out.t_start)
+    rxstamp.disarm(sock)
+    if t is not None:
+        out.client_lag_ms = (out.t_first_token - t) * 1000.0
+        out.t_first_token = t
+
+
+class Transport(Protocol):
+    """An agent's connection, as the agent loop uses it."""
+
+    counter: WireCounter  # every byte this agent's connections sent and received
+
+    @property
+    def session(self) -> int:
+        """Changes whenever the server-side state of the connection is lost (a new WebSocket)."""
+        ...
+
+    @property
+    def connects(self) -> int:
+        """Connections this transport has opened that carry state or a handshake worth counting apart
+        (WebSocket upgrades); 0 for HTTP, whose keep-alive connections hold nothing."""
+        ...
+
+    @property
+    def handshake_bytes(self) -> tuple[int, int]:
+        """(sent, received) of the latest connection's handshake; (0, 0) where there is none."""
+        ...
+
+    @property
+    def is_open(self) -> bool:
+        """A WebSocket connection is open now: what an API's connection limit counts (and the
+        rate-limit probe with it); HTTP keep-alive connections are not counted."""
+        ...
+
+    def build(self, conv: Conversation, settings: AgentSettings, full: bool) -> Request:
+        """The next turn's request for this transport's API (``full``: the whole history)."""
+        ...
+
+    def exchange(self, body: dict[str, Any], headers: dict[str, str] | None = None) -> TurnOutcome: ...
+
+    def reset(self) -> None:
+        """Drop the connection (the next exchange reconnects)."""
+        ...
+
+    def close(self) -> None:
+        """End the connection cleanly (a WebSocket sends its close frame)."""
+        ...
+
+
+class _HttpStreaming:
+    """HTTP POST with a streamed (SSE) reply on one kept-alive connection; holds no server state."""
+
+    path = ""
+    session = 0
+    connects = 0
+    handshake_bytes = (0, 0)
+    is_open = False
+
+    def __init__(
+        self, base: str, headers: dict[str, str], timeouts: Timeouts, uplink: Uplink | None = None
+    ) -> None:
+        self.timeouts = timeouts
+        self.wire = HttpWire(
+            base,
+            headers,
+            connect_timeout=timeouts.connect_s,
+            network_timeout=timeouts.first_token_s,
+            uplink=uplink,
+        )
+        self.counter = self.wire.counter
+
+    def exchange(self, body: dict[str, Any], headers: dict[str, str] | None = None) -> TurnOutcome:
+        out = TurnOutcome()
+        reply: HttpReply | None = None
+        sent0 = self.counter.sent
+        phase = Phase.FIRST_TOKEN
+        try:
+            reply = self.wire.post_json(self.path, dumps(body), headers, timeout=self.timeouts.first_token_s)
+            out.http_status, out.headers = reply.status, reply.headers
+            if reply.status != 200:
+                error_from_body(out, reply.status, reply.read())
+                return out
+            finished = consume_stream(
+                out, self._events(reply.lines()), self._feeder(out), reply.sock, self.timeouts
+            )
+            phase = Phase.IDLE
+            for _ in reply.lines():  # the rest of the body (chunk terminator) so the connection is reusable
+                pass
+            if not finished:
+                out.fail(ErrorKind.PROTOCOL, "stream ended without a terminal event", "truncated_stream")
+        except (OSError, HTTPParseError, HTTPConnectionClosed) as e:
+            if self.counter.sent == sent0:
+                phase = Phase.CONNECT  # nothing went out: the connection never stood
+            elif out.t_first_token is not None:
+                phase = Phase.IDLE
+            _network_failure(out, e, phase)
+            self._drop(reply)
+        except ValueError as e:  # malformed JSON in an event
+            _malformed(out, e)
+            self._drop(reply)
+        except GreenletExit:  # the run stops mid-turn: close this socket too, not only the pooled ones
+            self._drop(reply)
+            raise
+        return out
+
+    def _drop(self, reply: HttpReply | None) -> None:
+        if reply is not None:
+            reply.close()
+        self.reset()
+
+    def _events(self, lines: Any) -> Iterable[tuple[str, bytes]]:
+        return iter_sse(lines)
+
+    def _feeder(self, out: TurnOutcome) -> Callable[..., bool]:
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        self.wire.drop_idle()
+
+    def close(self) -> None:
+        self.wire.close()
+
+
+class ResponsesHttp(_HttpStreaming):
+    """``POST /v1/responses`` with ``stream: true``."""
+
+    path = "/responses"
+
+    def build(self, conv: Conversation, settings: AgentSettings, full: bool) -> Request:
+        body = responses_body(conv, settings, full)
+        body["stream"] = True
+        return body, None
+
+    def _feeder(self, out: TurnOutcome) -> Callable[..., bool]:
+        consumer = ResponsesConsumer(out)
+        return lambda etype, data: consumer.feed(etype or event_type(data), data)
+
+
+class ChatHttp(_HttpStreaming):
+    """``POST /v1/chat/completions`` with ``stream: true`` (and usage in the last chunk)."""
+
+    path = "/chat/completions"
+
+    def build(self, conv: Conversation, settings: AgentSettings, full: bool) -> Request:
+        return chat_body(conv, settings)
+
+    def _feeder(self, out: TurnOutcome) -> Callable[..., bool]:
+        consumer = ChatConsumer(out)
+        return lambda _etype, data: consumer.feed(data)
+
+
+class ResponsesWebSocket:
+    """Responses WebSocket mode: one connection, opened on first use and again after a loss."""
+
+    def __init__(
+        self, base: str, headers: dict[str, str], timeouts: Timeouts, uplink: Uplink | None = None
+    ) -> None:
+        self.uplink = uplink
+        self.url = ws_url(base)
+        self.headers = headers
+        self.counter = WireCounter()
+        self.timeouts = timeouts
+        self.conn: WsConnection | None = None
+        self.connects = 0
+
+    @property
+    def session(self) -> int:
+        return self.connects if self.conn is not None else -1
+
+    @property
+    def handshake_bytes(self) -> tuple[int, int]:
+        return self.conn.handshake_bytes if self.conn is not None else (0, 0)
+
+    @property
+    def is_open(self) -> bool:
+        return self.conn is not None and self.conn.connected
+
+    def build(self, conv: Conversation, settings: AgentSettings, full: bool) -> Request:
+        return {"type": "response.create", **responses_body(conv, settings, full)}, None
+
+    def exchange(self, body: dict[str, Any], headers: dict[str, str] | None = None) -> TurnOutcome:
+        out = TurnOutcome()
+        phase = Phase.CONNECT
+        try:
+            if self.conn is None or not self.conn.connected:
+                t = self.timeouts
+                self.conn = WsConnection(
+                    self.url,
+                    self.headers,
+                    self.counter,
+                    connect_timeout=t.connect_s,
+                    network_timeout=t.connect_s,
+                    uplink=self.uplink,
+                )
+                self.connects += 1
+                try:
+                    self.conn.connect()
+                except WsHandshakeError as e:
+                    out.headers = e.headers
+                    error_from_body(out, e.status, e.body)
+                    self.conn = None
+                    return out
+                out.headers = self.conn.handshake_headers
+            phase = Phase.FIRST_TOKEN
+            conn = self.conn
+            assert conn.sock is not None
+            conn.sock.settimeout(self.timeouts.first_token_s)
+            rxstamp.arm(conn.sock)
+            conn.send_text(dumps(body))
+            consumer = ResponsesConsumer(out)
+            recv = conn.recv_message
+            consume_stream(
+                out,
+                ((event_type(raw), raw) for raw in iter(recv, None)),
+                consumer.feed,
+                conn.sock,
+                self.timeouts,
+            )
+            if out.error_kind == ErrorKind.CONNECTION_LIMIT:
+                self.reset()
+        except OSError as e:  # WsClosed included
+            if out.t_first_token is not None:
+                phase = Phase.IDLE
+            _network_failure(out, e, phase)
+            self.reset()
+        except ValueError as e:
+            _malformed(out, e)
+            self.reset()
+        return out
+
+    def reset(self) -> None:
+        if self.conn is not None:
+            self.conn.close_socket()
+            self.conn = None
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+def make_transport(
+    strategy: Strategy, base: str, headers: dict[str, str], timeouts: Timeouts, uplink_kbps: float = 0.0
+) -> Transport:
+    """A strategy's own connection; ``uplink_kbps`` > 0 shapes its upload rate (wire/uplink.py)."""
+    uplink = Uplink(uplink_kbps) if uplink_kbps > 0 else None
+    if strategy.websocket:
+        return ResponsesWebSocket(base, headers, timeouts, uplink)
+    if strategy.api == Api.CHAT:
+        return ChatHttp(base, headers, timeouts, uplink)
+    return ResponsesHttp(base, headers, timeouts, uplink)

@@ -1,0 +1,190 @@
+"""Sockets that count every byte they send and receive, for exact per-turn wire sizes.
+
+Over plain TCP the count is the TCP payload: HTTP request line, headers, chunk framing, body,
+WebSocket handshake, frame headers and masks. Over TLS it is the same application bytes inside TLS
+(the TLS record overhead, about 29 bytes per record, is not included), so https and http runs compare.
+"""
+
+from __future__ import annotations
+
+import socket as _stdsocket
+import ssl as _stdssl
+from dataclasses import dataclass
+from typing import Any
+
+import certifi
+import gevent.socket
+import gevent.ssl
+from gevent._socketcommon import timeout_default
+
+from . import rxstamp
+from .uplink import Uplink
+
+
+@dataclass
+class WireCounter:
+    """Running totals for one agent's connection(s); a turn's bytes are the difference of two reads."""
+
+    sent: int = 0
+    received: int = 0
+
+    def snapshot(self) -> tuple[int, int]:
+        return self.sent, self.received
+
+
+def data_waiting(sock: Any) -> bool:
+    """Bytes (or the peer's EOF) wait unread in the kernel's buffer right now."""
+    try:
+        sock._sock.recv(1, _stdsocket.MSG_PEEK | _stdsocket.MSG_DONTWAIT)
+    except (BlockingIOError, InterruptedError):
+        return False
+    except OSError:
+        return True  # an error waits: the read will raise it
+    return True
+
+
+def _late(e: BaseException) -> bool:
+    """A read timeout (plain, or gevent's TLS one)."""
+    return isinstance(e, TimeoutError) or (isinstance(e, _stdssl.SSLError) and "timed out" in str(e))
+
+
+class CountingSocket(gevent.socket.socket):
+    """Why a timed-out read is looked at again: on a busy worker the event loop may run a socket's timer
+    before its readiness, both due in the same iteration, when the data came in time but this process
+    did not run. A timeout with bytes waiting in the socket is the generator's own lateness, not the
+    server's silence, and must not be counted as the server's failure: the read is made again."""
+
+    counter: WireCounter
+    uplink: Uplink | None = None
+    stamps = False  # the kernel stamps what this socket receives (rxstamp.enable)
+    stamp_reads = False  # recv() asks for the stamp (until a first token: rxstamp.arm)
+    rx_newest_ns = 0  # the last stamped read's newest packet (Unix ns; 0: none)
+
+    def send(self, data, flags=0, timeout=timeout_default):  # noqa: ANN001 - gevent's signature
+        if self.uplink is not None:
+            data = memoryview(data)[: self.uplink.before_send(len(data))]
+        n = super().send(data, flags, timeout)
+        self.counter.sent += n
+        if self.uplink is not None:
+            self.uplink.sent(n)
+        return n
+
+    def recv(self, *args):  # noqa: ANN002
+        try:
+            data = self._recv(*args)
+        except (TimeoutError, _stdssl.SSLError) as e:
+            if not _late(e) or not data_waiting(self):
+                raise
+            data = self._recv(*args)
+        self.counter.received += len(data)
+        return data
+
+    def _recv(self, *args):  # noqa: ANN002, ANN202
+        if self.stamp_reads:
+            data, self.rx_newest_ns = rxstamp.stamped_recv(self, args[0])
+            return data
+        return super().recv(*args)
+
+    def recv_into(self, *args):  # noqa: ANN002
+        try:
+            n = super().recv_into(*args)
+        except TimeoutError:
+            if not data_waiting(self):
+                raise
+            n = super().recv_into(*args)
+        self.counter.received += n
+        return n
+
+
+class CountingSSLSocket(gevent.ssl.SSLSocket):
+    """As CountingSocket: a timed-out read with encrypted bytes waiting (or decrypted ones pending) is
+    made again."""
+
+    counter: WireCounter
+    uplink: Uplink | None = None
+    stamps = False  # as CountingSocket's
+    stamp_reads = False
+    rx_newest_ns = 0
+
+    def send(self, data, flags=0, timeout=timeout_default):  # noqa: ANN001
+        if self.uplink is not None:
+            data = memoryview(data)[: self.uplink.before_send(len(data))]
+        n = super().send(data, flags, timeout)
+        self.counter.sent += n
+        if self.uplink is not None:
+            self.uplink.sent(n)
+        return n
+
+    def recv(self, *args, **kw):  # noqa: ANN002, ANN003
+        try:
+            data = self._recv(*args, **kw)
+        except (TimeoutError, _stdssl.SSLError) as e:
+            if not _late(e) or not (self.pending() or data_waiting(self)):
+                raise
+            data = self._recv(*args, **kw)
+        self.counter.received += len(data)
+        return data
+
+    def _recv(self, *args, **kw):  # noqa: ANN002, ANN003, ANN202
+        if self.stamp_reads and not self.pending():  # pending: decrypted with the last stamped read
+            self.rx_newest_ns = rxstamp.peek_stamp(self)
+        return super().recv(*args, **kw)
+
+    def recv_into(self, *args, **kw):  # noqa: ANN002, ANN003
+        try:
+            n = super().recv_into(*args, **kw)
+        except (TimeoutError, _stdssl.SSLError) as e:
+            if not _late(e) or not (self.pending() or data_waiting(self)):
+                raise
+            n = super().recv_into(*args, **kw)
+        self.counter.received += n
+        return n
+
+
+class CountingSSLContext(gevent.ssl.SSLContext):
+    """An SSL context whose sockets count plaintext bytes into ``context.counter``."""
+
+    sslsocket_class = CountingSSLSocket
+    counter: WireCounter
+    uplink: Uplink | None = None
+
+    def wrap_socket(self, *args, **kw):  # noqa: ANN002, ANN003
+        sock = super().wrap_socket(*args, **kw)
+        sock.counter = self.counter
+        sock.uplink = self.uplink
+        sock.stamps = rxstamp.enable(sock)
+        return sock
+
+
+def counting_socket(
+    counter: WireCounter,
+    family: int = _stdsocket.AF_INET,
+    type: int = _stdsocket.SOCK_STREAM,
+    proto: int = 0,
+    uplink: Uplink | None = None,
+) -> CountingSocket:
+    sock = CountingSocket(family, type, proto)
+    sock.counter = counter
+    sock.uplink = uplink
+    sock.stamps = rxstamp.enable(sock)
+    return sock
+
+
+def trust(ctx: _stdssl.SSLContext) -> None:
+    """What the agents trust: the system's roots and ``SSL_CERT_FILE``/``SSL_CERT_DIR`` (OpenSSL's own
+    variables: a private CA goes there), plus certifi's roots (the system may have none)."""
+    ctx.load_default_certs()
+    ctx.load_verify_locations(certifi.where())
+
+
+def ssl_context(
+    counter: WireCounter, insecure: bool = False, uplink: Uplink | None = None
+) -> CountingSSLContext:
+    ctx = CountingSSLContext(gevent.ssl.PROTOCOL_TLS_CLIENT)
+    trust(ctx)
+    if insecure:
+        ctx.check_hostname = False
+        ctx.verify_mode = gevent.ssl.CERT_NONE
+    ctx.counter = counter
+    ctx.uplink = uplink
+    return ctx

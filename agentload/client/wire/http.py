@@ -1,0 +1,164 @@
+"""HTTP/1.1 client for the agents: geventhttpclient (Locust's FastHttp stack) on counting sockets.
+
+One ``HttpWire`` per agent holds one keep-alive connection, like one agent process talking to the API.
+SSE bodies are read line by line with 64 KB socket reads (Locust's ``iter_lines`` uses 1 KB blocks and
+holds back the first events, which would distort time to first token).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import gevent.queue
+from geventhttpclient import HTTPClient
+
+from . import rxstamp
+from .counting import WireCounter, counting_socket, ssl_context
+from .uplink import Uplink
+
+BLOCK_SIZE = 65536
+
+
+@dataclass
+class HttpReply:
+    """A response whose body is still on the socket: ``lines()`` for SSE, ``read()`` for JSON."""
+
+    status: int
+    headers: dict[str, str]
+    _resp: Any = field(repr=False)
+
+    def lines(self) -> Iterator[bytes]:
+        readline = self._resp.readline
+        while True:
+            line = readline(b"\n")
+            if not line:
+                return
+            yield line
+
+    def read(self) -> bytes:
+        return self._resp.read()
+
+    def release(self) -> None:
+        self._resp.release()
+
+    @property
+    def sock(self) -> Any:
+        """The socket the body is read from (to move its timeout from phase to phase)."""
+        return self._resp._sock
+
+    def close(self) -> None:
+        """Close the connection under a body that will not be read to its end (and give its pool
+        slot back; after a read error geventhttpclient has done this already)."""
+        resp = self._resp
+        pool, sock = getattr(resp, "_pool", None), resp._sock
+        resp._sock = None
+        if hasattr(resp, "_pool"):
+            resp._pool = None
+        if sock is not None:
+            if pool is not None:
+                pool.release_socket(sock)
+            else:
+                sock.close()
+
+
+class HttpWire:
+    """POSTs JSON to one origin over one kept-alive connection, counting every byte."""
+
+    def __init__(
+        self,
+        base_url: str,
+        headers: dict[str, str],
+        *,
+        connect_timeout: float = 10.0,
+        network_timeout: float = 120.0,
+        insecure: bool = False,
+        uplink: Uplink | None = None,
+    ) -> None:
+        u = urlsplit(base_url)
+        self.counter = WireCounter()
+        self.path_prefix = u.path.rstrip("/")
+        tls = u.scheme == "https"
+        kw: dict[str, Any] = {}
+        if tls:
+
+            def factory(*_a: Any, **_kw: Any) -> Any:
+                return ssl_context(self.counter, insecure, uplink)
+
+            kw = {"ssl": True, "ssl_context_factory": factory, "insecure": insecure}
+        self.client = HTTPClient(
+            u.hostname or "127.0.0.1",
+            u.port or (443 if tls else 80),
+            headers=headers,
+            block_size=BLOCK_SIZE,
+            connection_timeout=connect_timeout,
+            network_timeout=network_timeout,
+            concurrency=1,
+            **kw,
+        )
+        pool = self.client._connection_pool
+        if not tls:
+            pool._create_tcp_socket = lambda family, socktype, proto: counting_socket(  # type: ignore[method-assign,assignment]
+                self.counter, family, socktype, proto, uplink
+            )
+        # A kept-alive socket keeps the timeout its last response left on it (the idle one): each
+        # request sets its own for the wait to the response head.
+        self._head_timeout = network_timeout
+        get_socket = pool.get_socket
+
+        def get_socket_with_timeout() -> Any:
+            sock = get_socket()
+            sock.settimeout(self._head_timeout)
+            rxstamp.arm(sock)  # until the first token (transports.consume_stream disarms it)
+            return sock
+
+        pool.get_socket = get_socket_with_timeout  # type: ignore[method-assign]
+
+    def post_json(
+        self, path: str, body: bytes, headers: dict[str, str] | None = None, timeout: float | None = None
+    ) -> HttpReply:
+        """Sends the request and reads the response head, waiting at most ``timeout`` per read."""
+        h = {"Content-Type": "application/json"}
+        if headers:
+            h.update(headers)
+        if timeout is not None:
+            self._head_timeout = timeout
+        resp = self.client.request("POST", self.path_prefix + path, body=body, headers=h)
+        return HttpReply(resp.status_code, {k.lower(): v for k, v in resp.items()}, resp)
+
+    def drop_idle(self) -> None:
+        """Close the kept-alive sockets waiting in the pool (the pool stays usable: the next request
+        connects anew). After a failed read geventhttpclient may have put a socket back mid-body."""
+        queue = self.client._connection_pool._socket_queue
+        while not queue.empty():
+            try:
+                sock = queue.get(block=False)
+            except gevent.queue.Empty:
+                break
+            with contextlib.suppress(OSError):
+                sock.close()
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def iter_sse(lines: Iterator[bytes]) -> Iterator[tuple[str, bytes]]:
+    """(event name, data bytes) per SSE event. The event name comes from the ``event:`` line, or is
+    '' (Chat Completions has none). The data is not JSON-decoded here: callers decode only what they need."""
+    event = ""
+    data: list[bytes] = []
+    for raw in lines:
+        line = raw.rstrip(b"\r\n")
+        if not line:
+            if data:
+                yield event, data[0] if len(data) == 1 else b"\n".join(data)
+            event, data = "", []
+        elif line.startswith(b"data:"):
+            data.append(line[6:] if line[5:6] == b" " else line[5:])
+        elif line.startswith(b"event:"):
+            event = line[6:].strip().decode()
+    if data:
+        yield event, b"\n".join(data)

@@ -1,0 +1,156 @@
+"""One formatter for every view of the comparison: the terminal's Markdown, the web UI's Agents tab and
+the report's HTML show the same figures the same way; each view only picks its columns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from html import escape
+from typing import Any
+
+from .rows import ComparisonRow
+
+
+class Fmt(StrEnum):
+    TEXT = "text"
+    COUNT = "count"
+    KB1 = "kb1"  # bytes shown as KB, one decimal
+    KB2 = "kb2"
+    CHANGE = "change"  # a reduction (0.85) shown as the change it is: -85.0 %
+    SHARE = "share"  # 0.93 -> 93 %
+    MS = "ms"  # milliseconds, whole
+    MS1 = "ms1"
+    S2 = "s2"  # seconds, two decimals
+    GBPS = "gbps"
+    RATE3 = "rate3"
+    BYTES = "bytes"  # whole bytes with separators
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    title: str
+    fmt: Fmt
+    get: Callable[[ComparisonRow], Any] | None = None  # default: the row's attribute ``key``
+
+    def value(self, row: ComparisonRow) -> Any:
+        return self.get(row) if self.get is not None else getattr(row, self.key)
+
+
+def text(value: Any, fmt: Fmt) -> str:
+    """One figure as shown: '-' where nothing was measured."""
+    if value is None:
+        return "-"
+    match fmt:
+        case Fmt.TEXT:
+            return str(value)
+        case Fmt.COUNT:
+            return str(value)
+        case Fmt.KB1:
+            return f"{value / 1000:.1f}"
+        case Fmt.KB2:
+            return f"{value / 1000:.2f}"
+        case Fmt.CHANGE:
+            return f"{-100 * value:+.1f} %"
+        case Fmt.SHARE:
+            return f"{100 * value:.0f} %"
+        case Fmt.MS:
+            return f"{value:.0f}"
+        case Fmt.MS1:
+            return f"{value:.1f}"
+        case Fmt.S2:
+            return f"{value:.2f}"
+        case Fmt.GBPS:
+            return f"{value:,.1f} Gbit/s"
+        case Fmt.RATE3:
+            return f"{value:.3f}"
+        case Fmt.BYTES:
+            return f"{value:,.0f}"
+    raise ValueError(fmt)
+
+
+def text_rows(rows: Sequence[ComparisonRow], columns: Sequence[Column]) -> list[dict[str, str]]:
+    """Each row as {column key: shown text} (the web UI's table takes these)."""
+    return [{c.key: text(c.value(r), c.fmt) for c in columns} for r in rows]
+
+
+def markdown(rows: Sequence[ComparisonRow], columns: Sequence[Column]) -> str:
+    head = "| " + " | ".join(c.title for c in columns) + " |"
+    lines = [head, "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(text(c.value(r), c.fmt) for c in columns) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def html_table(rows: Sequence[ComparisonRow], columns: Sequence[Column], table_id: str) -> str:
+    """A table whose cells carry their column key (``data-key``), so a page's figures can be checked."""
+    out = [f"<table id='{table_id}'><tr>" + "".join(f"<th>{escape(c.title)}</th>" for c in columns) + "</tr>"]
+    for r in rows:
+        cells = "".join(f"<td data-key='{c.key}'>{escape(text(c.value(r), c.fmt))}</td>" for c in columns)
+        out.append(f"<tr>{cells}</tr>")
+    out.append("</table>")
+    return "".join(out)
+
+
+# ------------------------------------------------------------------------------------ the views
+def _turn_kb(turn: int) -> Callable[[ComparisonRow], float | None]:
+    def get(r: ComparisonRow) -> float | None:
+        return r.sent_by_turn[turn - 1] if turn <= len(r.sent_by_turn) else None
+
+    return get
+
+
+SUMMARY_COLUMNS = (
+    Column("strategy", "strategy", Fmt.TEXT),
+    Column("tasks", "tasks", Fmt.COUNT),
+    Column("turns_per_task", "turns/task", Fmt.MS1),
+    Column("sent_per_task", "KB sent/task", Fmt.KB1),
+    Column("received_per_task", "KB recv/task", Fmt.KB1),
+    Column("sent_reduction", "sent vs stateless", Fmt.CHANGE),
+    Column("turn1_sent", "turn 1 KB", Fmt.KB2),
+    Column("turn9_sent", "turn 9 KB", Fmt.KB2),
+    Column("ttft_mean_ms", "TTFT mean ms", Fmt.MS1),
+    Column("ttft_first_ms", "TTFT turn 1 ms", Fmt.MS1),
+    Column("task_s", "s/task", Fmt.S2),
+    Column("speedup", "time vs stateless", Fmt.CHANGE),
+    Column("cached_share", "cached", Fmt.SHARE),
+    Column("recoveries", "recov.", Fmt.COUNT),
+    Column("turn_failures", "failed turns", Fmt.COUNT),
+)
+WEB_TURNS = (1, 3, 6, 9, 12)
+WEB_COLUMNS = (
+    Column("strategy", "Strategy", Fmt.TEXT),
+    Column("tasks", "Tasks", Fmt.COUNT),
+    Column("kb_sent_task", "KB sent/task", Fmt.KB1, lambda r: r.sent_per_task),
+    Column("sent_vs_stateless", "Sent vs stateless", Fmt.CHANGE, lambda r: r.sent_reduction),
+    *(Column(f"turn{t}_kb", f"Turn {t} KB sent", Fmt.KB2, _turn_kb(t)) for t in WEB_TURNS),
+    Column("ttft_mean_ms", "TTFT mean ms", Fmt.MS1),
+    Column("ttft_first_ms", "TTFT turn 1 ms", Fmt.MS1),
+    Column("s_task", "s/task", Fmt.S2, lambda r: r.task_s),
+    Column("failed_turns", "Failed turns", Fmt.COUNT, lambda r: r.turn_failures),
+)
+
+
+def report_columns(projection_agents: int) -> tuple[Column, ...]:
+    """The sweep report's table (Markdown and HTML)."""
+    return (
+        Column("label", "strategy", Fmt.TEXT),
+        Column("cells", "cells", Fmt.COUNT),
+        Column("tasks", "tasks", Fmt.COUNT),
+        Column("sent_per_task", "KB sent/task", Fmt.KB1),
+        Column("received_per_task", "KB recv/task", Fmt.KB1),
+        Column("sent_reduction", "sent vs stateless", Fmt.CHANGE),
+        Column("ttft_mean_ms", "TTFT mean ms", Fmt.MS),
+        Column("ttft_first_ms", "TTFT turn 1 ms", Fmt.MS),
+        Column("task_s", "s/task", Fmt.S2),
+        Column("speedup", "time vs stateless", Fmt.CHANGE),
+        Column("rate_limited", "429s", Fmt.COUNT),
+        Column("projection_gbps", f"ingress at {projection_agents:,} agents", Fmt.GBPS),
+    )
+
+
+PROJECTION_COLUMNS = (
+    Column("label", "strategy", Fmt.TEXT),
+    Column("sent_per_turn", "bytes sent / turn", Fmt.BYTES),
+    Column("turns_per_agent_s", "turns / s per agent", Fmt.RATE3),
+)

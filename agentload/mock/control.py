@@ -1,0 +1,54 @@
+"""The mock's own endpoints: /v1/models (what clients list), and the control endpoints under
+/_agentload (its exact byte ledger, a reset, health)."""
+
+from __future__ import annotations
+
+import gc
+from typing import Any
+
+from aiohttp import web
+
+from .middleware import json_response
+from .state import CONFIG, FAULTS, LEDGER, LIMITER
+
+
+async def list_models(request: web.Request) -> web.Response:
+    name = request.app[CONFIG].model_name_default
+    return json_response(
+        {
+            "object": "list",
+            "data": [{"id": name, "object": "model", "created": 0, "owned_by": "agentload-mock"}],
+        }
+    )
+
+
+async def stats(request: web.Request) -> web.Response:
+    with_ex = request.query.get("exchanges", "1") not in ("0", "false", "no")
+    return json_response(
+        {
+            **request.app[LEDGER].snapshot(with_exchanges=with_ex),
+            "rate_limits": request.app[LIMITER].snapshot(),
+            "faults": request.app[FAULTS].snapshot(),
+            "gc": gc_snapshot(),
+        }
+    )
+
+
+def gc_snapshot() -> dict[str, Any]:
+    """The process's garbage collector (see server.collect_garbage): whether it runs on Python's own
+    schedule, the full collections so far and what they freed."""
+    full = gc.get_stats()[2]
+    return {
+        "automatic": gc.isenabled(),
+        "full_collections": full["collections"],
+        "collected": full["collected"],
+    }
+
+
+async def reset(request: web.Request) -> web.Response:
+    request.app[LEDGER].reset()
+    return json_response({"reset": True})
+
+
+async def health(request: web.Request) -> web.Response:
+    return json_response({"ok": True})

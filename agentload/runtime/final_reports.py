@@ -1,0 +1,84 @@
+"""The end of a distributed run: every worker's last figures reach the master before anything is printed.
+
+Locust's master, on a headless quit, sends ``quit`` to its workers and waits only half a second, so a
+worker still stopping its agents (up to --stop-timeout) or flushing InfluxDB points would report too
+late and its tail would be lost silently. Instead, when the master's test stops it asks each worker for
+a final report; the worker stops its agents (which flushes its outputs through its own test_stop
+listeners), answers with its last figures (every component's, through the ``report`` event), and the
+master waits, bounded, for every answer. A worker that never answers is named and counted, not
+ignored. A worker that is stopped on its own (a signal) sends its final report unasked.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+import gevent
+
+from .role import Role
+
+if TYPE_CHECKING:
+    from .context import RunContext
+
+log = logging.getLogger("agentload")
+FINAL_REQUEST = "agentload_final_request"
+FINAL_REPORT = "agentload_final_report"
+MARGIN_S = 15.0  # beyond --stop-timeout and the InfluxDB flush: a worker's message on its way
+
+
+class FinalReports:
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+        self.waiting: set[str] = set()
+        self.missing: list[str] = []
+        self.sent = False  # a worker: its final report is out
+
+    # ------------------------------------------------------------------ master
+    def receive(self, environment: Any, msg: Any, **_kw: Any) -> None:
+        self.ctx.events.merge.fire(worker=msg.node_id, data=msg.data or {})
+        self.waiting.discard(msg.node_id)
+
+    def timeout_s(self) -> float:
+        env = self.ctx.environment
+        flush = self.ctx.influx.flush_timeout_s if self.ctx.influx else 0.0
+        return (env.stop_timeout or 0) + flush + MARGIN_S
+
+    def collect(self) -> None:
+        """Ask every worker for its last figures and wait for them (bounded); name the silent ones."""
+        runner = self.ctx.runner
+        ids = [c.id for c in runner.clients.all]
+        self.waiting.clear()
+        self.waiting.update(ids)
+        for cid in ids:
+            runner.send_message(FINAL_REQUEST, None, client_id=cid)
+        deadline = time.monotonic() + self.timeout_s()
+        while self.waiting and time.monotonic() < deadline:
+            gevent.sleep(0.05)
+        if self.waiting:
+            missing = sorted(self.waiting)
+            log.error("agentload: no final report from %d worker(s): %s", len(missing), ", ".join(missing))
+            self.missing.extend(missing)
+
+    # ------------------------------------------------------------------ worker
+    def answer(self, environment: Any, msg: Any, **_kw: Any) -> None:
+        runner = self.ctx.runner
+        runner.stop()  # a no-op if already stopped; otherwise stops the agents and fires test_stop here
+        self.send()
+
+    def send(self) -> None:
+        data: dict[str, Any] = {}
+        self.ctx.events.report.fire(data=data)
+        self.ctx.runner.send_message(FINAL_REPORT, data)
+        self.sent = True
+
+
+def install(ctx: RunContext) -> FinalReports:
+    finals = ctx.finals = FinalReports(ctx)
+    runner = ctx.runner
+    if ctx.role == Role.MASTER:
+        runner.register_message(FINAL_REPORT, finals.receive)
+    elif ctx.role == Role.WORKER:
+        runner.register_message(FINAL_REQUEST, finals.answer, concurrent=True)
+    return finals

@@ -1,0 +1,272 @@
+"""agentload's Locust options (one field table) and the validated run settings made from them.
+
+The options are added to Locust's own parser, so they work on the command line, in locust.conf, as
+``LOCUST_<NAME>`` environment variables and, where a field says so, in the web UI's form; the master
+hands them to its workers. ``RunSettings.build`` checks every value, whichever way it came, and a
+bad one stops the run with one line naming the flag and the fix.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..client import AgentSettings, On429, Timeouts
+from ..core.errors import AgentloadError
+from ..core.fields import add_arguments, opt, read_options
+from ..core.protocol import API_KEY_ENV
+from ..core.strategies import BY_NAME, NAMES, Strategy
+from ..workload import Task, TextCache, builtin_task_names, load_tasks
+
+USER_AGENT = "agentload/0.1"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Every agentload option of a Locust run, as given (checked, not yet interpreted)."""
+
+    strategy: str = opt(
+        "all",
+        "continuation strategies to run, comma-separated: " + ", ".join(NAMES) + " (default: all, equal "
+        "weights)",
+        web_ui=True,
+    )
+    task: str = opt(
+        "all",
+        "coding tasks, comma-separated built-in names or task files (default: all built-in)",
+        web_ui=True,
+    )
+    model: str = opt("gpt-5.4", "model name to request", web_ui=True)
+    tool_latency_scale: float = opt(
+        1.0, "multiply every simulated tool latency (0 = no tool time)", minimum=0, web_ui=True
+    )
+    tool_latency_jitter: float = opt(
+        0.25,
+        "draw each turn's tool time uniformly within +-this fraction of the task's (default 0.25; 0 = "
+        "exact): agents that start together drift apart, as a real fleet does, instead of sending their "
+        "requests in lockstep",
+        minimum=0,
+        maximum=1,
+        meaning="0 = exact, 1 = +-100 %",
+    )
+    resend_instructions: bool = opt(
+        False, "chained strategies also resend instructions and tools every turn", web_ui=True
+    )
+    connect_timeout: float = opt(
+        10.0, "seconds for TCP connect, TLS and the WebSocket upgrade (default 10)", above=0
+    )
+    first_token_timeout: float = opt(
+        120.0,
+        "seconds from sending a request to its first output token, in all (default 120: a reasoning "
+        "model may think that long in silence)",
+        above=0,
+    )
+    idle_timeout: float = opt(
+        60.0,
+        "seconds of silence once output flows before the stream counts as stalled (default 60)",
+        above=0,
+    )
+    max_retries: int = opt(
+        2,
+        "new attempts of a turn after a transient failure (5xx, connection lost, timeout, malformed "
+        "stream), with the openai SDK's backoff; a WebSocket agent reconnects and resends the full "
+        "context (a recovery) when its connection held the state (default 2, as the SDK)",
+        minimum=0,
+        meaning="0 = no retries",
+    )
+    uplink_kbps: float = opt(
+        0.0,
+        "shape each agent's upload rate to this many kbit/s, as on a constrained link (0 = not shaped): "
+        "resending the context costs most there",
+        minimum=0,
+        meaning="0 = not shaped",
+        web_ui=True,
+    )
+    no_preflight: bool = opt(
+        False, "skip the start-up check that --host answers and accepts the API key (GET /v1/models)"
+    )
+    records: str = opt(
+        "",
+        "write every turn and task record as JSON lines to this file (workers add their id before the "
+        "suffix)",
+    )
+    summary_json: str = opt("", "write the per-strategy comparison as JSON at the end")
+    # (no digits in the names: the web UI turns "429" in a name into "4 29" in its label)
+    on_rate_limit: On429 = opt(
+        On429.HONOR,
+        "on a 429: honor (wait at least retry-after-ms / retry-after / the reset header, a growing floor "
+        "when refused again, with jitter), retry (own exponential backoff), fail (fail the task)",
+        flag="--on-429",
+        web_ui=True,
+    )
+    max_rate_limit_waits: int = opt(
+        20, "429 waits per turn before the task fails as rate_limited", flag="--max-429-retries", minimum=0
+    )
+    task_rate: float = opt(
+        0.0,
+        "tasks per second each agent starts (open loop, Locust's constant_throughput); 0 = back to back "
+        "(closed loop)",
+        minimum=0,
+        meaning="0 = closed loop",
+        web_ui=True,
+    )
+    start_jitter: float = opt(
+        1.0,
+        "each agent waits a random 0..this many seconds before its first task (default 1): Locust spawns "
+        "a second's agents at one instant, and without this they would all send their first request "
+        "together, a burst no real fleet makes (0 = start at once)",
+        minimum=0,
+    )
+    run_id: str = opt(
+        "",
+        "name of this run in InfluxDB and reports (default: a new timestamped id per test start)",
+        web_ui=True,
+    )
+    cpu_warn_percent: float = opt(
+        70.0,
+        "warn when a worker's CPU passes this: its timings then include queueing in the generator (0 = "
+        "never; Locust's own warning is at 90)",
+        minimum=0,
+        maximum=100,
+        meaning="0 = never warn",
+    )
+
+
+def add_run_options(parser: Any) -> None:
+    add_arguments(parser, RunOptions, locust=True)
+
+
+def parse_list(value: str) -> list[str]:
+    """Comma-separated option values (``ws,http-stateless``) or a JSON list."""
+    value = value.strip()
+    if value.startswith("["):
+        try:
+            return [str(v) for v in json.loads(value)]
+        except ValueError:
+            pass
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def parse_strategies(value: str) -> list[Strategy]:
+    names = parse_list(value or "all")
+    if names == ["all"]:
+        names = list(NAMES)
+    unknown = [n for n in names if n not in BY_NAME]
+    if unknown:
+        raise AgentloadError(f"--strategy: unknown strategy {unknown[0]!r} (use one of: {', '.join(NAMES)})")
+    return [BY_NAME[n] for n in names]
+
+
+def is_loopback(host: str) -> bool:
+    name = urlsplit(host).hostname or ""
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def check_host(host: str) -> None:
+    """``--host`` names an http(s) origin, and a target that is not this machine has an API key."""
+    u = urlsplit(host)
+    try:
+        port_ok = u.port is None or u.port > 0
+    except ValueError:  # not a number, or past 65535
+        port_ok = False
+    if not port_ok:
+        raise AgentloadError(
+            f"--host: {host!r} has no valid port (give a number from 1 to 65535, e.g. :8000)"
+        )
+    if u.scheme not in ("http", "https") or not u.hostname:
+        raise AgentloadError(
+            f"--host: {host!r} is not an http(s) URL (e.g. http://127.0.0.1:8000 for the mock, "
+            "https://api.openai.com for OpenAI)"
+        )
+    if not is_loopback(host) and not os.environ.get(API_KEY_ENV):
+        raise AgentloadError(
+            f"--host {u.hostname} is not the local mock and {API_KEY_ENV} is not set "
+            f"(export {API_KEY_ENV}=... or point --host at the mock)"
+        )
+
+
+def check_output_path(flag: str, path: str) -> None:
+    """A file this run will write names a file in a folder that exists or can be made, and writable."""
+    p = Path(path)
+    if p.is_dir():
+        raise AgentloadError(f"{flag} {path}: is a folder; give a file path (e.g. {p / 'out.json'})")
+    parent = p.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise AgentloadError(f"{flag} {path}: {parent} is not a writable folder; write somewhere else")
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """One Locust process's interpreted settings: the options, the strategies, the loaded tasks."""
+
+    options: RunOptions
+    strategies: tuple[Strategy, ...]
+    tasks: tuple[Task, ...]
+    timeouts: Timeouts
+
+    @classmethod
+    def build(cls, namespace: Any, host: str = "") -> RunSettings:
+        o = read_options(RunOptions, namespace)
+        strategies = parse_strategies(o.strategy)
+        names = parse_list(o.task or "all")
+        tasks = load_tasks(builtin_task_names() if names == ["all"] else names)
+        if host:
+            check_host(host)
+        return cls(
+            options=o,
+            strategies=tuple(strategies),
+            tasks=tuple(tasks),
+            timeouts=Timeouts(o.connect_timeout, o.first_token_timeout, o.idle_timeout),
+        )
+
+    @property
+    def strategy_names(self) -> list[str]:
+        return [s.name for s in self.strategies]
+
+    def agent(self, strategy: Strategy, outputs: TextCache) -> AgentSettings:
+        o = self.options
+        return AgentSettings(
+            strategy=strategy,
+            model=o.model,
+            tool_latency_scale=o.tool_latency_scale,
+            tool_latency_jitter=o.tool_latency_jitter,
+            resend_instructions=o.resend_instructions,
+            on_429=o.on_rate_limit,
+            max_429_retries=o.max_rate_limit_waits,
+            max_retries=o.max_retries,
+            outputs=outputs,
+        )
+
+
+def request_headers() -> dict[str, str]:
+    """Every agent's headers: the API key (from the environment only) as a bearer token."""
+    h = {"User-Agent": USER_AGENT}
+    key = os.environ.get(API_KEY_ENV)
+    if key:
+        h["Authorization"] = f"Bearer {key}"
+    return h
+
+
+def check_user_count(users: int, settings: RunSettings) -> None:
+    """Locust gives each strategy's class an equal weight: fewer agents than strategies leaves some
+    strategies without an agent, and their rows empty."""
+    n = len(settings.strategies)
+    if users < 0:
+        raise AgentloadError(f"-u/--users: must be 0 or more (got {users})")
+    if 0 < users < n:
+        raise AgentloadError(
+            f"-u/--users {users}: fewer agents than the {n} strategies (--strategy {settings.options.strategy}), "
+            f"so some would never run; give -u {n} or more, or fewer strategies"
+        )

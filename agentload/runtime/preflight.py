@@ -1,0 +1,58 @@
+"""The start-up check: before any agent starts, does --host answer, and does it take the API key?
+
+Without it, a wrong port or a revoked key shows up as thousands of identical failed turns and a
+non-zero exit a run-time later. With it, the run stops at once with one line that names the flag or
+the variable and the fix. One ``GET /v1/models``: every OpenAI-compatible server has it, and
+it costs no tokens. Any answer other than 401/403 counts as reachable (a server without /models
+answers 404, which is fine).
+"""
+
+from __future__ import annotations
+
+import ssl
+import urllib.error
+import urllib.request
+from urllib.parse import urlsplit
+
+from ..client import api_base
+from ..client.wire.counting import trust
+from ..core.errors import AgentloadError
+
+AUTH_STATUSES = (401, 403)
+
+
+def _origin(host: str) -> str:
+    """The host as printed: scheme, name and port only (no path, query or credentials)."""
+    u = urlsplit(host)
+    port = f":{u.port}" if u.port else ""
+    return f"{u.scheme}://{u.hostname}{port}"
+
+
+def check_host(host: str, headers: dict[str, str], timeout_s: float, key_env: str) -> None:
+    """Raises AgentloadError (one line, no secret in it) when ``host`` cannot serve the run."""
+    url = api_base(host) + "/models"
+    req = urllib.request.Request(url, headers=headers, method="GET")
+    ctx = None
+    if url.startswith("https"):
+        ctx = ssl.create_default_context()
+        trust(ctx)  # what the agents trust, so the check agrees with them
+    where = _origin(host)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout_s, context=ctx) as resp:
+            resp.read(65536)
+    except urllib.error.HTTPError as e:
+        if e.code in AUTH_STATUSES:
+            # Not the server's message: OpenAI's echoes part of the key it refused.
+            raise AgentloadError(
+                f"--host {where}: the API key was refused (HTTP {e.code}); check {key_env} "
+                "(for the mock: the key it was started with, --api-key / AGENTLOAD_MOCK_API_KEY)"
+            ) from None
+    except (urllib.error.URLError, OSError) as e:
+        reason = getattr(e, "reason", e)
+        text = getattr(reason, "strerror", None) or reason.__class__.__name__
+        if isinstance(reason, TimeoutError) or "timed out" in str(reason):
+            text = f"no answer within --connect-timeout {timeout_s:g} s"
+        raise AgentloadError(
+            f"--host {where}: cannot connect ({text}); start the server (agentload mock --port N) or fix "
+            "--host (--no-preflight skips this check)"
+        ) from None

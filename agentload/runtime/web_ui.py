@@ -1,0 +1,110 @@
+"""agentload in Locust's web UI: the "Agents" tab, and agentload's options in the swarm form.
+
+The tab (bytes sent per turn and TTFT by strategy, live) uses Locust's documented extension points:
+``extended_tabs``/``extended_tables`` in the template args, and an ``extended_stats`` entry appended
+to ``/stats/requests``, which the UI polls; RESET clears it with Locust's own stats.
+
+The swarm form carries agentload's options (those whose field says ``web_ui``). Before Locust starts a
+swarm, they are checked here as every value is (a bad one answers ``success: false`` with the one-line
+message, and nothing starts), and the strategies they name choose the user classes the swarm runs.
+Locust then puts the form's values into the options, which the master hands to its workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import TYPE_CHECKING, Any
+
+from flask import jsonify, request
+
+from ..core.errors import AgentloadError
+from ..metrics import WEB_COLUMNS, text_rows
+from .options import RunSettings, check_user_count
+
+if TYPE_CHECKING:
+    from .context import RunContext
+    from .summary import Summary
+
+TAB_KEY = "agentload"
+TOTALS_PATH = "/agentload/totals"
+
+
+def tab_rows(summary: Summary) -> list[dict[str, str]]:
+    return text_rows(summary.rows(), WEB_COLUMNS)
+
+
+def install(ctx: RunContext) -> None:
+    """Add the tab to the web UI (where there is one)."""
+    web_ui = ctx.environment.web_ui
+    if web_ui is None or ctx.summary is None:
+        return
+    summary = ctx.summary
+    assert web_ui.app is not None
+    web_ui.template_args["extended_tabs"] = [{"title": "Agents", "key": TAB_KEY}]
+    web_ui.template_args["extended_tables"] = [
+        {"key": TAB_KEY, "structure": [{"key": c.key, "title": c.title} for c in WEB_COLUMNS]}
+    ]
+
+    @web_ui.app.route(TOTALS_PATH)
+    def _totals() -> Any:
+        """The run's cumulative per-strategy totals (merged from every worker on a master): what
+        ``agentload sweep --master-url`` measures a cell with, as the difference of two reads."""
+        return {name: t.as_dict() for name, t in summary.by_strategy.items()}
+
+    @web_ui.app.before_request
+    def _check_swarm() -> Any:
+        if request.path != "/swarm" or request.method != "POST":
+            return None
+        try:
+            settings, users = swarm_settings(ctx, request.form)
+            if not web_ui.userclass_picker_is_active and ctx.environment.shape_class is None:
+                check_user_count(users, settings)
+        except AgentloadError as e:
+            return jsonify({"success": False, "message": str(e), "host": ctx.environment.host})
+        if not web_ui.userclass_picker_is_active:
+            choose_user_classes(ctx, settings)
+        return None
+
+    ctx.environment.events.reset_stats.add_listener(summary.reset)
+
+    @web_ui.app.after_request
+    def _extend_stats(response: Any) -> Any:
+        if request.path != "/stats/requests" or not response.is_json:
+            return response
+        data = response.get_json()
+        data["extended_stats"] = [{"key": TAB_KEY, "data": tab_rows(summary)}]
+        response.set_data(json.dumps(data))
+        return response
+
+
+def swarm_settings(ctx: RunContext, form: Any) -> tuple[RunSettings, int]:
+    """The settings a swarm with this form would run with, checked, and its agent count."""
+    options = argparse.Namespace(**vars(ctx.environment.parsed_options))
+    for key, value in form.items():
+        if key in ("user_count", "spawn_rate", "user_classes", "run_time", "shape_class", "profile"):
+            continue
+        current = getattr(options, key, None)
+        if key == "host":
+            setattr(options, key, value)
+        elif isinstance(current, bool):
+            setattr(options, key, value == "true")
+        elif key in vars(options):
+            setattr(options, key, value)  # as text: the settings check converts and names the flag
+    try:
+        users = int(form.get("user_count", "1"))
+    except ValueError:
+        raise AgentloadError(f"-u/--users: {form.get('user_count')!r} is not a whole number") from None
+    return RunSettings.build(options, form.get("host") or ctx.environment.host or ""), users
+
+
+def choose_user_classes(ctx: RunContext, settings: RunSettings) -> None:
+    """The swarm runs the classes of the strategies it names (the master dispatches by class)."""
+    env, runner = ctx.environment, ctx.environment.runner
+    available: dict[str, Any] = dict(env.available_user_classes or {}) or {
+        c.__name__: c for c in env.user_classes
+    }
+    chosen = [available[s.user_class] for s in settings.strategies if s.user_class in available]
+    if chosen and runner is not None and runner.state not in ("running", "spawning"):
+        env.user_classes = chosen
+        runner._users_dispatcher = None  # rebuilt for these classes when the swarm starts

@@ -1,0 +1,98 @@
+"""What one sweep cell measured, computed from its records alone (warm-up excluded).
+
+A cell is one Locust run of one strategy at one agent count, task, model and uplink. Its figures come
+from the JSONL records its workers wrote, never from Locust's stats, so a report can be recomputed and
+checked from the same files. The measured window starts after the warm-up: a task counts when it
+started inside the window, and every turn attempt of a counted task counts (the turns of tasks begun
+in the warm-up do not, even when they end later). The cell keeps its Totals, so a report pools cells
+exactly (metrics.Totals.merge).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from ..core.records import TaskRecord, TurnRecord, record_from_dict
+from ..metrics import ComparisonRow, Exposure, Group, Totals, row_of
+from .spec import CellSpec
+
+
+@dataclass(frozen=True)
+class CellResult:
+    spec: CellSpec
+    window_start: float  # unix time the measured window began (the first task's start + warm-up)
+    window_s: float  # measured seconds
+    totals: Totals
+
+    @property
+    def exposure(self) -> Exposure:
+        return Exposure(agent_s=self.window_s * self.spec.agents)
+
+    def row(self) -> ComparisonRow:
+        return row_of(Group(self.spec.strategy, self.totals, self.spec.uplink_kbps, self.exposure), None)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The cell as cells.jsonl keeps it: its totals, and the figures a reader looks for."""
+        t, r, w = self.totals, self.row(), self.window_s
+        return {
+            "spec": asdict(self.spec),
+            "window_start": self.window_start,
+            "window_s": w,
+            "tasks_ok": t.tasks_ok,
+            "tasks_failed": t.tasks_failed,
+            "turns_ok": t.turns_ok,
+            "turn_attempts": t.turn_attempts,
+            "rate_limited": t.rate_limited,
+            "failures": dict(t.failures),
+            "sent": t.sent,
+            "received": t.received,
+            "sent_per_task": r.sent_per_task,
+            "received_per_task": r.received_per_task,
+            "task_s": r.task_s,
+            "ttft_mean_ms": r.ttft_mean_ms,
+            "ttft_first_ms": r.ttft_first_ms,
+            "sent_by_turn": list(r.sent_by_turn),
+            "ttft_by_turn": [t.mean_turn_ttft(i) for i in range(t.depth)],
+            "turns_per_s": t.turns_ok / w if w > 0 else 0.0,
+            "tasks_per_s": (t.tasks_ok + t.tasks_failed) / w if w > 0 else 0.0,
+            "rate_limited_per_s": t.rate_limited / w if w > 0 else 0.0,
+            "sent_per_agent_s": r.sent_per_agent_s or 0.0,
+            "totals": t.as_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CellResult:
+        return cls(CellSpec(**d["spec"]), d["window_start"], d["window_s"], Totals.from_dict(d["totals"]))
+
+
+def read_records(folder: Path) -> list[dict[str, Any]]:
+    """Every record the cell's processes wrote (``records*.jsonl``: one file per worker)."""
+    out: list[dict[str, Any]] = []
+    for f in sorted(folder.glob("records*.jsonl")):
+        out += [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
+    return out
+
+
+def measure(
+    spec: CellSpec, records: list[dict[str, Any]], window_start: float, window_s: float
+) -> CellResult:
+    """The cell's figures from its records: tasks started in [window_start, window_start + window_s)."""
+    end = window_start + window_s
+    counted = {
+        (r["agent"], r["task_seq"])
+        for r in records
+        if r["kind"] == "task" and window_start <= r["started_at"] < end
+    }
+    totals = Totals()
+    for r in records:
+        if (r["agent"], r["task_seq"]) not in counted:
+            continue
+        if r["kind"] == "turn":
+            totals.add_attempt()
+            totals.add_turn(record_from_dict(TurnRecord, r))
+        else:
+            totals.add_task(record_from_dict(TaskRecord, r))
+    return CellResult(spec, window_start, window_s, totals)

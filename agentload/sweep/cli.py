@@ -1,0 +1,156 @@
+"""``agentload sweep``, ``agentload report`` and ``agentload demo``: their parsers and what they run."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from ..core.errors import AgentloadError
+from ..core.strategies import NAMES
+from .demo import DEMO, DEMO_AGENTS, run_demo
+from .report import DEFAULT_PROJECTION_AGENTS, write_report
+from .runner import run_sweep
+from .spec import SweepSpec, parse_list
+
+DEFAULT_MODEL = "gpt-5.4"
+
+
+def _add_cell_options(p: argparse.ArgumentParser, duration: float, warmup: float, processes: int) -> None:
+    """What every sweep cell runs with (the sweep and the demo, with their own defaults)."""
+    p.add_argument(
+        "--duration", type=float, default=duration, help=f"measured seconds per cell (default {duration:g})"
+    )
+    p.add_argument(
+        "--warmup", type=float, default=warmup, help=f"seconds per cell not measured (default {warmup:g})"
+    )
+    p.add_argument(
+        "--processes",
+        type=int,
+        default=processes,
+        help=f"local Locust worker processes (default {processes})",
+    )
+    scale = SweepSpec.tool_latency_scale
+    p.add_argument(
+        "--tool-latency-scale",
+        type=float,
+        default=scale,
+        help=f"scale of simulated tool latency (default {scale:g})",
+    )
+    p.add_argument("locust_args", nargs="*", help="after --: Locust/agentload options for every cell")
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="a small sweep of every strategy against the embedded mock: the table and the HTML report",
+        description="The main job on the embedded default: mock server + local Locust workers, one sweep cell "
+        "per strategy, then the comparison table and report.html. Options for every cell follow `--`.",
+    )
+    p.add_argument("--out", type=Path, default=Path("runs/demo"), help="output folder (default runs/demo)")
+    p.add_argument(
+        "--agents", type=int, default=DEMO_AGENTS, help=f"agents per strategy (default {DEMO_AGENTS})"
+    )
+    _add_cell_options(p, DEMO.duration_s, DEMO.warmup_s, DEMO.processes)
+    p.set_defaults(run=_demo)
+
+    p = sub.add_parser(
+        "sweep",
+        help="run a matrix of cells (strategy x agents x task x model x uplink) and write the report",
+        description="Each cell is one Locust run (master + local workers) against --host or the embedded "
+        "mock. Cells are recorded as they finish (cells.jsonl, cells.csv); --resume runs the missing ones. "
+        "Locust options for every cell follow `--`, e.g. -- --on-429 retry.",
+    )
+    p.add_argument("--out", type=Path, default=None, help="run folder (default runs/sweep-TIMESTAMP)")
+    p.add_argument("--strategies", default="all", help="comma-separated strategies (default all)")
+    p.add_argument("--agents", default="4", help="agent counts, comma-separated (default 4)")
+    p.add_argument(
+        "--task", default="all", help="tasks, comma-separated names or files; 'all' = the built-ins cycled"
+    )
+    p.add_argument(
+        "--models", default=DEFAULT_MODEL, help=f"models, comma-separated (default {DEFAULT_MODEL})"
+    )
+    p.add_argument(
+        "--uplink-kbps", default="0", help="uplink rates in kbit/s, comma-separated (0 = not shaped)"
+    )
+    p.add_argument(
+        "--tasks",
+        type=int,
+        default=0,
+        help="end a cell once this many tasks started after the warm-up finished",
+    )
+    p.add_argument("--host", default="", help="the API to load (default: the embedded mock)")
+    p.add_argument("--resume", action="store_true", help="finish the sweep in --out: run only missing cells")
+    p.add_argument(
+        "--master-url",
+        default="",
+        help="drive a running Locust master (its web UI, e.g. http://master:8089; started with this "
+        "locustfile and --class-picker) instead of starting one per cell; its workers run the agents",
+    )
+    _add_cell_options(p, SweepSpec.duration_s, SweepSpec.warmup_s, SweepSpec.processes)
+    p.set_defaults(run=_sweep)
+
+    p = sub.add_parser(
+        "report",
+        help="write the HTML/Markdown/JSON report of a sweep folder",
+        description="Reads RUN_DIR/cells.jsonl and writes report.html (self-contained), report.md, report.json.",
+    )
+    p.add_argument("run_dir", type=Path)
+    p.add_argument(
+        "--projection-agents",
+        type=int,
+        default=DEFAULT_PROJECTION_AGENTS,
+        help=f"concurrent agents for the bandwidth projection (default {DEFAULT_PROJECTION_AGENTS:,})",
+    )
+    p.set_defaults(run=_report)
+
+
+def _demo(a: argparse.Namespace) -> int:
+    if a.agents < 1 or a.processes < 1 or a.tool_latency_scale < 0:
+        raise AgentloadError(
+            "demo: --agents must be 1 or more, --processes 1 or more, --tool-latency-scale 0 or more"
+        )
+    return run_demo(
+        a.out, a.agents, a.duration, a.warmup, a.processes, a.tool_latency_scale, a.locust_args or []
+    )
+
+
+def _sweep(a: argparse.Namespace) -> int:
+    out = a.out or Path("runs") / time.strftime("sweep-%Y%m%d-%H%M%S")
+    spec = SweepSpec(
+        strategies=parse_list("--strategies", a.strategies) if a.strategies != "all" else list(NAMES),
+        agents=parse_list("--agents", a.agents, int),
+        tasks=parse_list("--task", a.task),
+        models=parse_list("--models", a.models),
+        uplinks_kbps=parse_list("--uplink-kbps", a.uplink_kbps, float),
+        duration_s=a.duration,
+        task_target=a.tasks,
+        warmup_s=a.warmup,
+        processes=a.processes,
+        host=a.host or "",
+        tool_latency_scale=a.tool_latency_scale,
+        locust_args=a.locust_args or [],
+        master_url=a.master_url or "",
+    )
+    if spec.master_url and (spec.locust_args or spec.task_target):
+        raise AgentloadError(
+            "--master-url: the master's own options apply; -- options and --tasks need local cells"
+        )
+    try:
+        return run_sweep(spec, out, a.resume)
+    except KeyboardInterrupt:
+        print(
+            "\nagentload sweep: interrupted; the cells that finished are kept (--resume goes on)",
+            file=sys.stderr,
+        )
+        return 130
+
+
+def _report(a: argparse.Namespace) -> int:
+    if a.projection_agents < 1:
+        raise AgentloadError("--projection-agents: 1 or more")
+    report = write_report(a.run_dir, a.projection_agents)
+    print(report.markdown_table())
+    print(f"\nreport: {a.run_dir / 'report.html'}")
+    return 0

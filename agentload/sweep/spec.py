@@ -1,0 +1,77 @@
+"""What a sweep runs: its matrix (strategies x agents x tasks x models x uplinks) and each cell of it."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import AgentloadError
+from ..core.strategies import BY_NAME, NAMES
+from ..workload import builtin_task_names, load_tasks
+from ..workload.files import TASK_SUFFIXES
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    """One point of the sweep matrix: one Locust run."""
+
+    strategy: str
+    agents: int
+    task: str
+    model: str
+    uplink_kbps: float = 0.0
+
+    @property
+    def id(self) -> str:
+        task = Path(self.task).stem if self.task.endswith(TASK_SUFFIXES) else self.task
+        up = f"-up{self.uplink_kbps:g}k" if self.uplink_kbps else ""
+        return f"{self.strategy}-a{self.agents}-{task}-{self.model}{up}".replace("/", "_")
+
+
+@dataclass
+class SweepSpec:
+    strategies: list[str]
+    agents: list[int]
+    tasks: list[str]
+    models: list[str]
+    uplinks_kbps: list[float] = field(default_factory=lambda: [0.0])
+    duration_s: float = 60.0
+    task_target: int = 0  # > 0: end a cell once this many tasks started after the warm-up have finished
+    warmup_s: float = 10.0
+    processes: int = 2
+    host: str = ""  # empty: the embedded mock
+    tool_latency_scale: float = 0.1
+    locust_args: list[str] = field(default_factory=list)
+    master_url: str = ""  # a running Locust master's web UI (started with --class-picker): drive it instead
+
+    def cells(self) -> list[CellSpec]:
+        return [
+            CellSpec(s, a, t, m, u)
+            for t, m, u, a, s in itertools.product(
+                self.tasks, self.models, self.uplinks_kbps, self.agents, self.strategies
+            )
+        ]
+
+    def validate(self) -> None:
+        unknown = [s for s in self.strategies if s not in BY_NAME]
+        if unknown:
+            raise AgentloadError(f"--strategies: unknown {unknown[0]!r} (use: {', '.join(NAMES)})")
+        if not self.agents or any(a < 1 for a in self.agents):
+            raise AgentloadError("--agents: give whole numbers of 1 or more, e.g. 4,16,64")
+        if any(u < 0 for u in self.uplinks_kbps):
+            raise AgentloadError("--uplink-kbps: 0 (not shaped) or more kbit/s")
+        if self.duration_s <= 0 or self.warmup_s < 0:
+            raise AgentloadError("--duration must be more than 0 s and --warmup 0 s or more")
+        if self.processes < 1:
+            raise AgentloadError("--processes: 1 or more")
+        for t in self.tasks:  # a task name or file that does not load fails here, with its fix
+            load_tasks(builtin_task_names() if t == "all" else [t])
+
+
+def parse_list(flag: str, text: str, kind: type = str) -> list[Any]:
+    try:
+        return [kind(v.strip()) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise AgentloadError(f"{flag}: {text!r} is not a comma-separated list of {kind.__name__}") from None

@@ -1,0 +1,231 @@
+"""The task file format: its validator, where every problem names the file, the field path and the fix.
+
+A task file (YAML or JSON) holds ``name``, ``instructions``, ``tools`` (function tools with JSON-schema
+``parameters``), ``prompt``, ``turns`` (each a list of ``calls``: tool, arguments, and the result's
+kind, size and latency), ``final_message``, and optionally ``tool_profile`` (what any other call of a
+tool returns) and ``max_turns``. ``base: FILE`` takes instructions, tools and tool_profile from a
+shared file beside it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..core.errors import TaskFileError
+from .synth import KINDS, synth_text
+from .task import Task, ToolCall, ToolResultSpec, Turn
+
+SCHEMA_VERSION = 1
+MAX_TURNS = 200
+
+
+class _Checker:
+    """Field access that turns every mismatch into a TaskFileError with the field's path."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+
+    def fail(self, path: str, problem: str, fix: str) -> TaskFileError:
+        return TaskFileError(self.file, path, problem, fix)
+
+    def get(
+        self,
+        obj: dict,
+        key: str,
+        path: str,
+        typ: type | tuple,
+        *,
+        required: bool = True,
+        default: Any = None,
+        fix: str = "",
+    ) -> Any:
+        full = f"{path}.{key}" if path else key
+        if key not in obj or obj[key] is None:
+            if required:
+                raise self.fail(full, "missing", fix or f"add `{key}`")
+            return default
+        value = obj[key]
+        if typ is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, typ) or (isinstance(value, bool) and typ in (int, float)):
+            names = typ.__name__ if isinstance(typ, type) else " or ".join(t.__name__ for t in typ)
+            raise self.fail(full, f"must be {names}, got {type(value).__name__}", f"make `{key}` a {names}")
+        return value
+
+    def unknown(self, obj: dict, allowed: set[str], path: str) -> None:
+        extra = sorted(set(obj) - allowed)
+        if extra:
+            where = f"{path}.{extra[0]}" if path else extra[0]
+            raise self.fail(where, "unknown field", f"remove it or use one of: {', '.join(sorted(allowed))}")
+
+    def result_spec(self, obj: Any, path: str) -> ToolResultSpec:
+        if not isinstance(obj, dict):
+            raise self.fail(
+                path, "must be a mapping", "write e.g. `{kind: python, bytes: 2400, latency_ms: 20}`"
+            )
+        self.unknown(obj, {"kind", "bytes", "text", "latency_ms"}, path)
+        text = self.get(obj, "text", path, str, required=False)
+        kind = self.get(obj, "kind", path, str, required=False, default="text")
+        if kind not in KINDS:
+            raise self.fail(f"{path}.kind", f"unknown kind {kind!r}", f"use one of: {', '.join(KINDS)}")
+        n = self.get(
+            obj,
+            "bytes",
+            path,
+            int,
+            required=text is None,
+            fix="give `bytes` (size of the synthetic result) or a literal `text`",
+        )
+        if n is not None and not 0 <= n <= 10_000_000:
+            raise self.fail(f"{path}.bytes", f"{n} out of range", "use 0 to 10000000")
+        latency_ms = self.get(obj, "latency_ms", path, float, required=False, default=0.0)
+        if latency_ms < 0:
+            raise self.fail(f"{path}.latency_ms", "negative", "use 0 or more milliseconds")
+        size = len(text.encode()) if text is not None else n
+        return ToolResultSpec(kind=kind, bytes=size, text=text, latency_s=latency_ms / 1000.0)
+
+    def arguments(self, obj: Any, path: str, seed: str) -> str:
+        """Tool-call arguments: a mapping whose values may be ``{synth: KIND, bytes: N}`` placeholders
+        (an edit's new file content, say), serialized as the model would emit them."""
+        if not isinstance(obj, dict):
+            raise self.fail(path, "must be a mapping", "write the call's JSON arguments as a mapping")
+
+        def expand(value: Any, sub: str) -> Any:
+            if isinstance(value, dict) and "synth" in value:
+                self.unknown(value, {"synth", "bytes"}, sub)
+                kind = self.get(value, "synth", sub, str)
+                if kind not in KINDS:
+                    raise self.fail(
+                        f"{sub}.synth", f"unknown kind {kind!r}", f"use one of: {', '.join(KINDS)}"
+                    )
+                return synth_text(kind, self.get(value, "bytes", sub, int), f"{seed}:{sub}")
+            if isinstance(value, dict):
+                return {k: expand(v, f"{sub}.{k}") for k, v in value.items()}
+            if isinstance(value, list):
+                return [expand(v, f"{sub}[{i}]") for i, v in enumerate(value)]
+            return value
+
+        return json.dumps(expand(obj, path), separators=(",", ":"))
+
+
+def parse_task(data: Any, file: str) -> Task:
+    """Validate a decoded task document; every problem raises TaskFileError naming the field."""
+    c = _Checker(file)
+    if not isinstance(data, dict):
+        raise c.fail(
+            "", "the document must be a mapping", "start from one of the built-in tasks under tasks/"
+        )
+    c.unknown(
+        data,
+        {
+            "schema",
+            "name",
+            "description",
+            "instructions",
+            "tools",
+            "prompt",
+            "turns",
+            "final_message",
+            "tool_profile",
+            "max_turns",
+        },
+        "",
+    )
+    schema = c.get(data, "schema", "", int, required=False, default=SCHEMA_VERSION)
+    if schema != SCHEMA_VERSION:
+        raise c.fail("schema", f"unsupported version {schema}", f"set `schema: {SCHEMA_VERSION}`")
+    name = c.get(data, "name", "", str)
+    if not name.replace("-", "").replace("_", "").isalnum() or len(name) > 64:
+        raise c.fail("name", f"{name!r} is not a plain name", "use letters, digits, - and _ (64 at most)")
+
+    tools_raw = c.get(data, "tools", "", list)
+    tools: list[dict[str, Any]] = []
+    tool_names: set[str] = set()
+    for i, t in enumerate(tools_raw):
+        p = f"tools[{i}]"
+        if not isinstance(t, dict):
+            raise c.fail(p, "must be a mapping", "write `{name: ..., description: ..., parameters: {...}}`")
+        c.unknown(t, {"type", "name", "description", "parameters", "strict"}, p)
+        tname = c.get(t, "name", p, str)
+        if tname in tool_names:
+            raise c.fail(f"{p}.name", f"duplicate tool {tname!r}", "give every tool a distinct name")
+        tool_names.add(tname)
+        tool = {
+            "type": c.get(t, "type", p, str, required=False, default="function"),
+            "name": tname,
+            "description": c.get(t, "description", p, str, required=False, default=""),
+            "parameters": c.get(
+                t, "parameters", p, dict, required=False, default={"type": "object", "properties": {}}
+            ),
+            "strict": c.get(t, "strict", p, bool, required=False, default=False),
+        }
+        if tool["type"] != "function":
+            raise c.fail(f"{p}.type", f"unsupported tool type {tool['type']!r}", "use `function`")
+        tools.append(tool)
+    if not tools:
+        raise c.fail("tools", "empty", "define at least one function tool")
+
+    profile: dict[str, ToolResultSpec] = {}
+    raw_profile = c.get(data, "tool_profile", "", dict, required=False, default={})
+    for tname, spec in raw_profile.items():
+        if tname != "default" and tname not in tool_names:
+            raise c.fail(
+                f"tool_profile.{tname}",
+                "not a defined tool",
+                f"use `default` or one of: {', '.join(sorted(tool_names))}",
+            )
+        profile[tname] = c.result_spec(spec, f"tool_profile.{tname}")
+    profile.setdefault("default", ToolResultSpec(kind="text", bytes=1000, latency_s=0.02))
+
+    turns: list[Turn] = []
+    for ti, turn in enumerate(c.get(data, "turns", "", list)):
+        p = f"turns[{ti}]"
+        if not isinstance(turn, dict):
+            raise c.fail(p, "must be a mapping", "write `{calls: [...]}`")
+        c.unknown(turn, {"calls"}, p)
+        calls = []
+        raw_calls = c.get(turn, "calls", p, list)
+        if not raw_calls:
+            raise c.fail(
+                f"{p}.calls",
+                "empty",
+                "a turn makes at least one tool call; put the last answer in final_message",
+            )
+        for ci, call in enumerate(raw_calls):
+            cp = f"{p}.calls[{ci}]"
+            if not isinstance(call, dict):
+                raise c.fail(cp, "must be a mapping", "write `{tool: read_file, args: {...}, result: {...}}`")
+            c.unknown(call, {"tool", "args", "result"}, cp)
+            tool = c.get(call, "tool", cp, str)
+            if tool not in tool_names:
+                raise c.fail(
+                    f"{cp}.tool", f"unknown tool {tool!r}", f"use one of: {', '.join(sorted(tool_names))}"
+                )
+            args = c.arguments(
+                c.get(call, "args", cp, dict, required=False, default={}), f"{cp}.args", f"{name}:{ti}:{ci}"
+            )
+            result = (
+                c.result_spec(call["result"], f"{cp}.result")
+                if call.get("result") is not None
+                else profile.get(tool) or profile["default"]
+            )
+            calls.append(ToolCall(tool=tool, arguments=args, result=result))
+        turns.append(Turn(calls=tuple(calls)))
+    # no turns of tool calls: a one-answer task (the rate-limit probe's calibration workloads)
+    max_turns = c.get(data, "max_turns", "", int, required=False, default=max(len(turns) + 1, 10))
+    if not 1 <= max_turns <= MAX_TURNS:
+        raise c.fail("max_turns", f"{max_turns} out of range", f"use 1 to {MAX_TURNS}")
+
+    return Task(
+        name=name,
+        description=c.get(data, "description", "", str, required=False, default=""),
+        instructions=c.get(data, "instructions", "", str),
+        tools=tuple(tools),
+        prompt=c.get(data, "prompt", "", str),
+        turns=tuple(turns),
+        final_message=c.get(data, "final_message", "", str),
+        tool_profile=profile,
+        max_turns=max_turns,
+        source=file,
+    )

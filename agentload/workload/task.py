@@ -1,0 +1,75 @@
+"""A coding task: the values a task file describes (see agentload.workload.schema for the file format).
+
+A task is a replay script of one real coding session: the instructions and tool definitions the agent
+sends (their size is what stateless HTTP resends every turn), the user prompt, and per turn the tool
+calls the model makes with the size, kind and latency of each tool result. The mock's scripted model
+follows the same task, so the client and the mock agree on every byte without talking about it.
+Against a real model, the ``tool_profile`` answers whatever tool calls arrive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .synth import TextCache, synth_text
+
+
+@dataclass(frozen=True)
+class ToolResultSpec:
+    """What a tool call returns: literal ``text``, or ``bytes`` of synthetic content of ``kind``."""
+
+    kind: str
+    bytes: int
+    text: str | None = None
+    latency_s: float = 0.0
+
+    def render(self, seed: str, cache: TextCache | None = None) -> str:
+        if self.text is not None:
+            return self.text
+        if cache is not None:
+            return cache.text(self.kind, self.bytes, seed)
+        return synth_text(self.kind, self.bytes, seed)
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    tool: str
+    arguments: str  # the JSON string the model emits, exactly as on the wire
+    result: ToolResultSpec
+
+
+@dataclass(frozen=True)
+class Turn:
+    calls: tuple[ToolCall, ...]
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    description: str
+    instructions: str
+    tools: tuple[dict[str, Any], ...]
+    prompt: str
+    turns: tuple[Turn, ...]
+    final_message: str
+    tool_profile: dict[str, ToolResultSpec]
+    max_turns: int
+    source: str = field(default="", compare=False)
+
+    @property
+    def tool_calls(self) -> int:
+        return sum(len(t.calls) for t in self.turns)
+
+    def profile_for(self, tool: str) -> ToolResultSpec:
+        """Result spec for a tool call a real model made (falls back to the ``default`` profile)."""
+        return self.tool_profile.get(tool) or self.tool_profile["default"]
+
+    def result_for(self, turn: int, index: int, tool: str) -> ToolResultSpec:
+        """What the ``index``-th call of model turn ``turn`` returns: the scripted result where the
+        call is the one the script has there, else the tool's profile (a real model's own calls)."""
+        if turn < len(self.turns) and index < len(self.turns[turn].calls):
+            scripted = self.turns[turn].calls[index]
+            if scripted.tool == tool:
+                return scripted.result
+        return self.profile_for(tool)

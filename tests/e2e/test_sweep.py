@@ -1,0 +1,198 @@
+"""Sweeps and the report: a real sweep (Locust master + worker per cell, the embedded mock) over two
+strategies and two uplink rates; the report's numbers recomputed from the records; the HTML opened in
+headless Chromium with its charts drawn; resume; and the demo command as the README runs it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.paths import ROOT
+
+CHART_TITLES = (
+    "Bytes sent per turn",
+    "Cumulative bytes sent per task",
+    "TTFT by turn",
+    "Time per task",
+    "Throughput against agents",
+    "429s against agents",
+    "Time per task against uplink",
+)
+
+
+def agentload(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "agentload", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
+    out = tmp_path_factory.mktemp("sweep") / "run"
+    proc = agentload(
+        "sweep", "--out", str(out), "--strategies", "http-stateless,ws", "--agents", "3",
+        "--uplink-kbps", "0,512", "--duration", "8", "--warmup", "2", "--processes", "1",
+        "--task", "fix-failing-test",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    return out, proc
+
+
+def _records(folder: Path) -> list[dict]:
+    out = []
+    for f in sorted(folder.glob("records*.jsonl")):
+        out += [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
+    return out
+
+
+def test_cells_are_recorded_with_progress(sweep) -> None:
+    out, proc = sweep
+    cells = [json.loads(line) for line in (out / "cells.jsonl").read_text().splitlines()]
+    assert len(cells) == 4 and len({c["id"] for c in cells}) == 4
+    assert len((out / "cells.csv").read_text().splitlines()) == 5  # header + 4
+    assert "cell 1 of 4" in proc.stdout and "cell 4 of 4" in proc.stdout and "ETA" in proc.stdout
+    assert "report.html" in proc.stdout and "| ws @ 512 kbit/s |" in proc.stdout
+
+
+def test_report_numbers_equal_those_recomputed_from_the_records(sweep) -> None:
+    out, _ = sweep
+    cells = [json.loads(line) for line in (out / "cells.jsonl").read_text().splitlines()]
+    report = {r["label"]: r for r in json.loads((out / "report.json").read_text())["rows"]}
+    html = (out / "report.html").read_text()
+    for c in cells:
+        recs = _records(out / "cells" / c["id"])
+        lo, hi = c["window_start"], c["window_start"] + c["window_s"]
+        counted = {
+            (r["agent"], r["task_seq"]) for r in recs if r["kind"] == "task" and lo <= r["started_at"] < hi
+        }
+        tasks = [
+            r for r in recs if r["kind"] == "task" and r["ok"] and (r["agent"], r["task_seq"]) in counted
+        ]
+        turns = [
+            r for r in recs if r["kind"] == "turn" and r["ok"] and (r["agent"], r["task_seq"]) in counted
+        ]
+        assert tasks, c["id"]
+        spec = c["spec"]
+        label = spec["strategy"] + (f" @ {spec['uplink_kbps']:g} kbit/s" if spec["uplink_kbps"] else "")
+        row = report[label]  # one cell per label in this sweep: the row is that cell's figures
+        assert row["tasks"] == len(tasks)
+        assert row["sent_per_task"] == pytest.approx(
+            sum(r["bytes_sent"] for r in tasks) / len(tasks), rel=1e-12
+        )
+        assert row["received_per_task"] == pytest.approx(sum(r["bytes_received"] for r in tasks) / len(tasks))
+        assert row["task_s"] == pytest.approx(sum(r["duration_ms"] for r in tasks) / len(tasks) / 1000)
+        ttft = [r["ttft_ms"] for r in turns if r["ttft_ms"] is not None]
+        assert row["ttft_mean_ms"] == pytest.approx(sum(ttft) / len(ttft))
+        # and the page shows the same numbers
+        line = re.search(rf"<tr><td data-key='label'>{re.escape(label)}</td>(.*?)</tr>", html).group(1)
+        assert f"<td data-key='sent_per_task'>{row['sent_per_task'] / 1000:.1f}</td>" in line
+        assert f"<td data-key='task_s'>{row['task_s']:.2f}</td>" in line
+    base, ws = report["http-stateless"], report["ws"]
+    assert ws["sent_reduction"] == pytest.approx(1 - ws["sent_per_task"] / base["sent_per_task"])
+    assert 0.80 <= ws["sent_reduction"] <= 0.90
+    agent_s = sum(
+        c["window_s"] * c["spec"]["agents"]
+        for c in cells
+        if c["spec"]["strategy"] == "ws" and not c["spec"]["uplink_kbps"]
+    )
+    sent = sum(c["sent"] for c in cells if c["spec"]["strategy"] == "ws" and not c["spec"]["uplink_kbps"])
+    assert ws["projection_gbps"] == pytest.approx(sent / agent_s * 8 * 1_000_000 / 1e9)
+
+
+def test_a_thin_uplink_costs_stateless_http_most(sweep) -> None:
+    out, _ = sweep
+    r = {r["label"]: r for r in json.loads((out / "report.json").read_text())["rows"]}
+    http_cost = r["http-stateless @ 512 kbit/s"]["task_s"] - r["http-stateless"]["task_s"]
+    ws_cost = r["ws @ 512 kbit/s"]["task_s"] - r["ws"]["task_s"]
+    # ~170 KB at 512 kbit/s is ~2.7 s more per task; the WebSocket agent sends ~25 KB (~0.4 s)
+    assert http_cost > 1.5 and http_cost > 3 * ws_cost, (http_cost, ws_cost)
+
+
+def test_the_html_report_opens_in_headless_chromium_with_its_charts_drawn(sweep, tmp_path: Path) -> None:
+    out, _ = sweep
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "chromium is installed by tests/install_services.sh"
+    page = (out / "report.html").as_uri()
+    flags = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
+    shot = tmp_path / "report.png"
+    subprocess.run(
+        [*flags, "--window-size=1280,2200", f"--screenshot={shot}", page], capture_output=True, timeout=120
+    )
+    assert shot.exists() and shot.stat().st_size > 50_000  # a page of tables and charts, not a blank one
+    dom = subprocess.run([*flags, "--dump-dom", page], capture_output=True, text=True, timeout=120).stdout
+    svgs = re.findall(r"<svg class=\"chart\".*?</svg>", dom, flags=re.S)
+    assert len(svgs) == len(CHART_TITLES), len(svgs)
+    for title in CHART_TITLES:
+        svg = next(s for s in svgs if f'aria-label="{title}"' in s)
+        drawn = re.findall(r'<(?:polyline|rect) class="series" data-series="([^"]+)"', svg)
+        assert len(drawn) >= 2, (title, drawn)  # a line or bar per strategy
+    assert 'id="comparison"' in dom and 'id="projection"' in dom
+
+
+def test_resume_runs_only_the_missing_cells_and_report_regenerates(sweep) -> None:
+    out, _ = sweep
+    lines = (out / "cells.jsonl").read_text().splitlines()
+    (out / "cells.jsonl").write_text("\n".join(lines[:-1]) + "\n")  # as if stopped before the last cell
+    proc = agentload("sweep", "--out", str(out), "--resume")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "4 cells (3 done already)" in proc.stdout and "cell 4 of 4" in proc.stdout
+    assert "cell 3 of 4" not in proc.stdout
+    assert len((out / "cells.jsonl").read_text().splitlines()) == 4
+    again = agentload("sweep", "--out", str(out))
+    assert again.returncode == 2 and "--resume" in again.stderr and "Traceback" not in again.stderr
+    proc = agentload("report", str(out), "--projection-agents", "1000")
+    assert proc.returncode == 0 and "ingress at 1,000 agents" in proc.stdout
+
+
+def test_the_demo_prints_the_table_and_the_report_path(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    proc = agentload("demo", "--out", str(out), "--agents", "2", "--duration", "4", "--warmup", "1")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    for strategy in ("http-stateless", "http-chained", "ws", "ws-stored", "chat"):
+        assert f"| {strategy} |" in proc.stdout
+    assert f"report: {out / 'report.html'}" in proc.stdout and (out / "report.html").exists()
+
+
+def test_a_sweep_drives_a_running_locust_master(tmp_path: Path) -> None:
+    """A master with its web UI and a worker process, started as a user would; the sweep drives it
+    through /swarm and /stop and measures each cell from the master's merged totals."""
+    import time
+    import urllib.request
+
+    from agentload.launch.locust import free_port, locust_argv
+
+    port = free_port()
+    master = subprocess.Popen(
+        locust_argv("--class-picker", "--web-port", str(port), "--processes", "1", headless=False),
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/agentload/totals", timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.3)
+        out = tmp_path / "remote"
+        proc = agentload(
+            "sweep", "--out", str(out), "--master-url", f"http://127.0.0.1:{port}",
+            "--strategies", "http-stateless,ws", "--agents", "3", "--duration", "10", "--warmup", "3",
+            "--task", "fix-failing-test",
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    finally:
+        master.terminate()
+        master.wait(30)
+    rows = {r["label"]: r for r in json.loads((out / "report.json").read_text())["rows"]}
+    assert rows["http-stateless"]["tasks"] > 0 and rows["ws"]["tasks"] > 0, rows
+    assert rows["ws"]["sent_reduction"] > 0.75, rows["ws"]
+    cells = [json.loads(line) for line in (out / "cells.jsonl").read_text().splitlines()]
+    assert all(len(c["sent_by_turn"]) >= 9 for c in cells)  # the per-turn bytes came through the totals
