@@ -48,8 +48,11 @@ def _late(e: BaseException) -> bool:
     return isinstance(e, TimeoutError) or (isinstance(e, _stdssl.SSLError) and "timed out" in str(e))
 
 
-class CountingSocket(gevent.socket.socket):
-    """Why a timed-out read is looked at again: on a busy worker the event loop may run a socket's timer
+class _Counting:
+    """What both counting sockets do: count, shape the uplink, and read a timed-out read again when
+    the data is there after all.
+
+    Why a timed-out read is looked at again: on a busy worker the event loop may run a socket's timer
     before its readiness, both due in the same iteration, when the data came in time but this process
     did not run. A timeout with bytes waiting in the socket is the generator's own lateness, not the
     server's silence, and must not be counted as the server's failure: the read is made again."""
@@ -63,82 +66,56 @@ class CountingSocket(gevent.socket.socket):
     def send(self, data, flags=0, timeout=timeout_default):  # noqa: ANN001 - gevent's signature
         if self.uplink is not None:
             data = memoryview(data)[: self.uplink.before_send(len(data))]
-        n = super().send(data, flags, timeout)
+        n = super().send(data, flags, timeout)  # type: ignore[misc]
         self.counter.sent += n
         if self.uplink is not None:
             self.uplink.sent(n)
         return n
 
-    def recv(self, *args):  # noqa: ANN002
+    def _waiting(self) -> bool:
+        return data_waiting(self)
+
+    def _read(self, read: Any, *args: Any, **kw: Any) -> Any:
         try:
-            data = self._recv(*args)
+            return read(*args, **kw)
         except (TimeoutError, _stdssl.SSLError) as e:
-            if not _late(e) or not data_waiting(self):
+            if not _late(e) or not self._waiting():
                 raise
-            data = self._recv(*args)
+            return read(*args, **kw)
+
+    def _recv(self, *args: Any, **kw: Any) -> bytes:
+        raise NotImplementedError
+
+    def recv(self, *args, **kw):  # noqa: ANN002, ANN003
+        data = self._read(self._recv, *args, **kw)
         self.counter.received += len(data)
         return data
 
-    def _recv(self, *args):  # noqa: ANN002, ANN202
+    def recv_into(self, *args, **kw):  # noqa: ANN002, ANN003
+        n = self._read(super().recv_into, *args, **kw)  # type: ignore[misc]
+        self.counter.received += n
+        return n
+
+
+class CountingSocket(_Counting, gevent.socket.socket):
+    def _recv(self, *args: Any, **kw: Any) -> bytes:
         if self.stamp_reads:
             data, self.rx_newest_ns = rxstamp.stamped_recv(self, args[0])
             return data
-        return super().recv(*args)
-
-    def recv_into(self, *args):  # noqa: ANN002
-        try:
-            n = super().recv_into(*args)
-        except TimeoutError:
-            if not data_waiting(self):
-                raise
-            n = super().recv_into(*args)
-        self.counter.received += n
-        return n
+        return gevent.socket.socket.recv(self, *args, **kw)
 
 
-class CountingSSLSocket(gevent.ssl.SSLSocket):
-    """As CountingSocket: a timed-out read with encrypted bytes waiting (or decrypted ones pending) is
-    made again."""
+class CountingSSLSocket(_Counting, gevent.ssl.SSLSocket):
+    """Over TLS the stamp comes from a peek at the encrypted bytes; decrypted bytes pending count as
+    data waiting."""
 
-    counter: WireCounter
-    uplink: Uplink | None = None
-    stamps = False  # as CountingSocket's
-    stamp_reads = False
-    rx_newest_ns = 0
+    def _waiting(self) -> bool:
+        return bool(self.pending()) or data_waiting(self)
 
-    def send(self, data, flags=0, timeout=timeout_default):  # noqa: ANN001
-        if self.uplink is not None:
-            data = memoryview(data)[: self.uplink.before_send(len(data))]
-        n = super().send(data, flags, timeout)
-        self.counter.sent += n
-        if self.uplink is not None:
-            self.uplink.sent(n)
-        return n
-
-    def recv(self, *args, **kw):  # noqa: ANN002, ANN003
-        try:
-            data = self._recv(*args, **kw)
-        except (TimeoutError, _stdssl.SSLError) as e:
-            if not _late(e) or not (self.pending() or data_waiting(self)):
-                raise
-            data = self._recv(*args, **kw)
-        self.counter.received += len(data)
-        return data
-
-    def _recv(self, *args, **kw):  # noqa: ANN002, ANN003, ANN202
+    def _recv(self, *args: Any, **kw: Any) -> bytes:
         if self.stamp_reads and not self.pending():  # pending: decrypted with the last stamped read
             self.rx_newest_ns = rxstamp.peek_stamp(self)
-        return super().recv(*args, **kw)
-
-    def recv_into(self, *args, **kw):  # noqa: ANN002, ANN003
-        try:
-            n = super().recv_into(*args, **kw)
-        except (TimeoutError, _stdssl.SSLError) as e:
-            if not _late(e) or not (self.pending() or data_waiting(self)):
-                raise
-            n = super().recv_into(*args, **kw)
-        self.counter.received += n
-        return n
+        return gevent.ssl.SSLSocket.recv(self, *args, **kw)
 
 
 class CountingSSLContext(gevent.ssl.SSLContext):
