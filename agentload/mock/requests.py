@@ -16,46 +16,44 @@ from ..core.jsoncodec import dumps_utf8
 from ..core.protocol import TASK_METADATA_KEY
 from ..core.tokens import estimate_tokens
 from .errors import ApiError, bad_request
+from .openapi import (
+    CHAT_FIELDS,
+    CHAT_ROLES,
+    CREATE_RESPONSE_FIELDS,
+    INPUT_ITEM_TYPES,
+    WEBSOCKET_CREATE_FIELDS,
+)
 
 STREAM_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,256}$")
 _MESSAGE_ROLES = ("user", "assistant", "system", "developer")
-_ITEM_TYPES = ("message", "function_call", "function_call_output", "reasoning", "item_reference")
+# Beside the spec's fields: ``client_metadata``, which OpenAI takes and Codex CLI sends on every
+# request (each value at most 2,048 characters; longer ones are dropped, not refused: Codex PR #27557),
+# and WebSocket mode's ``generate`` (false: a warm-up; OpenAI's WebSocket mode guide).
+CLIENT_METADATA_VALUE_MAX = 2048
+_HTTP_FIELDS = CREATE_RESPONSE_FIELDS | {"client_metadata"}
+_WEBSOCKET_FIELDS = WEBSOCKET_CREATE_FIELDS | {"client_metadata", "generate"}
+_WEBSOCKET_ONLY = (_WEBSOCKET_FIELDS - _HTTP_FIELDS) | {"generate"}
 # Items the model produced: a maximal run of them in the history is one model turn.
-_MODEL_ITEM_TYPES = ("function_call", "reasoning")
-_CREATE_FIELDS = {
-    "model",
-    "input",
-    "instructions",
-    "tools",
-    "tool_choice",
-    "store",
-    "stream",
-    "previous_response_id",
-    "metadata",
-    "parallel_tool_calls",
-    "temperature",
-    "top_p",
-    "max_output_tokens",
-    "max_tool_calls",
-    "reasoning",
-    "text",
-    "truncation",
-    "user",
-    "include",
-    "prompt_cache_key",
-    "safety_identifier",
-    "service_tier",
-    "stream_options",
-    "background",
-    "conversation",
-    "top_logprobs",
-    "prompt",
-    "context_management",
-    # WebSocket-only
-    "type",
-    "generate",
-    "stream_id",
+MODEL_ITEM_TYPES = frozenset(
+    {
+        "function_call", "custom_tool_call", "reasoning", "local_shell_call", "shell_call", "apply_patch_call",
+        "web_search_call", "file_search_call", "computer_call", "code_interpreter_call", "image_generation_call",
+        "mcp_call", "mcp_list_tools", "mcp_approval_request", "tool_search_call", "program",
+    }
+)  # fmt: skip
+# calls whose output the next request must carry (OpenAI refuses a request without it)
+CALL_OUTPUTS = {"function_call": "function_call_output", "custom_tool_call": "custom_tool_call_output"}
+_OUTPUT_CALL = {v: k for k, v in CALL_OUTPUTS.items()}
+_STRING_FIELDS = {
+    "function_call": ("call_id", "name", "arguments"),
+    "custom_tool_call": ("call_id", "name", "input"),
+    "function_call_output": ("call_id",),
+    "custom_tool_call_output": ("call_id",),
+    "item_reference": ("id",),
 }
+EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
+SUMMARIES = ("auto", "concise", "detailed")
+VERBOSITIES = ("low", "medium", "high")
 
 
 @dataclass
@@ -72,6 +70,15 @@ class CreateRequest:
     stream_id: str | None = None
     raw_sizes: dict[str, int] = field(default_factory=dict)
     max_output_tokens: int | None = None
+    include: tuple[str, ...] = ()
+    reasoning_effort: str | None = None
+    reasoning_summary: str | None = None
+    verbosity: str | None = None
+    tool_choice: Any = None
+    parallel_tool_calls: bool | None = None
+    prompt_cache_key: str | None = None
+    client_metadata: dict[str, str] = field(default_factory=dict)
+    obfuscation: bool = True  # stream_options.include_obfuscation (on unless false)
 
     @property
     def model_turns_in_input(self) -> int:
@@ -81,13 +88,24 @@ class CreateRequest:
         """Tokens of what this request itself carries: instructions, tools and input items."""
         return estimate_tokens(sum(self.raw_sizes.values()))
 
+    def prompt_parts(self) -> list[bytes]:
+        """The prompt as the model sees it, in order: tools, instructions, then each input item (what
+        a prompt cache matches prefixes of)."""
+        parts = [dumps_utf8(self.tools)] if self.tools else []
+        if self.instructions:
+            parts.append(self.instructions.encode())
+        return parts + [dumps_utf8(item) for item in self.items]
+
+
+def is_model_item(item: dict[str, Any]) -> bool:
+    t = item.get("type")
+    return t in MODEL_ITEM_TYPES or (t == "message" and item.get("role") == "assistant")
+
 
 def count_model_turns(items: list[dict[str, Any]]) -> int:
     turns, in_run = 0, False
     for item in items:
-        is_model = item.get("type") in _MODEL_ITEM_TYPES or (
-            item.get("type") == "message" and item.get("role") == "assistant"
-        )
+        is_model = is_model_item(item)
         if is_model and not in_run:
             turns += 1
         in_run = is_model
@@ -95,13 +113,13 @@ def count_model_turns(items: list[dict[str, Any]]) -> int:
 
 
 def unanswered_calls(items: list[dict[str, Any]], pending: tuple[str, ...] = ()) -> list[str]:
-    """call_ids of function calls with no function_call_output after them (in order)."""
+    """call_ids of function and custom tool calls with no output after them (in order)."""
     open_calls = dict.fromkeys(pending)
     for item in items:
         t = item.get("type")
-        if t == "function_call":
+        if t in CALL_OUTPUTS:
             open_calls[item["call_id"]] = None
-        elif t == "function_call_output":
+        elif t in _OUTPUT_CALL:
             open_calls.pop(item["call_id"], None)
     return list(open_calls)
 
@@ -121,55 +139,96 @@ def _check_str(obj: dict, key: str, param: str, required: bool = True) -> str | 
     return v
 
 
+def _check_message(raw: dict[str, Any], p: str) -> None:
+    role = raw.get("role")
+    if role not in _MESSAGE_ROLES:
+        raise bad_request(
+            f"Invalid value: {role!r}. Supported values are: {', '.join(repr(x) for x in _MESSAGE_ROLES)}.",
+            f"{p}.role",
+            "invalid_value",
+        )
+    content = raw.get("content")
+    if isinstance(content, list):
+        for j, part in enumerate(content):
+            if not isinstance(part, dict) or not isinstance(part.get("type"), str):
+                raise bad_request(
+                    f"Invalid content part at '{p}.content[{j}]'.", f"{p}.content[{j}]", "invalid_type"
+                )
+    elif not isinstance(content, str):
+        raise bad_request(
+            f"Invalid type for '{p}.content': expected a string or an array.", f"{p}.content", "invalid_type"
+        )
+
+
 def _normalize_item(raw: Any, i: int) -> dict[str, Any]:
     p = f"input[{i}]"
     if not isinstance(raw, dict):
         raise bad_request(f"Invalid type for '{p}': expected an object.", p, "invalid_type")
     t = raw.get("type", "message" if "role" in raw else None)
-    if t not in _ITEM_TYPES:
+    if not isinstance(t, str) or t not in INPUT_ITEM_TYPES:
         raise bad_request(
-            f"Invalid value: {t!r}. Supported values are: {', '.join(repr(x) for x in _ITEM_TYPES)}.",
+            f"Invalid value: {t!r}. Supported values are: {', '.join(repr(x) for x in sorted(INPUT_ITEM_TYPES))}.",
             f"{p}.type",
             "invalid_value",
         )
     if t == "message":
-        role = raw.get("role")
-        if role not in _MESSAGE_ROLES:
-            raise bad_request(
-                f"Invalid value: {role!r}. Supported values are: "
-                f"{', '.join(repr(x) for x in _MESSAGE_ROLES)}.",
-                f"{p}.role",
-                "invalid_value",
-            )
-        content = raw.get("content")
-        if isinstance(content, list):
-            for j, part in enumerate(content):
-                if not isinstance(part, dict) or not isinstance(part.get("type"), str):
-                    raise bad_request(
-                        f"Invalid content part at '{p}.content[{j}]'.", f"{p}.content[{j}]", "invalid_type"
-                    )
-        elif not isinstance(content, str):
-            raise bad_request(
-                f"Invalid type for '{p}.content': expected a string or an array.",
-                f"{p}.content",
-                "invalid_type",
-            )
+        _check_message(raw, p)
         return {**raw, "type": "message"}
-    if t == "function_call":
-        for key in ("call_id", "name", "arguments"):
-            _check_str(raw, key, f"{p}.{key}")
-    elif t == "function_call_output":
-        _check_str(raw, "call_id", f"{p}.call_id")
-        out = raw.get("output")
-        if not isinstance(out, str | list):
+    for key in INPUT_ITEM_TYPES[t]:
+        if key not in raw:
             raise bad_request(
-                f"Invalid type for '{p}.output': expected a string or an array.",
-                f"{p}.output",
-                "invalid_type",
+                f"Missing required parameter: '{p}.{key}'.", f"{p}.{key}", "missing_required_parameter"
             )
-    elif t == "item_reference":
-        _check_str(raw, "id", f"{p}.id")
+    for key in _STRING_FIELDS.get(t, ()):
+        _check_str(raw, key, f"{p}.{key}")
+    if t in _OUTPUT_CALL and not isinstance(raw.get("output"), str | list):
+        raise bad_request(
+            f"Invalid type for '{p}.output': expected a string or an array.", f"{p}.output", "invalid_type"
+        )
+    if t == "reasoning":
+        if not isinstance(raw.get("summary"), list):
+            raise bad_request(
+                f"Invalid type for '{p}.summary': expected an array.", f"{p}.summary", "invalid_type"
+            )
+        _check_str(raw, "encrypted_content", f"{p}.encrypted_content", required=False)
     return raw
+
+
+def _choice(body: dict, key: str, param: str, allowed: tuple[str, ...]) -> str | None:
+    v = body.get(key)
+    if v is None:
+        return None
+    if v not in allowed:
+        raise bad_request(
+            f"Invalid value: {v!r}. Supported values are: {', '.join(repr(x) for x in allowed)}.",
+            param,
+            "invalid_value",
+        )
+    return str(v)
+
+
+def _object(body: dict, key: str) -> dict[str, Any]:
+    v = body.get(key)
+    if v is None:
+        return {}
+    if not isinstance(v, dict):
+        raise bad_request(f"Invalid type for '{key}': expected an object.", key, "invalid_type")
+    return v
+
+
+def _client_metadata(body: dict) -> dict[str, str]:
+    raw = body.get("client_metadata")
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in raw.items()
+    ):
+        raise bad_request(
+            "Invalid 'client_metadata': expected an object of string values.",
+            "client_metadata",
+            "invalid_type",
+        )
+    return {k: v for k, v in raw.items() if len(v) <= CLIENT_METADATA_VALUE_MAX}  # longer ones: dropped
 
 
 def parse_create(body: Any, *, websocket: bool) -> CreateRequest:
@@ -187,10 +246,10 @@ def parse_create(body: Any, *, websocket: bool) -> CreateRequest:
                 "background is not supported over WebSocket.", "background", "unsupported_parameter"
             )
     else:
-        for key in ("type", "generate", "stream_id"):
+        for key in sorted(_WEBSOCKET_ONLY):
             if key in body:
                 raise bad_request(f"Unknown parameter: '{key}'.", key, "unknown_parameter")
-    unknown = sorted(set(body) - _CREATE_FIELDS)
+    unknown = sorted(set(body) - (_WEBSOCKET_FIELDS if websocket else _HTTP_FIELDS))
     if unknown:
         raise bad_request(f"Unknown parameter: '{unknown[0]}'.", unknown[0], "unknown_parameter")
 
@@ -215,7 +274,7 @@ def parse_create(body: Any, *, websocket: bool) -> CreateRequest:
             "Invalid type for 'tools': expected an array of tool objects.", "tools", "invalid_type"
         )
     for i, t in enumerate(tools):
-        if t["type"] == "function":
+        if t["type"] in ("function", "custom"):
             _check_str(t, "name", f"tools[{i}].name")
 
     def _bool(key: str, default: bool) -> bool:
@@ -229,6 +288,13 @@ def parse_create(body: Any, *, websocket: bool) -> CreateRequest:
     store = _bool("store", True)
     stream = _bool("stream", False)
     generate = _bool("generate", True)
+    parallel = body.get("parallel_tool_calls")
+    if parallel is not None and not isinstance(parallel, bool):
+        raise bad_request(
+            "Invalid type for 'parallel_tool_calls': expected a boolean.",
+            "parallel_tool_calls",
+            "invalid_type",
+        )
 
     metadata = body.get("metadata") or {}
     if (
@@ -263,6 +329,23 @@ def parse_create(body: Any, *, websocket: bool) -> CreateRequest:
             "stream_id",
         )
 
+    include = body.get("include") or []
+    if not isinstance(include, list) or not all(isinstance(x, str) for x in include):
+        raise bad_request(
+            "Invalid type for 'include': expected an array of strings.", "include", "invalid_type"
+        )
+    reasoning = _object(body, "reasoning")
+    text = _object(body, "text")
+    options = _object(body, "stream_options")
+    obfuscation = options.get("include_obfuscation", True)
+    if not isinstance(obfuscation, bool):
+        raise bad_request(
+            "Invalid type for 'stream_options.include_obfuscation': expected a boolean.",
+            "stream_options.include_obfuscation",
+            "invalid_type",
+        )
+    cache_key = _check_str(body, "prompt_cache_key", "prompt_cache_key", required=False)
+
     sizes = {
         "instructions": len(instructions.encode()) if instructions else 0,
         "tools": len(dumps_utf8(tools)) if tools else 0,
@@ -281,6 +364,15 @@ def parse_create(body: Any, *, websocket: bool) -> CreateRequest:
         stream_id=stream_id,
         raw_sizes=sizes,
         max_output_tokens=max_out,
+        include=tuple(include),
+        reasoning_effort=_choice(reasoning, "effort", "reasoning.effort", EFFORTS),
+        reasoning_summary=_choice(reasoning, "summary", "reasoning.summary", SUMMARIES),
+        verbosity=_choice(text, "verbosity", "text.verbosity", VERBOSITIES),
+        tool_choice=body.get("tool_choice"),
+        parallel_tool_calls=parallel,
+        prompt_cache_key=cache_key,
+        client_metadata=_client_metadata(body),
+        obfuscation=obfuscation,
     )
 
 
@@ -303,9 +395,6 @@ def parse_json_body(raw: bytes) -> Any:
         ) from None
 
 
-_CHAT_ROLES = ("system", "developer", "user", "assistant", "tool")
-
-
 @dataclass
 class ChatRequest:
     model: str
@@ -316,11 +405,53 @@ class ChatRequest:
     task: str | None  # the agentload task the conversation names (metadata, or the task header)
     prompt_tokens: int
     max_tokens: int | None
+    reasoning_effort: str | None = None
+    obfuscation: bool = True
+    prompt_cache_key: str | None = None
+
+    def prompt_parts(self) -> list[bytes]:
+        """The prompt in order (tools, then each message): what a prompt cache matches prefixes of."""
+        return ([dumps_utf8(self.tools)] if self.tools else []) + [dumps_utf8(m) for m in self.messages]
+
+
+def _check_tool_replies(messages: list[dict[str, Any]]) -> None:
+    """OpenAI's rule: an assistant message with tool_calls is followed by one tool message for each
+    tool_call_id, before any other message."""
+    for i, m in enumerate(messages):
+        calls = m.get("tool_calls") if m.get("role") == "assistant" else None
+        if not calls:
+            continue
+        if not isinstance(calls, list) or not all(
+            isinstance(c, dict) and isinstance(c.get("id"), str) for c in calls
+        ):
+            raise bad_request(
+                f"Invalid type for 'messages[{i}].tool_calls': expected an array of tool calls with ids.",
+                f"messages[{i}].tool_calls",
+                "invalid_type",
+            )
+        waiting = [c["id"] for c in calls]
+        j = i + 1
+        while j < len(messages) and messages[j].get("role") == "tool":
+            tid = messages[j].get("tool_call_id")
+            if tid in waiting:
+                waiting.remove(tid)
+            j += 1
+        if waiting:
+            raise bad_request(
+                "An assistant message with 'tool_calls' must be followed by tool messages responding to each "
+                f"'tool_call_id'. The following tool_call_ids did not have response messages: {', '.join(waiting)}",
+                f"messages.[{i}].role",
+            )
 
 
 def parse_chat(body: Any, task_header: str | None = None) -> ChatRequest:
     if not isinstance(body, dict):
         raise bad_request("The request body must be a JSON object.", None, "invalid_json")
+    unknown = sorted(set(body) - CHAT_FIELDS)
+    if unknown:
+        raise bad_request(
+            f"Unrecognized request argument supplied: {unknown[0]}", unknown[0], "unknown_parameter"
+        )
     model = body.get("model")
     if not isinstance(model, str):
         raise bad_request("Missing required parameter: 'model'.", "model", "missing_required_parameter")
@@ -328,10 +459,10 @@ def parse_chat(body: Any, task_header: str | None = None) -> ChatRequest:
     if not isinstance(messages, list) or not messages:
         raise bad_request("Missing required parameter: 'messages'.", "messages", "missing_required_parameter")
     for i, m in enumerate(messages):
-        if not isinstance(m, dict) or m.get("role") not in _CHAT_ROLES:
+        if not isinstance(m, dict) or m.get("role") not in CHAT_ROLES:
             raise bad_request(
                 f"Invalid value for 'messages[{i}].role'. Supported values are: "
-                f"{', '.join(repr(r) for r in _CHAT_ROLES)}.",
+                f"{', '.join(repr(r) for r in CHAT_ROLES)}.",
                 f"messages[{i}].role",
                 "invalid_value",
             )
@@ -357,8 +488,11 @@ def parse_chat(body: Any, task_header: str | None = None) -> ChatRequest:
     tools = body.get("tools") or []
     if not isinstance(tools, list):
         raise bad_request("Invalid type for 'tools': expected an array.", "tools", "invalid_type")
+    _check_tool_replies(messages)
     task = metadata.get(TASK_METADATA_KEY) or task_header
     max_out = body.get("max_completion_tokens", body.get("max_tokens"))
+    obfuscation = opts.get("include_obfuscation", True) if isinstance(opts, dict) else True
+    cache_key = body.get("prompt_cache_key")
     return ChatRequest(
         model=model,
         messages=messages,
@@ -368,4 +502,7 @@ def parse_chat(body: Any, task_header: str | None = None) -> ChatRequest:
         task=task if isinstance(task, str) else None,
         prompt_tokens=estimate_tokens(len(dumps_utf8(messages)) + (len(dumps_utf8(tools)) if tools else 0)),
         max_tokens=max_out if isinstance(max_out, int) and not isinstance(max_out, bool) else None,
+        reasoning_effort=_choice(body, "reasoning_effort", "reasoning_effort", EFFORTS),
+        obfuscation=obfuscation is not False,
+        prompt_cache_key=cache_key if isinstance(cache_key, str) else None,
     )

@@ -1,0 +1,124 @@
+"""Tool calls made from the tools a client declares, for conversations that name no agentload task.
+
+A real agent (Codex CLI, an SDK loop) brings its own tools; the scripted model calls them, so the
+agent's tools really run and take their real time. Calls are drawn deterministically (by the
+conversation's seed and turn) from the declared function and custom tools, with arguments valid
+against each tool's JSON schema (strict mode too: every property given, nothing else). For the tools
+agents carry, the arguments are harmless and realistic: read-only shell commands, an empty patch, a
+file that exists in any repository. Tools that need a person or state the model does not have
+(asking the user, writing to a session, viewing an image) are not called.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from typing import Any
+
+READ_ONLY_COMMANDS = ("ls -la", "pwd", "git status --short", "ls", "cat README.md", "git log --oneline -n 5")
+EMPTY_PATCH = "*** Begin Patch\n*** End Patch\n"
+SKIP = frozenset(
+    {
+        "request_user_input", "write_stdin", "view_image", "get_goal", "create_goal", "update_goal",
+        "update_plan", "spawn_agent", "send_input", "wait", "close_agent",
+    }
+)  # fmt: skip
+_COMMAND_KEYS = ("cmd", "command")
+_PATH_KEYS = ("path", "file", "file_path", "filename")
+
+
+@dataclass(frozen=True)
+class ToolCallPlan:
+    name: str
+    arguments: str  # JSON arguments of a function call, or the raw input of a custom tool call
+    custom: bool = False
+
+
+def callable_tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The declared tools the model may call: function and custom tools, the ones it can use alone."""
+    out = []
+    for t in tools:
+        if (
+            t.get("type") in ("function", "custom")
+            and isinstance(t.get("name"), str)
+            and t["name"] not in SKIP
+        ):
+            out.append(t)
+    return out
+
+
+def _rank(tool: dict[str, Any]) -> int:
+    """Shell and file-reading tools first (what a coding agent mostly calls), patches next."""
+    name = tool["name"].lower()
+    if any(k in name for k in ("exec", "shell", "command", "bash")):
+        return 0
+    if any(k in name for k in ("read", "list", "search", "grep", "glob", "view_file", "cat")):
+        return 1
+    if "patch" in name or "edit" in name:
+        return 2
+    return 3
+
+
+def value_for(schema: Any, key: str, rng: random.Random, strict: bool) -> Any:
+    """A value valid against ``schema`` (the common JSON-schema subset tools use)."""
+    if not isinstance(schema, dict):
+        return ""
+    if "enum" in schema and schema["enum"]:
+        return schema["enum"][0]
+    if "const" in schema:
+        return schema["const"]
+    for union in ("anyOf", "oneOf"):
+        if schema.get(union):
+            return value_for(schema[union][0], key, rng, strict)
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "string")
+    if kind == "object" or "properties" in schema:
+        return object_for(schema, rng, strict)
+    if kind == "array":
+        n = int(schema.get("minItems", 1 if key in ("command", "args") else 0))
+        if key == "command":  # an argv, as Codex's older shell tool takes it
+            return ["bash", "-lc", rng.choice(READ_ONLY_COMMANDS)]
+        return [value_for(schema.get("items", {}), key, rng, strict) for _ in range(n)]
+    if kind == "integer":
+        return int(schema.get("minimum", 1) if schema.get("minimum", 1) > 0 else 1)
+    if kind == "number":
+        return float(schema.get("minimum", 1) or 1)
+    if kind == "boolean":
+        return False
+    if key in _COMMAND_KEYS:
+        return rng.choice(READ_ONLY_COMMANDS)
+    if key in _PATH_KEYS:
+        return "README.md"
+    if key in ("pattern", "query"):
+        return "TODO"
+    return f"agentload {key}"
+
+
+def object_for(schema: dict[str, Any], rng: random.Random, strict: bool) -> dict[str, Any]:
+    """The required properties (in strict mode every property is), or else the command or path one."""
+    props = schema.get("properties") or {}
+    required = list(schema.get("required") or [])
+    keys = list(props) if strict else required or [k for k in props if k in _COMMAND_KEYS + _PATH_KEYS]
+    return {k: value_for(props.get(k, {}), k, rng, strict) for k in keys}
+
+
+def plan_calls(tools: list[dict[str, Any]], n: int, seed: str, turn: int) -> list[ToolCallPlan]:
+    """``n`` calls for model turn ``turn``: the best-ranked tools, varied by seed and turn."""
+    usable = sorted(callable_tools(tools), key=_rank)
+    if not usable:
+        return []
+    rng = random.Random(f"{seed}:{turn}")
+    best = [t for t in usable if _rank(t) == _rank(usable[0])]
+    calls = []
+    for i in range(n):
+        tool = best[(turn + i) % len(best)] if i == 0 else rng.choice(usable[: max(1, len(best) + 1)])
+        if tool.get("type") == "custom":
+            text = EMPTY_PATCH if "patch" in tool["name"].lower() else rng.choice(READ_ONLY_COMMANDS)
+            calls.append(ToolCallPlan(tool["name"], text, custom=True))
+        else:
+            params = tool.get("parameters") or {"type": "object", "properties": {}}
+            args = object_for(params, rng, bool(tool.get("strict")))
+            calls.append(ToolCallPlan(tool["name"], json.dumps(args, separators=(",", ":"))))
+    return calls
