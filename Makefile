@@ -19,10 +19,11 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/agentload demo
 
-## install everything (the venv, and the InfluxDB / VictoriaMetrics servers the tests start) and run
+## install everything (the venv, the InfluxDB / VictoriaMetrics servers the tests start, Codex CLI) and run
 ## the whole test suite (what .ci/run calls)
 test: $(STAMP)
 	tests/install_services.sh
+	tests/install_codex.sh $(VENV)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	$(PY) -m pytest -q -rs -p no:cacheprovider tests/unit tests/e2e

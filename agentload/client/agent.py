@@ -208,6 +208,7 @@ class Agent:
             input_tokens=usage.get("input_tokens", 0),
             cached_tokens=(usage.get("input_tokens_details") or {}).get("cached_tokens", 0),
             output_tokens=usage.get("output_tokens", 0),
+            reasoning_tokens=(usage.get("output_tokens_details") or {}).get("reasoning_tokens", 0) or 0,
             tool_calls=len(reply.calls),
             events=reply.events,
             ok=reply.ok,
@@ -231,6 +232,7 @@ class Agent:
         rec.input_tokens += tr.input_tokens
         rec.cached_tokens += tr.cached_tokens
         rec.output_tokens += tr.output_tokens
+        rec.reasoning_tokens += tr.reasoning_tokens
         if recovery:
             rec.recoveries += 1
         if turn == 0 and tr.ttft_ms is not None and rec.ttft_first_ms is None:

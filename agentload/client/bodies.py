@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core.protocol import TASK_HEADER, TASK_METADATA_KEY
+from ..core.protocol import ENCRYPTED_REASONING, TASK_HEADER, TASK_METADATA_KEY
 from .conversation import Conversation
 from .settings import AgentSettings
 
@@ -27,6 +27,9 @@ def responses_body(conv: Conversation, settings: AgentSettings, full: bool) -> d
         body["previous_response_id"] = conv.previous_response_id
         body["input"] = conv.new_items
     body["store"] = settings.strategy.store
+    if not settings.strategy.store:
+        # a store=false client asks for its reasoning encrypted, to resend it on stateless turns
+        body["include"] = [ENCRYPTED_REASONING]
     if full:
         body["metadata"] = {TASK_METADATA_KEY: task.name}
     return body

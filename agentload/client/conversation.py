@@ -22,18 +22,25 @@ class Conversation:
         ]
         self.previous_response_id: str | None = None
         self.session = 0  # the transport's session when the last response completed
+        self._custom: set[str] = set()  # call ids of custom tool calls (their outputs differ in type)
 
     @property
     def started(self) -> bool:
         return self.previous_response_id is not None
 
     def add_reply(self, reply: TurnOutcome, session: int) -> None:
+        """The model's turn joins the history: its reasoning items (as a ``store: false`` client resends
+        them, encrypted content and all, so a stateless turn's bytes include them), then its calls."""
         self.session = session
+        reasoning = [_resend_form(i) for i in reply.output_items if i.get("type") == "reasoning"]
         calls = [
-            {"type": "function_call", "call_id": c.call_id, "name": c.name, "arguments": c.arguments}
+            {"type": "custom_tool_call", "call_id": c.call_id, "name": c.name, "input": c.arguments}
+            if c.custom
+            else {"type": "function_call", "call_id": c.call_id, "name": c.name, "arguments": c.arguments}
             for c in reply.calls
         ]
-        self.items.extend(calls)
+        self._custom.update(c.call_id for c in reply.calls if c.custom)
+        self.items.extend(reasoning + calls)
         self.new_items = []
         if reply.calls:
             self.messages.append(
@@ -53,7 +60,15 @@ class Conversation:
         self.previous_response_id = reply.response_id
 
     def add_tool_output(self, call_id: str, output: str) -> None:
-        item = {"type": "function_call_output", "call_id": call_id, "output": output}
+        kind = "custom_tool_call_output" if call_id in self._custom else "function_call_output"
+        item = {"type": kind, "call_id": call_id, "output": output}
         self.items.append(item)
         self.new_items.append(item)
         self.messages.append({"role": "tool", "tool_call_id": call_id, "content": output})
+
+
+def _resend_form(item: dict[str, Any]) -> dict[str, Any]:
+    """A reasoning output item as an input item: its id, summary and encrypted content (no status)."""
+    return {
+        k: v for k, v in item.items() if k in ("type", "id", "summary", "encrypted_content") and v is not None
+    }

@@ -44,7 +44,8 @@ def event_type(raw: bytes) -> str:
 class FunctionCall:
     call_id: str
     name: str
-    arguments: str
+    arguments: str  # a custom tool call's input, for a custom call
+    custom: bool = False  # a custom_tool_call (answered by a custom_tool_call_output)
 
 
 @dataclass
@@ -143,9 +144,12 @@ class ResponsesConsumer:
             out.usage = resp.get("usage") or {}
             out.output_items = resp.get("output") or []
             for item in out.output_items:
-                if item.get("type") == "function_call":
+                kind = item.get("type")
+                if kind == "function_call":
                     out.calls.append(FunctionCall(item["call_id"], item["name"], item.get("arguments", "")))
-                elif item.get("type") == "message":
+                elif kind == "custom_tool_call":
+                    out.calls.append(FunctionCall(item["call_id"], item["name"], item.get("input", ""), True))
+                elif kind == "message":
                     out.message = "".join(p.get("text", "") for p in item.get("content") or [])
             out.done = out.ok = True
             return True
@@ -221,6 +225,9 @@ class ChatConsumer:
                 "output_tokens": u.get("completion_tokens", 0),
                 "input_tokens_details": {
                     "cached_tokens": (u.get("prompt_tokens_details") or {}).get("cached_tokens", 0)
+                },
+                "output_tokens_details": {
+                    "reasoning_tokens": (u.get("completion_tokens_details") or {}).get("reasoning_tokens", 0)
                 },
             }
         out.done = out.ok = True

@@ -39,6 +39,7 @@ class Opt:
     web_ui: bool = False  # shown in Locust's web UI form (decided per option)
     metavar: str | None = None
     choices: tuple[str, ...] | None = None  # for str fields; an Enum field takes its members
+    repeat: bool = False  # a tuple field: the option may be given several times, each adds one
 
 
 def opt(default: Any, help: str, **kw: Any) -> Any:
@@ -84,7 +85,11 @@ def add_arguments(
     for f, o, tp in option_fields(cls):
         base = _base(tp)
         kw: dict[str, Any] = {"default": f.default, "help": o.help.replace("%", "%%"), "dest": f.name}
-        if base is bool:
+        if o.repeat:
+            kw.update(action="append", default=None)
+            if o.metavar:
+                kw["metavar"] = o.metavar
+        elif base is bool:
             kw["action"] = "store_true"
         else:
             if base in (int, float):
@@ -156,5 +161,9 @@ def read_options(cls: type[T], namespace: argparse.Namespace | Any, **overrides:
     values: dict[str, Any] = {}
     for f, o, tp in option_fields(cls):
         raw = overrides[f.name] if f.name in overrides else getattr(namespace, f.name, f.default)
+        if o.repeat:
+            given = raw if isinstance(raw, list | tuple) else ()
+            values[f.name] = tuple(check_value(f.name, v, str, o, flag_of(f, o)) for v in given)
+            continue
         values[f.name] = check_value(f.name, raw, _base(tp), o, flag_of(f, o))
     return cls(**values)

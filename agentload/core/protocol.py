@@ -28,6 +28,7 @@ DELTA_EVENTS = frozenset(
         "response.custom_tool_call_input.delta",
     }
 )
+ENCRYPTED_REASONING = "reasoning.encrypted_content"  # the include value that asks for it
 COMPLETED_EVENTS = frozenset({"response.completed", "response.done"})  # response.done: older servers
 FAILED_EVENTS = frozenset({"response.failed", "response.incomplete"})
 ERROR_EVENT = "error"

@@ -63,6 +63,7 @@ class TurnRecord:
     input_tokens: int = 0
     cached_tokens: int = 0
     output_tokens: int = 0
+    reasoning_tokens: int = 0  # the part of output_tokens the model reasoned
     tool_calls: int = 0
     events: int = 0
     ok: bool = True
@@ -104,6 +105,7 @@ class TaskRecord:
     input_tokens: int = 0
     cached_tokens: int = 0
     output_tokens: int = 0
+    reasoning_tokens: int = 0
     tool_time_ms: float = 0.0
     recoveries: int = 0  # attempts that resent the full context because the server's state was lost
     retries: int = 0  # attempts after a transient failure (5xx, connection, timeout, protocol)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from collections import Counter
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -23,7 +24,7 @@ from .ledger import ByteLedger, CountingProtocol
 from .middleware import openai_middleware
 from .ratelimit import Limits, RateLimiter
 from .responses import create_response, get_response, responses_get
-from .state import CONFIG, ENGINE, FAULTS, LEDGER, LIMITER
+from .state import CONFIG, ENGINE, FAULTS, LEDGER, LIMITER, WS_STATS
 
 
 def make_app(config: MockConfig, ledger: ByteLedger | None = None) -> web.Application:
@@ -32,6 +33,7 @@ def make_app(config: MockConfig, ledger: ByteLedger | None = None) -> web.Applic
     app[ENGINE] = Engine(config)
     app[LEDGER] = ledger or ByteLedger(max_exchanges=config.ledger_max_exchanges)
     app[FAULTS] = FaultInjector(config.faults)
+    app[WS_STATS] = Counter()
     app[LIMITER] = RateLimiter(
         Limits(config.rpm, config.tpm, config.max_connections, config.rate_burst_s), config.model_name_default
     )

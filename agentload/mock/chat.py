@@ -1,6 +1,7 @@
 """``POST /v1/chat/completions``: the engine's generation in the Chat Completions shape.
 
-Chat Completions is stateless: every turn carries the whole history, so nothing is cached. The engine
+Chat Completions is stateless: every turn carries the whole history, of which only the prompt cache
+(mock.prompt_cache) may hold a prefix. The engine
 plans the turn as for the Responses API (mock.engine); the chunks streamed are its events translated
 (``chat_chunks``), at the same times, so both APIs tell the same story at the same pace.
 """
@@ -8,6 +9,7 @@ plans the turn as for the Responses API (mock.engine); the chunks streamed are i
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import secrets
 import time
 from collections.abc import Iterator
@@ -16,11 +18,11 @@ from typing import Any
 from aiohttp import web
 
 from ..core.protocol import TASK_HEADER
-from .engine import Generation
+from .engine import Generation, visible_tokens
 from .middleware import json_response, reserve_tokens
 from .requests import parse_chat, parse_json_body
 from .sse import SSE_HEADERS, http_faults, stream_body
-from .state import ENGINE, arrived_at, exchange_of
+from .state import ENGINE, arrived_at, exchange_of, rate_key
 from .streaming import SSE_CHAT, Timed
 
 
@@ -43,32 +45,49 @@ def chat_usage(gen: Generation) -> dict[str, Any]:
     }
 
 
+def system_fingerprint(model: str) -> str:
+    """The backend configuration a reply came from (the spec's string): one per model here."""
+    return "fp_" + hashlib.sha1(model.encode()).hexdigest()[:10]
+
+
 def chat_chunks(gen: Generation, cid: str, created: int, include_usage: bool) -> Iterator[Timed]:
-    """The generation's Responses events as Chat Completions chunks, each at its event's time."""
+    """The generation's Responses events as Chat Completions chunks, each at its event's time. Chat
+    streams no reasoning (its time passes before the first chunk with content); with ``include_usage``
+    every chunk but the last carries ``usage: null`` and the last the usage, as the spec says."""
     model = gen.req.model
+    fingerprint = system_fingerprint(model)
 
     def chunk(delta: dict[str, Any] | None, finish: str | None = None) -> dict[str, Any]:
         """A chunk; ``delta=None`` is the final usage chunk, which has no choices."""
-        return {
+        c: dict[str, Any] = {
             "id": cid,
             "object": "chat.completion.chunk",
             "created": created,
             "model": model,
-            "system_fingerprint": None,
+            "system_fingerprint": fingerprint,
             "service_tier": "default",
             "choices": []
             if delta is None
             else [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
         }
+        if include_usage:
+            c["usage"] = None
+        return c
 
+    def padded(c: dict[str, Any], source: dict[str, Any]) -> dict[str, Any]:
+        if "obfuscation" in source:
+            c["obfuscation"] = source["obfuscation"]
+        return c
+
+    base = 1 if gen.reasoning_tokens else 0  # the reasoning item's output index comes first
     for t, event in gen.events():
         etype = event["type"]
         if etype == "response.output_item.added":
             item = event["item"]
             if item["type"] == "message":
                 yield t, chunk({"role": "assistant", "content": "", "refusal": None})
-            elif item["type"] == "function_call":
-                i = event["output_index"]
+            elif item["type"] == "function_call":  # reasoning items: not streamed over chat
+                i = event["output_index"] - base
                 head = {"index": i, "id": item["call_id"], "type": "function",
                         "function": {"name": item["name"], "arguments": ""}}  # fmt: skip
                 first = (
@@ -78,18 +97,10 @@ def chat_chunks(gen: Generation, cid: str, created: int, include_usage: bool) ->
                 )
                 yield t, chunk(first)
         elif etype == "response.output_text.delta":
-            yield t, chunk({"content": event["delta"]})
+            yield t, padded(chunk({"content": event["delta"]}), event)
         elif etype == "response.function_call_arguments.delta":
-            yield (
-                t,
-                chunk(
-                    {
-                        "tool_calls": [
-                            {"index": event["output_index"], "function": {"arguments": event["delta"]}}
-                        ]
-                    }
-                ),
-            )
+            call = {"index": event["output_index"] - base, "function": {"arguments": event["delta"]}}
+            yield t, padded(chunk({"tool_calls": [call]}), event)
         elif etype == "response.completed":
             yield t, chunk({}, "tool_calls" if gen.plan.calls else "stop")
             if include_usage:
@@ -115,7 +126,7 @@ def completion(gen: Generation, cid: str, created: int) -> dict[str, Any]:
         "object": "chat.completion",
         "created": created,
         "model": gen.req.model,
-        "system_fingerprint": None,
+        "system_fingerprint": system_fingerprint(gen.req.model),
         "service_tier": "default",
         "choices": [
             {
@@ -134,7 +145,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     body = parse_json_body(await request.read())
     faults = await http_faults(request, "chat")
     chat = parse_chat(body, request.headers.get(TASK_HEADER))
-    gen = engine.start_chat(chat)
+    gen = engine.start_chat(chat, rate_key(request))
     cid = f"chatcmpl-{secrets.token_hex(12)}"
     created = int(time.time())
     limit_headers = reserve_tokens(request, gen.reserved_tokens())
@@ -144,7 +155,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     start = arrived_at(request)
     if not chat.stream:
         await asyncio.sleep(
-            gen.ttft_s + engine.config.latency.token_interval_s() * gen.usage["output_tokens"]
+            gen.first_output_s + engine.config.latency.token_interval_s() * visible_tokens(gen)
         )
         return json_response(completion(gen, cid, created))
     resp = web.StreamResponse(headers={**SSE_HEADERS, **limit_headers})

@@ -8,9 +8,10 @@ import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from ..core.errors import AgentloadError
+from ..core.errors import AgentloadError, TaskFileError
 from ..core.fields import add_arguments, opt, read_options
 from ..core.protocol import MOCK_KEY_ENV
+from ..workload import load_task
 from .config import DefaultScript, LatencyModel, MockConfig
 from .faults import FAULTS, FaultConfig, FaultSpecError, parse_faults
 
@@ -65,6 +66,34 @@ class MockOptions:
         minimum=0,
     )
     tasks_dir: Path = opt(_D.tasks_dir, "where task files are looked up by name")
+    task: tuple[str, ...] = opt(
+        (),
+        "a task file of your own, found by its name (repeatable); the agents' --task files must reach "
+        "the mock, or their conversations get a 400 naming the task",
+        metavar="FILE",
+        repeat=True,
+    )
+    prompt_cache: str = opt(
+        "on",
+        "prompt caching of repeated prefixes of 1,024 tokens or more, as OpenAI's (default on)",
+        choices=("on", "off"),
+    )
+    prompt_cache_ttl: float = opt(
+        _D.prompt_cache_ttl_s,
+        f"seconds an unused cached prefix is kept (default {_D.prompt_cache_ttl_s:g})",
+        above=0,
+    )
+    prompt_cache_blocks: int = opt(
+        _D.prompt_cache_blocks,
+        f"128-token prefix blocks the prompt cache remembers, least recently used out first "
+        f"(default {_D.prompt_cache_blocks:,})",
+        minimum=1,
+    )
+    ws_compression: str = opt(
+        "on",
+        "accept WebSocket permessage-deflate when a client offers it (default on)",
+        choices=("on", "off"),
+    )
     model: str = opt(_D.model_name_default, "model name listed at /v1/models")
     rpm: int = opt(_D.rpm, f"requests per minute per API key (default {_D.rpm:,})", minimum=1)
     tpm: int = opt(
@@ -138,6 +167,12 @@ def mock_config(a: argparse.Namespace) -> MockConfig:
             raise AgentloadError(f"{flag}: {path} is not a file")
     if not o.tasks_dir.is_dir():
         raise AgentloadError(f"--tasks-dir: {o.tasks_dir} is not a directory")
+    task_files = tuple(Path(t) for t in o.task)
+    for path in task_files:
+        try:
+            load_task(str(path))
+        except TaskFileError as e:
+            raise AgentloadError(f"--task: {e}") from None
     return MockConfig(
         host=o.host,
         port=o.port,
@@ -147,6 +182,11 @@ def mock_config(a: argparse.Namespace) -> MockConfig:
         latency=lat,
         default_script=DefaultScript(calls_per_turn=o.default_calls, turns=o.default_turns),
         tasks_dir=o.tasks_dir,
+        task_files=task_files,
+        prompt_cache=o.prompt_cache == "on",
+        prompt_cache_ttl_s=o.prompt_cache_ttl,
+        prompt_cache_blocks=o.prompt_cache_blocks,
+        ws_compression=o.ws_compression == "on",
         chunk_tokens=o.chunk_tokens,
         ws_lifetime_s=o.ws_lifetime,
         gc_interval_s=o.gc_interval,

@@ -17,8 +17,10 @@ class LatencyModel:
                    + cached_ms_per_1k  * cached_input_tokens   / 1000
     then output streams at ``output_tps`` tokens per second (0 = as fast as the mock can write).
     Tokens are estimated as UTF-8 bytes / 4 (agentload.tokens). Cached tokens are the context the
-    server already holds: the previous response on the same WebSocket connection, or a stored response
-    reached through previous_response_id.
+    server already holds: the previous response on the same WebSocket connection, a stored response
+    reached through previous_response_id, or a prefix the prompt cache holds (mock.prompt_cache). A
+    reasoning model then thinks (its reasoning tokens, at the output pace) before the first visible
+    token.
     """
 
     ttft_ms: float = 400.0
@@ -63,6 +65,11 @@ class MockConfig:
     latency: LatencyModel = field(default_factory=LatencyModel)
     default_script: DefaultScript = field(default_factory=DefaultScript)
     tasks_dir: Path = TASKS_DIR
+    task_files: tuple[Path, ...] = ()  # a user's task files, besides the tasks_dir (found by their name)
+    prompt_cache: bool = True  # OpenAI's prompt caching of repeated prefixes (mock.prompt_cache)
+    prompt_cache_ttl_s: float = 300.0  # an unused prefix is forgotten after this
+    prompt_cache_blocks: int = 1_000_000  # 128-token blocks remembered in all (about 100 MB at most)
+    ws_compression: bool = True  # accept permessage-deflate when a client offers it (RFC 7692)
     chunk_tokens: int = 1  # output tokens per delta event (OpenAI streams about one)
     ws_lifetime_s: float = 3600.0  # then websocket_connection_limit_reached
     ws_max_in_flight: int = 16

@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from .middleware import json_response
-from .state import CONFIG, FAULTS, LEDGER, LIMITER
+from .state import CONFIG, ENGINE, FAULTS, LEDGER, LIMITER, WS_STATS
 
 
 async def list_models(request: web.Request) -> web.Response:
@@ -30,6 +30,8 @@ async def stats(request: web.Request) -> web.Response:
             "rate_limits": request.app[LIMITER].snapshot(),
             "faults": request.app[FAULTS].snapshot(),
             "gc": gc_snapshot(),
+            "model": request.app[ENGINE].snapshot(),
+            "websocket": {"deflate_connections": request.app[WS_STATS]["deflate"]},
         }
     )
 
@@ -47,6 +49,8 @@ def gc_snapshot() -> dict[str, Any]:
 
 async def reset(request: web.Request) -> web.Response:
     request.app[LEDGER].reset()
+    request.app[ENGINE].starts.clear()
+    request.app[WS_STATS].clear()
     return json_response({"reset": True})
 
 

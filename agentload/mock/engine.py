@@ -11,18 +11,29 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from ..core.jsoncodec import dumps_utf8
-from ..core.protocol import TASK_METADATA_KEY
+from ..core.protocol import ENCRYPTED_REASONING, TASK_METADATA_KEY
 from ..core.tokens import BYTES_PER_TOKEN, estimate_tokens, text_tokens
+from ..workload import synth_text
 from .config import MockConfig
 from .errors import previous_not_found
-from .model import Plan, ScriptedModel
-from .requests import ChatRequest, CreateRequest, check_tool_outputs, count_model_turns, unanswered_calls
+from .model import Plan, PlannedCall, ScriptedModel
+from .models import SUMMARY_TOKENS_PER_REASONING_TOKEN, model_info
+from .opaque import Obfuscator, encrypted_content
+from .prompt_cache import PromptCache, scope_of
+from .requests import (
+    ChatRequest,
+    CreateRequest,
+    check_tool_outputs,
+    count_model_turns,
+    is_model_item,
+    unanswered_calls,
+)
 
 TERMINAL_EVENTS = ("response.completed", "response.failed", "response.incomplete")
 
@@ -67,7 +78,12 @@ class ResponseStore:
 
 @dataclass
 class Generation:
-    """One response being produced: its object, its usage, and its events with their time offsets."""
+    """One response being produced: its object, its usage, and its events with their time offsets.
+
+    Time runs: the prompt's prefill (``ttft_s``), then the model's reasoning (``reasoning_s``, summary
+    deltas streaming through it when a summary was asked), then the visible output at the output pace.
+    The time to first token a client measures is the first visible delta's: prefill plus reasoning.
+    """
 
     req: CreateRequest
     id: str
@@ -77,6 +93,17 @@ class Generation:
     ttft_s: float
     state: ResponseState
     config: MockConfig
+    reasoning_tokens: int = 0
+    effort: str | None = None
+    summary_text: str = ""
+
+    @property
+    def reasoning_s(self) -> float:
+        return self.reasoning_tokens * self.config.latency.token_interval_s()
+
+    @property
+    def first_output_s(self) -> float:
+        return self.ttft_s + self.reasoning_s
 
     def reserved_tokens(self) -> int:
         """What OpenAI reserves against TPM at request start: input plus the estimated output."""
@@ -89,12 +116,14 @@ class Generation:
 
     def response_object(self, status: str, output: list[dict[str, Any]], with_usage: bool) -> dict[str, Any]:
         r = self.req
+        done = status == "completed"
         return {
             "id": self.id,
             "object": "response",
             "created_at": self.created_at,
             "status": status,
             "background": False,
+            "completed_at": int(time.time()) if done else None,
             "error": None,
             "incomplete_details": None,
             "instructions": r.instructions,
@@ -102,16 +131,16 @@ class Generation:
             "max_tool_calls": None,
             "model": r.model,
             "output": output,
-            "parallel_tool_calls": True,
+            "parallel_tool_calls": True if r.parallel_tool_calls is None else r.parallel_tool_calls,
             "previous_response_id": r.previous_response_id,
-            "prompt_cache_key": None,
-            "reasoning": {"effort": None, "summary": None},
+            "prompt_cache_key": r.prompt_cache_key,
+            "reasoning": {"effort": self.effort, "summary": r.reasoning_summary},
             "safety_identifier": None,
             "service_tier": "default",
             "store": r.store,
             "temperature": 1.0,
-            "text": {"format": {"type": "text"}, "verbosity": "medium"},
-            "tool_choice": "auto",
+            "text": {"format": {"type": "text"}, "verbosity": r.verbosity or "medium"},
+            "tool_choice": r.tool_choice if r.tool_choice is not None else "auto",
             "tools": r.tools,
             "top_logprobs": 0,
             "top_p": 1.0,
@@ -121,11 +150,28 @@ class Generation:
             "metadata": r.metadata,
         }
 
+    @property
+    def _reasons(self) -> bool:
+        return self.reasoning_tokens > 0
+
+    def _first_index(self) -> int:
+        """Output index of the first visible item (the reasoning item, when there is one, is 0)."""
+        return 1 if self._reasons else 0
+
+    def _reasoning_item(self, done: bool) -> dict[str, Any]:
+        item: dict[str, Any] = {"id": self._item_id("rs", 0), "type": "reasoning", "summary": []}
+        if ENCRYPTED_REASONING in self.req.include:
+            item["encrypted_content"] = encrypted_content(self.reasoning_tokens, hash(self.id))
+        if done and self.summary_text:
+            item["summary"] = [{"type": "summary_text", "text": self.summary_text}]
+        return item
+
     def output_items(self) -> list[dict[str, Any]]:
+        items = [self._reasoning_item(done=True)] if self._reasons else []
         if self.plan.message is not None:
-            return [_message_item(self._item_id("msg", 0), self.plan.message, "completed")]
-        return [
-            _call_item(self._item_id("fc", i), c.call_id, c.name, c.arguments, "completed")
+            return [*items, _message_item(self._item_id("msg", 0), self.plan.message, "completed")]
+        return items + [
+            _call_item(self._item_id("ctc" if c.custom else "fc", i), c, c.arguments, "completed")
             for i, c in enumerate(self.plan.calls)
         ]
 
@@ -142,114 +188,116 @@ class Generation:
             0.0,
             {"type": "response.in_progress", "response": self.response_object("in_progress", [], False)},
         )
-        t = self.ttft_s
         step = self.config.latency.token_interval_s()
         chunk = max(1, self.config.chunk_tokens) * BYTES_PER_TOKEN
-        if self.plan.message is not None:
-            item_id = self._item_id("msg", 0)
-            text = self.plan.message
+        noise = Obfuscator(hash(self.id)) if self.req.obfuscation else None
+
+        def deltas(text: str, t: float, per_token_s: float) -> tuple[list[tuple[float, str]], float]:
+            """(time, piece) for each delta of ``text`` from ``t``, and the time after the last."""
+            out = []
+            for start in range(0, len(text), chunk):
+                piece = text[start : start + chunk]
+                out.append((t, piece))
+                t += per_token_s * text_tokens(piece)
+            return out, t
+
+        def delta_event(fields: dict[str, Any], piece: str) -> dict[str, Any]:
+            event = {**fields, "delta": piece}
+            if noise is not None:
+                event["obfuscation"] = noise.pad(piece)
+            return event
+
+        t = self.ttft_s
+        if self._reasons:
+            rid = self._item_id("rs", 0)
             yield (
                 t,
                 {
                     "type": "response.output_item.added",
                     "output_index": 0,
-                    "item": _message_item(item_id, "", "in_progress", parts=False),
+                    "item": self._reasoning_item(False),
                 },
             )
-            part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
-            yield (
-                t,
-                {
-                    "type": "response.content_part.added",
-                    "item_id": item_id,
-                    "output_index": 0,
-                    "content_index": 0,
-                    "part": part,
-                },
-            )
-            for start in range(0, len(text), chunk):
-                piece = text[start : start + chunk]
+            end = t + self.reasoning_s
+            if self.summary_text:
+                text = self.summary_text
+                head = {"item_id": rid, "output_index": 0, "summary_index": 0}
+                summary_part = {"type": "summary_text", "text": ""}
+                yield t, {"type": "response.reasoning_summary_part.added", **head, "part": summary_part}
+                per = self.reasoning_s / max(1, text_tokens(text))
+                pieces, _ = deltas(text, t, per)
+                for at, piece in pieces:
+                    yield at, delta_event({"type": "response.reasoning_summary_text.delta", **head}, piece)
+                t = end
+                yield t, {"type": "response.reasoning_summary_text.done", **head, "text": text}
                 yield (
                     t,
                     {
-                        "type": "response.output_text.delta",
-                        "item_id": item_id,
-                        "output_index": 0,
-                        "content_index": 0,
-                        "delta": piece,
-                        "logprobs": [],
+                        "type": "response.reasoning_summary_part.done",
+                        **head,
+                        "part": {**summary_part, "text": text},
                     },
                 )
-                t += step * text_tokens(piece)
+            t = end
+            yield (
+                t,
+                {"type": "response.output_item.done", "output_index": 0, "item": self._reasoning_item(True)},
+            )
+        base = self._first_index()
+        if self.plan.message is not None:
+            item_id = self._item_id("msg", 0)
+            text = self.plan.message
+            at_msg = {"item_id": item_id, "output_index": base, "content_index": 0}
             yield (
                 t,
                 {
-                    "type": "response.output_text.done",
-                    "item_id": item_id,
-                    "output_index": 0,
-                    "content_index": 0,
-                    "text": text,
-                    "logprobs": [],
+                    "type": "response.output_item.added",
+                    "output_index": base,
+                    "item": _message_item(item_id, "", "in_progress", parts=False),
                 },
             )
-            yield (
-                t,
-                {
-                    "type": "response.content_part.done",
-                    "item_id": item_id,
-                    "output_index": 0,
-                    "content_index": 0,
-                    "part": {**part, "text": text},
-                },
-            )
+            part: dict[str, Any] = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
+            yield t, {"type": "response.content_part.added", **at_msg, "part": part}
+            pieces, t = deltas(text, t, step)
+            for at, piece in pieces:
+                yield (
+                    at,
+                    {**delta_event({"type": "response.output_text.delta", **at_msg}, piece), "logprobs": []},
+                )
+            yield t, {"type": "response.output_text.done", **at_msg, "text": text, "logprobs": []}
+            yield t, {"type": "response.content_part.done", **at_msg, "part": {**part, "text": text}}
             yield (
                 t,
                 {
                     "type": "response.output_item.done",
-                    "output_index": 0,
+                    "output_index": base,
                     "item": _message_item(item_id, text, "completed"),
                 },
             )
         for i, call in enumerate(self.plan.calls):
-            item_id = self._item_id("fc", i)
+            index = base + i
+            item_id = self._item_id("ctc" if call.custom else "fc", i)
+            kind = "custom_tool_call_input" if call.custom else "function_call_arguments"
             yield (
                 t,
-                {
-                    "type": "response.output_item.added",
-                    "output_index": i,
-                    "item": _call_item(item_id, call.call_id, call.name, "", "in_progress"),
-                },
-            )
+                {"type": "response.output_item.added", "output_index": index,
+                 "item": _call_item(item_id, call, "", "in_progress")},
+            )  # fmt: skip
             args = call.arguments
-            for start in range(0, len(args), chunk):
-                piece = args[start : start + chunk]
-                yield (
-                    t,
-                    {
-                        "type": "response.function_call_arguments.delta",
-                        "item_id": item_id,
-                        "output_index": i,
-                        "delta": piece,
-                    },
-                )
-                t += step * text_tokens(piece)
+            head = {"item_id": item_id, "output_index": index}
+            pieces, t = deltas(args, t, step)
+            for at, piece in pieces:
+                yield at, delta_event({"type": f"response.{kind}.delta", **head}, piece)
+            if call.custom:
+                yield t, {"type": "response.custom_tool_call_input.done", **head, "input": args}
+            else:
+                done = {"type": "response.function_call_arguments.done", **head, "name": call.name}
+                yield t, {**done, "arguments": args}
             yield (
                 t,
-                {
-                    "type": "response.function_call_arguments.done",
-                    "item_id": item_id,
-                    "output_index": i,
-                    "arguments": args,
-                },
-            )
-            yield (
-                t,
-                {
-                    "type": "response.output_item.done",
-                    "output_index": i,
-                    "item": _call_item(item_id, call.call_id, call.name, args, "completed"),
-                },
-            )
+                {"type": "response.output_item.done", "output_index": index,
+                 "item": _call_item(item_id, call, args, "completed")},
+            )  # fmt: skip
         yield t, {"type": "response.completed", "response": self.final_response()}
 
 
@@ -258,24 +306,41 @@ def _message_item(item_id: str, text: str, status: str, parts: bool = True) -> d
     return {"type": "message", "id": item_id, "status": status, "role": "assistant", "content": content}
 
 
-def _call_item(item_id: str, call_id: str, name: str, arguments: str, status: str) -> dict[str, Any]:
+def _call_item(item_id: str, call: PlannedCall, arguments: str, status: str) -> dict[str, Any]:
+    if call.custom:  # the spec's CustomToolCall has no status
+        return {"type": "custom_tool_call", "id": item_id, "call_id": call.call_id, "name": call.name,
+                "input": arguments}  # fmt: skip
     return {
         "type": "function_call",
         "id": item_id,
-        "call_id": call_id,
-        "name": name,
+        "call_id": call.call_id,
+        "name": call.name,
         "arguments": arguments,
         "status": status,
     }
 
 
 class Engine:
-    """The mock's model service: scripted replies, latency model, stored responses."""
+    """The mock's model service: scripted replies, latency model, prompt cache, stored responses."""
 
     def __init__(self, config: MockConfig) -> None:
         self.config = config
-        self.model = ScriptedModel(config.tasks_dir, config.default_script)
+        self.model = ScriptedModel(config.tasks_dir, config.default_script, config.task_files)
         self.store = ResponseStore(config.store_max_responses)
+        self.prompt_cache = (
+            PromptCache(config.prompt_cache_ttl_s, config.prompt_cache_blocks)
+            if config.prompt_cache
+            else None
+        )
+        # requests by how they began: "new" (no previous_response_id), "continued", "warmup", "chat"
+        self.starts: Counter[str] = Counter()
+
+    def snapshot(self) -> dict[str, Any]:
+        """What the control endpoint reports of the model service."""
+        return {
+            "requests": dict(self.starts),
+            "prompt_cache": self.prompt_cache.snapshot() if self.prompt_cache is not None else None,
+        }
 
     def resolve_previous(
         self, req: CreateRequest, cached: ResponseState | None = None
@@ -291,37 +356,52 @@ class Engine:
             raise previous_not_found(rid)
         return st
 
-    def start(self, req: CreateRequest, prev: ResponseState | None) -> Generation:
-        """A Responses API request: continuing ``prev`` (the cached or stored response), or new."""
+    def _cached_prefix(self, scope_key: str, cache_key: str | None, parts: list[bytes], tokens: int) -> int:
+        """Tokens of a request without server-side context that the prompt cache holds (0 when off)."""
+        if self.prompt_cache is None:
+            return 0
+        return min(tokens, self.prompt_cache.cached_tokens(scope_of(scope_key, cache_key), parts))
+
+    def start(self, req: CreateRequest, prev: ResponseState | None, scope_key: str = "") -> Generation:
+        """A Responses API request: continuing ``prev`` (the cached or stored response), or new.
+        ``scope_key`` is the caller's rate-limit key: prompt caches are per organisation."""
         check_tool_outputs(req.items, prev.pending_calls if prev else ())
+        own = req.input_tokens()
         if prev is not None:
             task, seed = prev.task, prev.seed
             turn = prev.turns + count_model_turns(req.items)
-            cached = prev.context_tokens
+            input_tokens, cached = own + prev.context_tokens, prev.context_tokens
         else:
             task = req.metadata.get(TASK_METADATA_KEY)
-            first = req.items[0] if req.items else {}
-            seed = hashlib.sha1(dumps_utf8(first) + (task or "").encode()).hexdigest()[:16]
+            seed = conversation_seed(req.items, task)
             turn = count_model_turns(req.items)
-            cached = 0
+            input_tokens = own
+            cached = self._cached_prefix(scope_key, req.prompt_cache_key, req.prompt_parts(), own)
+        self.model.task(task)  # an unknown task is refused before anything else, warm-ups too
+        self.starts["warmup" if not req.generate else "continued" if prev is not None else "new"] += 1
         pending = (
             () if req.generate else tuple(unanswered_calls(req.items, prev.pending_calls if prev else ()))
         )
-        return self._generate(req, task, turn, seed, req.input_tokens(), cached, pending)
+        return self._generate(req, task, turn, seed, input_tokens, cached, pending)
 
-    def start_chat(self, chat: ChatRequest) -> Generation:
-        """A Chat Completions request: stateless, so its turn is the assistant messages it carries and
-        none of its input is cached."""
+    def start_chat(self, chat: ChatRequest, scope_key: str = "") -> Generation:
+        """A Chat Completions request: stateless, so its turn is the assistant messages it carries; its
+        prefix may be in the prompt cache."""
         first_user = next((m for m in chat.messages if m.get("role") == "user"), {})
         seed = hashlib.sha1(
             dumps_utf8({"content": first_user.get("content")}) + (chat.task or "").encode()
         ).hexdigest()[:16]
         turn = sum(1 for m in chat.messages if m.get("role") == "assistant")
         req = CreateRequest(
-            model=chat.model, items=[], instructions=None, tools=[], store=False, stream=chat.stream,
-            previous_response_id=None, metadata={}, max_output_tokens=chat.max_tokens,
+            model=chat.model, items=[], instructions=None, tools=chat.responses_tools(), store=False,
+            stream=chat.stream, previous_response_id=None, metadata={}, max_output_tokens=chat.max_tokens,
+            reasoning_effort=chat.reasoning_effort, parallel_tool_calls=chat.parallel_tool_calls,
+            obfuscation=chat.obfuscation, prompt_cache_key=chat.prompt_cache_key,
         )  # fmt: skip
-        return self._generate(req, chat.task, turn, seed, chat.prompt_tokens, 0, ())
+        cached = self._cached_prefix(
+            scope_key, chat.prompt_cache_key, chat.prompt_parts(), chat.prompt_tokens
+        )
+        return self._generate(req, chat.task, turn, seed, chat.prompt_tokens, cached, ())
 
     def _generate(
         self,
@@ -329,20 +409,35 @@ class Engine:
         task: str | None,
         turn: int,
         seed: str,
-        own_tokens: int,
+        input_tokens: int,
         cached: int,
         pending_without_output: tuple[str, ...],
     ) -> Generation:
         rid = new_id("resp")
-        plan = self.model.plan(task, turn, seed) if req.generate else Plan()
+        info = model_info(req.model)
+        if req.generate:
+            plan = self.model.plan(task, turn, seed, req.tools, req.parallel_tool_calls is not False)
+        else:
+            plan = Plan()
+        reasoning = 0
+        if req.generate and info.reasons and req.reasoning_effort != "none":
+            reasoning = (
+                plan.reasoning_tokens
+                if plan.reasoning_tokens is not None
+                else info.reasoning_tokens(req.reasoning_effort)
+            )
+        summary = ""
+        if reasoning and req.reasoning_summary is not None:
+            size = max(1, int(reasoning * SUMMARY_TOKENS_PER_REASONING_TOKEN)) * BYTES_PER_TOKEN
+            summary = "**Planning the change**\n\n" + synth_text("text", size, f"{seed}:{turn}")
         out_bytes = sum(len(c.arguments.encode()) for c in plan.calls) + len((plan.message or "").encode())
-        output_tokens = estimate_tokens(out_bytes)
-        input_tokens = own_tokens + cached
+        visible = estimate_tokens(out_bytes)  # the summary is an account of the reasoning, counted in it
+        output_tokens = visible + reasoning
         usage = {
             "input_tokens": input_tokens,
             "input_tokens_details": {"cached_tokens": cached, "cache_write_tokens": 0},
             "output_tokens": output_tokens,
-            "output_tokens_details": {"reasoning_tokens": 0},
+            "output_tokens_details": {"reasoning_tokens": reasoning},
             "total_tokens": input_tokens + output_tokens,
         }
         pending = tuple(c.call_id for c in plan.calls) if req.generate else pending_without_output
@@ -351,7 +446,7 @@ class Engine:
             task=task,
             seed=seed,
             turns=turn + (1 if req.generate else 0),
-            context_tokens=input_tokens + output_tokens,
+            context_tokens=input_tokens + visible,
             pending_calls=pending,
         )
         return Generation(
@@ -360,9 +455,12 @@ class Engine:
             created_at=int(time.time()),
             plan=plan,
             usage=usage,
-            ttft_s=self.config.latency.ttft_s(own_tokens, cached),
+            ttft_s=self.config.latency.ttft_s(input_tokens - cached, cached),
             state=state,
             config=self.config,
+            reasoning_tokens=reasoning,
+            effort=(req.reasoning_effort or info.default_effort) if info.reasons else req.reasoning_effort,
+            summary_text=summary,
         )
 
     def finish(self, gen: Generation) -> ResponseState:
@@ -372,3 +470,19 @@ class Engine:
             state = ResponseState(**{**state.__dict__, "response": gen.final_response()})
             self.store.put(state)
         return state
+
+
+def visible_tokens(gen: Generation) -> int:
+    """Output tokens after the reasoning (what streams at the output pace once thinking is done)."""
+    return int(gen.usage["output_tokens"]) - gen.reasoning_tokens
+
+
+def conversation_seed(items: list[dict[str, Any]], task: str | None) -> str:
+    """What identifies a conversation from its first request on: the items before the model's first
+    turn (a stateless resend starts with the same ones), and the task it names."""
+    h = hashlib.sha1((task or "").encode())
+    for item in items:
+        if is_model_item(item):
+            break
+        h.update(dumps_utf8(item))
+    return h.hexdigest()[:16]

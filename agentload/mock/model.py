@@ -1,35 +1,45 @@
 """The scripted model: which output items a conversation gets next, deterministically.
 
-A conversation that names a task in ``metadata.agentload_task`` follows that task file turn by turn
-(turn k emits the tool calls of ``turns[k]``; after the last scripted turn, the final message). Any
-other conversation follows the ``DefaultScript``. The turn index is the number of model turns already
-in the conversation, so a stateless resend of the full history and a continuation by
-``previous_response_id`` get the same reply.
+A conversation that names a task in ``metadata.agentload_task`` (or the task header, for chat) follows
+that task file turn by turn (turn k emits the tool calls of ``turns[k]``; after the last scripted turn,
+the final message). A name the mock does not know is a 400 naming the task and the fix, never another
+script: a run measured against the wrong script measures nothing. A conversation that names no task
+is a real client's (Codex CLI, an SDK loop): it gets calls of the tools it declared (mock.tools), for
+``DefaultScript.turns`` turns, then the final message; one that declares no callable tool gets the
+default script's ``read_file`` calls. The turn index is the number of model turns already in the
+conversation, so a stateless resend of the full history and a continuation by ``previous_response_id``
+get the same reply.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..core.errors import TaskFileError
 from ..workload import Task, load_task, synth_text
 from .config import DefaultScript
+from .errors import ApiError, bad_request
+from .tools import plan_calls
 
 
 @dataclass(frozen=True)
 class PlannedCall:
     call_id: str
     name: str
-    arguments: str
+    arguments: str  # a function call's JSON arguments, or a custom tool call's raw input
+    custom: bool = False  # a custom tool call (custom_tool_call items, input deltas)
 
 
 @dataclass(frozen=True)
 class Plan:
     calls: tuple[PlannedCall, ...] = ()
     message: str | None = None  # the final answer (no calls)
+    reasoning_tokens: int | None = None  # what the task says this turn reasons; None: the model's default
 
 
 def _call_id(conversation: str, turn: int, index: int) -> str:
@@ -37,11 +47,23 @@ def _call_id(conversation: str, turn: int, index: int) -> str:
     return f"call_{digest}"
 
 
+def unknown_task(name: str) -> ApiError:
+    return bad_request(
+        f"agentload mock: unknown task {name!r} (metadata.agentload_task). Start the mock with "
+        f"--task FILE for a task file of your own, or put {name}.yaml in its --tasks-dir.",
+        "metadata.agentload_task",
+        "unknown_task",
+    )
+
+
 class ScriptedModel:
-    def __init__(self, tasks_dir: Path, default: DefaultScript) -> None:
+    def __init__(self, tasks_dir: Path, default: DefaultScript, task_files: Iterable[Path] = ()) -> None:
         self.tasks_dir = tasks_dir
         self.default = default
         self._tasks: dict[str, Task] = {}
+        for path in task_files:  # a user's files, loaded (and checked) at start: found by their name
+            task = load_task(str(path))
+            self._tasks[task.name] = task
 
     def _load(self, name: str) -> Task | None:
         """Loaded tasks are kept; a missing or broken one is looked up again next time (a task file
@@ -55,34 +77,57 @@ class ScriptedModel:
         return task
 
     def task(self, name: str | None) -> Task | None:
-        """The task a conversation names, or None (unknown names fall back to the default script)."""
-        if not name or "/" in name or "\\" in name or name.startswith("."):
+        """The task a conversation names; None when it names none. Raises the 400 for an unknown one."""
+        if name is None or name == "":
             return None
-        return self._load(name)
+        task = None
+        if "/" not in name and "\\" not in name and not name.startswith("."):
+            task = self._load(name)
+        if task is None:
+            raise unknown_task(name)
+        return task
 
-    def plan(self, task_name: str | None, turn: int, conversation_seed: str) -> Plan:
+    def plan(
+        self,
+        task_name: str | None,
+        turn: int,
+        conversation_seed: str,
+        tools: Sequence[dict[str, Any]] = (),
+        parallel: bool = True,
+    ) -> Plan:
         task = self.task(task_name)
         if task is not None:
+            reasoning = task.reasoning_for(turn)
             if turn < len(task.turns):
                 calls = task.turns[turn].calls
                 return Plan(
                     calls=tuple(
                         PlannedCall(_call_id(conversation_seed, turn, i), c.tool, c.arguments)
                         for i, c in enumerate(calls)
-                    )
+                    ),
+                    reasoning_tokens=reasoning,
                 )
-            return Plan(message=task.final_message)
+            return Plan(message=task.final_message, reasoning_tokens=reasoning)
         d = self.default
-        if turn < d.turns:
-            planned = []
-            for i in range(d.calls_per_turn):
-                path = f"src/module_{turn}_{i}.py"
-                pad = max(
-                    0, d.arguments_bytes - len(json.dumps({"path": path, "note": ""}, separators=(",", ":")))
+        if turn >= d.turns:
+            return Plan(message=d.final_message)
+        n = d.calls_per_turn if parallel else 1
+        own = plan_calls(list(tools), n, conversation_seed, turn)
+        if own:
+            return Plan(
+                calls=tuple(
+                    PlannedCall(_call_id(conversation_seed, turn, i), c.name, c.arguments, c.custom)
+                    for i, c in enumerate(own)
                 )
-                args = json.dumps(
-                    {"path": path, "note": synth_text("text", pad, f"{turn}:{i}")}, separators=(",", ":")
-                )
-                planned.append(PlannedCall(_call_id(conversation_seed, turn, i), "read_file", args))
-            return Plan(calls=tuple(planned))
-        return Plan(message=d.final_message)
+            )
+        planned = []
+        for i in range(n):
+            path = f"src/module_{turn}_{i}.py"
+            pad = max(
+                0, d.arguments_bytes - len(json.dumps({"path": path, "note": ""}, separators=(",", ":")))
+            )
+            args = json.dumps(
+                {"path": path, "note": synth_text("text", pad, f"{turn}:{i}")}, separators=(",", ":")
+            )
+            planned.append(PlannedCall(_call_id(conversation_seed, turn, i), "read_file", args))
+        return Plan(calls=tuple(planned))

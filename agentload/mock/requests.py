@@ -408,6 +408,17 @@ class ChatRequest:
     reasoning_effort: str | None = None
     obfuscation: bool = True
     prompt_cache_key: str | None = None
+    parallel_tool_calls: bool | None = None
+
+    def responses_tools(self) -> list[dict[str, Any]]:
+        """The function tools in the Responses API's flat shape (what the tool planner reads)."""
+        out = []
+        for t in self.tools:
+            fn = t.get("function") if isinstance(t, dict) and t.get("type") == "function" else None
+            if isinstance(fn, dict) and isinstance(fn.get("name"), str):
+                out.append({"type": "function", "name": fn["name"], "parameters": fn.get("parameters"),
+                            "strict": bool(fn.get("strict"))})  # fmt: skip
+        return out
 
     def prompt_parts(self) -> list[bytes]:
         """The prompt in order (tools, then each message): what a prompt cache matches prefixes of."""
@@ -493,6 +504,7 @@ def parse_chat(body: Any, task_header: str | None = None) -> ChatRequest:
     max_out = body.get("max_completion_tokens", body.get("max_tokens"))
     obfuscation = opts.get("include_obfuscation", True) if isinstance(opts, dict) else True
     cache_key = body.get("prompt_cache_key")
+    parallel = body.get("parallel_tool_calls")
     return ChatRequest(
         model=model,
         messages=messages,
@@ -505,4 +517,5 @@ def parse_chat(body: Any, task_header: str | None = None) -> ChatRequest:
         reasoning_effort=_choice(body, "reasoning_effort", "reasoning_effort", EFFORTS),
         obfuscation=obfuscation is not False,
         prompt_cache_key=cache_key if isinstance(cache_key, str) else None,
+        parallel_tool_calls=parallel if isinstance(parallel, bool) else None,
     )

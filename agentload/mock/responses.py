@@ -8,11 +8,12 @@ import secrets
 
 from aiohttp import web
 
+from .engine import visible_tokens
 from .errors import ApiError
 from .middleware import json_response, reserve_tokens
 from .requests import parse_create, parse_json_body
 from .sse import SSE_HEADERS, http_faults, stream_body
-from .state import ENGINE, arrived_at, exchange_of
+from .state import ENGINE, arrived_at, exchange_of, rate_key
 from .streaming import SSE_RESPONSES, sequencer
 from .ws import websocket_session
 
@@ -23,7 +24,7 @@ async def create_response(request: web.Request) -> web.StreamResponse:
     faults = await http_faults(request, "responses")
     req = parse_create(body, websocket=False)
     prev = engine.resolve_previous(req)
-    gen = engine.start(req, prev)
+    gen = engine.start(req, prev, rate_key(request))
     limit_headers = reserve_tokens(request, gen.reserved_tokens()) if req.generate else {}
     exchange = exchange_of(request)
     if exchange is not None:
@@ -31,7 +32,7 @@ async def create_response(request: web.Request) -> web.StreamResponse:
     start = arrived_at(request)
     headers = {"x-request-id": f"req_{secrets.token_hex(16)}", "openai-processing-ms": "0", **limit_headers}
     if not req.stream:
-        delay = gen.ttft_s + gen.config.latency.token_interval_s() * gen.usage["output_tokens"]
+        delay = gen.first_output_s + gen.config.latency.token_interval_s() * visible_tokens(gen)
         if delay > 0:
             await asyncio.sleep(delay)
         engine.finish(gen)

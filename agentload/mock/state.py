@@ -7,6 +7,7 @@ One low module every handler imports, so the handlers never import the module th
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 
 from aiohttp import web
 
@@ -21,6 +22,7 @@ ENGINE: web.AppKey[Engine] = web.AppKey("engine", Engine)
 LEDGER: web.AppKey[ByteLedger] = web.AppKey("ledger", ByteLedger)
 LIMITER: web.AppKey[RateLimiter] = web.AppKey("limiter", RateLimiter)
 FAULTS: web.AppKey[FaultInjector] = web.AppKey("faults", FaultInjector)
+WS_STATS: web.AppKey[Counter[str]] = web.AppKey("ws_stats", Counter)  # e.g. connections with deflate
 
 EXCHANGE: web.RequestKey[Exchange] = web.RequestKey("exchange", Exchange)  # the request's ledger entry
 ARRIVED: web.RequestKey[float] = web.RequestKey("arrived", float)  # its last byte's arrival (loop time)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
+import zlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -44,14 +45,40 @@ def is_chat_token(chunk: Event) -> bool:
     return False
 
 
-def text_frame(payload: bytes) -> bytes:
-    """One final, unmasked WebSocket text frame (RFC 6455 5.2), as a server sends it."""
+def text_frame(payload: bytes, first: int = 0x81) -> bytes:
+    """One final, unmasked WebSocket text frame (RFC 6455 5.2), as a server sends it. ``first`` is the
+    first byte: FIN and the text opcode, plus RSV1 (0xC1) for a compressed message (RFC 7692)."""
     n = len(payload)
     if n < 126:
-        return _LEN1.pack(0x81, n) + payload
+        return _LEN1.pack(first, n) + payload
     if n < 65536:
-        return _LEN2.pack(0x81, 126, n) + payload
-    return _LEN8.pack(0x81, 127, n) + payload
+        return _LEN2.pack(first, 126, n) + payload
+    return _LEN8.pack(first, 127, n) + payload
+
+
+class Deflater:
+    """permessage-deflate (RFC 7692) for the text frames a server sends: each message compressed with
+    a sync flush and its 4-byte tail removed; with context takeover (unless the client asked for
+    ``server_no_context_takeover``) later messages refer back to earlier ones, which is where most of
+    the gain on repetitive JSON events comes from."""
+
+    TAIL = b"\x00\x00\xff\xff"
+
+    def __init__(self, window_bits: int, no_context_takeover: bool, level: int = 6) -> None:
+        self.window_bits = window_bits
+        self.no_context_takeover = no_context_takeover
+        self.level = level
+        self._z = self._new()
+
+    def _new(self) -> Any:
+        return zlib.compressobj(self.level, zlib.DEFLATED, -self.window_bits)
+
+    def frame(self, payload: bytes) -> bytes:
+        z = self._new() if self.no_context_takeover else self._z
+        data = z.compress(payload) + z.flush(zlib.Z_SYNC_FLUSH)
+        if data.endswith(self.TAIL):
+            data = data[:-4]
+        return text_frame(data, 0xC1)
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,8 @@ from .errors import ApiError, bad_request
 from .faults import STATUS_FAULTS, first_of
 from .ledger import connection_of
 from .requests import CreateRequest, parse_create
-from .state import CONFIG, ENGINE, FAULTS, LEDGER, LIMITER, rate_key
-from .streaming import WEBSOCKET, sequencer, stream, text_frame
+from .state import CONFIG, ENGINE, FAULTS, LEDGER, LIMITER, WS_STATS, rate_key
+from .streaming import WEBSOCKET, Deflater, Framing, sequencer, stream, text_frame
 
 LIFETIME_DRAIN_S = 120.0
 
@@ -74,6 +74,20 @@ class WsSession:
         self.in_flight = asyncio.Semaphore(self.config.ws_max_in_flight)
         self.send_lock = asyncio.Lock()
         self.expired = False
+        # permessage-deflate, when the client offered it and the mock accepts it (--ws-compression)
+        self.deflater = (
+            Deflater(int(ws.compress), bool(ws._writer and ws._writer.notakeover)) if ws.compress else None
+        )
+        if self.deflater is not None:
+            request.app[WS_STATS]["deflate"] += 1
+        self.framing = (
+            WEBSOCKET
+            if self.deflater is None
+            else Framing(lambda _etype, data: self.frame(data), WEBSOCKET.is_token)
+        )
+
+    def frame(self, payload: bytes) -> bytes:
+        return text_frame(payload) if self.deflater is None else self.deflater.frame(payload)
 
     async def send(self, events: list[dict[str, Any]]) -> None:
         """Every event of a batch as its own text frame, all in one transport write.
@@ -82,10 +96,12 @@ class WsSession:
         128 due events became 128 syscalls and 128 TCP segments, and the mock, not the generator,
         was the limit (bench/mock_capacity.py). The frames are the same bytes either way.
         """
-        await self.write(b"".join(text_frame(dumps_ascii(e)) for e in events))
+        await self.write(b"".join(self.frame(dumps_ascii(e)) for e in events))
 
     async def write(self, blob: bytes) -> None:
-        """Frames already encoded, in one transport write."""
+        """Frames already encoded, in one transport write. (Frames are compressed as they are made, in
+        the order they are sent: the deflate context is shared, so the write order must be the framing
+        order; every write happens on this one event loop, between awaits, so it is.)"""
         writer = self.ws._writer  # aiohttp's frame writer (version pinned in pyproject.toml)
         if writer is None or writer.transport.is_closing():
             raise ConnectionResetError("Cannot write to closing transport")
@@ -200,7 +216,7 @@ class WsSession:
                 return
             self.limiter.admit_request(self.key)
             prev = self.engine.resolve_previous(req, self._cached(req.previous_response_id))
-            gen = self.engine.start(req, prev)
+            gen = self.engine.start(req, prev, self.key)
             if req.generate:
                 self.limiter.admit_tokens(self.key, gen.reserved_tokens())
         except ApiError as e:
@@ -212,7 +228,7 @@ class WsSession:
         # Queued behind the lane or the in-flight cap: the model starts when the request is taken up.
         start = max(received, asyncio.get_running_loop().time())
         first, cut = await stream(
-            gen.events(), WEBSOCKET, self.write, start, faults=faults, fault_config=self.faults.config,
+            gen.events(), self.framing, self.write, start, faults=faults, fault_config=self.faults.config,
             stamp=sequencer(extra),
         )  # fmt: skip
         if cut == "drop":  # no close frame: the client sees 1006
@@ -243,7 +259,10 @@ async def websocket_session(request: web.Request) -> web.WebSocketResponse:
     limiter.open_connection(key)  # raises the 429 ApiError, answered before any upgrade
     try:
         ws = web.WebSocketResponse(
-            max_msg_size=256 * 1024 * 1024, autoping=True, autoclose=False, compress=False
+            max_msg_size=256 * 1024 * 1024,
+            autoping=True,
+            autoclose=False,
+            compress=request.app[CONFIG].ws_compression,
         )
         ws.headers.update(limiter.headers(key))
         await ws.prepare(request)

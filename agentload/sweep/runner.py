@@ -23,6 +23,7 @@ from ..core.errors import AgentloadError
 from ..launch import procs
 from ..launch.locust import locust_argv
 from ..mock.process import MockProcess
+from ..workload.files import TASK_SUFFIXES
 from .cells import CellResult, measure, read_records
 from .master import run_cell_on_master
 from .report import write_report
@@ -41,8 +42,18 @@ def target(spec: SweepSpec) -> Iterator[str]:
     if spec.host:
         yield spec.host
         return
-    with MockProcess(SWEEP_MOCK_ARGS) as mock:
+    with MockProcess([*SWEEP_MOCK_ARGS, *mock_task_args(spec.tasks)]) as mock:
         yield mock.url
+
+
+def mock_task_args(tasks: list[str]) -> list[str]:
+    """``--task FILE`` for each of the agents' task files, so the mock plays them as written (it finds
+    the built-in tasks by name itself)."""
+    args: list[str] = []
+    for t in tasks:
+        if t.endswith(TASK_SUFFIXES):
+            args += ["--task", str(Path(t).resolve())]
+    return args
 
 
 @contextmanager

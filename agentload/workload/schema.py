@@ -3,7 +3,8 @@
 A task file (YAML or JSON) holds ``name``, ``instructions``, ``tools`` (function tools with JSON-schema
 ``parameters``), ``prompt``, ``turns`` (each a list of ``calls``: tool, arguments, and the result's
 kind, size and latency), ``final_message``, and optionally ``tool_profile`` (what any other call of a
-tool returns) and ``max_turns``. ``base: FILE`` takes instructions, tools and tool_profile from a
+tool returns), ``max_turns`` and ``reasoning_tokens`` (what a reasoning model thinks per turn; a
+turn may say its own). ``base: FILE`` takes instructions, tools and tool_profile from a
 shared file beside it.
 """
 
@@ -18,6 +19,7 @@ from .task import Task, ToolCall, ToolResultSpec, Turn
 
 SCHEMA_VERSION = 1
 MAX_TURNS = 200
+MAX_REASONING_TOKENS = 100_000
 
 
 class _Checker:
@@ -109,6 +111,15 @@ class _Checker:
         return json.dumps(expand(obj, path), separators=(",", ":"))
 
 
+def _reasoning(c: _Checker, obj: dict, path: str) -> int | None:
+    """``reasoning_tokens``: what a reasoning model thinks per turn (0 to 100,000), or absent."""
+    n = c.get(obj, "reasoning_tokens", path, int, required=False, default=None)
+    if n is not None and not 0 <= n <= MAX_REASONING_TOKENS:
+        where = f"{path}.reasoning_tokens" if path else "reasoning_tokens"
+        raise c.fail(where, f"{n} out of range", f"use 0 to {MAX_REASONING_TOKENS:,}")
+    return n
+
+
 def parse_task(data: Any, file: str) -> Task:
     """Validate a decoded task document; every problem raises TaskFileError naming the field."""
     c = _Checker(file)
@@ -129,6 +140,7 @@ def parse_task(data: Any, file: str) -> Task:
             "final_message",
             "tool_profile",
             "max_turns",
+            "reasoning_tokens",
         },
         "",
     )
@@ -183,7 +195,7 @@ def parse_task(data: Any, file: str) -> Task:
         p = f"turns[{ti}]"
         if not isinstance(turn, dict):
             raise c.fail(p, "must be a mapping", "write `{calls: [...]}`")
-        c.unknown(turn, {"calls"}, p)
+        c.unknown(turn, {"calls", "reasoning_tokens"}, p)
         calls = []
         raw_calls = c.get(turn, "calls", p, list)
         if not raw_calls:
@@ -211,7 +223,7 @@ def parse_task(data: Any, file: str) -> Task:
                 else profile.get(tool) or profile["default"]
             )
             calls.append(ToolCall(tool=tool, arguments=args, result=result))
-        turns.append(Turn(calls=tuple(calls)))
+        turns.append(Turn(calls=tuple(calls), reasoning_tokens=_reasoning(c, turn, p)))
     # no turns of tool calls: a one-answer task (the rate-limit probe's calibration workloads)
     max_turns = c.get(data, "max_turns", "", int, required=False, default=max(len(turns) + 1, 10))
     if not 1 <= max_turns <= MAX_TURNS:
@@ -227,5 +239,6 @@ def parse_task(data: Any, file: str) -> Task:
         final_message=c.get(data, "final_message", "", str),
         tool_profile=profile,
         max_turns=max_turns,
+        reasoning_tokens=_reasoning(c, data, ""),
         source=file,
     )

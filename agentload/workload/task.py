@@ -42,6 +42,7 @@ class ToolCall:
 @dataclass(frozen=True)
 class Turn:
     calls: tuple[ToolCall, ...]
+    reasoning_tokens: int | None = None  # how much the model thinks before this turn's calls
 
 
 @dataclass(frozen=True)
@@ -55,11 +56,19 @@ class Task:
     final_message: str
     tool_profile: dict[str, ToolResultSpec]
     max_turns: int
+    reasoning_tokens: int | None = None  # per model turn, unless a turn says; None: the model's default
     source: str = field(default="", compare=False)
 
     @property
     def tool_calls(self) -> int:
         return sum(len(t.calls) for t in self.turns)
+
+    def reasoning_for(self, turn: int) -> int | None:
+        """Reasoning tokens of model turn ``turn`` (the final answer is the turn after the last), or None
+        for the reasoning model's default at the requested effort."""
+        if turn < len(self.turns) and self.turns[turn].reasoning_tokens is not None:
+            return self.turns[turn].reasoning_tokens
+        return self.reasoning_tokens
 
     def profile_for(self, tool: str) -> ToolResultSpec:
         """Result spec for a tool call a real model made (falls back to the ``default`` profile)."""

@@ -90,6 +90,7 @@ def check_records_match(expected: dict, got_turns: dict, got_tasks: dict, exact_
             "input_tokens",
             "cached_tokens",
             "output_tokens",
+            "reasoning_tokens",
             "tool_calls",
         ):
             assert sum(t[f]) == sum(r[f] for r in turns), f

@@ -29,11 +29,23 @@ TOOLS = [
 ]
 
 
+# Fields OpenAI sends that this SDK's types do not declare: ``obfuscation`` on streamed deltas (the
+# API reference's stream_options.include_obfuscation), ``name`` on arguments.done (the spec requires it).
+SPEC_EXTRAS = {"response.function_call_arguments.done": {"name"}}
+
+
 def validated(adapter: TypeAdapter, event) -> object:
-    """Re-validate an SDK-parsed event strictly; no unknown top-level fields either."""
+    """Re-validate an SDK-parsed event strictly; no unknown top-level fields either, but the ones
+    OpenAI's spec and reference have beyond the SDK's types."""
     obj = adapter.validate_python(event.model_dump(mode="json", exclude_unset=True))
-    assert not (obj.model_extra or {}), f"unknown fields in {event.type}: {obj.model_extra}"
+    allowed = SPEC_EXTRAS.get(event.type, {"obfuscation"} if event.type.endswith(".delta") else set())
+    extra = set(obj.model_extra or {}) - allowed
+    assert not extra, f"unknown fields in {event.type}: {extra}"
     return obj
+
+
+def calls_of(response) -> list:
+    return [o for o in response.output if o.type == "function_call"]
 
 
 @pytest.fixture
@@ -56,21 +68,29 @@ def test_responses_streaming_every_event_validates(client):
     for e in events:
         validated(STREAM_EVENT, e)
     done = events[-1].response
-    assert done.status == "completed" and len(done.output) == 3
-    assert all(item.type == "function_call" for item in done.output)
+    assert done.status == "completed" and len(done.output) == 4
+    # gpt-5.4 reasons: its reasoning item comes first, then the calls of the declared tool
+    assert done.output[0].type == "reasoning" and done.usage.output_tokens_details.reasoning_tokens > 0
+    assert [item.name for item in calls_of(done)] == ["read_file"] * 3
+    assert any(e.type == "response.function_call_arguments.delta" and e.obfuscation for e in events)
+    assert all(e.name == "read_file" for e in events if e.type == "response.function_call_arguments.done")
     assert done.usage.input_tokens > 0 and done.usage.output_tokens > 0
 
 
 def test_responses_non_streaming_and_retrieve_stored(client):
     r = client.responses.create(model="gpt-5.4", input="hello", tools=TOOLS, store=True)
     Response.model_validate(r.model_dump(mode="json"))
-    assert r.output[0].type == "function_call"
+    assert r.output[0].type == "reasoning" and calls_of(r) and r.completed_at
     again = client.responses.retrieve(r.id)
     assert again.id == r.id and again.output == r.output
-    # chained over HTTP from the stored response
-    outputs = [{"type": "function_call_output", "call_id": c.call_id, "output": "ok"} for c in r.output]
+    # chained over HTTP from the stored response: its context is cached (its reasoning is not kept)
+    outputs = [{"type": "function_call_output", "call_id": c.call_id, "output": "ok"} for c in calls_of(r)]
     r2 = client.responses.create(model="gpt-5.4", previous_response_id=r.id, input=outputs, store=True)
-    assert r2.usage.input_tokens_details.cached_tokens == r.usage.total_tokens
+    u = r.usage
+    assert (
+        r2.usage.input_tokens_details.cached_tokens
+        == u.total_tokens - u.output_tokens_details.reasoning_tokens
+    )
 
 
 def test_http_error_shapes(client, zero_mock):
@@ -107,11 +127,11 @@ def test_websocket_ten_turn_conversation_with_store_false(client):
             if turn > 0:
                 assert resp.usage.input_tokens_details.cached_tokens > 0
             prev = resp.id
-            calls = [o for o in resp.output if o.type == "function_call"]
+            calls = calls_of(resp)
             if turn < 10:
                 assert len(calls) == 3
             else:
-                assert not calls and resp.output[0].type == "message"
+                assert not calls and resp.output[-1].type == "message"
             new_input = [
                 {"type": "function_call_output", "call_id": c.call_id, "output": "x" * 200} for c in calls
             ]
@@ -141,7 +161,7 @@ def test_websocket_previous_response_not_found_and_warmup(client):
             validated(SERVER_EVENT, ev)
             if ev.type in ("response.completed", "error"):
                 break
-        assert ev.type == "response.completed" and ev.response.output[0].type == "function_call"
+        assert ev.type == "response.completed" and calls_of(ev.response)
         # an older id than the latest is gone with store=false
         conn.response.create(
             model="gpt-5.4", store=False, input=[], previous_response_id=events[-1].response.id
@@ -151,7 +171,8 @@ def test_websocket_previous_response_not_found_and_warmup(client):
 
 
 def test_chat_completions_streaming_and_not(client):
-    tools = [{"type": "function", "function": {"name": "read_file", "parameters": {"type": "object"}}}]
+    params = {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}
+    tools = [{"type": "function", "function": {"name": "read_file", "parameters": params}}]
     msgs = [{"role": "user", "content": "fix it"}]
     chunks = list(
         client.chat.completions.create(
@@ -161,7 +182,10 @@ def test_chat_completions_streaming_and_not(client):
     for c in chunks:
         ChatCompletionChunk.model_validate(c.model_dump(mode="json"))
     assert chunks[-2].choices[0].finish_reason == "tool_calls"
-    assert chunks[-1].usage.prompt_tokens > 0
+    assert (
+        chunks[-1].usage.prompt_tokens > 0 and chunks[-1].usage.completion_tokens_details.reasoning_tokens > 0
+    )
+    assert all(c.usage is None for c in chunks[:-1]) and chunks[0].system_fingerprint.startswith("fp_")
     calls: dict[int, dict] = {}
     for c in chunks:
         for tc in (c.choices[0].delta.tool_calls or []) if c.choices else []:

@@ -107,6 +107,7 @@ def test_chat_chunks_assemble_tool_calls_by_index_and_normalize_usage() -> None:
                 "prompt_tokens": 9,
                 "completion_tokens": 2,
                 "prompt_tokens_details": {"cached_tokens": 4},
+                "completion_tokens_details": {"reasoning_tokens": 1},
             },
         },
     ]
@@ -114,7 +115,12 @@ def test_chat_chunks_assemble_tool_calls_by_index_and_normalize_usage() -> None:
         assert not c.feed(json.dumps(ch).encode())
     assert c.feed(b"[DONE]")
     assert out.ok and [(x.call_id, x.arguments) for x in out.calls] == [("a", '{"p":1}')]
-    assert out.usage == {"input_tokens": 9, "output_tokens": 2, "input_tokens_details": {"cached_tokens": 4}}
+    assert out.usage == {
+        "input_tokens": 9,
+        "output_tokens": 2,
+        "input_tokens_details": {"cached_tokens": 4},
+        "output_tokens_details": {"reasoning_tokens": 1},
+    }
 
 
 class _Sock:
