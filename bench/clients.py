@@ -24,7 +24,7 @@ from agentload.workload import (
     TextCache,  # noqa: E402
     load_task,  # noqa: E402
 )
-from bench.harness import TASK  # noqa: E402
+from bench.harness import MODEL, TASK  # noqa: E402
 
 
 def run(kind: str, host: str, agents: int, seconds: float) -> None:
@@ -38,7 +38,7 @@ def run(kind: str, host: str, agents: int, seconds: float) -> None:
         from agentload.core.strategies import BY_NAME
 
         st = BY_NAME[kind[5:]]
-        settings = AgentSettings(st, "gpt-5.4", tool_latency_scale=0, outputs=cache)
+        settings = AgentSettings(st, MODEL, tool_latency_scale=0, outputs=cache)
 
         def on_turn(r: object, _o: object) -> None:
             counts["events"] += r.events  # type: ignore[attr-defined]
@@ -80,7 +80,7 @@ def run(kind: str, host: str, agents: int, seconds: float) -> None:
                             return
 
                 while True:
-                    run_task(task, "gpt-5.4", False, respond, cache, count)
+                    run_task(task, MODEL, False, respond, cache, count)
 
         for _ in range(agents):
             threading.Thread(target=loop, daemon=True).start()

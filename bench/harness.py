@@ -31,6 +31,9 @@ from agentload.launch.locust import locust_argv  # noqa: E402
 from agentload.mock import MockProcess  # noqa: E402
 
 TASK = "fix-failing-test"  # the coding task every benchmark replays (12 turns, 15 tool calls)
+# A model that does not reason: the benchmarks measure clients and the mock per event, on the workload
+# of their earlier figures (a reasoning model thinks before every turn and sends more per turn).
+MODEL = "gpt-4.1"
 CORES = sorted(os.sched_getaffinity(0))
 GEN_CORE = CORES[0]
 MOCK_CORE = CORES[1] if len(CORES) > 1 else CORES[0]
@@ -157,6 +160,8 @@ def run_locust(
             "--loglevel",
             "INFO",
             *(["--records", str(rec_path)] if records else []),
+            "--model",
+            MODEL,
             *args,
             **({"locustfile": locustfile} if locustfile else {}),
         )

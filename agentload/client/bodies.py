@@ -18,6 +18,8 @@ def responses_body(conv: Conversation, settings: AgentSettings, full: bool) -> d
     """A Responses API create body (HTTP POST and WebSocket ``response.create`` alike)."""
     task = conv.task
     body: dict[str, Any] = {"model": settings.model}
+    if settings.reasoning_effort:
+        body["reasoning"] = {"effort": settings.reasoning_effort}
     if full or settings.resend_instructions:
         body["instructions"] = task.instructions
         body["tools"] = list(task.tools)
@@ -32,6 +34,7 @@ def responses_body(conv: Conversation, settings: AgentSettings, full: bool) -> d
         body["include"] = [ENCRYPTED_REASONING]
     if full:
         body["metadata"] = {TASK_METADATA_KEY: task.name}
+        body["prompt_cache_key"] = conv.cache_key
     return body
 
 
@@ -53,5 +56,8 @@ def chat_body(conv: Conversation, settings: AgentSettings) -> tuple[dict[str, An
         "tools": chat_tools(conv),
         "stream": True,
         "stream_options": {"include_usage": True},
+        "prompt_cache_key": conv.cache_key,
     }
+    if settings.reasoning_effort:
+        body["reasoning_effort"] = settings.reasoning_effort
     return body, {TASK_HEADER: conv.task.name}

@@ -3,6 +3,7 @@ for recovery) and what is new since the last response (for continuations)."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from ..workload import Task
@@ -21,6 +22,9 @@ class Conversation:
             {"role": "user", "content": task.prompt},
         ]
         self.previous_response_id: str | None = None
+        # one per session, as Codex sends its thread id: a prompt cache then holds this session's
+        # prefix, not another agent's identical synthetic one
+        self.cache_key = "agentload-" + secrets.token_hex(8)
         self.session = 0  # the transport's session when the last response completed
         self._custom: set[str] = set()  # call ids of custom tool calls (their outputs differ in type)
 

@@ -34,6 +34,7 @@ class Timeouts:
 class AgentSettings:
     strategy: Strategy
     model: str
+    reasoning_effort: str | None = None  # reasoning.effort to ask for; None: the model's default
     tool_latency_scale: float = 1.0
     tool_latency_jitter: float = 0.0  # each tool latency drawn within +-this fraction of the task's
     resend_instructions: bool = False  # also resend instructions and tools on chained turns

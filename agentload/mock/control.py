@@ -50,6 +50,7 @@ def gc_snapshot() -> dict[str, Any]:
 async def reset(request: web.Request) -> web.Response:
     request.app[LEDGER].reset()
     request.app[ENGINE].starts.clear()
+    request.app[ENGINE].input_items.clear()
     request.app[WS_STATS].clear()
     return json_response({"reset": True})
 

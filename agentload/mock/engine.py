@@ -334,11 +334,13 @@ class Engine:
         )
         # requests by how they began: "new" (no previous_response_id), "continued", "warmup", "chat"
         self.starts: Counter[str] = Counter()
+        self.input_items: Counter[str] = Counter()  # input items received, by type (resent reasoning too)
 
     def snapshot(self) -> dict[str, Any]:
         """What the control endpoint reports of the model service."""
         return {
             "requests": dict(self.starts),
+            "input_items": dict(self.input_items),
             "prompt_cache": self.prompt_cache.snapshot() if self.prompt_cache is not None else None,
         }
 
@@ -366,6 +368,7 @@ class Engine:
         """A Responses API request: continuing ``prev`` (the cached or stored response), or new.
         ``scope_key`` is the caller's rate-limit key: prompt caches are per organisation."""
         check_tool_outputs(req.items, prev.pending_calls if prev else ())
+        self.input_items.update(str(item.get("type")) for item in req.items)
         own = req.input_tokens()
         if prev is not None:
             task, seed = prev.task, prev.seed

@@ -79,6 +79,7 @@ class CreateRequest:
     prompt_cache_key: str | None = None
     client_metadata: dict[str, str] = field(default_factory=dict)
     obfuscation: bool = True  # stream_options.include_obfuscation (on unless false)
+    item_parts: list[bytes] | None = None  # each input item's JSON, encoded once in parsing
 
     @property
     def model_turns_in_input(self) -> int:
@@ -94,7 +95,8 @@ class CreateRequest:
         parts = [dumps_utf8(self.tools)] if self.tools else []
         if self.instructions:
             parts.append(self.instructions.encode())
-        return parts + [dumps_utf8(item) for item in self.items]
+        items = self.item_parts if self.item_parts is not None else [dumps_utf8(i) for i in self.items]
+        return parts + items
 
 
 def is_model_item(item: dict[str, Any]) -> bool:
@@ -346,10 +348,12 @@ def parse_create(body: Any, *, websocket: bool) -> CreateRequest:
         )
     cache_key = _check_str(body, "prompt_cache_key", "prompt_cache_key", required=False)
 
+    item_parts = [dumps_utf8(item) for item in items]
     sizes = {
         "instructions": len(instructions.encode()) if instructions else 0,
         "tools": len(dumps_utf8(tools)) if tools else 0,
-        "input": len(dumps_utf8(items)) if items else 0,
+        # the items as one JSON array: each item, a comma between two, the brackets
+        "input": sum(map(len, item_parts)) + len(item_parts) + 1 if items else 0,
     }
     return CreateRequest(
         model=model,
@@ -373,6 +377,7 @@ def parse_create(body: Any, *, websocket: bool) -> CreateRequest:
         prompt_cache_key=cache_key,
         client_metadata=_client_metadata(body),
         obfuscation=obfuscation,
+        item_parts=item_parts,
     )
 
 

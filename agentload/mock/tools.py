@@ -60,31 +60,40 @@ def _rank(tool: dict[str, Any]) -> int:
     return 3
 
 
-def value_for(schema: Any, key: str, rng: random.Random, strict: bool) -> Any:
-    """A value valid against ``schema`` (the common JSON-schema subset tools use)."""
-    if not isinstance(schema, dict):
+def _number(schema: dict[str, Any], key: str, default: float) -> float:
+    v = schema.get(key, default)
+    return v if isinstance(v, int | float) and not isinstance(v, bool) else default
+
+
+def value_for(schema: Any, key: str, rng: random.Random, strict: bool, depth: int = 0) -> Any:
+    """A value valid against ``schema`` (the common JSON-schema subset tools use). A schema of another
+    shape gets a plain value, never an error: the client's tools are its own business."""
+    if not isinstance(schema, dict) or depth > 8:
         return ""
-    if "enum" in schema and schema["enum"]:
-        return schema["enum"][0]
+    enum = schema.get("enum")
+    if isinstance(enum, list) and enum:
+        return enum[0]
     if "const" in schema:
         return schema["const"]
     for union in ("anyOf", "oneOf"):
-        if schema.get(union):
-            return value_for(schema[union][0], key, rng, strict)
+        options = schema.get(union)
+        if isinstance(options, list) and options:
+            return value_for(options[0], key, rng, strict, depth + 1)
     kind = schema.get("type")
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), "string")
-    if kind == "object" or "properties" in schema:
-        return object_for(schema, rng, strict)
+    if kind == "object" or isinstance(schema.get("properties"), dict):
+        return object_for(schema, rng, strict, depth + 1)
     if kind == "array":
-        n = int(schema.get("minItems", 1 if key in ("command", "args") else 0))
         if key == "command":  # an argv, as Codex's older shell tool takes it
             return ["bash", "-lc", rng.choice(READ_ONLY_COMMANDS)]
-        return [value_for(schema.get("items", {}), key, rng, strict) for _ in range(n)]
+        n = min(8, max(0, int(_number(schema, "minItems", 1 if key == "args" else 0))))
+        return [value_for(schema.get("items", {}), key, rng, strict, depth + 1) for _ in range(n)]
     if kind == "integer":
-        return int(schema.get("minimum", 1) if schema.get("minimum", 1) > 0 else 1)
+        low = _number(schema, "minimum", 1)
+        return int(low) if low > 0 else 1
     if kind == "number":
-        return float(schema.get("minimum", 1) or 1)
+        return float(_number(schema, "minimum", 1) or 1)
     if kind == "boolean":
         return False
     if key in _COMMAND_KEYS:
@@ -96,12 +105,14 @@ def value_for(schema: Any, key: str, rng: random.Random, strict: bool) -> Any:
     return f"agentload {key}"
 
 
-def object_for(schema: dict[str, Any], rng: random.Random, strict: bool) -> dict[str, Any]:
+def object_for(schema: dict[str, Any], rng: random.Random, strict: bool, depth: int = 0) -> dict[str, Any]:
     """The required properties (in strict mode every property is), or else the command or path one."""
-    props = schema.get("properties") or {}
-    required = list(schema.get("required") or [])
+    props = schema.get("properties")
+    props = props if isinstance(props, dict) else {}
+    required = schema.get("required")
+    required = [k for k in required if isinstance(k, str)] if isinstance(required, list) else []
     keys = list(props) if strict else required or [k for k in props if k in _COMMAND_KEYS + _PATH_KEYS]
-    return {k: value_for(props.get(k, {}), k, rng, strict) for k in keys}
+    return {str(k): value_for(props.get(k, {}), str(k), rng, strict, depth) for k in keys}
 
 
 def plan_calls(tools: list[dict[str, Any]], n: int, seed: str, turn: int) -> list[ToolCallPlan]:
@@ -118,7 +129,8 @@ def plan_calls(tools: list[dict[str, Any]], n: int, seed: str, turn: int) -> lis
             text = EMPTY_PATCH if "patch" in tool["name"].lower() else rng.choice(READ_ONLY_COMMANDS)
             calls.append(ToolCallPlan(tool["name"], text, custom=True))
         else:
-            params = tool.get("parameters") or {"type": "object", "properties": {}}
-            args = object_for(params, rng, bool(tool.get("strict")))
+            params = tool.get("parameters")
+            params = params if isinstance(params, dict) else {"type": "object", "properties": {}}
+            args = object_for(params, rng, tool.get("strict") is True)
             calls.append(ToolCallPlan(tool["name"], json.dumps(args, separators=(",", ":"))))
     return calls

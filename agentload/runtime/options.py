@@ -42,6 +42,13 @@ class RunOptions:
         web_ui=True,
     )
     model: str = opt("gpt-5.4", "model name to request", web_ui=True)
+    reasoning_effort: str = opt(
+        "",
+        "reasoning.effort to request of a reasoning model (none, minimal, low, medium, high, xhigh; "
+        "default: none sent, the model's own default)",
+        choices=("", "none", "minimal", "low", "medium", "high", "xhigh"),
+        web_ui=True,
+    )
     tool_latency_scale: float = opt(
         1.0, "multiply every simulated tool latency (0 = no tool time)", minimum=0, web_ui=True
     )
@@ -240,6 +247,7 @@ class RunSettings:
         return AgentSettings(
             strategy=strategy,
             model=o.model,
+            reasoning_effort=o.reasoning_effort or None,
             tool_latency_scale=o.tool_latency_scale,
             tool_latency_jitter=o.tool_latency_jitter,
             resend_instructions=o.resend_instructions,

@@ -23,7 +23,7 @@ DEMO = SweepSpec(  # the demo's defaults: every strategy, one cell each, about t
     agents=[DEMO_AGENTS],
     tasks=["all"],
     models=["gpt-5.4"],
-    duration_s=12.0,
+    duration_s=18.0,  # a reasoning model's task takes about 8 s here: two tasks or more per agent
     warmup_s=3.0,
     processes=1,
 )

@@ -31,6 +31,7 @@ from agentload.client import api_base  # noqa: E402
 from agentload.influx.config import add_influx_options  # noqa: E402
 from agentload.runtime.options import add_run_options  # noqa: E402
 from agentload.workload import TextCache, load_task  # noqa: E402
+from bench.harness import MODEL  # noqa: E402
 from bench.sdk_agent import run_task  # noqa: E402
 
 COUNTS = {"events": 0, "turns": 0}
@@ -88,7 +89,7 @@ class BaselineOpenAIUser(OpenAIUser):
             COUNTS["events"] += n
             COUNTS["turns"] += 1
 
-        run_task(self.task_def, "gpt-5.4", True, respond, CACHE, count)
+        run_task(self.task_def, MODEL, True, respond, CACHE, count)
 
 
 @events.quitting.add_listener

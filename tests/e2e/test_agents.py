@@ -19,6 +19,9 @@ from tests.servers import make_tls_files
 
 @pytest.fixture(scope="module", params=["tcp", "tls"])
 def fleet_run(request, tmp_path_factory):
+    """Every strategy, 40 agents, 8 s. Over TCP the model reasons (gpt-5.4 at its default effort, as a
+    user's run does); over TLS it is told not to (--reasoning-effort none), the published harness's
+    shape, which resends no reasoning."""
     from agentload.mock import MockProcess
 
     tmp = tmp_path_factory.mktemp("fleet")
@@ -29,8 +32,20 @@ def fleet_run(request, tmp_path_factory):
         env = {"SSL_CERT_FILE": str(ca)}
     with MockProcess(mock_args, env=env) as mock:
         assert mock.url.startswith("https://" if request.param == "tls" else "http://")
+        effort = ["--reasoning-effort", "none"] if request.param == "tls" else []
         proc, summary = run_locust(
-            mock.url, tmp, "-u", "40", "-r", "40", "--run-time", "8s", "--tool-latency-scale", "0", env=env
+            mock.url,
+            tmp,
+            "-u",
+            "40",
+            "-r",
+            "40",
+            "--run-time",
+            "8s",
+            "--tool-latency-scale",
+            "0",
+            *effort,
+            env=env,
         )
         stats = mock.stats()
     return proc, summary, read_records(tmp / "records.jsonl"), stats
@@ -78,18 +93,26 @@ def test_client_bytes_equal_server_counters_per_turn(fleet_run):
 
 
 def test_builtin_tasks_reproduce_published_shape(fleet_run):
-    _, summary, records, _ = fleet_run
+    _, summary, records, stats = fleet_run
     rows = {r["strategy"]: r for r in summary["rows"]}
     http, ws = rows["http-stateless"], rows["ws"]
-    assert 150_000 <= http["sent_per_task"] <= 180_000, http
-    assert 20_000 <= ws["sent_per_task"] <= 35_000, ws
-    assert 0.80 <= ws["sent_reduction"] <= 0.86, ws
+    reasons = any(r["reasoning_tokens"] for r in records if r["kind"] == "task")
+    assert 20_000 <= ws["sent_per_task"] <= 35_000, ws  # a continuation sends no reasoning either way
+    if reasons:
+        # store=false over stateless HTTP resends every earlier turn's encrypted reasoning: more bytes
+        # than the published figures, and a larger WebSocket saving
+        assert http["sent_per_task"] > 200_000 and ws["sent_reduction"] > 0.86, (http, ws)
+        assert stats["model"]["input_items"].get("reasoning", 0) > 0, stats["model"]
+    else:
+        assert 150_000 <= http["sent_per_task"] <= 180_000, http
+        assert 0.80 <= ws["sent_reduction"] <= 0.86, ws
     assert http["turn9_sent"] >= 8 * ws["turn9_sent"], (http["turn9_sent"], ws["turn9_sent"])
     # the summary's numbers are recomputed from the records
     tasks = [r for r in records if r["kind"] == "task" and r["strategy"] == "ws" and r["ok"]]
     assert ws["sent_per_task"] == pytest.approx(sum(r["bytes_sent"] for r in tasks) / len(tasks))
-    # continuation is served from cache: most input tokens of a WebSocket task are cached
-    assert ws["cached_share"] > 0.8 and http["cached_share"] == 0
+    # continuation is served from the connection's cache: most input tokens of a WebSocket task are
+    # cached; stateless resends hit the prompt cache for their repeated prefix, as at OpenAI
+    assert ws["cached_share"] > 0.8 and 0.3 < http["cached_share"] < ws["cached_share"], (ws, http)
 
 
 def test_web_ui_agents_tab_shows_bytes_per_turn_and_ttft(start_mock, tmp_path):

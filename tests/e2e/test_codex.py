@@ -129,24 +129,34 @@ def no_key_written(home: Path) -> None:
             assert DUMMY_KEY not in path.read_text(errors="replace"), path
 
 
-def test_codex_over_http(codex, start_mock, tmp_path):
-    mock = start_mock("--latency", "zero")
-    events, home = run_codex(codex, mock.url, tmp_path, websockets=False)
+def codex_session(codex: Path, start_mock, tmp_path: Path, websockets: bool, *mock_args: str) -> dict:
+    """A whole Codex session against a mock of its own, checked (check_session, no key written);
+    the mock's stats after it."""
+    mock = start_mock("--latency", "zero", *mock_args)
+    events, home = run_codex(codex, mock.url, tmp_path, websockets)
     check_session(events, home)
-    stats = mock.stats(exchanges=True)
+    no_key_written(home)
+    return mock.stats(exchanges=True)
+
+
+def frames_received(stats: dict) -> list[int]:
+    """Bytes of each WebSocket message the mock received, the warm-up first."""
+    return [e["received"] for e in stats["exchanges"] if e["kind"] == "ws-message"]
+
+
+def test_codex_over_http(codex, start_mock, tmp_path):
+    stats = codex_session(codex, start_mock, tmp_path, False)
     starts = stats["model"]["requests"]
     # stateless HTTP: every request carries the whole history, and the prompt cache holds its prefix
     assert starts.get("new", 0) >= 4 and not starts.get("continued"), starts
     assert stats["model"]["prompt_cache"]["hits"] >= 3, stats["model"]
+    # store=false: Codex resends its encrypted reasoning (and its calls) with every request
+    assert stats["model"]["input_items"].get("reasoning", 0) >= 3, stats["model"]
     assert {e["kind"] for e in stats["exchanges"]} == {"http"}
-    no_key_written(home)
 
 
 def test_codex_over_websocket_mode(codex, start_mock, tmp_path):
-    mock = start_mock("--latency", "zero")
-    events, home = run_codex(codex, mock.url, tmp_path, websockets=True)
-    check_session(events, home)
-    stats = mock.stats(exchanges=True)
+    stats = codex_session(codex, start_mock, tmp_path, True)
     starts = stats["model"]["requests"]
     # a warm-up (generate: false), then each turn continued by previous_response_id on the connection
     assert starts.get("warmup", 0) >= 1 and starts.get("continued", 0) >= 4, starts
@@ -155,18 +165,12 @@ def test_codex_over_websocket_mode(codex, start_mock, tmp_path):
     assert kinds.count("ws-handshake") == 1 and kinds.count("ws-message") >= 5, kinds
     # Codex offers permessage-deflate; the mock accepts it by default, and the frames are compressed
     assert stats["websocket"]["deflate_connections"] == 1
-    frames = [e for e in stats["exchanges"] if e["kind"] == "ws-message"]
-    assert max(e["received"] for e in frames[1:]) < 8_000, [e["received"] for e in frames]
-    no_key_written(home)
+    assert max(frames_received(stats)[1:]) < 8_000, frames_received(stats)
 
 
 def test_codex_over_websocket_mode_without_deflate(codex, start_mock, tmp_path):
     """--ws-compression off: the mock declines the extension and Codex sends its frames uncompressed
     (tools and client_metadata resent on every frame: about 11 KB each)."""
-    mock = start_mock("--latency", "zero", "--ws-compression", "off")
-    events, home = run_codex(codex, mock.url, tmp_path, websockets=True)
-    check_session(events, home)
-    stats = mock.stats(exchanges=True)
+    stats = codex_session(codex, start_mock, tmp_path, True, "--ws-compression", "off")
     assert stats["websocket"]["deflate_connections"] == 0
-    frames = [e for e in stats["exchanges"] if e["kind"] == "ws-message"]
-    assert min(e["received"] for e in frames[1:]) > 8_000, [e["received"] for e in frames]
+    assert min(frames_received(stats)[1:]) > 8_000, frames_received(stats)

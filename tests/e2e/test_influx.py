@@ -119,6 +119,11 @@ def by_field(points: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, lis
     return out
 
 
+def influx1_args(influx1: InfluxDB1, run_id: str) -> list[str]:
+    """The options of a run that writes to the test's InfluxDB 1.x, one point a second."""
+    return ["--run-id", run_id, "--influx-url", influx1.url, "--influx-db", DB, "--influx-interval", "1"]
+
+
 @pytest.fixture(scope="module")
 def influx1_run(
     influx1: InfluxDB1, mock: MockProcess, tmp_path_factory: pytest.TempPathFactory
@@ -131,14 +136,7 @@ def influx1_run(
         *LOAD,
         "--run-time",
         "4s",
-        "--run-id",
-        run_id,
-        "--influx-url",
-        influx1.url,
-        "--influx-db",
-        DB,
-        "--influx-interval",
-        "1",
+        *influx1_args(influx1, run_id),
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc, tmp, run_id
@@ -219,14 +217,7 @@ def test_database_restart_mid_run_loses_no_point(
         "--only-summary",
         "--records",
         str(records),
-        "--run-id",
-        run_id,
-        "--influx-url",
-        influx1.url,
-        "--influx-db",
-        DB,
-        "--influx-interval",
-        "1",
+        *influx1_args(influx1, run_id),
         "--influx-flush-interval",
         "0.2",
     )

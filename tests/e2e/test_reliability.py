@@ -130,17 +130,33 @@ JSON = st.recursive(
     max_leaves=12,
 )
 FIELDS = ("model", "input", "instructions", "tools", "store", "stream", "previous_response_id", "metadata")
+ITEM_TYPES = [
+    "message", "function_call", "function_call_output", "custom_tool_call", "custom_tool_call_output",
+    "reasoning", "local_shell_call", "web_search_call", "compaction", "item_reference", "bogus",
+]  # fmt: skip
 ITEM = st.fixed_dictionaries(
     {},
     optional={
-        "type": st.sampled_from(["message", "function_call", "function_call_output", "bogus"]) | JSON,
-        "role": st.sampled_from(["user", "assistant", "system", "tool"]) | JSON,
+        "type": st.sampled_from(ITEM_TYPES) | JSON,
+        "role": st.sampled_from(["user", "assistant", "system", "developer", "tool"]) | JSON,
+        "id": st.just("rs_1") | JSON,
         "content": JSON,
         "call_id": JSON,
         "name": JSON,
         "arguments": JSON,
+        "input": JSON,
         "output": JSON,
+        "summary": st.just([]) | JSON,
+        "encrypted_content": st.just("gAAAAA") | JSON,
     },
+)
+# tools as clients declare them, with parameters of any shape (the mock's model calls them)
+TOOL = st.fixed_dictionaries(
+    {
+        "type": st.sampled_from(["function", "custom", "web_search"]),
+        "name": st.sampled_from(["exec_command", "apply_patch", "x"]),
+    },
+    optional={"parameters": JSON, "strict": JSON, "format": JSON},
 )
 CREATE = st.fixed_dictionaries(
     {},
@@ -148,7 +164,7 @@ CREATE = st.fixed_dictionaries(
         "model": st.just("gpt-5.4") | JSON,
         "input": st.text(max_size=30) | st.lists(ITEM, max_size=4) | JSON,
         "instructions": JSON,
-        "tools": st.lists(JSON, max_size=3) | JSON,
+        "tools": st.lists(TOOL | JSON, max_size=3) | JSON,
         "store": st.booleans() | JSON,
         "stream": st.booleans() | JSON,
         "previous_response_id": st.just("resp_unknown") | JSON,
@@ -156,6 +172,23 @@ CREATE = st.fixed_dictionaries(
         "max_output_tokens": JSON,
         "stream_id": JSON,
         "generate": JSON,
+        "include": st.just(["reasoning.encrypted_content"]) | JSON,
+        "reasoning": st.fixed_dictionaries(
+            {},
+            optional={
+                "effort": st.sampled_from(["low", "high", "x"]) | JSON,
+                "summary": st.just("auto") | JSON,
+            },
+        )
+        | JSON,
+        "text": JSON,
+        "tool_choice": JSON,
+        "parallel_tool_calls": st.booleans() | JSON,
+        "prompt_cache_key": JSON,
+        "client_metadata": st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=3) | JSON,
+        "stream_options": JSON,
+        "moderation": JSON,
+        "prompt_cache_retention": JSON,
     },
 )
 CHAT = st.fixed_dictionaries(
@@ -169,6 +202,9 @@ CHAT = st.fixed_dictionaries(
         "metadata": JSON,
         "stream_options": JSON,
         "max_tokens": JSON,
+        "reasoning_effort": JSON,
+        "parallel_tool_calls": JSON,
+        "prompt_cache_key": JSON,
     },
 )
 BODY = (

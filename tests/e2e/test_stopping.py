@@ -84,7 +84,7 @@ def test_a_second_signal_ends_the_run_at_once_and_keeps_the_records_file_whole(
     mock = start_mock("--ttft-ms", "200", "--output-tps", "5")  # slow turns: the graceful stop takes long
     cmd = locust_argv(
         "--host", mock.url, "-u", "5", "-r", "5", "--run-time", "120s", "--stop-timeout", "60",
-        "--records", str(tmp_path / "records.jsonl"), "--only-summary", "--strategy", "ws",
+        "--records", str(tmp_path / "records.jsonl"), "--only-summary", "--strategy", "ws", "--reasoning-effort", "none",
     )  # fmt: skip
     proc = _start(cmd, tmp_path)
     try:

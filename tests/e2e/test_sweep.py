@@ -40,6 +40,8 @@ def sweep(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.Co
         "sweep", "--out", str(out), "--strategies", "http-stateless,ws", "--agents", "3",
         "--uplink-kbps", "0,512", "--duration", "8", "--warmup", "2", "--processes", "1",
         "--task", "fix-failing-test",
+        # little reasoning: a 512 kbit/s stateless task (its encrypted reasoning resent) fits the 8 s cell
+        "--", "--reasoning-effort", "minimal",
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     return out, proc

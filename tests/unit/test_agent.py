@@ -10,6 +10,7 @@ import gevent
 import pytest
 
 from agentload.client import Agent, AgentSettings, On429
+from agentload.client.stream import FunctionCall
 from agentload.core.records import ErrorKind, TaskRecord, TurnRecord
 from agentload.core.strategies import BY_NAME
 from agentload.workload import load_task
@@ -153,3 +154,48 @@ def test_a_turn_cut_off_by_the_run_is_recorded_with_its_bytes_and_the_connection
     assert [t.error_kind for t in turns] == [None, ErrorKind.INTERRUPTED]
     assert turns[1].bytes_sent == transport.sent_per_call  # what it had put on the wire
     assert tasks[0].error_kind == ErrorKind.INTERRUPTED and transport.closed == 1
+
+
+def _reasoning_reply(custom: bool = False):
+    out = ok(calls=1)
+    reasoning = {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": "gAAAAA" + "x" * 90,
+                 "status": None}  # fmt: skip
+    if custom:
+        out.calls = [FunctionCall("call_c", "apply_patch", "*** Begin Patch\n*** End Patch\n", custom=True)]
+    out.output_items = [reasoning]
+    return out
+
+
+def test_a_store_false_agent_asks_for_its_reasoning_and_resends_it_on_stateless_turns() -> None:
+    _, _, _, transport = run("http-stateless", [_reasoning_reply(), ok()])
+    first, second = transport.requests[0][0], transport.requests[1][0]
+    assert first["include"] == ["reasoning.encrypted_content"] and first["prompt_cache_key"].startswith(
+        "agentload-"
+    )
+    assert second["prompt_cache_key"] == first["prompt_cache_key"]  # one key a task
+    assert [i["type"] for i in second["input"]] == [
+        "message",
+        "reasoning",
+        "function_call",
+        "function_call_output",
+    ]
+    resent = second["input"][1]
+    assert resent == {
+        "type": "reasoning",
+        "id": "rs_1",
+        "summary": [],
+        "encrypted_content": "gAAAAA" + "x" * 90,
+    }
+    # a continuation sends only the new outputs; a store=true agent asks for no encrypted reasoning
+    _, _, _, ws = run("ws", [_reasoning_reply(), ok()])
+    assert [i["type"] for i in ws.requests[1][0]["input"]] == ["function_call_output"]
+    _, _, _, stored = run("http-chained", [_reasoning_reply(), ok()])
+    assert "include" not in stored.requests[0][0]
+
+
+def test_a_custom_tool_call_is_answered_with_a_custom_tool_call_output() -> None:
+    _, _, _, transport = run("http-stateless", [_reasoning_reply(custom=True), ok()], reasoning_effort="low")
+    second = transport.requests[1][0]
+    assert second["reasoning"] == {"effort": "low"}
+    kinds = [(i["type"], i.get("call_id")) for i in second["input"][2:]]
+    assert kinds == [("custom_tool_call", "call_c"), ("custom_tool_call_output", "call_c")]

@@ -6,17 +6,23 @@ The Codex-shaped body is the field set Codex CLI 0.171 was seen to send (../shar
 from __future__ import annotations
 
 import json
+import zlib
 from pathlib import Path
 
 import pytest
 
 from agentload.mock import openapi
+from agentload.mock.chat import chat_chunks
+from agentload.mock.config import LatencyModel, MockConfig
+from agentload.mock.engine import Engine
 from agentload.mock.errors import ApiError
 from agentload.mock.models import encrypted_size, model_info
 from agentload.mock.openapi_gen import generate
 from agentload.mock.prompt_cache import BLOCK_BYTES, MIN_TOKENS, PromptCache, scope_of
 from agentload.mock.requests import CLIENT_METADATA_VALUE_MAX, parse_chat, parse_create
+from agentload.mock.streaming import Deflater
 from agentload.mock.tools import EMPTY_PATCH, READ_ONLY_COMMANDS, plan_calls
+from agentload.workload import TASKS_DIR, load_task
 from tests.paths import ROOT
 
 SPEC = ROOT.parent / "shared" / "openapi" / "openapi.yaml.gz"
@@ -188,3 +194,131 @@ def test_reasoning_models_and_encrypted_size() -> None:
     assert model_info("gpt-4.1").reasoning_tokens("high") == 0
     assert model_info("gpt-5-chat-latest").reasons is False
     assert encrypted_size(256) % 4 == 0 and encrypted_size(512) > encrypted_size(256)
+
+
+# --- the engine's answers (agentload.mock.engine), in process ------------------------------------
+
+
+def _engine(**config: object) -> Engine:
+    return Engine(MockConfig(latency=LatencyModel(ttft_ms=100, output_tps=100), **config))  # type: ignore[arg-type]
+
+
+def _events(gen) -> list[dict]:
+    return [e for _, e in gen.events()]
+
+
+def test_reasoning_item_comes_first_with_encrypted_content_and_summary() -> None:
+    gen = _engine().start(parse_create(codex_body(), websocket=False), None)
+    out = gen.final_response()["output"]
+    assert out[0]["type"] == "reasoning" and out[0]["summary"][0]["text"]
+    assert out[0]["encrypted_content"].startswith("gAAAAA")
+    assert len(out[0]["encrypted_content"]) == encrypted_size(gen.reasoning_tokens)
+    usage = gen.usage
+    assert usage["output_tokens_details"]["reasoning_tokens"] == gen.reasoning_tokens == 256  # medium
+    assert usage["output_tokens"] > gen.reasoning_tokens
+    types = [e["type"] for e in _events(gen)]
+    assert types[2:4] == ["response.output_item.added", "response.reasoning_summary_part.added"]
+    # the first visible delta waits for the reasoning: prefill, then 256 tokens at 100 a second
+    first = next(t for t, e in gen.events() if e["type"] == "response.function_call_arguments.delta")
+    assert first == pytest.approx(gen.ttft_s + 2.56)
+    # without include, no encrypted content; effort none, or a model that does not reason: no item
+    plain = _engine().start(parse_create(codex_body(include=[]), websocket=False), None)
+    assert "encrypted_content" not in plain.final_response()["output"][0]
+    for body in (codex_body(reasoning={"effort": "none"}), codex_body(model="gpt-4.1")):
+        gen = _engine().start(parse_create(body, websocket=False), None)
+        assert gen.final_response()["output"][0]["type"] != "reasoning" and gen.reasoning_tokens == 0
+
+
+def test_the_clients_tools_are_called_and_custom_calls_stream_as_openai_streams_them() -> None:
+    body = codex_body(tools=[PATCH], parallel_tool_calls=True)
+    gen = _engine().start(parse_create(body, websocket=False), None)
+    calls = [o for o in gen.final_response()["output"] if o["type"] != "reasoning"]
+    assert calls and all(c["type"] == "custom_tool_call" and c["input"] == EMPTY_PATCH for c in calls)
+    events = _events(gen)
+    deltas = "".join(e["delta"] for e in events if e["type"] == "response.custom_tool_call_input.delta"
+                     and e["item_id"] == calls[0]["id"])  # fmt: skip
+    assert deltas == EMPTY_PATCH
+    assert any(
+        e["type"] == "response.custom_tool_call_input.done" and e["input"] == EMPTY_PATCH for e in events
+    )
+    # parallel_tool_calls false: one call a turn; every delta padded unless include_obfuscation is false
+    gen = _engine().start(parse_create(codex_body(), websocket=False), None)
+    calls = [o for o in gen.final_response()["output"] if o["type"] == "function_call"]
+    assert len(calls) == 1 and calls[0]["name"] == "exec_command"
+    assert json.loads(calls[0]["arguments"])["cmd"] in READ_ONLY_COMMANDS
+    done = [e for e in _events(gen) if e["type"] == "response.function_call_arguments.done"]
+    assert done and done[0]["name"] == "exec_command"
+    deltas = [e for e in _events(gen) if e["type"].endswith(".delta")]
+    assert deltas and all((len(e["delta"]) + len(e["obfuscation"])) % 16 == 0 for e in deltas)
+    quiet = parse_create(codex_body(stream_options={"include_obfuscation": False}), websocket=False)
+    assert not [e for e in _events(_engine().start(quiet, None)) if "obfuscation" in e]
+
+
+def test_the_response_echoes_the_requests_fields() -> None:
+    body = codex_body(text={"verbosity": "low"}, tool_choice="required", reasoning={"effort": "high"})
+    r = _engine().start(parse_create(body, websocket=False), None).final_response()
+    assert r["reasoning"] == {"effort": "high", "summary": None}
+    assert (r["text"]["verbosity"], r["tool_choice"], r["parallel_tool_calls"]) == ("low", "required", False)
+    assert r["prompt_cache_key"] == "0199-thread" and r["completed_at"] >= r["created_at"]
+
+
+def test_a_stateless_resend_of_a_long_prefix_is_cached_and_starts_sooner() -> None:
+    engine = _engine()
+    long = codex_body(instructions="x" * (MIN_TOKENS * 4 * 3))
+    first = engine.start(parse_create(long, websocket=False), None, "key-a")
+    again = engine.start(parse_create(long, websocket=False), None, "key-a")
+    assert first.usage["input_tokens_details"]["cached_tokens"] == 0
+    cached = again.usage["input_tokens_details"]["cached_tokens"]
+    assert cached >= MIN_TOKENS and cached % 128 == 0 and again.ttft_s < first.ttft_s
+    other_key = engine.start(parse_create(long, websocket=False), None, "key-b")
+    assert other_key.usage["input_tokens_details"]["cached_tokens"] == 0  # per organisation
+    off = _engine(prompt_cache=False)
+    off.start(parse_create(long, websocket=False), None)
+    assert (
+        off.start(parse_create(long, websocket=False), None).usage["input_tokens_details"]["cached_tokens"]
+        == 0
+    )
+
+
+def test_an_unknown_task_is_a_400_naming_it_and_a_task_file_is_found_by_its_name(tmp_path: Path) -> None:
+    body = {"model": "gpt-5.4", "input": "go", "metadata": {"agentload_task": "mine"}}
+    with pytest.raises(ApiError) as e:
+        _engine().start(parse_create(body, websocket=False), None)
+    assert e.value.status == 400 and e.value.code == "unknown_task" and "--task FILE" in e.value.message
+    src = (TASKS_DIR / "fix-failing-test.yaml").read_text().replace("name: fix-failing-test", "name: mine")
+    (tmp_path / "t.yaml").write_text(src)
+    (tmp_path / "_coding_agent.yaml").write_text((TASKS_DIR / "_coding_agent.yaml").read_text())
+    gen = _engine(task_files=(tmp_path / "t.yaml",)).start(parse_create(body, websocket=False), None)
+    assert [c.name for c in gen.plan.calls] == [c.tool for c in load_task("fix-failing-test").turns[0].calls]
+
+
+def test_chat_chunks_carry_usage_null_a_fingerprint_and_no_reasoning() -> None:
+    chat = parse_chat(
+        {"model": "gpt-5.4", "messages": [{"role": "user", "content": "hi"}], "stream": True,
+         "stream_options": {"include_usage": True}},
+    )  # fmt: skip
+    gen = _engine().start_chat(chat)
+    chunks = [c for _, c in chat_chunks(gen, "chatcmpl-1", 0, True)]
+    assert (
+        all(c["usage"] is None for c in chunks[:-1])
+        and chunks[-1]["usage"]["completion_tokens_details"]["reasoning_tokens"] == gen.reasoning_tokens > 0
+    )
+    assert all(c["system_fingerprint"].startswith("fp_") for c in chunks)
+    assert chunks[0]["choices"][0]["delta"].get("tool_calls", [{}])[0].get("index", 0) == 0
+
+
+def test_deflate_frames_inflate_back_with_context_takeover() -> None:
+    deflater = Deflater(15, no_context_takeover=False)
+    inflate = zlib.decompressobj(-15)
+    sizes = []
+    for _ in range(3):
+        payload = json.dumps(
+            {"type": "response.output_text.delta", "delta": "hello", "x": "y" * 300}
+        ).encode()
+        frame = deflater.frame(payload)
+        assert frame[0] == 0xC1  # FIN, RSV1 (compressed), text
+        n = frame[1] & 0x7F
+        body = frame[2:] if n < 126 else frame[4:]
+        assert inflate.decompress(body + Deflater.TAIL) == payload
+        sizes.append(len(frame))
+    assert sizes[2] < sizes[0]  # later messages refer back to earlier ones
