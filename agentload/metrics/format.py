@@ -18,6 +18,7 @@ class Fmt(StrEnum):
     KB1 = "kb1"  # bytes shown as KB, one decimal
     KB2 = "kb2"
     CHANGE = "change"  # a reduction (0.85) shown as the change it is: -85.0 %
+    CHANGE_CI = "change_ci"  # (reduction, its 95 % interval): -10.9 % (-13.1 to -8.6); n.s. spanning 0
     SHARE = "share"  # 0.93 -> 93 %
     MS = "ms"  # milliseconds, whole
     MS1 = "ms1"
@@ -38,11 +39,26 @@ class Column:
         return self.get(row) if self.get is not None else getattr(row, self.key)
 
 
+def _change(value: float) -> str:
+    change = round(-100 * value, 1)
+    return "0.0 %" if change == 0 else f"{change:+.1f} %"  # never "-0.0 %"
+
+
 def text(value: Any, fmt: Fmt) -> str:
     """One figure as shown: '-' where nothing was measured."""
     if value is None:
         return "-"
     match fmt:
+        case Fmt.CHANGE_CI:
+            change, ci = value
+            if change is None:
+                return "-"
+            if ci is None:
+                return _change(change)
+            # a reduction's interval [lo, hi] is the change's [-hi, -lo]
+            lo, hi = _change(ci[1]).removesuffix(" %"), _change(ci[0]).removesuffix(" %")
+            mark = ", n.s." if ci[0] <= 0 <= ci[1] else ""
+            return f"{_change(change)} ({lo} to {hi}{mark})"
         case Fmt.TEXT:
             return str(value)
         case Fmt.COUNT:
@@ -52,7 +68,7 @@ def text(value: Any, fmt: Fmt) -> str:
         case Fmt.KB2:
             return f"{value / 1000:.2f}"
         case Fmt.CHANGE:
-            return f"{-100 * value:+.1f} %"
+            return _change(value)
         case Fmt.SHARE:
             return f"{100 * value:.0f} %"
         case Fmt.MS:
@@ -139,11 +155,20 @@ def report_columns(projection_agents: int) -> tuple[Column, ...]:
         Column("tasks", "tasks", Fmt.COUNT),
         Column("sent_per_task", "KB sent/task", Fmt.KB1),
         Column("received_per_task", "KB recv/task", Fmt.KB1),
-        Column("sent_reduction", "sent vs stateless", Fmt.CHANGE),
+        Column(
+            "sent_reduction",
+            "sent vs stateless (95 % CI)",
+            Fmt.CHANGE_CI,
+            lambda r: (r.sent_reduction, r.sent_reduction_ci95),
+        ),
         Column("ttft_mean_ms", "TTFT mean ms", Fmt.MS),
+        Column("ttft_p99_ms", "TTFT p99 ms", Fmt.MS),
         Column("ttft_first_ms", "TTFT turn 1 ms", Fmt.MS),
         Column("task_s", "s/task", Fmt.S2),
-        Column("speedup", "time vs stateless", Fmt.CHANGE),
+        Column("task_s_p90", "s/task p90", Fmt.S2),
+        Column(
+            "speedup", "time vs stateless (95 % CI)", Fmt.CHANGE_CI, lambda r: (r.speedup, r.speedup_ci95)
+        ),
         Column("rate_limited", "429s", Fmt.COUNT),
         Column("projection_gbps", f"ingress at {projection_agents:,} agents", Fmt.GBPS),
     )

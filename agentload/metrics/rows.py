@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..core.strategies import BASELINE, order
+from .spread import Interval, Samples, change_ci, mean_ci, percentile
 from .totals import Totals
 
 
@@ -30,6 +31,7 @@ class Group:
     totals: Totals
     uplink_kbps: float = 0.0
     exposure: Exposure | None = None
+    samples: Samples | None = None  # per task and per turn (sweeps): percentiles and intervals
 
     @property
     def label(self) -> str:
@@ -68,13 +70,29 @@ class ComparisonRow:
     # with an exposure (sweeps)
     cells: int | None = None
     sent_per_turn: float | None = None  # every attempt's bytes over ok turns
-    turns_per_agent_s: float | None = None
-    sent_per_agent_s: float | None = None
+    turns_per_agent_s: float | None = None  # turns per second of an agent's working time
+    sent_per_agent_s: float | None = None  # bytes sent per second of an agent's working time
     projection_gbps: float | None = None  # ingress for the projection's agent count
+    # with samples (sweeps): percentiles, and 95 % intervals by a seeded bootstrap over tasks
+    ttft_p50_ms: float | None = None
+    ttft_p90_ms: float | None = None
+    ttft_p99_ms: float | None = None
+    ttft_first_p50_ms: float | None = None
+    ttft_first_p90_ms: float | None = None
+    ttft_first_p99_ms: float | None = None
+    task_s_p50: float | None = None
+    task_s_p90: float | None = None
+    task_s_ci95: Interval | None = None
+    sent_per_task_ci95: Interval | None = None
+    speedup_ci95: Interval | None = None
+    sent_reduction_ci95: Interval | None = None
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["sent_by_turn"] = list(self.sent_by_turn)
+        for k, v in d.items():
+            if k.endswith("_ci95") and v is not None:
+                d[k] = list(v)
         return d
 
 
@@ -86,7 +104,33 @@ def _reduction(value: float | None, base: float | None) -> float | None:
     return 1 - value / base if value is not None and base else None
 
 
-def row_of(group: Group, base: Totals | None, projection_agents: int | None = None) -> ComparisonRow:
+def _spread(s: Samples | None, base: Samples | None) -> dict[str, Any]:
+    if s is None:
+        return {}
+    out: dict[str, Any] = {
+        "ttft_p50_ms": percentile(s.ttft_ms, 50),
+        "ttft_p90_ms": percentile(s.ttft_ms, 90),
+        "ttft_p99_ms": percentile(s.ttft_ms, 99),
+        "ttft_first_p50_ms": percentile(s.ttft_first_ms, 50),
+        "ttft_first_p90_ms": percentile(s.ttft_first_ms, 90),
+        "ttft_first_p99_ms": percentile(s.ttft_first_ms, 99),
+        "task_s_p50": percentile(s.task_s, 50),
+        "task_s_p90": percentile(s.task_s, 90),
+        "task_s_ci95": mean_ci(s.task_s),
+        "sent_per_task_ci95": mean_ci(s.task_sent),
+    }
+    if base is not None:
+        out["speedup_ci95"] = change_ci(s.task_s, base.task_s)
+        out["sent_reduction_ci95"] = change_ci(s.task_sent, base.task_sent)
+    return out
+
+
+def row_of(
+    group: Group,
+    base: Totals | None,
+    projection_agents: int | None = None,
+    base_samples: Samples | None = None,
+) -> ComparisonRow:
     t = group.totals
     n = t.tasks_ok
     sent = _div(t.task_sent, n)
@@ -95,7 +139,11 @@ def row_of(group: Group, base: Totals | None, projection_agents: int | None = No
     base_ms = _div(base.task_ms, base.tasks_ok) if base is not None else None
     by_turn = tuple(t.mean_turn_sent(i) for i in range(t.depth))
     exp = group.exposure
-    per_agent = _div(t.sent, exp.agent_s) if exp else None
+    # Rates per agent from the agents' own time: bytes and turns of the completed tasks over the time
+    # those tasks took. (Counting a window's tasks over the window's length quantizes: every strategy
+    # that finished the same number of tasks got the same turn rate, whatever its speed.)
+    busy_s = t.task_ms / 1000.0
+    per_agent = _div(t.task_sent, busy_s) if exp else None
     return ComparisonRow(
         label=group.label,
         strategy=group.strategy,
@@ -126,11 +174,12 @@ def row_of(group: Group, base: Totals | None, projection_agents: int | None = No
         failures=dict(t.failures),
         cells=exp.cells if exp else None,
         sent_per_turn=_div(t.sent, t.turns_ok) if exp else None,
-        turns_per_agent_s=_div(t.turns_ok, exp.agent_s) if exp else None,
+        turns_per_agent_s=_div(t.task_turns, busy_s) if exp else None,
         sent_per_agent_s=per_agent,
         projection_gbps=per_agent * 8 * projection_agents / 1e9
         if per_agent is not None and projection_agents
         else None,
+        **_spread(group.samples, base_samples if base is not None else None),
     )
 
 
@@ -138,8 +187,9 @@ def comparison(groups: list[Group], projection_agents: int | None = None) -> lis
     """One row per group, in (uplink, strategy) order, each against the baseline of its uplink (the
     baseline itself is compared with nothing)."""
     ordered = sorted(groups, key=lambda g: (g.uplink_kbps, order(g.strategy)))
-    bases = {g.uplink_kbps: g.totals for g in ordered if g.strategy == BASELINE}
-    return [
-        row_of(g, None if g.strategy == BASELINE else bases.get(g.uplink_kbps), projection_agents)
-        for g in ordered
-    ]
+    bases = {g.uplink_kbps: g for g in ordered if g.strategy == BASELINE}
+    rows = []
+    for g in ordered:
+        b = None if g.strategy == BASELINE else bases.get(g.uplink_kbps)
+        rows.append(row_of(g, b.totals if b else None, projection_agents, b.samples if b else None))
+    return rows

@@ -11,12 +11,13 @@ exactly (metrics.Totals.merge).
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..core.records import TaskRecord, TurnRecord, record_from_dict
 from ..metrics import ComparisonRow, Exposure, Group, Totals, row_of
+from ..metrics.spread import Samples
 from .spec import CellSpec
 
 
@@ -26,13 +27,16 @@ class CellResult:
     window_start: float  # unix time the measured window began (the first task's start + warm-up)
     window_s: float  # measured seconds
     totals: Totals
+    samples: Samples = field(default_factory=Samples)  # per counted task and turn: the spread
 
     @property
     def exposure(self) -> Exposure:
         return Exposure(agent_s=self.window_s * self.spec.agents)
 
     def row(self) -> ComparisonRow:
-        return row_of(Group(self.spec.strategy, self.totals, self.spec.uplink_kbps, self.exposure), None)
+        return row_of(
+            Group(self.spec.strategy, self.totals, self.spec.uplink_kbps, self.exposure, self.samples), None
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """The cell as cells.jsonl keeps it: its totals, and the figures a reader looks for."""
@@ -61,11 +65,15 @@ class CellResult:
             "rate_limited_per_s": t.rate_limited / w if w > 0 else 0.0,
             "sent_per_agent_s": r.sent_per_agent_s or 0.0,
             "totals": t.as_dict(),
+            "samples": self.samples.as_dict(),
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CellResult:
-        return cls(CellSpec(**d["spec"]), d["window_start"], d["window_s"], Totals.from_dict(d["totals"]))
+        samples = Samples().merge(d.get("samples") or {})  # cells written before samples: none
+        return cls(
+            CellSpec(**d["spec"]), d["window_start"], d["window_s"], Totals.from_dict(d["totals"]), samples
+        )
 
 
 def read_records(folder: Path) -> list[dict[str, Any]]:
@@ -86,13 +94,20 @@ def measure(
         for r in records
         if r["kind"] == "task" and window_start <= r["started_at"] < end
     }
-    totals = Totals()
+    totals, samples = Totals(), Samples()
     for r in records:
         if (r["agent"], r["task_seq"]) not in counted:
             continue
         if r["kind"] == "turn":
             totals.add_attempt()
             totals.add_turn(record_from_dict(TurnRecord, r))
+            if r["ok"] and r["ttft_ms"] is not None:
+                samples.ttft_ms.append(r["ttft_ms"])
         else:
             totals.add_task(record_from_dict(TaskRecord, r))
-    return CellResult(spec, window_start, window_s, totals)
+            if r["ok"]:
+                samples.task_s.append(r["duration_ms"] / 1000.0)
+                samples.task_sent.append(r["bytes_sent"])
+                if r["ttft_first_ms"] is not None:
+                    samples.ttft_first_ms.append(r["ttft_first_ms"])
+    return CellResult(spec, window_start, window_s, totals, samples)

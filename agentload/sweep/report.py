@@ -5,7 +5,8 @@ strategy (and per uplink, when the sweep varied it) the cells' Totals are merged
 numbers are exact sums over the records and can be recomputed from them.
 
 The projection answers "what would N concurrent agents need?": ingress bandwidth = N x the bytes one
-agent sent per second (measured bytes per turn x turns per second per agent).
+agent sends per second of its working time (bytes per completed task / seconds per completed task), so
+each strategy's rate follows its own speed; N agents working back to back, as a closed loop runs them.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ..core.errors import AgentloadError
 from ..core.strategies import BASELINE, order
 from ..metrics import Column, ComparisonRow, Exposure, Fmt, Group, Totals, comparison, html_table, markdown
 from ..metrics.format import PROJECTION_COLUMNS, report_columns
+from ..metrics.spread import Samples
 from . import charts
 from .cells import CellResult
 from .store import RunStore
@@ -37,11 +39,12 @@ class Pool:
     cells: list[CellResult]
 
     def group(self) -> Group:
-        totals = Totals()
+        totals, samples = Totals(), Samples()
         for c in self.cells:
             totals.merge(c.totals)
+            samples.merge(c.samples)
         agent_s = sum(c.exposure.agent_s for c in self.cells)
-        return Group(self.strategy, totals, self.uplink_kbps, Exposure(agent_s, len(self.cells)))
+        return Group(self.strategy, totals, self.uplink_kbps, Exposure(agent_s, len(self.cells)), samples)
 
 
 @dataclass
@@ -120,8 +123,9 @@ th:first-child, td:first-child {{ text-align: left; }}
 Reductions and speed-ups are against <code>{BASELINE}</code>.</p>
 {html_table(rows, report_columns(self.projection_agents), "comparison")}
 <h2>Projection</h2>
-<p>Ingress bandwidth for {self.projection_agents:,} concurrent agents: the measured bytes sent per turn
-times the measured turns per second per agent, times the agents.</p>
+<p>Ingress bandwidth for {self.projection_agents:,} concurrent agents working back to back: the bytes
+an agent sent per second of its own working time (bytes per completed task over the seconds it took),
+times the agents.</p>
 {html_table(rows, projection, "projection")}
 <h2>Charts</h2>
 <div class="charts">

@@ -11,13 +11,17 @@ from agentload.metrics import (
     SUMMARY_COLUMNS,
     WEB_COLUMNS,
     Exposure,
+    Fmt,
     Group,
     Totals,
     comparison,
     markdown,
+    row_of,
     summed,
     text_rows,
 )
+from agentload.metrics.format import text
+from agentload.metrics.spread import change_ci, mean_ci, percentile, spans_zero
 
 
 def turn(
@@ -110,8 +114,27 @@ def test_rows_compare_against_the_baseline_of_the_same_uplink() -> None:
 def test_a_row_with_exposure_projects_ingress() -> None:
     t = accumulate(records(random.Random(4), "ws", 5))
     (r,) = comparison([Group("ws", t, exposure=Exposure(agent_s=100.0, cells=2))], projection_agents=1000)
-    assert r.cells == 2 and r.turns_per_agent_s == pytest.approx(t.turns_ok / 100)
-    assert r.projection_gbps == pytest.approx(t.sent / 100 * 8 * 1000 / 1e9)
+    busy_s = t.task_ms / 1000  # the agents' own time, not the window's
+    assert r.cells == 2 and r.turns_per_agent_s == pytest.approx(t.task_turns / busy_s)
+    assert r.projection_gbps == pytest.approx(t.task_sent / busy_s * 8 * 1000 / 1e9)
+
+
+def test_turn_rates_follow_each_strategys_speed() -> None:
+    """Two strategies that finished the same tasks in one window, one 25 % slower per turn: their turn
+    rates differ by exactly that (a count over the window would give both the same rate)."""
+    fast, slow = Totals(), Totals()
+    for t, ms in ((fast, 8_000.0), (slow, 10_000.0)):
+        for seq in range(4):
+            t.add_task(TaskRecord("ws", "x", "m", 0, seq, 0.0, ms, 10, 10, 20_000, 30_000))
+    exposure = Exposure(agent_s=40.0)
+    a, b = (row_of(Group("ws", t, exposure=exposure), None) for t in (fast, slow))
+    assert a.turns_per_agent_s / b.turns_per_agent_s == pytest.approx(10_000 / 8_000)
+    assert a.turns_per_agent_s == pytest.approx(10 / 8.0)
+
+
+def test_a_change_that_rounds_to_nothing_has_no_sign() -> None:
+    assert text(0.0, Fmt.CHANGE) == "0.0 %" and text(-0.0004, Fmt.CHANGE) == "0.0 %"
+    assert text(0.109, Fmt.CHANGE) == "-10.9 %" and text(-0.02, Fmt.CHANGE) == "+2.0 %"
 
 
 def test_one_formatter_for_the_terminal_and_the_web_tab() -> None:
@@ -128,3 +151,18 @@ def test_one_formatter_for_the_terminal_and_the_web_tab() -> None:
     web = text_rows(rows, WEB_COLUMNS)
     assert web[1]["strategy"] == "ws" and web[1]["turn1_kb"] == f"{rows[1].sent_by_turn[0] / 1000:.2f}"
     assert web[1]["turn9_kb"] == "-" and web[1]["sent_vs_stateless"].endswith(" %")
+
+
+def test_percentiles_and_seeded_bootstrap_intervals() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 50) == pytest.approx(50.5) and percentile(values, 99) == pytest.approx(99.01)
+    assert percentile([], 50) is None and mean_ci([1.0]) is None
+    ci = mean_ci(values)
+    assert ci is not None and ci[0] < 50.5 < ci[1] and mean_ci(values) == ci  # seeded: the same again
+    # a 20 % faster group: the interval of the change excludes 0; the same group against itself spans it
+    rng = random.Random(3)
+    slow = [10 + rng.gauss(0, 1) for _ in range(40)]
+    fast = [8 + rng.gauss(0, 1) for _ in range(40)]
+    change = change_ci(fast, slow)
+    assert change is not None and 0.1 < change[0] < 0.2 < change[1] < 0.3 and not spans_zero(change)
+    assert spans_zero(change_ci(slow, slow))
