@@ -8,6 +8,7 @@ token of history.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 import time
@@ -158,10 +159,20 @@ class Generation:
         """Output index of the first visible item (the reasoning item, when there is one, is 0)."""
         return 1 if self._reasons else 0
 
+    @functools.cached_property
+    def _encrypted(self) -> str | None:
+        """The reasoning's encrypted content when asked for: made once, sent in added, done and completed."""
+        if ENCRYPTED_REASONING not in self.req.include:
+            return None
+        return encrypted_content(self.reasoning_tokens, hash(self.id))
+
+    def _call_item_id(self, index: int, call: PlannedCall) -> str:
+        return self._item_id("ctc" if call.custom else "fc", index)
+
     def _reasoning_item(self, done: bool) -> dict[str, Any]:
         item: dict[str, Any] = {"id": self._item_id("rs", 0), "type": "reasoning", "summary": []}
-        if ENCRYPTED_REASONING in self.req.include:
-            item["encrypted_content"] = encrypted_content(self.reasoning_tokens, hash(self.id))
+        if self._encrypted is not None:
+            item["encrypted_content"] = self._encrypted
         if done and self.summary_text:
             item["summary"] = [{"type": "summary_text", "text": self.summary_text}]
         return item
@@ -171,7 +182,7 @@ class Generation:
         if self.plan.message is not None:
             return [*items, _message_item(self._item_id("msg", 0), self.plan.message, "completed")]
         return items + [
-            _call_item(self._item_id("ctc" if c.custom else "fc", i), c, c.arguments, "completed")
+            _call_item(self._call_item_id(i, c), c, c.arguments, "completed")
             for i, c in enumerate(self.plan.calls)
         ]
 
@@ -276,7 +287,7 @@ class Generation:
             )
         for i, call in enumerate(self.plan.calls):
             index = base + i
-            item_id = self._item_id("ctc" if call.custom else "fc", i)
+            item_id = self._call_item_id(i, call)
             kind = "custom_tool_call_input" if call.custom else "function_call_arguments"
             yield (
                 t,
