@@ -1,4 +1,4 @@
-"""``agentload`` command line: the mock, the demo, sweeps and reports, the fleet, the probe, the dashboard.
+"""``agentload`` command line: the mock, the demo, sweeps, reports and comparisons, the fleet, the probe, the dashboard.
 
 Each role's package owns its sub-commands (their parsers and what they run); this module only puts them
 together. User mistakes end in one line on stderr and exit code 2, never a traceback.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .compare import cli as compare_cli
 from .core.errors import AgentloadError
 from .influx import cli as influx_cli
 from .launch import cli as launch_cli
@@ -24,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     mock_cli.add_parser(sub)
     sweep_cli.add_parsers(sub)
+    compare_cli.add_parser(sub)
     launch_cli.add_parsers(sub)
     influx_cli.add_parser(sub)
     return parser

@@ -237,6 +237,8 @@ class Agent:
             rec.recoveries += 1
         if turn == 0 and tr.ttft_ms is not None and rec.ttft_first_ms is None:
             rec.ttft_first_ms = tr.ttft_ms
+        if reply.ok and tr.ttft_ms is not None:
+            rec.ttft_max_ms = max(rec.ttft_max_ms or 0.0, tr.ttft_ms)
         if reply.ok:
             rec.turn_bytes_sent.append(tr.bytes_sent)
         if reply.error_kind == ErrorKind.RATE_LIMITED:

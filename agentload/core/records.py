@@ -112,6 +112,7 @@ class TaskRecord:
     ok: bool = True
     error_kind: str | None = None
     ttft_first_ms: float | None = None
+    ttft_max_ms: float | None = None  # the slowest successful turn's (an objective on TTFT binds every turn)
     rate_limited: int = 0  # 429 answers met (and waited out, under --on-429 honor/retry)
     rate_limit_wait_ms: float = 0.0
     turn_bytes_sent: list[int] = field(default_factory=list)

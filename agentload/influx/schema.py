@@ -69,7 +69,7 @@ TASK_INT_FIELDS = (
     "agent",
     "task_seq",
 )
-TASK_FLOAT_FIELDS = ("duration_ms", "tool_time_ms", "ttft_first_ms", "rate_limit_wait_ms")
+TASK_FLOAT_FIELDS = ("duration_ms", "tool_time_ms", "ttft_first_ms", "ttft_max_ms", "rate_limit_wait_ms")
 THROUGHPUT_FIELDS = (
     "interval_s",
     "turns",

@@ -116,19 +116,40 @@ def _turn_kb(turn: int) -> Callable[[ComparisonRow], float | None]:
     return get
 
 
+def _slo_text(r: ComparisonRow) -> str | None:
+    if r.slo_met is None:
+        return None
+    return "met" if r.slo_met else "failed: " + ", ".join(r.failed_objectives)
+
+
+SENT_CHANGE_CI = Column(
+    "sent_reduction",
+    "sent vs stateless (95 % CI)",
+    Fmt.CHANGE_CI,
+    lambda r: (r.sent_reduction, r.sent_reduction_ci95),
+)
+TIME_CHANGE_CI = Column(
+    "speedup", "time vs stateless (95 % CI)", Fmt.CHANGE_CI, lambda r: (r.speedup, r.speedup_ci95)
+)
+SLO_COLUMNS = (
+    Column("goodput_tasks_per_s", "goodput tasks/s", Fmt.RATE3),
+    Column("slo", "SLO", Fmt.TEXT, _slo_text),
+)
 SUMMARY_COLUMNS = (
     Column("strategy", "strategy", Fmt.TEXT),
     Column("tasks", "tasks", Fmt.COUNT),
     Column("turns_per_task", "turns/task", Fmt.MS1),
     Column("sent_per_task", "KB sent/task", Fmt.KB1),
     Column("received_per_task", "KB recv/task", Fmt.KB1),
-    Column("sent_reduction", "sent vs stateless", Fmt.CHANGE),
+    SENT_CHANGE_CI,
     Column("turn1_sent", "turn 1 KB", Fmt.KB2),
     Column("turn9_sent", "turn 9 KB", Fmt.KB2),
-    Column("ttft_mean_ms", "TTFT mean ms", Fmt.MS1),
+    Column("ttft_p50_ms", "TTFT p50 ms", Fmt.MS),
+    Column("ttft_p99_ms", "TTFT p99 ms", Fmt.MS),
     Column("ttft_first_ms", "TTFT turn 1 ms", Fmt.MS1),
     Column("task_s", "s/task", Fmt.S2),
-    Column("speedup", "time vs stateless", Fmt.CHANGE),
+    Column("task_s_p90", "s/task p90", Fmt.S2),
+    TIME_CHANGE_CI,
     Column("cached_share", "cached", Fmt.SHARE),
     Column("recoveries", "recov.", Fmt.COUNT),
     Column("turn_failures", "failed turns", Fmt.COUNT),
@@ -138,13 +159,34 @@ WEB_COLUMNS = (
     Column("strategy", "Strategy", Fmt.TEXT),
     Column("tasks", "Tasks", Fmt.COUNT),
     Column("kb_sent_task", "KB sent/task", Fmt.KB1, lambda r: r.sent_per_task),
-    Column("sent_vs_stateless", "Sent vs stateless", Fmt.CHANGE, lambda r: r.sent_reduction),
+    Column(
+        "sent_vs_stateless",
+        "Sent vs stateless (95 % CI)",
+        Fmt.CHANGE_CI,
+        lambda r: (r.sent_reduction, r.sent_reduction_ci95),
+    ),
     *(Column(f"turn{t}_kb", f"Turn {t} KB sent", Fmt.KB2, _turn_kb(t)) for t in WEB_TURNS),
-    Column("ttft_mean_ms", "TTFT mean ms", Fmt.MS1),
+    Column("ttft_p50_ms", "TTFT p50 ms", Fmt.MS),
+    Column("ttft_p90_ms", "TTFT p90 ms", Fmt.MS),
+    Column("ttft_p99_ms", "TTFT p99 ms", Fmt.MS),
     Column("ttft_first_ms", "TTFT turn 1 ms", Fmt.MS1),
     Column("s_task", "s/task", Fmt.S2, lambda r: r.task_s),
+    Column("s_task_p90", "s/task p90", Fmt.S2, lambda r: r.task_s_p90),
+    Column(
+        "time_vs_stateless",
+        "Time vs stateless (95 % CI)",
+        Fmt.CHANGE_CI,
+        lambda r: (r.speedup, r.speedup_ci95),
+    ),
+    Column("goodput", "Goodput tasks/s", Fmt.RATE3, lambda r: r.goodput_tasks_per_s),
+    Column("slo", "SLO", Fmt.TEXT, _slo_text),
     Column("failed_turns", "Failed turns", Fmt.COUNT, lambda r: r.turn_failures),
 )
+
+
+def with_slo(columns: Sequence[Column], objectives: bool) -> tuple[Column, ...]:
+    """The columns, with goodput and the SLO verdict when objectives were given."""
+    return (*columns, *SLO_COLUMNS) if objectives else tuple(columns)
 
 
 def report_columns(projection_agents: int) -> tuple[Column, ...]:
@@ -155,20 +197,14 @@ def report_columns(projection_agents: int) -> tuple[Column, ...]:
         Column("tasks", "tasks", Fmt.COUNT),
         Column("sent_per_task", "KB sent/task", Fmt.KB1),
         Column("received_per_task", "KB recv/task", Fmt.KB1),
-        Column(
-            "sent_reduction",
-            "sent vs stateless (95 % CI)",
-            Fmt.CHANGE_CI,
-            lambda r: (r.sent_reduction, r.sent_reduction_ci95),
-        ),
+        SENT_CHANGE_CI,
         Column("ttft_mean_ms", "TTFT mean ms", Fmt.MS),
+        Column("ttft_p50_ms", "TTFT p50 ms", Fmt.MS),
         Column("ttft_p99_ms", "TTFT p99 ms", Fmt.MS),
         Column("ttft_first_ms", "TTFT turn 1 ms", Fmt.MS),
         Column("task_s", "s/task", Fmt.S2),
         Column("task_s_p90", "s/task p90", Fmt.S2),
-        Column(
-            "speedup", "time vs stateless (95 % CI)", Fmt.CHANGE_CI, lambda r: (r.speedup, r.speedup_ci95)
-        ),
+        TIME_CHANGE_CI,
         Column("rate_limited", "429s", Fmt.COUNT),
         Column("projection_gbps", f"ingress at {projection_agents:,} agents", Fmt.GBPS),
     )

@@ -7,11 +7,12 @@ uplink (core.strategies.BASELINE).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from ..core.strategies import BASELINE, order
-from .spread import Interval, Samples, change_ci, mean_ci, percentile
+from .slo import Objective, Verdict, good_tasks, verdicts
+from .spread import Interval, Samples, change_ci, ci_method, mean_ci, percentile
 from .totals import Totals
 
 
@@ -31,7 +32,8 @@ class Group:
     totals: Totals
     uplink_kbps: float = 0.0
     exposure: Exposure | None = None
-    samples: Samples | None = None  # per task and per turn (sweeps): percentiles and intervals
+    samples: Samples | None = None  # per task and per turn: percentiles, intervals, goodput
+    seconds: float | None = None  # the time the Totals cover (a run's, or a sweep's windows): goodput
 
     @property
     def label(self) -> str:
@@ -67,6 +69,7 @@ class ComparisonRow:
     events: int
     rate_limited: int
     failures: dict[str, int]
+    sessions_dropped: int
     # with an exposure (sweeps)
     cells: int | None = None
     sent_per_turn: float | None = None  # every attempt's bytes over ok turns
@@ -86,6 +89,13 @@ class ComparisonRow:
     sent_per_task_ci95: Interval | None = None
     speedup_ci95: Interval | None = None
     sent_reduction_ci95: Interval | None = None
+    ci_method: str | None = None
+    failed_task_share: float | None = None  # failed / (completed + failed) tasks
+    # with objectives (--slo): each evaluated on this row, and the tasks that met all of them
+    slo: tuple[Verdict, ...] | None = None
+    slo_met: bool | None = None
+    good_tasks: int | None = None
+    goodput_tasks_per_s: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -93,7 +103,12 @@ class ComparisonRow:
         for k, v in d.items():
             if k.endswith("_ci95") and v is not None:
                 d[k] = list(v)
+        d["slo"] = [v.as_dict() for v in self.slo] if self.slo is not None else None
         return d
+
+    @property
+    def failed_objectives(self) -> list[str]:
+        return [str(v.metric) for v in self.slo or () if not v.met]
 
 
 def _div(a: float, b: float) -> float | None:
@@ -118,6 +133,7 @@ def _spread(s: Samples | None, base: Samples | None) -> dict[str, Any]:
         "task_s_p90": percentile(s.task_s, 90),
         "task_s_ci95": mean_ci(s.task_s),
         "sent_per_task_ci95": mean_ci(s.task_sent),
+        "ci_method": ci_method(len(s.task_s)).value,
     }
     if base is not None:
         out["speedup_ci95"] = change_ci(s.task_s, base.task_s)
@@ -125,11 +141,35 @@ def _spread(s: Samples | None, base: Samples | None) -> dict[str, Any]:
     return out
 
 
+def _objectives(row: ComparisonRow, group: Group, objectives: tuple[Objective, ...]) -> dict[str, Any]:
+    if not objectives:
+        return {}
+    found = verdicts({o.metric: getattr(row, o.metric) for o in objectives}, objectives)
+    good = good_tasks(group.samples, objectives) if group.samples is not None else None
+    return {
+        "slo": found,
+        "slo_met": all(v.met for v in found),
+        "good_tasks": good,
+        "goodput_tasks_per_s": good / group.seconds if good is not None and group.seconds else None,
+    }
+
+
 def row_of(
     group: Group,
     base: Totals | None,
     projection_agents: int | None = None,
     base_samples: Samples | None = None,
+    objectives: tuple[Objective, ...] = (),
+) -> ComparisonRow:
+    row = _row(group, base, projection_agents, base_samples)
+    return replace(row, **_objectives(row, group, objectives)) if objectives else row
+
+
+def _row(
+    group: Group,
+    base: Totals | None,
+    projection_agents: int | None,
+    base_samples: Samples | None,
 ) -> ComparisonRow:
     t = group.totals
     n = t.tasks_ok
@@ -171,7 +211,9 @@ def row_of(
         retries=t.retries,
         events=t.events,
         rate_limited=t.rate_limited,
+        sessions_dropped=t.sessions_dropped,
         failures=dict(t.failures),
+        failed_task_share=_div(t.tasks_failed, t.tasks_ok + t.tasks_failed),
         cells=exp.cells if exp else None,
         sent_per_turn=_div(t.sent, t.turns_ok) if exp else None,
         turns_per_agent_s=_div(t.task_turns, busy_s) if exp else None,
@@ -183,7 +225,9 @@ def row_of(
     )
 
 
-def comparison(groups: list[Group], projection_agents: int | None = None) -> list[ComparisonRow]:
+def comparison(
+    groups: list[Group], projection_agents: int | None = None, objectives: tuple[Objective, ...] = ()
+) -> list[ComparisonRow]:
     """One row per group, in (uplink, strategy) order, each against the baseline of its uplink (the
     baseline itself is compared with nothing)."""
     ordered = sorted(groups, key=lambda g: (g.uplink_kbps, order(g.strategy)))
@@ -191,5 +235,7 @@ def comparison(groups: list[Group], projection_agents: int | None = None) -> lis
     rows = []
     for g in ordered:
         b = None if g.strategy == BASELINE else bases.get(g.uplink_kbps)
-        rows.append(row_of(g, b.totals if b else None, projection_agents, b.samples if b else None))
+        rows.append(
+            row_of(g, b.totals if b else None, projection_agents, b.samples if b else None, objectives)
+        )
     return rows

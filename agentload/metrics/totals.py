@@ -42,6 +42,7 @@ class Totals:
     first_ttft_n: int = 0
     input_tokens: int = 0
     cached_tokens: int = 0
+    sessions_dropped: int = 0  # open-loop session arrivals that found no free agent
     events: int = 0  # stream events received, every attempt (the generator's work, for bench/)
     failures: dict[str, int] = field(default_factory=dict)  # error kind -> failed attempts
     turn_sent: dict[int, int] = field(default_factory=dict)  # turn index -> bytes sent (ok turns)

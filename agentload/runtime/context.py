@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .cpu_watch import CpuWatch
     from .final_reports import FinalReports
     from .influx_output import InfluxOutput
+    from .loop import Sessions
     from .records_file import RecordsFile
     from .summary import Summary
 
@@ -43,6 +44,7 @@ class RunContext:
     records: RecordsFile | None = None
     influx: InfluxOutput | None = None
     finals: FinalReports | None = None
+    sessions: Sessions | None = None
     extensions: dict[str, Any] = field(default_factory=dict)  # components from outside the runtime (probe)
 
     def say(self, text: str) -> None:

@@ -21,7 +21,9 @@ from ..core.errors import AgentloadError
 from ..core.fields import add_arguments, opt, read_options
 from ..core.protocol import API_KEY_ENV
 from ..core.strategies import BY_NAME, NAMES, Strategy
+from ..metrics.slo import METRICS, Objective, parse_slo
 from ..workload import Task, TextCache, builtin_task_names, load_tasks
+from .loop import Loop
 
 USER_AGENT = "agentload/0.1"
 
@@ -122,12 +124,35 @@ class RunOptions:
         meaning="0 = closed loop",
         web_ui=True,
     )
+    session_rate: float = opt(
+        0.0,
+        "open-loop sessions: agent sessions that arrive per second, for each strategy, across the fleet; "
+        "each opens its own connection, runs one task and leaves (-u caps how many run at once; an arrival "
+        "that finds no free agent is dropped and counted); 0 = agents work back to back",
+        minimum=0,
+        meaning="0 = no sessions loop",
+        web_ui=True,
+    )
+    burstiness: float = opt(
+        1.0,
+        "with --session-rate: the shape of the gamma distribution of the gaps between arrivals (1 = "
+        "Poisson; below 1 burstier, above 1 more even; as vLLM's benchmark and AIPerf)",
+        above=0,
+        web_ui=True,
+    )
     start_jitter: float = opt(
         1.0,
         "each agent waits a random 0..this many seconds before its first task (default 1): Locust spawns "
         "a second's agents at one instant, and without this they would all send their first request "
         "together, a burst no real fleet makes (0 = start at once)",
         minimum=0,
+    )
+    slo: str = opt(
+        "",
+        "service-level objectives, comma-separated METRIC=LIMIT (e.g. ttft_p99_ms=2000,task_s_p90=60), each "
+        "an upper bound checked per strategy at the end; goodput counts the tasks that met them all, and a "
+        "failing objective makes the exit code 1 (metrics: " + ", ".join(METRICS) + ")",
+        web_ui=True,
     )
     run_id: str = opt(
         "",
@@ -222,6 +247,7 @@ class RunSettings:
     strategies: tuple[Strategy, ...]
     tasks: tuple[Task, ...]
     timeouts: Timeouts
+    objectives: tuple[Objective, ...] = ()
 
     @classmethod
     def build(cls, namespace: Any, host: str = "") -> RunSettings:
@@ -231,12 +257,23 @@ class RunSettings:
         tasks = load_tasks(builtin_task_names() if names == ["all"] else names)
         if host:
             check_host(host)
+        if o.session_rate > 0 and o.task_rate > 0:
+            raise AgentloadError(
+                "--session-rate and --task-rate: give one (sessions arrive across the fleet; --task-rate "
+                "paces each agent)"
+            )
         return cls(
             options=o,
             strategies=tuple(strategies),
             tasks=tuple(tasks),
             timeouts=Timeouts(o.connect_timeout, o.first_token_timeout, o.idle_timeout),
+            objectives=parse_slo(o.slo),
         )
+
+    @property
+    def loop(self) -> Loop:
+        o = self.options
+        return Loop.of(o.task_rate, o.session_rate, o.burstiness)
 
     @property
     def strategy_names(self) -> list[str]:

@@ -29,6 +29,7 @@ from . import (
     final_reports,
     influx_output,
     locust_stats,
+    loop,
     records_file,
     stopping,
     summary,
@@ -71,6 +72,7 @@ def _on_init(environment: Environment, runner: Any = None, **_kw: Any) -> None:
     final_reports.install(ctx)
     fatal.install(ctx)
     web_ui.install(ctx)
+    loop.install(ctx)
     stopping.install(ctx)
     _connect_reports(ctx)
     try:
@@ -159,6 +161,7 @@ def _on_test_start(environment: Environment, **_kw: Any) -> None:
     assert options is not None
     if ctx.role != Role.WORKER:  # the master names the run; workers receive its options
         options.run_id = ctx.settings.options.run_id or new_run_id()
+        loop.set_fleet(ctx)
     ctx.run_id = options.run_id
     if ctx.role.runs_agents:
         # Everything alive now (modules, Locust, the tasks) is left out of every later collection: a

@@ -2,14 +2,17 @@
 
 Workers send what they measured since their last report with every Locust stats report and once more
 at the end (runtime.final_reports); the master merges them, so the table printed at the end of a
-distributed run covers every worker. The summary also checks that nothing went unrecorded: every
-attempt that started ended as one ok, failed or interrupted record.
+distributed run covers every worker. With the totals go the samples (per task and per turn), so
+the table, the summary JSON and the web UI's Agents tab show percentiles and intervals over every
+worker's tasks, and ``--slo`` is checked on them. The summary also checks that nothing went
+unrecorded: every attempt that started ended as one ok, failed or interrupted record.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import time
 from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,63 +20,128 @@ from typing import TYPE_CHECKING, Any
 from ..client import On429
 from ..core.records import ErrorKind, TaskRecord, TurnRecord
 from ..metrics import SUMMARY_COLUMNS, ComparisonRow, Group, Totals, comparison, markdown, summed
+from ..metrics.format import with_slo
+from ..metrics.slo import Objective
+from ..metrics.spread import Samples
 
 if TYPE_CHECKING:
     from .context import RunContext
 
 REPORT_KEY = "agentload"
+SAMPLES_KEY = "agentload_samples"
+ROWS_MAX_AGE_S = 10.0  # the web UI polls every few seconds; intervals are recomputed at most this often
 
 
 class Summary:
-    """Per-strategy Totals of this process (a worker: since its last report; else everything)."""
+    """Per-strategy Totals and Samples of this process (a worker: since its last report; else
+    everything), and the time the run has covered so far (for goodput)."""
 
-    def __init__(self) -> None:
+    def __init__(self, objectives: tuple[Objective, ...] = ()) -> None:
         self.by_strategy: dict[str, Totals] = defaultdict(Totals)
+        self.samples: dict[str, Samples] = defaultdict(Samples)
+        self.objectives = objectives
+        self.started: float | None = None  # monotonic: the test's start, and its stop
+        self.stopped: float | None = None
+        self._rows: tuple[float, list[ComparisonRow]] | None = None
 
     def add_attempt(self, strategy: str) -> None:
         self.by_strategy[strategy].add_attempt()
 
     def add_turn(self, record: TurnRecord, outcome: Any = None) -> None:
         self.by_strategy[record.strategy].add_turn(record)
+        self.samples[record.strategy].add_turn(record)
 
     def add_task(self, record: TaskRecord) -> None:
         self.by_strategy[record.strategy].add_task(record)
+        self.samples[record.strategy].add_task(record)
 
     def take(self) -> dict[str, Any]:
-        """Everything since the last take, as plain data (what a worker sends to the master)."""
+        """The totals since the last take, as plain data (what a worker sends to the master)."""
         out = {name: t.as_dict() for name, t in self.by_strategy.items()}
         self.by_strategy.clear()
+        return out
+
+    def take_samples(self) -> dict[str, Any]:
+        out = {name: s.as_dict() for name, s in self.samples.items()}
+        self.samples.clear()
         return out
 
     def merge(self, data: dict[str, Any]) -> None:
         for name, d in data.items():
             self.by_strategy[name].merge(d)
+        self._rows = None
+
+    def merge_samples(self, data: dict[str, Any]) -> None:
+        for name, d in data.items():
+            self.samples[name].merge(d)
 
     def reset(self) -> None:
         self.by_strategy.clear()
+        self.samples.clear()
+        self.started, self.stopped, self._rows = time.monotonic(), None, None
+
+    def test_start(self) -> None:
+        self.started, self.stopped = time.monotonic(), None
+
+    def test_stop(self) -> None:
+        self.stopped = time.monotonic()
+
+    @property
+    def seconds(self) -> float | None:
+        """The run's time so far (from the test's start to its stop, or to now)."""
+        if self.started is None:
+            return None
+        return (self.stopped or time.monotonic()) - self.started
 
     def overall(self) -> Totals:
         """Every strategy's totals added up (the run as a whole)."""
         return summed(list(self.by_strategy.values()))
 
     def rows(self) -> list[ComparisonRow]:
-        return comparison([Group(name, t) for name, t in self.by_strategy.items()])
+        groups = [
+            Group(name, t, samples=self.samples.get(name, Samples()), seconds=self.seconds)
+            for name, t in self.by_strategy.items()
+        ]
+        return comparison(groups, objectives=self.objectives)
 
-    def table(self) -> str:
-        return markdown(self.rows(), SUMMARY_COLUMNS)
+    def recent_rows(self) -> list[ComparisonRow]:
+        """The rows, recomputed at most every ROWS_MAX_AGE_S (what the web UI shows while it polls)."""
+        now = time.monotonic()
+        if self._rows is None or now - self._rows[0] > ROWS_MAX_AGE_S:
+            self._rows = (now, self.rows())
+        return self._rows[1]
+
+    def table(self, rows: list[ComparisonRow] | None = None) -> str:
+        return markdown(
+            self.rows() if rows is None else rows, with_slo(SUMMARY_COLUMNS, bool(self.objectives))
+        )
 
 
 def install(ctx: RunContext) -> Summary:
-    summary = ctx.summary = Summary()
+    summary = ctx.summary = Summary(ctx.settings.objectives)
     ev = ctx.events
     ev.attempt.add_listener(summary.add_attempt)
     ev.turn.add_listener(summary.add_turn)
     ev.task.add_listener(summary.add_task)
-    ev.report.add_listener(lambda data: data.__setitem__(REPORT_KEY, summary.take()))
+
+    def report(data: dict[str, Any]) -> None:
+        data[REPORT_KEY] = summary.take()
+        data[SAMPLES_KEY] = summary.take_samples()
+
+    ev.report.add_listener(report)
+
+    def test_start(**_kw: Any) -> None:
+        summary.objectives = ctx.settings.objectives  # (rebuilt at test start: the web UI may change them)
+        summary.test_start()
+
+    ctx.environment.events.test_start.add_listener(test_start)
+    ctx.environment.events.test_stop.add_listener(lambda **_kw: summary.test_stop())
 
     def merge(worker: str, data: dict[str, Any]) -> None:
         if REPORT_KEY in data:
             summary.merge(data[REPORT_KEY])
+        if SAMPLES_KEY in data:
+            summary.merge_samples(data[SAMPLES_KEY])
 
     ev.merge.add_listener(merge)
     if ctx.role.reports:
@@ -82,11 +150,18 @@ def install(ctx: RunContext) -> Summary:
 
 
 def _finish(ctx: RunContext, summary: Summary) -> None:
+    rows = summary.rows()
     if summary.by_strategy:
         ctx.say("\nagentload: per-strategy comparison (per completed task; bytes are exact wire bytes)\n")
-        ctx.say(summary.table())
+        ctx.say(summary.table(rows))
     _settle_exit_code_for_429s(ctx, summary)
+    _check_objectives(ctx, rows)
     tot = summary.overall()
+    if tot.sessions_dropped:
+        ctx.say(
+            f"agentload: {tot.sessions_dropped} session arrivals found no free agent and were dropped "
+            "(give more agents with -u: it caps the sessions that run at once)"
+        )
     unaccounted = tot.turns_started - tot.turns_ok - tot.turns_failed - tot.turns_interrupted
     if unaccounted:
         ctx.say(f"agentload: {unaccounted} turn attempts started but never recorded")
@@ -94,7 +169,10 @@ def _finish(ctx: RunContext, summary: Summary) -> None:
     path = ctx.settings.options.summary_json
     if path:
         doc = {
-            "rows": [r.as_dict() for r in summary.rows()],
+            "rows": [r.as_dict() for r in rows],
+            "seconds": summary.seconds,
+            "loop": ctx.settings.loop.as_dict(),
+            "slo": [str(o) for o in summary.objectives],
             "turns": {
                 "started": tot.turns_started,
                 "ok": tot.turns_ok,
@@ -130,3 +208,20 @@ def _settle_exit_code_for_429s(ctx: RunContext, summary: Summary) -> None:
     nothing_else = ctx.environment.process_exit_code is None  # no other finding set it: Locust's 1 becomes 0
     if other == 0 and tot.tasks_failed == 0 and only_429 and not runner.exceptions and nothing_else:
         ctx.environment.process_exit_code = 0
+
+
+def _check_objectives(ctx: RunContext, rows: list[ComparisonRow]) -> None:
+    """--slo: one line per strategy, and exit code 1 when any objective failed (the CI gate)."""
+    if not ctx.settings.objectives:
+        return
+    failed = False
+    for r in rows:
+        marks = ", ".join(
+            f"{v.metric} {'-' if v.value is None else f'{v.value:.4g}'} {'<=' if v.met else '>'} {v.limit:g}"
+            for v in r.slo or ()
+        )
+        good = "-" if r.goodput_tasks_per_s is None else f"{r.goodput_tasks_per_s:.3f} tasks/s"
+        ctx.say(f"agentload: SLO {r.label}: {'met' if r.slo_met else 'FAILED'} ({marks}); goodput {good}")
+        failed = failed or not r.slo_met
+    if failed:
+        ctx.exit_with(1)

@@ -2,7 +2,9 @@
 
 One user = one agent = one connection (HTTP keep-alive or WebSocket), working through the selected
 tasks one after another, like a developer's agent process. Its agent hands every record to the run's
-components through the run context's events.
+components through the run context's events. In the sessions loop (runtime.loop) a user is a free
+agent of the fleet instead: it waits for a session to arrive, then opens a connection, runs one task
+as a new agent, and closes it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from ..client.backoff import TaskBackoff
 from ..core.records import ErrorKind
 from ..core.strategies import STRATEGIES, Strategy
 from .context import context_of
+from .loop import LoopKind
 from .options import request_headers
 
 
@@ -27,46 +30,73 @@ class AgentUser(User):
     strategy: ClassVar[Strategy]
 
     def wait_time(self) -> float:
-        """Closed loop (back to back) unless --task-rate paces each agent (open loop)."""
-        rate = context_of(self.environment).settings.options.task_rate
-        return constant_throughput(rate)(self) if rate > 0 else 0.0
+        """Closed loop (back to back) unless --task-rate paces each agent (open loop); in the sessions
+        loop the arrivals pace the agents."""
+        loop = context_of(self.environment).settings.loop
+        return constant_throughput(loop.task_rate)(self) if loop.kind == LoopKind.TASK_RATE else 0.0
 
     def on_start(self) -> None:
         ctx = context_of(self.environment)
         settings = ctx.settings
+        tasks = list(settings.tasks)
+        self._clock = None
+        if settings.loop.kind == LoopKind.SESSIONS and ctx.sessions is not None:
+            self._clock = ctx.sessions.join(type(self).__name__, self.strategy.name)
+        self.agent, self.transport = self._new_agent()
+        # start each agent on a different task so a small run still covers every task
+        offset = self.agent.agent_id % len(tasks)
+        self._tasks = itertools.cycle(tasks[offset:] + tasks[:offset])
+        self._backoff = TaskBackoff()
+        if settings.options.start_jitter > 0 and self._clock is None:
+            gevent.sleep(random.uniform(0.0, settings.options.start_jitter))
+
+    def _new_agent(self) -> tuple[Agent, Transport]:
+        """An agent with its own connection (its transport connects on its first request)."""
+        ctx = context_of(self.environment)
+        settings = ctx.settings
         host = self.host or self.environment.host or ""
-        self.transport: Transport = make_transport(
+        transport = make_transport(
             self.strategy, api_base(host), request_headers(), settings.timeouts, settings.options.uplink_kbps
         )
-        agent_id = next(ctx.agent_ids)
         events = ctx.events
-        self.agent = Agent(
+        agent = Agent(
             settings.agent(self.strategy, ctx.tool_outputs),
-            self.transport,
-            agent_id,
+            transport,
+            next(ctx.agent_ids),
             on_turn=lambda rec, outcome: events.turn.fire(record=rec, outcome=outcome),
             on_task=lambda rec: events.task.fire(record=rec),
             on_attempt=lambda strategy: events.attempt.fire(strategy=strategy),
         )
-        # start each agent on a different task so a small run still covers every task
-        tasks = list(settings.tasks)
-        offset = agent_id % len(tasks)
-        self._tasks = itertools.cycle(tasks[offset:] + tasks[:offset])
-        self._backoff = TaskBackoff()
-        if settings.options.start_jitter > 0:
-            gevent.sleep(random.uniform(0.0, settings.options.start_jitter))
+        return agent, transport
 
     @task
     def work_one_task(self) -> None:
+        if self._clock is not None:
+            self._run_session()
+            return
         rec = self.agent.run_task(next(self._tasks))
         wait = self._backoff.after(rec.ok, rec.error_kind == ErrorKind.INTERRUPTED)
         if wait > 0:
             gevent.sleep(wait)
 
+    def _run_session(self) -> None:
+        """One arriving session: a new agent on a new connection, one task, then it leaves."""
+        assert self._clock is not None
+        self._clock.wait()
+        self.transport.close()
+        self.agent, self.transport = self._new_agent()
+        try:
+            self.agent.run_task(next(self._tasks))
+        finally:
+            self.transport.close()
+
     def on_stop(self) -> None:
         transport = getattr(self, "transport", None)
         if transport is not None:
             transport.close()
+        ctx = context_of(self.environment)
+        if getattr(self, "_clock", None) is not None and ctx.sessions is not None:
+            ctx.sessions.leave(type(self).__name__)
 
 
 def _user_class(strategy: Strategy) -> type[AgentUser]:

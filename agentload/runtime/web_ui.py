@@ -31,7 +31,7 @@ TOTALS_PATH = "/agentload/totals"
 
 
 def tab_rows(summary: Summary) -> list[dict[str, str]]:
-    return text_rows(summary.rows(), WEB_COLUMNS)
+    return text_rows(summary.recent_rows(), WEB_COLUMNS)
 
 
 def install(ctx: RunContext) -> None:

@@ -17,7 +17,8 @@ from typing import Any
 
 from ..core.records import TaskRecord, TurnRecord, record_from_dict
 from ..metrics import ComparisonRow, Exposure, Group, Totals, row_of
-from ..metrics.spread import Samples
+from ..metrics.slo import Objective
+from ..metrics.spread import Samples, TurnSamples
 from .spec import CellSpec
 
 
@@ -28,19 +29,22 @@ class CellResult:
     window_s: float  # measured seconds
     totals: Totals
     samples: Samples = field(default_factory=Samples)  # per counted task and turn: the spread
+    turns: TurnSamples = field(default_factory=TurnSamples)  # per task and turn: the per-turn charts
 
     @property
     def exposure(self) -> Exposure:
         return Exposure(agent_s=self.window_s * self.spec.agents)
 
-    def row(self) -> ComparisonRow:
-        return row_of(
-            Group(self.spec.strategy, self.totals, self.spec.uplink_kbps, self.exposure, self.samples), None
-        )
+    def group(self) -> Group:
+        s = self.spec
+        return Group(s.strategy, self.totals, s.uplink_kbps, self.exposure, self.samples, self.window_s)
 
-    def as_dict(self) -> dict[str, Any]:
+    def row(self, objectives: tuple[Objective, ...] = ()) -> ComparisonRow:
+        return row_of(self.group(), None, objectives=objectives)
+
+    def as_dict(self, objectives: tuple[Objective, ...] = ()) -> dict[str, Any]:
         """The cell as cells.jsonl keeps it: its totals, and the figures a reader looks for."""
-        t, r, w = self.totals, self.row(), self.window_s
+        t, r, w = self.totals, self.row(objectives), self.window_s
         return {
             "spec": asdict(self.spec),
             "window_start": self.window_start,
@@ -64,15 +68,25 @@ class CellResult:
             "tasks_per_s": (t.tasks_ok + t.tasks_failed) / w if w > 0 else 0.0,
             "rate_limited_per_s": t.rate_limited / w if w > 0 else 0.0,
             "sent_per_agent_s": r.sent_per_agent_s or 0.0,
+            "slo": [v.as_dict() for v in r.slo] if r.slo is not None else None,
+            "slo_met": r.slo_met,
+            "goodput_tasks_per_s": r.goodput_tasks_per_s,
             "totals": t.as_dict(),
             "samples": self.samples.as_dict(),
+            "turn_samples": self.turns.as_dict(),
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CellResult:
         samples = Samples().merge(d.get("samples") or {})  # cells written before samples: none
+        turns = TurnSamples().merge(d.get("turn_samples") or {})
         return cls(
-            CellSpec(**d["spec"]), d["window_start"], d["window_s"], Totals.from_dict(d["totals"]), samples
+            CellSpec(**d["spec"]),
+            d["window_start"],
+            d["window_s"],
+            Totals.from_dict(d["totals"]),
+            samples,
+            turns,
         )
 
 
@@ -94,20 +108,18 @@ def measure(
         for r in records
         if r["kind"] == "task" and window_start <= r["started_at"] < end
     }
-    totals, samples = Totals(), Samples()
+    totals, samples, turns = Totals(), Samples(), TurnSamples()
     for r in records:
         if (r["agent"], r["task_seq"]) not in counted:
             continue
         if r["kind"] == "turn":
+            turn = record_from_dict(TurnRecord, r)
             totals.add_attempt()
-            totals.add_turn(record_from_dict(TurnRecord, r))
-            if r["ok"] and r["ttft_ms"] is not None:
-                samples.ttft_ms.append(r["ttft_ms"])
+            totals.add_turn(turn)
+            samples.add_turn(turn)
+            turns.add_turn(turn)
         else:
-            totals.add_task(record_from_dict(TaskRecord, r))
-            if r["ok"]:
-                samples.task_s.append(r["duration_ms"] / 1000.0)
-                samples.task_sent.append(r["bytes_sent"])
-                if r["ttft_first_ms"] is not None:
-                    samples.ttft_first_ms.append(r["ttft_first_ms"])
-    return CellResult(spec, window_start, window_s, totals, samples)
+            task = record_from_dict(TaskRecord, r)
+            totals.add_task(task)
+            samples.add_task(task)
+    return CellResult(spec, window_start, window_s, totals, samples, turns)

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from ..core.errors import AgentloadError
 from ..core.strategies import NAMES
+from ..metrics.slo import parse_slo
 from .demo import DEMO, DEMO_AGENTS, run_demo
 from .report import DEFAULT_PROJECTION_AGENTS, write_report
-from .runner import run_sweep
+from .runner import report_objectives, run_sweep
 from .spec import SweepSpec, parse_list
 
 DEFAULT_MODEL = "gpt-5.4"
@@ -37,6 +38,12 @@ def _add_cell_options(p: argparse.ArgumentParser, duration: float, warmup: float
         type=float,
         default=scale,
         help=f"scale of simulated tool latency (default {scale:g})",
+    )
+    p.add_argument(
+        "--slo",
+        default="",
+        help="objectives METRIC=LIMIT,... (e.g. ttft_p99_ms=2000,task_s_p90=60), each checked per strategy "
+        "and per cell; goodput counts the tasks that met them all; exit code 1 when one fails",
     )
     p.add_argument("locust_args", nargs="*", help="after --: Locust/agentload options for every cell")
 
@@ -98,6 +105,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("run_dir", type=Path)
     p.add_argument(
+        "--slo",
+        default=None,
+        help="objectives to check instead of the sweep's own (METRIC=LIMIT,...); exit code 1 when one fails",
+    )
+    p.add_argument(
         "--projection-agents",
         type=int,
         default=DEFAULT_PROJECTION_AGENTS,
@@ -112,7 +124,7 @@ def _demo(a: argparse.Namespace) -> int:
             "demo: --agents must be 1 or more, --processes 1 or more, --tool-latency-scale 0 or more"
         )
     return run_demo(
-        a.out, a.agents, a.duration, a.warmup, a.processes, a.tool_latency_scale, a.locust_args or []
+        a.out, a.agents, a.duration, a.warmup, a.processes, a.tool_latency_scale, a.locust_args or [], a.slo
     )
 
 
@@ -132,6 +144,7 @@ def _sweep(a: argparse.Namespace) -> int:
         tool_latency_scale=a.tool_latency_scale,
         locust_args=a.locust_args or [],
         master_url=a.master_url or "",
+        slo=a.slo or "",
     )
     if spec.master_url and (spec.locust_args or spec.task_target):
         raise AgentloadError(
@@ -150,7 +163,9 @@ def _sweep(a: argparse.Namespace) -> int:
 def _report(a: argparse.Namespace) -> int:
     if a.projection_agents < 1:
         raise AgentloadError("--projection-agents: 1 or more")
-    report = write_report(a.run_dir, a.projection_agents)
+    if a.slo is not None:
+        parse_slo(a.slo)
+    report = write_report(a.run_dir, a.projection_agents, a.slo)
     print(report.markdown_table())
     print(f"\nreport: {a.run_dir / 'report.html'}")
-    return 0
+    return report_objectives(report)

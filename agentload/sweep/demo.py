@@ -37,6 +37,7 @@ def run_demo(
     processes: int,
     tool_latency_scale: float,
     locust_args: list[str],
+    slo: str = "",
 ) -> int:
     if out_dir.exists() and (out_dir / "sweep.json").exists():
         shutil.rmtree(out_dir)  # the demo's folder is its own: each demo starts afresh
@@ -48,6 +49,7 @@ def run_demo(
         processes=processes,
         tool_latency_scale=tool_latency_scale,
         locust_args=locust_args,
+        slo=slo,
     )
     print(
         f"agentload demo: the embedded mock + {processes} local Locust worker(s); each strategy runs "

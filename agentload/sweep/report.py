@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -21,10 +21,12 @@ from typing import Any
 from ..core.errors import AgentloadError
 from ..core.strategies import BASELINE, order
 from ..metrics import Column, ComparisonRow, Exposure, Fmt, Group, Totals, comparison, html_table, markdown
-from ..metrics.format import PROJECTION_COLUMNS, report_columns
-from ..metrics.spread import Samples
+from ..metrics.format import PROJECTION_COLUMNS, report_columns, with_slo
+from ..metrics.slo import Objective
+from ..metrics.spread import Samples, TurnSamples
 from . import charts
 from .cells import CellResult
+from .header import Header
 from .store import RunStore
 
 DEFAULT_PROJECTION_AGENTS = 1_000_000
@@ -44,43 +46,100 @@ class Pool:
             totals.merge(c.totals)
             samples.merge(c.samples)
         agent_s = sum(c.exposure.agent_s for c in self.cells)
-        return Group(self.strategy, totals, self.uplink_kbps, Exposure(agent_s, len(self.cells)), samples)
+        exposure = Exposure(agent_s, len(self.cells))
+        seconds = sum(c.window_s for c in self.cells)
+        return Group(self.strategy, totals, self.uplink_kbps, exposure, samples, seconds)
+
+    def turns(self) -> TurnSamples:
+        out = TurnSamples()
+        for c in self.cells:
+            out.merge(c.turns)
+        return out
 
 
 @dataclass
 class Report:
     pools: list[Pool]
     projection_agents: int
+    header: Header
+    objectives: tuple[Objective, ...] = ()
 
     def groups(self) -> list[Group]:
         return [p.group() for p in self.pools]
 
     def rows(self) -> list[ComparisonRow]:
-        return comparison(self.groups(), self.projection_agents)
+        return comparison(self.groups(), self.projection_agents, self.objectives)
+
+    def cell_rows(self) -> list[tuple[CellResult, ComparisonRow]]:
+        return [(c, c.row(self.objectives)) for p in self.pools for c in p.cells]
+
+    def failures(self) -> list[str]:
+        """What failed an objective: each strategy's row, then each cell, with the objectives it failed."""
+        out = [f"{r.label}: {', '.join(r.failed_objectives)}" for r in self.rows() if r.slo_met is False]
+        out += [
+            f"cell {c.spec.id}: {', '.join(r.failed_objectives)}"
+            for c, r in self.cell_rows()
+            if r.slo_met is False
+        ]
+        return out
+
+    def columns(self) -> tuple[Column, ...]:
+        return with_slo(report_columns(self.projection_agents), bool(self.objectives))
 
     def markdown_table(self) -> str:
-        return markdown(self.rows(), report_columns(self.projection_agents))
+        return markdown(self.rows(), self.columns())
 
     def chart_svgs(self) -> list[str]:
         plain = [p for p in self.pools if not p.uplink_kbps] or self.pools
-        groups = {p.group().label: p.group() for p in plain}
-        by_turn_sent = {k: _series(g.totals.mean_turn_sent, g.totals.depth) for k, g in groups.items()}
-        out = [
-            charts.line_chart("Bytes sent per turn", "turn", "bytes", by_turn_sent),
-            charts.line_chart(
-                "Cumulative bytes sent per task",
-                "turn",
-                "bytes",
-                {k: _cumulative(v) for k, v in by_turn_sent.items()},
-            ),
-            charts.line_chart(
-                "TTFT by turn",
-                "turn",
-                "ms",
-                {k: _series(g.totals.mean_turn_ttft, g.totals.depth) for k, g in groups.items()},
-            ),
-            charts.bar_chart("Time per task", "s", {r.label: r.task_s or 0.0 for r in self.rows()}),
-        ]
+        rows = self.rows()
+        out: list[str] = []
+        turns = {p.group().label: p.turns() for p in plain}
+        tasks = sorted({t for ts in turns.values() for t in ts.by_task})
+        for task in tasks:  # one task a chart: the same turns, each with its spread (p10 to p90)
+            for key, title, unit in (
+                ("sent", "Bytes sent per turn", "bytes"),
+                ("ttft", "TTFT by turn", "ms"),
+            ):
+                out.append(
+                    charts.line_chart(
+                        f"{title}: {task}",
+                        "turn",
+                        unit,
+                        {k: ts.series(task, key) for k, ts in turns.items() if ts.series(task, key)},
+                        bands={
+                            k: (ts.series(task, key, 10), ts.series(task, key, 90)) for k, ts in turns.items()
+                        },
+                        integer_x=True,
+                        band_note="band: p10 to p90 of the turns",
+                    )
+                )
+            out.append(
+                charts.line_chart(
+                    f"Cumulative bytes sent per task: {task}",
+                    "turn",
+                    "bytes",
+                    {
+                        k: _cumulative(ts.series(task, "sent"))
+                        for k, ts in turns.items()
+                        if ts.series(task, "sent")
+                    },
+                    integer_x=True,
+                )
+            )
+        out.append(charts.bar_chart("Time per task", "s", {r.label: r.task_s or 0.0 for r in rows}))
+        items = []
+        for r in rows:
+            if r.strategy == BASELINE:
+                continue
+            for name, value, ci in (
+                ("bytes sent", r.sent_reduction, r.sent_reduction_ci95),
+                ("time per task", r.speedup, r.speedup_ci95),
+            ):
+                if value is not None:  # shown as the change it is: a reduction of 0.85 is -85 %
+                    shown = (-100 * ci[1], -100 * ci[0]) if ci is not None else None
+                    items.append((f"{r.label}: {name}", r.label, -100 * value, shown))
+        if items:
+            out.append(charts.interval_chart(f"Change against {BASELINE} (95 % CI)", "% change", items))
         curves: dict[str, list[tuple[float, float]]] = defaultdict(list)
         limited: dict[str, list[tuple[float, float]]] = defaultdict(list)
         for p in plain:
@@ -97,11 +156,15 @@ class Report:
         uplinks = sorted({p.uplink_kbps for p in self.pools})
         if len(uplinks) > 1:
             series: dict[str, list[tuple[float, float]]] = defaultdict(list)
-            for r in self.rows():
+            for r in rows:
                 if r.task_s is not None and r.uplink_kbps:
                     series[r.strategy].append((r.uplink_kbps, r.task_s))
             out.append(charts.line_chart("Time per task against uplink", "uplink kbit/s", "s", dict(series)))
         return out
+
+    def header_html(self) -> str:
+        items = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in self.header.items())
+        return f"<dl id='header'>{items}</dl>"
 
     def html(self, title: str) -> str:
         rows = self.rows()
@@ -109,6 +172,11 @@ class Report:
             *PROJECTION_COLUMNS,
             Column("projection_gbps", f"ingress at {self.projection_agents:,} agents", Fmt.GBPS),
         )
+        failures = self.failures()
+        slo = ""
+        if self.objectives:
+            verdict = "every objective met" if not failures else "FAILED: " + "; ".join(failures)
+            slo = f"<p id='slo'><b>Objectives</b> ({escape(', '.join(map(str, self.objectives)))}): {escape(verdict)}</p>"
         return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>
 <style>
@@ -116,16 +184,24 @@ body {{ font-family: sans-serif; margin: 24px; color: #222; }}
 table {{ border-collapse: collapse; margin: 12px 0 24px; }}
 th, td {{ border: 1px solid #ccc; padding: 4px 8px; text-align: right; }}
 th:first-child, td:first-child {{ text-align: left; }}
+#header {{ display: grid; grid-template-columns: max-content auto; gap: 2px 16px; background: #f6f6f6;
+  padding: 10px 14px; border: 1px solid #ddd; }}
+#header dt {{ font-weight: bold; }} #header dd {{ margin: 0; }}
 .charts {{ display: flex; flex-wrap: wrap; gap: 16px; }}
 </style></head><body>
 <h1>{escape(title)}</h1>
+{self.header_html()}
 <p>Per completed task, exact wire bytes; tasks counted when they started after each cell's warm-up.
-Reductions and speed-ups are against <code>{BASELINE}</code>.</p>
-{html_table(rows, report_columns(self.projection_agents), "comparison")}
+Reductions and speed-ups are against <code>{BASELINE}</code>, with 95 % confidence intervals (a seeded
+bootstrap over tasks); "n.s." marks an interval that spans 0, a difference this run cannot tell from
+noise.</p>
+{slo}
+{html_table(rows, self.columns(), "comparison")}
 <h2>Projection</h2>
 <p>Ingress bandwidth for {self.projection_agents:,} concurrent agents working back to back: the bytes
 an agent sent per second of its own working time (bytes per completed task over the seconds it took),
-times the agents.</p>
+times the agents, with the latency model and the loop above: against another endpoint, or paced
+otherwise, agents send at another rate.</p>
 {html_table(rows, projection, "projection")}
 <h2>Charts</h2>
 <div class="charts">
@@ -135,12 +211,25 @@ times the agents.</p>
 """
 
     def as_json(self) -> dict[str, Any]:
-        return {"rows": [r.as_dict() for r in self.rows()], "projection_agents": self.projection_agents}
-
-
-def _series(get: Any, depth: int) -> list[tuple[float, float]]:
-    """(turn number, value) for every turn that has one."""
-    return [(float(i + 1), v) for i in range(depth) if (v := get(i)) is not None]
+        return {
+            "header": self.header.as_dict(),
+            "loop": self.header.loop.as_dict(),
+            "slo": [str(o) for o in self.objectives],
+            "slo_met": not self.failures() if self.objectives else None,
+            "rows": [r.as_dict() for r in self.rows()],
+            "cells": [
+                {
+                    "id": c.spec.id,
+                    "tasks": r.tasks,
+                    "slo": [v.as_dict() for v in r.slo] if r.slo is not None else None,
+                    "slo_met": r.slo_met,
+                    "good_tasks": r.good_tasks,
+                    "goodput_tasks_per_s": r.goodput_tasks_per_s,
+                }
+                for c, r in self.cell_rows()
+            ],
+            "projection_agents": self.projection_agents,
+        }
 
 
 def _cumulative(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -151,8 +240,11 @@ def _cumulative(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return out
 
 
-def build(run_dir: Path, projection_agents: int = DEFAULT_PROJECTION_AGENTS) -> Report:
-    cells = RunStore(run_dir).results()
+def build(
+    run_dir: Path, projection_agents: int = DEFAULT_PROJECTION_AGENTS, slo: str | None = None
+) -> Report:
+    store = RunStore(run_dir)
+    cells = store.results()
     if not cells:
         raise AgentloadError(
             f"{run_dir}: no cells.jsonl with finished cells (run agentload sweep --out {run_dir})"
@@ -162,11 +254,19 @@ def build(run_dir: Path, projection_agents: int = DEFAULT_PROJECTION_AGENTS) -> 
         key = (c.spec.strategy, float(c.spec.uplink_kbps))
         pools.setdefault(key, Pool(*key, cells=[])).cells.append(c)
     ordered = sorted(pools, key=lambda k: (k[1], order(k[0])))
-    return Report([pools[k] for k in ordered], projection_agents)
+    spec = store.read_spec() if store.exists() else None
+    if spec is None:
+        raise AgentloadError(f"{run_dir}: no sweep.json (run agentload sweep --out {run_dir})")
+    if slo is not None:
+        spec = replace(spec, slo=slo)
+    header = Header(spec, min((c.window_start for c in cells), default=None))
+    return Report([pools[k] for k in ordered], projection_agents, header, spec.objectives)
 
 
-def write_report(run_dir: Path, projection_agents: int = DEFAULT_PROJECTION_AGENTS) -> Report:
-    report = build(run_dir, projection_agents)
+def write_report(
+    run_dir: Path, projection_agents: int = DEFAULT_PROJECTION_AGENTS, slo: str | None = None
+) -> Report:
+    report = build(run_dir, projection_agents, slo)
     (run_dir / "report.html").write_text(report.html(f"agentload sweep: {run_dir.name}"))
     (run_dir / "report.md").write_text(report.markdown_table() + "\n")
     (run_dir / "report.json").write_text(json.dumps(report.as_json(), indent=2))

@@ -26,14 +26,9 @@ from ..mock.process import MockProcess
 from ..workload.files import TASK_SUFFIXES
 from .cells import CellResult, measure, read_records
 from .master import run_cell_on_master
-from .report import write_report
-from .spec import CellSpec, SweepSpec
+from .report import Report, write_report
+from .spec import SWEEP_MOCK_ARGS, CellSpec, SweepSpec
 from .store import RunStore
-
-# the embedded mock's latency for sweeps: realistic shape, sped up so a 10-turn task takes seconds
-SWEEP_MOCK_ARGS = [
-    "--ttft-ms", "250", "--prefill-ms-per-1k", "20", "--cached-ms-per-1k", "2", "--output-tps", "1000",
-]  # fmt: skip
 
 
 @contextmanager
@@ -145,7 +140,7 @@ def run_sweep(spec: SweepSpec, run_dir: Path, resume: bool) -> int:
                 res = run_cell_on_master(spec, cell, host)
             else:
                 res = run_cell(spec, cell, host, store.cell_folder(cell))
-            store.append(cell, res)
+            store.append(cell, res, spec.objectives)
     report = write_report(run_dir)
     print(f"\nagentload sweep: done in {time.monotonic() - t0:.0f} s\n", flush=True)
     print(report.markdown_table(), flush=True)
@@ -153,4 +148,16 @@ def run_sweep(spec: SweepSpec, run_dir: Path, resume: bool) -> int:
         f"\nreport: {run_dir / 'report.html'} (and report.md, report.json, cells.jsonl, cells.csv)",
         flush=True,
     )
-    return 0
+    return report_objectives(report)
+
+
+def report_objectives(report: Report) -> int:
+    """--slo: what failed, and the exit code (1 when anything did: the CI gate)."""
+    if not report.objectives:
+        return 0
+    failures = report.failures()
+    for f in failures:
+        print(f"agentload sweep: SLO failed: {f}", flush=True)
+    if not failures:
+        print(f"agentload sweep: every objective met ({', '.join(map(str, report.objectives))})", flush=True)
+    return 1 if failures else 0

@@ -9,8 +9,14 @@ from typing import Any
 
 from ..core.errors import AgentloadError
 from ..core.strategies import BY_NAME, NAMES
+from ..metrics.slo import Objective, parse_slo
 from ..workload import builtin_task_names, load_tasks
 from ..workload.files import TASK_SUFFIXES
+
+# the embedded mock's latency for sweeps: realistic shape, sped up so a 10-turn task takes seconds
+SWEEP_MOCK_ARGS = [
+    "--ttft-ms", "250", "--prefill-ms-per-1k", "20", "--cached-ms-per-1k", "2", "--output-tps", "1000",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,11 @@ class SweepSpec:
     tool_latency_scale: float = 0.1
     locust_args: list[str] = field(default_factory=list)
     master_url: str = ""  # a running Locust master's web UI (started with --class-picker): drive it instead
+    slo: str = ""  # objectives, as --slo takes them: checked per strategy and per cell
+
+    @property
+    def objectives(self) -> tuple[Objective, ...]:
+        return parse_slo(self.slo)
 
     def cells(self) -> list[CellSpec]:
         return [
@@ -66,6 +77,7 @@ class SweepSpec:
             raise AgentloadError("--duration must be more than 0 s and --warmup 0 s or more")
         if self.processes < 1:
             raise AgentloadError("--processes: 1 or more")
+        self.objectives  # noqa: B018 (a bad --slo fails here, with its fix)
         for t in self.tasks:  # a task name or file that does not load fails here, with its fix
             load_tasks(builtin_task_names() if t == "all" else [t])
 

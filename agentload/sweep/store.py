@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import AgentloadError
+from ..metrics.slo import Objective
 from .cells import CellResult
 from .spec import CellSpec, SweepSpec
 
@@ -79,8 +80,8 @@ class RunStore:
                 ) from None
         return out
 
-    def append(self, cell: CellSpec, res: CellResult) -> None:
-        row = {"id": cell.id, **res.as_dict()}
+    def append(self, cell: CellSpec, res: CellResult, objectives: tuple[Objective, ...] = ()) -> None:
+        row = {"id": cell.id, **res.as_dict(objectives)}
         with self.cells_path.open("a") as f:
             f.write(json.dumps(row) + "\n")
         csv_path = self.root / "cells.csv"

@@ -1,0 +1,86 @@
+"""What a sweep ran, in words: the report's header block, so every absolute figure reads in its context
+(a mock's sped-up latency model is not a real endpoint's, and an ingress in Gbit/s is for the pacing
+that ran)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from ..core.errors import AgentloadError
+from ..core.fields import add_arguments, read_options
+from ..runtime.loop import Loop
+from ..runtime.options import RunOptions
+from .spec import SWEEP_MOCK_ARGS, SweepSpec
+
+
+def cell_options(spec: SweepSpec) -> RunOptions:
+    """The agentload options every cell ran with (those given after ``--``)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    add_arguments(parser, RunOptions)
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            ns, _ = parser.parse_known_args(spec.locust_args)
+        return read_options(RunOptions, ns)
+    except (SystemExit, AgentloadError):
+        return RunOptions()
+
+
+def latency_model(spec: SweepSpec) -> str:
+    if spec.host:
+        return "the endpoint's own (a real endpoint)"
+    args = dict(zip(SWEEP_MOCK_ARGS[::2], SWEEP_MOCK_ARGS[1::2], strict=True))
+    return (
+        f"the embedded mock's, sped up: TTFT {args['--ttft-ms']} ms, prefill {args['--prefill-ms-per-1k']} "
+        f"ms per 1k uncached tokens ({args['--cached-ms-per-1k']} cached), "
+        f"{args['--output-tps']} output tokens/s, reasoning at the same token rate"
+    )
+
+
+@dataclass(frozen=True)
+class Header:
+    spec: SweepSpec
+    started_at: float | None
+
+    @property
+    def options(self) -> RunOptions:
+        return cell_options(self.spec)
+
+    @property
+    def loop(self) -> Loop:
+        o = self.options
+        return Loop.of(o.task_rate, o.session_rate, o.burstiness)
+
+    def items(self) -> list[tuple[str, str]]:
+        s, o = self.spec, self.options
+        cell = f"{s.warmup_s:g} s warm-up + {s.duration_s:g} s measured"
+        if s.task_target:
+            cell += f", or until {s.task_target} tasks started after the warm-up finished"
+        effort = o.reasoning_effort or "the model's default"
+        items = [
+            ("target", s.host or "the embedded mock (agentload mock, on this machine)"),
+            ("latency model", latency_model(s)),
+            ("client profile", "agentload's own agents (no recorded client's profile)"),
+            ("strategies", ", ".join(s.strategies)),
+            ("agents per cell", ", ".join(str(a) for a in s.agents)),
+            ("loop", self.loop.describe()),
+            ("cell length", cell),
+            ("tasks", ", ".join(s.tasks)),
+            ("models", f"{', '.join(s.models)} (reasoning effort: {effort})"),
+            ("tool latency", f"x{s.tool_latency_scale:g} of each task's"),
+            ("uplinks", ", ".join("not shaped" if not u else f"{u:g} kbit/s" for u in s.uplinks_kbps)),
+            ("local worker processes", "the master's own workers" if s.master_url else str(s.processes)),
+        ]
+        if s.slo:
+            items.append(("objectives (--slo)", s.slo))
+        return items
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **{k: v for k, v in self.items()},
+            "loop_kind": self.loop.kind.value,
+            "started_at": self.started_at,
+        }
