@@ -21,7 +21,8 @@ TASK = "agentload_task"
 THROUGHPUT = "agentload_throughput"
 RUN = "agentload_run"
 PROBE = "agentload_probe"
-MEASUREMENTS = (TURN, TASK, THROUGHPUT, RUN, PROBE)
+SLO = "agentload_slo"  # one point per strategy and objective (--slo), at the end of the run
+MEASUREMENTS = (TURN, TASK, THROUGHPUT, RUN, PROBE, SLO)
 
 # tag keys (besides the common ones) per measurement
 COMMON_TAGS = ("run_id", "worker", "host")
@@ -168,6 +169,19 @@ def throughput_line(common: PointTags, fields: Mapping[str, object], ts_ns: int)
 
 def run_line(common: PointTags, event: str, fields: Mapping[str, object], ts_ns: int) -> str:
     return line(RUN, {**common.as_dict(), "event": event}, fields, ts_ns)
+
+
+SLO_FIELDS = ("limit", "value", "met", "good_tasks", "goodput_tasks_per_s", "tasks")
+
+
+def slo_line(
+    common: PointTags, strategy: str, objective: str, fields: Mapping[str, object], ts_ns: int
+) -> str:
+    """One objective as evaluated on one strategy's figures at the end of the run, with the goodput."""
+    unknown = set(fields) - set(SLO_FIELDS)
+    if unknown:
+        raise ValueError(f"slo fields not in the schema: {sorted(unknown)}")
+    return line(SLO, {**common.as_dict(), "strategy": strategy, "objective": objective}, fields, ts_ns)
 
 
 def probe_line(common: PointTags, step: int, fields: Mapping[str, object], ts_ns: int) -> str:

@@ -80,6 +80,9 @@ class InfluxSink:
     def probe_step(self, step: int, fields: dict[str, object]) -> None:
         self.writer.add(schema.probe_line(self.tags, step, fields, self._clock.now_ns()))
 
+    def slo(self, strategy: str, objective: str, fields: dict[str, object]) -> None:
+        self.writer.add(schema.slo_line(self.tags, strategy, objective, fields, self._clock.now_ns()))
+
     def run_event(self, event: str, fields: dict[str, object]) -> None:
         self.writer.add(schema.run_line(self.tags, event, fields, self._clock.now_ns()))
 

@@ -96,6 +96,21 @@ class InfluxOutput:
                 "missing_workers": len(self.ctx.finals.missing) if self.ctx.finals else 0,
             },
         )
+        if summary is not None and summary.objectives:
+            for row in summary.rows():
+                for v in row.slo or ():
+                    self.sink.slo(
+                        row.strategy,
+                        v.metric,
+                        {
+                            "limit": v.limit,
+                            "value": v.value,
+                            "met": v.met,
+                            "tasks": row.tasks,
+                            "good_tasks": row.good_tasks,
+                            "goodput_tasks_per_s": row.goodput_tasks_per_s,
+                        },
+                    )
         self.flush()
 
     def end_budget_s(self) -> float:

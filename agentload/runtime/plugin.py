@@ -176,6 +176,8 @@ def _on_test_stop(environment: Environment, **_kw: Any) -> None:
     """This process's agents have stopped (every cut-off attempt recorded): flush; the master also
     collects the workers' last figures before the run's end is written."""
     ctx = context_of(environment)
+    if ctx.summary is not None:
+        ctx.summary.test_stop()  # (the run's time ends now, not when the workers' last reports are in)
     if ctx.role.runs_agents:
         ctx.events.agents_stopped.fire()
     if ctx.role == Role.MASTER and ctx.finals is not None:

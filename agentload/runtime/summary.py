@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
 REPORT_KEY = "agentload"
 SAMPLES_KEY = "agentload_samples"
-ROWS_MAX_AGE_S = 10.0  # the web UI polls every few seconds; intervals are recomputed at most this often
+ROWS_MIN_AGE_S = 2.0  # the web UI polls every few seconds: its rows are recomputed at most this often,
+ROWS_CPU_SHARE = 0.1  # and no more than this share of the time (the bootstrap of a long run takes a while)
 
 
 class Summary:
@@ -43,6 +44,7 @@ class Summary:
         self.started: float | None = None  # monotonic: the test's start, and its stop
         self.stopped: float | None = None
         self._rows: tuple[float, list[ComparisonRow]] | None = None
+        self._rows_cost_s = 0.0
 
     def add_attempt(self, strategy: str) -> None:
         self.by_strategy[strategy].add_attempt()
@@ -84,7 +86,10 @@ class Summary:
         self.started, self.stopped = time.monotonic(), None
 
     def test_stop(self) -> None:
-        self.stopped = time.monotonic()
+        """The run's time ends when its agents were told to stop (the first call: the master's end of run
+        calls it before it waits for the workers' last reports)."""
+        if self.stopped is None:
+            self.stopped = time.monotonic()
 
     @property
     def seconds(self) -> float | None:
@@ -105,10 +110,14 @@ class Summary:
         return comparison(groups, objectives=self.objectives)
 
     def recent_rows(self) -> list[ComparisonRow]:
-        """The rows, recomputed at most every ROWS_MAX_AGE_S (what the web UI shows while it polls)."""
+        """The rows as the web UI shows them while it polls: recomputed when ROWS_MIN_AGE_S have passed
+        and the last computation took less than ROWS_CPU_SHARE of the time since."""
         now = time.monotonic()
-        if self._rows is None or now - self._rows[0] > ROWS_MAX_AGE_S:
-            self._rows = (now, self.rows())
+        wait = max(ROWS_MIN_AGE_S, self._rows_cost_s / ROWS_CPU_SHARE)
+        if self._rows is None or now - self._rows[0] >= wait:
+            rows = self.rows()
+            self._rows_cost_s = time.monotonic() - now
+            self._rows = (now, rows)
         return self._rows[1]
 
     def table(self, rows: list[ComparisonRow] | None = None) -> str:

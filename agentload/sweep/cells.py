@@ -91,10 +91,12 @@ class CellResult:
 
 
 def read_records(folder: Path) -> list[dict[str, Any]]:
-    """Every record the cell's processes wrote (``records*.jsonl``: one file per worker)."""
+    """Every record the cell's processes wrote (``records*.jsonl``: one file per worker), each with the
+    file it came from as its ``source`` (agent ids are numbered per process: an agent is its source and
+    its id)."""
     out: list[dict[str, Any]] = []
     for f in sorted(folder.glob("records*.jsonl")):
-        out += [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
+        out += [{**json.loads(line), "source": f.name} for line in f.read_text().splitlines() if line.strip()]
     return out
 
 
@@ -104,13 +106,13 @@ def measure(
     """The cell's figures from its records: tasks started in [window_start, window_start + window_s)."""
     end = window_start + window_s
     counted = {
-        (r["agent"], r["task_seq"])
+        (r.get("source"), r["agent"], r["task_seq"])
         for r in records
         if r["kind"] == "task" and window_start <= r["started_at"] < end
     }
     totals, samples, turns = Totals(), Samples(), TurnSamples()
     for r in records:
-        if (r["agent"], r["task_seq"]) not in counted:
+        if (r.get("source"), r["agent"], r["task_seq"]) not in counted:
             continue
         if r["kind"] == "turn":
             turn = record_from_dict(TurnRecord, r)

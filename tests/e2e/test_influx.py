@@ -137,9 +137,14 @@ def influx1_run(
         "--run-time",
         "4s",
         *influx1_args(influx1, run_id),
+        "--slo",
+        SLO,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc, tmp, run_id
+
+
+SLO = "ttft_p99_ms=60000,task_s_p90=600"  # met on a zero-latency mock: goodput is every task
 
 
 def test_distributed_run_to_influxdb1_reads_back_every_record(
@@ -164,6 +169,19 @@ def test_distributed_run_to_influxdb1_reads_back_every_record(
     assert len(end) == 1
     assert end[0]["turns_ok"] == sum(1 for r in expected.values() for t in r["turn"] if t["ok"])
     assert end[0]["tasks_ok"] == sum(1 for r in expected.values() for t in r["task"] if t["ok"])
+    # and one point per strategy and objective (--slo), with the goodput
+    slo = influx1_points(influx1, run_id, schema.SLO)
+    assert list(slo) == ["master"]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    points = {(p["strategy"], p["objective"]): p for p in slo["master"]}
+    assert len(points) == 2 * len(summary["rows"])
+    for row in summary["rows"]:
+        for v in row["slo"]:
+            p = points[(row["strategy"], v["metric"])]
+            assert p["met"] is True and p["limit"] == v["limit"] and p["value"] == pytest.approx(v["value"])
+            assert p["tasks"] == row["tasks"] == p["good_tasks"] > 0
+            assert p["goodput_tasks_per_s"] == pytest.approx(row["goodput_tasks_per_s"])
+            assert row["goodput_tasks_per_s"] == pytest.approx(row["tasks"] / summary["seconds"])
 
     # the counts the run printed are what the database holds
     written, retried, dropped = counts_line(proc.stdout)
