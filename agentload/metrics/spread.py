@@ -75,6 +75,13 @@ class Samples:
     def as_dict(self) -> dict[str, list[Any]]:
         return {k: getattr(self, k) for k in _FIELDS}
 
+    def since(self, earlier: Samples) -> Samples:
+        """What was added after ``earlier`` (two reads of the same growing Samples)."""
+        out = Samples()
+        for k in _FIELDS:
+            getattr(out, k).extend(getattr(self, k)[len(getattr(earlier, k)) :])
+        return out
+
 
 _FIELDS = ("task_s", "task_sent", "task_ttft_first_ms", "task_ttft_max_ms", "ttft_ms")
 

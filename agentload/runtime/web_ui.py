@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 TAB_KEY = "agentload"
 TOTALS_PATH = "/agentload/totals"
+SAMPLES_PATH = "/agentload/samples"
 
 
 def tab_rows(summary: Summary) -> list[dict[str, str]]:
@@ -51,6 +52,12 @@ def install(ctx: RunContext) -> None:
         """The run's cumulative per-strategy totals (merged from every worker on a master): what
         ``agentload sweep --master-url`` measures a cell with, as the difference of two reads."""
         return {name: t.as_dict() for name, t in summary.by_strategy.items()}
+
+    @web_ui.app.route(SAMPLES_PATH)
+    def _samples() -> Any:
+        """The run's per-task and per-turn samples so far (merged from every worker; they only grow
+        until a reset): a sweep on a master takes a cell's as what was added between two reads."""
+        return {name: s.as_dict() for name, s in summary.samples.items()}
 
     @web_ui.app.before_request
     def _check_swarm() -> Any:

@@ -1,7 +1,7 @@
 """A sweep against a running Locust master (workers on other machines): each cell is started through
 the master's ``/swarm``, stopped with ``/stop``, and measured from the master's merged totals
-(``/agentload/totals``) as the difference of two reads: tasks count when they finished inside the
-window, and TTFT by turn comes from the same totals."""
+(``/agentload/totals``, and its samples from ``/agentload/samples``) as the difference of two reads:
+tasks count when they finished inside the window, and TTFT by turn comes from the same totals."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from ..core.errors import AgentloadError
 from ..core.strategies import BY_NAME
 from ..launch.locust import REPORT_LAG_S
 from ..metrics import Totals
+from ..metrics.spread import Samples
 from .cells import CellResult
 from .spec import CellSpec, SweepSpec
 
@@ -39,6 +40,9 @@ class MasterClient:
 
     def totals(self, strategy: str) -> Totals:
         return Totals.from_dict((self._call("/agentload/totals") or {}).get(strategy, {}))
+
+    def samples(self, strategy: str) -> Samples:
+        return Samples().merge((self._call("/agentload/samples") or {}).get(strategy, {}))
 
     def swarm(self, cell: CellSpec, host: str, spec: SweepSpec) -> None:
         answer = self._call(
@@ -70,9 +74,11 @@ def run_cell_on_master(spec: SweepSpec, cell: CellSpec, host: str) -> CellResult
     try:
         time.sleep(spec.warmup_s + REPORT_LAG_S)
         before, t0 = master.totals(cell.strategy), time.time()
+        samples_before = master.samples(cell.strategy)
         time.sleep(spec.duration_s)
         after, t1 = master.totals(cell.strategy), time.time()
+        samples = master.samples(cell.strategy).since(samples_before)
     finally:
         master.stop()
     time.sleep(REPORT_LAG_S)  # the workers' last reports, before the next cell reads its first
-    return CellResult(cell, t0, t1 - t0, after.minus(before))
+    return CellResult(cell, t0, t1 - t0, after.minus(before), samples)

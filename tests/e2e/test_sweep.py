@@ -5,6 +5,7 @@ headless Chromium with its charts drawn; resume; and the demo command as the REA
 
 from __future__ import annotations
 
+import html
 import json
 import random
 import re
@@ -18,15 +19,39 @@ import pytest
 
 from tests.paths import ROOT
 
-CHART_TITLES = (
-    "Bytes sent per turn",
-    "Cumulative bytes sent per task",
-    "TTFT by turn",
+TASK = "fix-failing-test"
+CHART_TITLES = (  # (the throughput charts of a single agent count are bars, titled with it)
+    f"Bytes sent per turn: {TASK}",
+    f"TTFT by turn: {TASK}",
+    f"Cumulative bytes sent per task: {TASK}",
     "Time per task",
-    "Throughput against agents",
-    "429s against agents",
-    "Time per task against uplink",
+    "Change against http-stateless (95 % CI)",
+    "Throughput against agents (agents 3)",
+    "429s against agents (agents 3)",
+    "Time per task against uplink (uplink kbit/s 512)",
 )
+SLO = "ttft_p99_ms=60000,task_s_p90=600"
+# run in the page by headless Chromium: each chart's plot area, legend and series as laid out
+LAYOUT_CHECK = """<script>
+const out = [];
+for (const svg of document.querySelectorAll('svg.chart')) {
+  const plot = svg.querySelector('rect.plot').getBBox();
+  const leg = svg.querySelector('g.legend');
+  const lb = leg ? leg.getBBox() : null;
+  const clear = lb && (lb.x >= plot.x + plot.width || lb.x + lb.width <= plot.x ||
+                       lb.y >= plot.y + plot.height || lb.y + lb.height <= plot.y);
+  const width = svg.viewBox.baseVal.width;
+  out.push({title: svg.getAttribute('aria-label'), legend: !!leg, clear: !!clear,
+            inside: !!lb && lb.x + lb.width <= width + 0.5,
+            series: [...svg.querySelectorAll('.series')].map(e => {
+              const b = e.getBBox(); return [e.dataset.series, b.width, b.height]; })});
+}
+const header = [...document.querySelectorAll('#header dt')].map(e => e.textContent);
+const pre = document.createElement('pre');
+pre.id = 'checks';
+pre.textContent = JSON.stringify({charts: out, header: header});
+document.body.appendChild(pre);
+</script>"""
 
 
 def agentload(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -41,7 +66,7 @@ def sweep(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.Co
     proc = agentload(
         "sweep", "--out", str(out), "--strategies", "http-stateless,ws", "--agents", "3",
         "--uplink-kbps", "0,512", "--duration", "8", "--warmup", "0", "--processes", "1",
-        "--task", "fix-failing-test",
+        "--task", TASK, "--slo", SLO,
         # no warm-up: every agent's first task counts, however long a 512 kbit/s stateless task takes on
         # a busy machine (in-flight tasks are let finish); little reasoning keeps the cells short
         "--", "--reasoning-effort", "minimal",
@@ -154,14 +179,46 @@ def test_the_html_report_opens_in_headless_chromium_with_its_charts_drawn(sweep,
         [*flags, "--window-size=1280,2200", f"--screenshot={shot}", page], capture_output=True, timeout=120
     )
     assert shot.exists() and shot.stat().st_size > 50_000  # a page of tables and charts, not a blank one
-    dom = subprocess.run([*flags, "--dump-dom", page], capture_output=True, text=True, timeout=120).stdout
-    svgs = re.findall(r"<svg class=\"chart\".*?</svg>", dom, flags=re.S)
-    assert len(svgs) == len(CHART_TITLES), len(svgs)
-    for title in CHART_TITLES:
-        svg = next(s for s in svgs if f'aria-label="{title}"' in s)
-        drawn = re.findall(r'<(?:polyline|rect) class="series" data-series="([^"]+)"', svg)
-        assert len(drawn) >= 2, (title, drawn)  # a line or bar per strategy
+    checked = tmp_path / "report.html"  # the page, with a script that reads its layout
+    checked.write_text((out / "report.html").read_text().replace("</body>", LAYOUT_CHECK + "</body>"))
+    dom = subprocess.run(
+        [*flags, "--dump-dom", checked.as_uri()], capture_output=True, text=True, timeout=120
+    ).stdout
+    found = json.loads(html.unescape(re.search(r'<pre id="checks">(.*?)</pre>', dom, flags=re.S).group(1)))
+    charts = {c["title"]: c for c in found["charts"]}
+    assert sorted(charts) == sorted(CHART_TITLES), sorted(charts)
+    for title, c in charts.items():
+        assert c["legend"] and c["clear"] and c["inside"], c  # the legend beside the data, on the chart
+        assert len(c["series"]) >= 2, c  # a line, bar or interval per strategy
+        if not title.startswith("429s"):  # (no 429 met: bars of height 0)
+            assert all(w > 0 or h > 0 for _, w, h in c["series"]), c  # each drawn, not an empty element
+    for item in ("target", "latency model", "client profile", "agents per cell", "cell length", "loop"):
+        assert item in found["header"], found["header"]
     assert 'id="comparison"' in dom and 'id="projection"' in dom
+    # round tick values: every axis label is a number of at most two significant figures (and a unit)
+    ticks = re.findall(r'text-anchor="end">([^<]+)</text>', (out / "report.html").read_text())
+    assert ticks and all(re.fullmatch(r"-?\d(\.\d|\d)?\d*[kMG]?", t) for t in ticks), ticks
+    assert "-0 " not in dom and ">-0<" not in dom and "-0.0 %" not in dom
+
+
+def test_objectives_are_checked_per_strategy_and_cell(sweep, tmp_path: Path) -> None:
+    out, proc = sweep
+    assert "agentload sweep: every objective met" in proc.stdout
+    doc = json.loads((out / "report.json").read_text())
+    assert doc["slo"] == ["ttft_p99_ms<=60000", "task_s_p90<=600"] and doc["slo_met"] is True
+    assert doc["loop"]["kind"] == "closed" and doc["header"]["target"].startswith("the embedded mock")
+    cells = {c["id"] for c in doc["cells"]}
+    assert len(cells) == 4 and all(c["slo_met"] and c["goodput_tasks_per_s"] > 0 for c in doc["cells"])
+    for r in doc["rows"]:
+        assert r["slo_met"] and r["good_tasks"] == r["tasks"]
+    # the same sweep against an objective it cannot meet: the report says so and exits 1
+    copy = tmp_path / "run"
+    shutil.copytree(out, copy)
+    failed = agentload("report", str(copy), "--slo", "ttft_p50_ms=1")
+    assert failed.returncode == 1, failed.stderr[-2000:]
+    assert "agentload sweep: SLO failed: ws: ttft_p50_ms" in failed.stdout
+    assert "agentload sweep: SLO failed: cell ws-a3-" in failed.stdout
+    assert "FAILED" in (copy / "report.html").read_text()
 
 
 def test_resume_runs_only_the_missing_cells_and_report_regenerates(sweep) -> None:
@@ -224,7 +281,7 @@ def test_a_sweep_drives_a_running_locust_master(tmp_path: Path) -> None:
         proc = agentload(
             "sweep", "--out", str(out), "--master-url", f"http://127.0.0.1:{port}",
             "--strategies", "http-stateless,ws", "--agents", "3", "--duration", "10", "--warmup", "3",
-            "--task", "fix-failing-test",
+            "--task", TASK, "--slo", SLO,
         )  # fmt: skip
         assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     finally:
