@@ -127,6 +127,7 @@ class Agent:
             recovery = full and s.strategy.chained and conv.started
             body, headers = self.transport.build(conv, s, full)
             sent0, recv0 = self.transport.counter.snapshot()
+            payload0 = self.transport.counter.payload_snapshot()
             connects0 = self.transport.connects
             started = time.time()
             if self.on_attempt is not None:
@@ -139,12 +140,14 @@ class Agent:
                 reply = TurnOutcome(t_start=t0)
                 reply.fail(ErrorKind.INTERRUPTED, "the run stopped during this turn")
                 wire, hs = self._wire_since(sent0, recv0, connects0)
-                self._record(conv, rec, turn, reply, started, wire, hs, recovery, attempt, 0.0, None)
+                payload = self._payload_since(payload0)
+                self._record(conv, rec, turn, reply, started, wire, hs, payload, recovery, attempt, 0.0, None)
                 # then the connection ends cleanly (a WebSocket close frame: the server sees an end,
                 # not a reset); the close's bytes belong to no turn, as at any run's end
                 self.transport.close()
                 raise
             wire, hs = self._wire_since(sent0, recv0, connects0)
+            payload = self._payload_since(payload0)
             rl = RateLimitInfo.from_headers(reply.headers) if reply.headers else RateLimitInfo()
             wait = 0.0
             rate_limited = reply.error_kind == ErrorKind.RATE_LIMITED
@@ -157,7 +160,7 @@ class Agent:
                 wait, retry = retry_backoff_s(reply.error_kind, retries, self.rng), True
                 retries += 1
                 rec.retries += 1
-            self._record(conv, rec, turn, reply, started, wire, hs, recovery, attempt, wait, rl)
+            self._record(conv, rec, turn, reply, started, wire, hs, payload, recovery, attempt, wait, rl)
             if reply.ok or not retry:
                 return reply
             attempt += 1
@@ -173,6 +176,11 @@ class Agent:
         hs = self.transport.handshake_bytes if self.transport.connects != connects0 else (0, 0)
         return (sent1 - sent0, recv1 - recv0), hs
 
+    def _payload_since(self, before: tuple[int, int]) -> tuple[int, int]:
+        """The payload bytes (before compression, after decompression) since ``before``."""
+        now = self.transport.counter.payload_snapshot()
+        return now[0] - before[0], now[1] - before[1]
+
     def _record(
         self,
         conv: Conversation,
@@ -182,6 +190,7 @@ class Agent:
         started: float,
         wire: tuple[int, int],
         handshake: tuple[int, int],
+        payload: tuple[int, int],
         recovery: bool,
         attempt: int,
         wait: float,
@@ -203,6 +212,8 @@ class Agent:
             ttft_ms=(reply.t_first_token - reply.t_start) * 1000.0 if reply.t_first_token else None,
             bytes_sent=wire[0],
             bytes_received=wire[1],
+            payload_bytes_sent=payload[0],
+            payload_bytes_received=payload[1],
             connect_bytes_sent=handshake[0],
             connect_bytes_received=handshake[1],
             input_tokens=usage.get("input_tokens", 0),
@@ -229,6 +240,8 @@ class Agent:
         )
         rec.bytes_sent += tr.bytes_sent
         rec.bytes_received += tr.bytes_received
+        rec.payload_bytes_sent += tr.payload_bytes_sent
+        rec.payload_bytes_received += tr.payload_bytes_received
         rec.input_tokens += tr.input_tokens
         rec.cached_tokens += tr.cached_tokens
         rec.output_tokens += tr.output_tokens

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 from gevent import GreenletExit
 from geventhttpclient.response import HTTPConnectionClosed, HTTPParseError
 
+from ..core.deflate import DeflateParams
 from ..core.jsoncodec import dumps_utf8 as dumps
 from ..core.records import ErrorKind
 from ..core.strategies import Api, Strategy
@@ -275,12 +276,19 @@ class ChatHttp(_HttpStreaming):
 
 
 class ResponsesWebSocket:
-    """Responses WebSocket mode: one connection, opened on first use and again after a loss."""
+    """Responses WebSocket mode: one connection, opened on first use and again after a loss; with
+    ``deflate``, each connection offers permessage-deflate with those parameters."""
 
     def __init__(
-        self, base: str, headers: dict[str, str], timeouts: Timeouts, uplink: Uplink | None = None
+        self,
+        base: str,
+        headers: dict[str, str],
+        timeouts: Timeouts,
+        uplink: Uplink | None = None,
+        deflate: DeflateParams | None = None,
     ) -> None:
         self.uplink = uplink
+        self.deflate = deflate
         self.url = ws_url(base)
         self.headers = headers
         self.counter = WireCounter()
@@ -316,6 +324,7 @@ class ResponsesWebSocket:
                     connect_timeout=t.connect_s,
                     network_timeout=t.connect_s,
                     uplink=self.uplink,
+                    deflate=self.deflate,
                 )
                 self.connects += 1
                 try:
@@ -365,12 +374,18 @@ class ResponsesWebSocket:
 
 
 def make_transport(
-    strategy: Strategy, base: str, headers: dict[str, str], timeouts: Timeouts, uplink_kbps: float = 0.0
+    strategy: Strategy,
+    base: str,
+    headers: dict[str, str],
+    timeouts: Timeouts,
+    uplink_kbps: float = 0.0,
+    ws_deflate: DeflateParams | None = None,
 ) -> Transport:
-    """A strategy's own connection; ``uplink_kbps`` > 0 shapes its upload rate (wire/uplink.py)."""
+    """A strategy's own connection; ``uplink_kbps`` > 0 shapes its upload rate (wire/uplink.py);
+    ``ws_deflate`` offers permessage-deflate on WebSocket connections."""
     uplink = Uplink(uplink_kbps) if uplink_kbps > 0 else None
     if strategy.websocket:
-        return ResponsesWebSocket(base, headers, timeouts, uplink)
+        return ResponsesWebSocket(base, headers, timeouts, uplink, ws_deflate)
     if strategy.api == Api.CHAT:
         return ChatHttp(base, headers, timeouts, uplink)
     return ResponsesHttp(base, headers, timeouts, uplink)

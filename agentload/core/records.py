@@ -58,6 +58,8 @@ class TurnRecord:
     ttft_ms: float | None  # request start to first output delta; None when no output arrived
     bytes_sent: int  # everything this turn put on the wire, a (re)connect's handshake included
     bytes_received: int
+    payload_bytes_sent: int = 0  # the request's bytes before any compression (the JSON, the message)
+    payload_bytes_received: int = 0  # the reply's after decompression (SSE body, WebSocket messages)
     connect_bytes_sent: int = 0  # the part of bytes_sent that was a connection handshake
     connect_bytes_received: int = 0
     input_tokens: int = 0
@@ -102,6 +104,8 @@ class TaskRecord:
     tool_calls: int
     bytes_sent: int
     bytes_received: int
+    payload_bytes_sent: int = 0
+    payload_bytes_received: int = 0
     input_tokens: int = 0
     cached_tokens: int = 0
     output_tokens: int = 0

@@ -33,6 +33,8 @@ OK = "ok"  # the outcome tag of a successful turn or task; failures carry their 
 TURN_INT_FIELDS = (
     "bytes_sent",
     "bytes_received",
+    "payload_bytes_sent",
+    "payload_bytes_received",
     "connect_bytes_sent",
     "connect_bytes_received",
     "input_tokens",
@@ -57,6 +59,8 @@ TURN_FLOAT_FIELDS = (
 TURN_OPTIONAL_INT_FIELDS = ("rl_remaining_requests", "rl_remaining_tokens", "http_status")
 TASK_INT_FIELDS = (
     "turns",
+    "payload_bytes_sent",
+    "payload_bytes_received",
     "tool_calls",
     "bytes_sent",
     "bytes_received",

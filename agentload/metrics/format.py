@@ -122,15 +122,15 @@ def _slo_text(r: ComparisonRow) -> str | None:
     return "met" if r.slo_met else "failed: " + ", ".join(r.failed_objectives)
 
 
-SENT_CHANGE_CI = Column(
-    "sent_reduction",
-    "sent vs stateless (95 % CI)",
-    Fmt.CHANGE_CI,
-    lambda r: (r.sent_reduction, r.sent_reduction_ci95),
-)
-TIME_CHANGE_CI = Column(
-    "speedup", "time vs stateless (95 % CI)", Fmt.CHANGE_CI, lambda r: (r.speedup, r.speedup_ci95)
-)
+def sent_change_ci(key: str = "sent_reduction", title: str = "sent vs stateless (95 % CI)") -> Column:
+    return Column(key, title, Fmt.CHANGE_CI, lambda r: (r.sent_reduction, r.sent_reduction_ci95))
+
+
+def time_change_ci(key: str = "speedup", title: str = "time vs stateless (95 % CI)") -> Column:
+    return Column(key, title, Fmt.CHANGE_CI, lambda r: (r.speedup, r.speedup_ci95))
+
+
+SENT_CHANGE_CI, TIME_CHANGE_CI = sent_change_ci(), time_change_ci()
 SLO_COLUMNS = (
     Column("goodput_tasks_per_s", "goodput tasks/s", Fmt.RATE3),
     Column("slo", "SLO", Fmt.TEXT, _slo_text),
@@ -159,12 +159,7 @@ WEB_COLUMNS = (
     Column("strategy", "Strategy", Fmt.TEXT),
     Column("tasks", "Tasks", Fmt.COUNT),
     Column("kb_sent_task", "KB sent/task", Fmt.KB1, lambda r: r.sent_per_task),
-    Column(
-        "sent_vs_stateless",
-        "Sent vs stateless (95 % CI)",
-        Fmt.CHANGE_CI,
-        lambda r: (r.sent_reduction, r.sent_reduction_ci95),
-    ),
+    sent_change_ci("sent_vs_stateless", "Sent vs stateless (95 % CI)"),
     *(Column(f"turn{t}_kb", f"Turn {t} KB sent", Fmt.KB2, _turn_kb(t)) for t in WEB_TURNS),
     Column("ttft_p50_ms", "TTFT p50 ms", Fmt.MS),
     Column("ttft_p90_ms", "TTFT p90 ms", Fmt.MS),
@@ -172,12 +167,7 @@ WEB_COLUMNS = (
     Column("ttft_first_ms", "TTFT turn 1 ms", Fmt.MS1),
     Column("s_task", "s/task", Fmt.S2, lambda r: r.task_s),
     Column("s_task_p90", "s/task p90", Fmt.S2, lambda r: r.task_s_p90),
-    Column(
-        "time_vs_stateless",
-        "Time vs stateless (95 % CI)",
-        Fmt.CHANGE_CI,
-        lambda r: (r.speedup, r.speedup_ci95),
-    ),
+    time_change_ci("time_vs_stateless", "Time vs stateless (95 % CI)"),
     Column("goodput", "Goodput tasks/s", Fmt.RATE3, lambda r: r.goodput_tasks_per_s),
     Column("slo", "SLO", Fmt.TEXT, _slo_text),
     Column("failed_turns", "Failed turns", Fmt.COUNT, lambda r: r.turn_failures),

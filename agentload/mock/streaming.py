@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import struct
-import zlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..core.deflate import MessageDeflate
 from ..core.jsoncodec import dumps_ascii
 from ..core.protocol import DELTA_EVENTS
 from .faults import CUT, MALFORMED, Fault, FaultConfig, with_faults
@@ -57,28 +57,15 @@ def text_frame(payload: bytes, first: int = 0x81) -> bytes:
 
 
 class Deflater:
-    """permessage-deflate (RFC 7692) for the text frames a server sends: each message compressed with
-    a sync flush and its 4-byte tail removed; with context takeover (unless the client asked for
-    ``server_no_context_takeover``) later messages refer back to earlier ones, which is where most of
-    the gain on repetitive JSON events comes from."""
-
-    TAIL = b"\x00\x00\xff\xff"
+    """permessage-deflate (RFC 7692) for the text frames a server sends (core.deflate): with context
+    takeover (unless the client asked for ``server_no_context_takeover``) later messages refer back to
+    earlier ones, which is where most of the gain on repetitive JSON events comes from."""
 
     def __init__(self, window_bits: int, no_context_takeover: bool, level: int = 6) -> None:
-        self.window_bits = window_bits
-        self.no_context_takeover = no_context_takeover
-        self.level = level
-        self._z = self._new()
-
-    def _new(self) -> Any:
-        return zlib.compressobj(self.level, zlib.DEFLATED, -self.window_bits)
+        self._z = MessageDeflate(window_bits, no_context_takeover, level)
 
     def frame(self, payload: bytes) -> bytes:
-        z = self._new() if self.no_context_takeover else self._z
-        data = z.compress(payload) + z.flush(zlib.Z_SYNC_FLUSH)
-        if data.endswith(self.TAIL):
-            data = data[:-4]
-        return text_frame(data, 0xC1)
+        return text_frame(self._z.compress(payload), 0xC1)
 
 
 @dataclass(frozen=True)

@@ -94,7 +94,7 @@ def fleet_counts(user_classes: list[Any], total: int) -> dict[str, int]:
         return {u.__name__: round(total * u.weight / weight) for u in classes}
 
 
-class _Clock:
+class Clock:
     """One strategy's arrivals in this process, handed to its free agents."""
 
     def __init__(self, sessions: Sessions, user_class: str, strategy: str) -> None:
@@ -117,6 +117,8 @@ class _Clock:
                 gevent.sleep(0.1)
                 continue
             gevent.sleep(gap_s(self.rng, rate, self.sessions.loop.burstiness))
+            if self.sessions.stopping:  # the run is stopping its agents: no more arrivals
+                return
             if self.free:
                 self.free.pop(0).set(True)
             else:
@@ -141,20 +143,25 @@ class Sessions:
 
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
-        self.clocks: dict[str, _Clock] = {}
+        self.clocks: dict[str, Clock] = {}
 
     @property
     def loop(self) -> Loop:
         return self.ctx.settings.loop
 
     @property
+    def stopping(self) -> bool:
+        runner = self.ctx.environment.runner
+        return getattr(runner, "state", "") in ("stopping", "stopped", "cleanup")
+
+    @property
     def fleet(self) -> dict[str, int]:
         return dict(getattr(self.ctx.environment.parsed_options, FLEET_KEY, None) or {})
 
-    def join(self, user_class: str, strategy: str) -> _Clock:
+    def join(self, user_class: str, strategy: str) -> Clock:
         clock = self.clocks.get(user_class)
         if clock is None:
-            clock = self.clocks[user_class] = _Clock(self, user_class, strategy)
+            clock = self.clocks[user_class] = Clock(self, user_class, strategy)
         clock.agents += 1
         return clock
 

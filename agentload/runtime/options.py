@@ -12,11 +12,13 @@ import ipaddress
 import json
 import os
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from ..client import AgentSettings, On429, Timeouts
+from ..core.deflate import DeflateParams
 from ..core.errors import AgentloadError
 from ..core.fields import add_arguments, opt, read_options
 from ..core.protocol import API_KEY_ENV
@@ -26,6 +28,11 @@ from ..workload import Task, TextCache, builtin_task_names, load_tasks
 from .loop import Loop
 
 USER_AGENT = "agentload/0.1"
+
+
+class WsCompression(StrEnum):
+    OFF = "off"
+    DEFLATE = "deflate"
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,21 @@ class RunOptions:
         minimum=0,
         meaning="0 = not shaped",
         web_ui=True,
+    )
+    ws_compression: WsCompression = opt(
+        WsCompression.OFF,
+        "WebSocket agents offer permessage-deflate (RFC 7692) on the upgrade, as Codex does: deflate, or off "
+        "(default: the published harness's uncompressed frames); records keep the wire bytes and the "
+        "payload bytes before compression apart",
+        web_ui=True,
+    )
+    ws_window_bits: int = opt(
+        12,
+        "with --ws-compression deflate: the deflate window both ways (client_max_window_bits, and "
+        "server_max_window_bits below 15), 9-15; 12 keeps 10,000 connections' zlib state near 0.5 GiB "
+        "(bench.deflate_memory), 15 is zlib's default (about 3 GiB) and compresses a little more",
+        minimum=9,
+        maximum=15,
     )
     no_preflight: bool = opt(
         False, "skip the start-up check that --host answers and accepts the API key (GET /v1/models)"
@@ -274,6 +296,14 @@ class RunSettings:
     def loop(self) -> Loop:
         o = self.options
         return Loop.of(o.task_rate, o.session_rate, o.burstiness)
+
+    @property
+    def ws_deflate(self) -> DeflateParams | None:
+        """What WebSocket agents offer on the upgrade (None: no compression)."""
+        o = self.options
+        if o.ws_compression == WsCompression.OFF:
+            return None
+        return DeflateParams(client_max_window_bits=o.ws_window_bits, server_max_window_bits=o.ws_window_bits)
 
     @property
     def strategy_names(self) -> list[str]:

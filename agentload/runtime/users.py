@@ -21,7 +21,7 @@ from ..client.backoff import TaskBackoff
 from ..core.records import ErrorKind
 from ..core.strategies import STRATEGIES, Strategy
 from .context import context_of
-from .loop import LoopKind
+from .loop import Clock, LoopKind
 from .options import request_headers
 
 
@@ -30,8 +30,14 @@ class AgentUser(User):
     strategy: ClassVar[Strategy]
 
     def wait_time(self) -> float:
-        """Closed loop (back to back) unless --task-rate paces each agent (open loop); in the sessions
-        loop the arrivals pace the agents."""
+        """Closed loop (back to back) unless --task-rate paces each agent (open loop). In the sessions
+        loop this is where a free agent waits for a session to arrive: Locust stops a waiting user at
+        once, so arrivals end with the run instead of starting sessions while it stops."""
+        clock: Clock | None = getattr(self, "_clock", None)
+        if clock is not None:
+            clock.wait()
+            self._ticket = True
+            return 0.0
         loop = context_of(self.environment).settings.loop
         return constant_throughput(loop.task_rate)(self) if loop.kind == LoopKind.TASK_RATE else 0.0
 
@@ -39,7 +45,8 @@ class AgentUser(User):
         ctx = context_of(self.environment)
         settings = ctx.settings
         tasks = list(settings.tasks)
-        self._clock = None
+        self._clock: Clock | None = None
+        self._ticket = False  # a session arrived for this agent (taken in wait_time)
         if settings.loop.kind == LoopKind.SESSIONS and ctx.sessions is not None:
             self._clock = ctx.sessions.join(type(self).__name__, self.strategy.name)
         self.agent, self.transport = self._new_agent()
@@ -56,7 +63,12 @@ class AgentUser(User):
         settings = ctx.settings
         host = self.host or self.environment.host or ""
         transport = make_transport(
-            self.strategy, api_base(host), request_headers(), settings.timeouts, settings.options.uplink_kbps
+            self.strategy,
+            api_base(host),
+            request_headers(),
+            settings.timeouts,
+            settings.options.uplink_kbps,
+            settings.ws_deflate,
         )
         events = ctx.events
         agent = Agent(
@@ -72,6 +84,9 @@ class AgentUser(User):
     @task
     def work_one_task(self) -> None:
         if self._clock is not None:
+            if not self._ticket:  # (the first task: Locust runs it before any wait)
+                self.wait()
+            self._ticket = False
             self._run_session()
             return
         rec = self.agent.run_task(next(self._tasks))
@@ -81,8 +96,6 @@ class AgentUser(User):
 
     def _run_session(self) -> None:
         """One arriving session: a new agent on a new connection, one task, then it leaves."""
-        assert self._clock is not None
-        self._clock.wait()
         self.transport.close()
         self.agent, self.transport = self._new_agent()
         try:

@@ -95,6 +95,8 @@ class Report:
         out: list[str] = []
         turns = {p.group().label: p.turns() for p in plain}
         tasks = sorted({t for ts in turns.values() for t in ts.by_task})
+        if not tasks:  # cells measured on a running master keep no turn samples: the totals' means
+            out += self._pooled_turn_charts(plain)
         for task in tasks:  # one task a chart: the same turns, each with its spread (p10 to p90)
             for key, title, unit in (
                 ("sent", "Bytes sent per turn", "bytes"),
@@ -161,6 +163,27 @@ class Report:
                     series[r.strategy].append((r.uplink_kbps, r.task_s))
             out.append(charts.line_chart("Time per task against uplink", "uplink kbit/s", "s", dict(series)))
         return out
+
+    @staticmethod
+    def _pooled_turn_charts(pools: list[Pool]) -> list[str]:
+        groups = {p.group().label: p.group().totals for p in pools}
+
+        def series(get: Any, depth: int) -> list[tuple[float, float]]:
+            return [(float(i + 1), v) for i in range(depth) if (v := get(i)) is not None]
+
+        return [
+            charts.line_chart(
+                f"{title} (all tasks pooled)",
+                "turn",
+                unit,
+                {k: series(getattr(t, mean), t.depth) for k, t in groups.items()},
+                integer_x=True,
+            )
+            for title, unit, mean in (
+                ("Bytes sent per turn", "bytes", "mean_turn_sent"),
+                ("TTFT by turn", "ms", "mean_turn_ttft"),
+            )
+        ]
 
     def header_html(self) -> str:
         items = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in self.header.items())

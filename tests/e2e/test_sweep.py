@@ -239,15 +239,23 @@ def test_resume_runs_only_the_missing_cells_and_report_regenerates(sweep) -> Non
 def test_the_demo_prints_the_table_and_the_report_path(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     # no warm-up: each agent's first task counts (a task takes longer than the 4 s window, and is let finish)
-    proc = agentload("demo", "--out", str(out), "--agents", "3", "--duration", "4", "--warmup", "0")
+    proc = agentload(
+        "demo", "--out", str(out), "--agents", "3", "--duration", "4", "--warmup", "0", "--slo", SLO
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     for strategy in ("http-stateless", "http-chained", "ws", "ws-stored", "chat"):
         assert f"| {strategy} |" in proc.stdout
     assert f"report: {out / 'report.html'}" in proc.stdout and (out / "report.html").exists()
     rows = {r["label"]: r for r in json.loads((out / "report.json").read_text())["rows"]}
     spread = ("ttft_p50_ms", "ttft_p90_ms", "ttft_p99_ms", "ttft_first_p50_ms", "task_s_p50", "task_s_p90")
-    for key in (*spread, "task_s_ci95", "sent_per_task_ci95", "speedup_ci95", "sent_reduction_ci95"):
+    intervals = ("task_s_ci95", "sent_per_task_ci95", "speedup_ci95", "sent_reduction_ci95")
+    for key in (*spread, *intervals, "good_tasks", "goodput_tasks_per_s", "slo_met", "ci_method"):
         assert rows["ws"][key] is not None, key
+    doc = json.loads((out / "report.json").read_text())
+    assert doc["loop"]["kind"] == "closed" and doc["slo_met"] is True and len(doc["cells"]) == 5
+    assert {"target", "latency model", "client profile", "agents per cell", "cell length"} <= set(
+        doc["header"]
+    )
     # turn rates follow speed (measured time, not a count over the window)
     ws, http = rows["ws"], rows["http-stateless"]
     per_turn = ws["task_s"] / ws["turns_per_task"], http["task_s"] / http["turns_per_task"]

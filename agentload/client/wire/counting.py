@@ -27,9 +27,14 @@ class WireCounter:
 
     sent: int = 0
     received: int = 0
+    payload_sent: int = 0  # the messages' bytes before compression (JSON bodies, WebSocket messages)
+    payload_received: int = 0  # and after decompression (SSE bodies, WebSocket messages)
 
     def snapshot(self) -> tuple[int, int]:
         return self.sent, self.received
+
+    def payload_snapshot(self) -> tuple[int, int]:
+        return self.payload_sent, self.payload_received
 
 
 def data_waiting(sock: Any) -> bool:

@@ -30,17 +30,24 @@ class HttpReply:
     status: int
     headers: dict[str, str]
     _resp: Any = field(repr=False)
+    counter: WireCounter | None = field(default=None, repr=False)  # counts the body's payload bytes
 
     def lines(self) -> Iterator[bytes]:
         readline = self._resp.readline
+        counter = self.counter
         while True:
             line = readline(b"\n")
             if not line:
                 return
+            if counter is not None:
+                counter.payload_received += len(line)
             yield line
 
     def read(self) -> bytes:
-        return self._resp.read()
+        body = self._resp.read()
+        if self.counter is not None:
+            self.counter.payload_received += len(body)
+        return body
 
     def release(self) -> None:
         self._resp.release()
@@ -126,8 +133,9 @@ class HttpWire:
             h.update(headers)
         if timeout is not None:
             self._head_timeout = timeout
+        self.counter.payload_sent += len(body)
         resp = self.client.request("POST", self.path_prefix + path, body=body, headers=h)
-        return HttpReply(resp.status_code, {k.lower(): v for k, v in resp.items()}, resp)
+        return HttpReply(resp.status_code, {k.lower(): v for k, v in resp.items()}, resp, self.counter)
 
     def drop_idle(self) -> None:
         """Close the kept-alive sockets waiting in the pool (the pool stays usable: the next request

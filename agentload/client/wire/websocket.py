@@ -4,8 +4,10 @@ Why our own: the agents' receive path is the generator's hot loop. websocket-cli
 in pure Python by default and makes several small socket reads per frame; this client reads 64 KB
 blocks into one buffer and slices frames out of it, an order of magnitude more frames per CPU-second
 (bench/wsclient.py prints both; README, Performance). Client frames are masked with one big-integer XOR.
-Only what the Responses WebSocket mode needs: text frames, fragmentation, ping/pong, close.
-No extensions (no permessage-deflate: the byte counts must be the uncompressed protocol).
+Only what the Responses WebSocket mode needs: text frames, fragmentation, ping/pong, close, and
+permessage-deflate when asked (``deflate``: RFC 7692, offered on the upgrade as Codex offers it; the
+transform itself is core.deflate). The counter keeps the wire bytes (compressed frames, as TCP carries
+them) and the messages' payload bytes (before compression, after decompression) apart.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ import contextlib
 import hashlib
 import os
 import struct
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 import gevent.socket
 
+from ...core.deflate import DeflateParams, MessageDeflate, MessageInflate, mem_level_for, parse_answer
 from .counting import WireCounter, counting_socket, ssl_context
 from .uplink import Uplink
 
@@ -54,16 +58,20 @@ def mask_payload(payload: bytes, key: bytes) -> bytes:
     return (int.from_bytes(payload, "little") ^ int.from_bytes(k, "little")).to_bytes(n, "little")
 
 
-def encode_frame(opcode: int, payload: bytes, key: bytes | None = None) -> bytes:
+RSV1 = 0x40  # a compressed message's first frame (RFC 7692)
+
+
+def encode_frame(opcode: int, payload: bytes, key: bytes | None = None, rsv1: bool = False) -> bytes:
     """A single final client frame (masked, as RFC 6455 requires of clients)."""
     key = key if key is not None else os.urandom(4)
     n = len(payload)
+    b0 = 0x80 | opcode | (RSV1 if rsv1 else 0)
     if n < 126:
-        head = struct.pack("!BB", 0x80 | opcode, 0x80 | n)
+        head = struct.pack("!BB", b0, 0x80 | n)
     elif n < 65536:
-        head = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, n)
+        head = struct.pack("!BBH", b0, 0x80 | 126, n)
     else:
-        head = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, n)
+        head = struct.pack("!BBQ", b0, 0x80 | 127, n)
     return head + key + mask_payload(payload, key)
 
 
@@ -78,11 +86,15 @@ class WsConnection:
     uplink: Uplink | None = None  # a shaped upload link (--uplink-kbps)
     handshake_headers: dict[str, str] = field(default_factory=dict)
     handshake_bytes: tuple[int, int] = (0, 0)
+    deflate: DeflateParams | None = None  # offer permessage-deflate with these parameters
 
     def __post_init__(self) -> None:
         self.sock: Any = None
         self._buf = bytearray()
         self._pos = 0
+        self.agreed: DeflateParams | None = None  # what the server accepted (None: no compression)
+        self._deflate: MessageDeflate | None = None
+        self._inflate: MessageInflate | None = None
 
     # ---------------------------------------------------------------------------------- handshake
     def connect(self) -> None:
@@ -119,6 +131,8 @@ class WsConnection:
             f"Sec-WebSocket-Key: {key}",
             "Sec-WebSocket-Version: 13",
         ]
+        if self.deflate is not None:
+            lines.append(f"Sec-WebSocket-Extensions: {self.deflate.offer()}")
         lines += [f"{k}: {v}" for k, v in self.headers.items()]
         try:
             raw.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
@@ -129,12 +143,30 @@ class WsConnection:
             expect = base64.b64encode(hashlib.sha1(key.encode() + _GUID).digest()).decode()
             if headers.get("sec-websocket-accept") != expect:
                 raise WsHandshakeError(status, headers, b"bad Sec-WebSocket-Accept")
+            self._agree(headers.get("sec-websocket-extensions", ""))
         except BaseException:
             self.close_socket()
             raise
         self.handshake_headers = headers
         after = self.counter.snapshot()
         self.handshake_bytes = (after[0] - before[0], after[1] - before[1])
+
+    def _agree(self, answer: str) -> None:
+        """The extension the server answered with: permessage-deflate only if offered (else a fail)."""
+        if not answer:
+            return
+        if self.deflate is None:
+            raise WsHandshakeError(101, {}, b"the server chose an extension that was not offered")
+        try:
+            agreed = parse_answer(answer, self.deflate)
+        except ValueError as e:
+            raise WsHandshakeError(101, {}, str(e).encode()) from None
+        if agreed is None:
+            return
+        self.agreed = agreed
+        bits = agreed.client_max_window_bits
+        self._deflate = MessageDeflate(bits, agreed.client_no_context_takeover, mem_level=mem_level_for(bits))
+        self._inflate = MessageInflate(agreed.server_max_window_bits, agreed.server_no_context_takeover)
 
     def _fill(self) -> None:
         assert self.sock is not None
@@ -184,7 +216,11 @@ class WsConnection:
     # ---------------------------------------------------------------------------------- frames
     def send_text(self, payload: bytes) -> None:
         assert self.sock is not None
-        self.sock.sendall(encode_frame(OP_TEXT, payload))
+        self.counter.payload_sent += len(payload)
+        if self._deflate is not None:
+            self.sock.sendall(encode_frame(OP_TEXT, self._deflate.compress(payload), rsv1=True))
+        else:
+            self.sock.sendall(encode_frame(OP_TEXT, payload))
 
     def _take(self, n: int) -> bytes:
         while len(self._buf) - self._pos < n:
@@ -196,6 +232,7 @@ class WsConnection:
     def recv_message(self) -> bytes:
         """The next text or binary message's payload; answers pings, raises WsClosed on close."""
         fragments: list[bytes] = []
+        compressed = False
         while True:
             buf = self._buf
             if len(buf) - self._pos < 2:
@@ -243,11 +280,24 @@ class WsConnection:
                 self.close_socket()
                 raise WsClosed(code, payload[2:].decode("utf-8", "replace"))
             if opcode in (OP_TEXT, OP_BINARY, OP_CONT):
+                if opcode != OP_CONT:
+                    compressed = bool(b0 & RSV1)
                 if fin and not fragments:
-                    return payload
+                    return self._message(payload, compressed)
                 fragments.append(payload)
                 if fin:
-                    return b"".join(fragments)
+                    return self._message(b"".join(fragments), compressed)
+
+    def _message(self, payload: bytes, compressed: bool) -> bytes:
+        if compressed:
+            if self._inflate is None:
+                raise ValueError("a compressed frame on a connection without permessage-deflate")
+            try:
+                payload = self._inflate.decompress(payload)
+            except zlib.error as e:  # a malformed message, as a malformed event is
+                raise ValueError(f"permessage-deflate: {e}") from None
+        self.counter.payload_received += len(payload)
+        return payload
 
     def close(self, code: int = 1000) -> None:
         """Polite close: send a close frame and drop the socket (no wait for the echo)."""

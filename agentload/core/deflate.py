@@ -1,0 +1,110 @@
+"""permessage-deflate (RFC 7692), the message transform apart from any I/O: one ``MessageDeflate`` per
+direction of a connection, used by the agents' WebSocket client and the mock alike.
+
+A message is compressed with a sync flush and its 4-byte tail (00 00 ff ff) removed; the receiver puts
+the tail back before inflating. With context takeover (the default) a later message refers back to
+earlier ones, which is where most of the gain on repetitive JSON comes from; ``no_context_takeover``
+starts every message afresh. ``window_bits`` (8-15) and ``mem_level`` (1-9) bound the zlib state a
+connection holds: the compressor keeps about 2^(window_bits+2) + 2^(mem_level+9) bytes, the
+decompressor 2^window_bits plus its own 7 KB, which is what 10,000 connections on one worker multiply
+(bench/deflate_memory.py prints the figures).
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+TAIL = b"\x00\x00\xff\xff"
+EXTENSION = "permessage-deflate"
+
+
+@dataclass(frozen=True)
+class DeflateParams:
+    """What one side of a connection agreed to (from the offer and the server's answer)."""
+
+    client_max_window_bits: int = 15
+    server_max_window_bits: int = 15
+    client_no_context_takeover: bool = False
+    server_no_context_takeover: bool = False
+
+    def offer(self) -> str:
+        """The client's Sec-WebSocket-Extensions offer: its own window, and a bound on the server's
+        when that is below zlib's 15 bits (the state a connection's decompressor holds)."""
+        parts = [EXTENSION, f"client_max_window_bits={self.client_max_window_bits}"]
+        if self.server_max_window_bits < 15:
+            parts.append(f"server_max_window_bits={self.server_max_window_bits}")
+        if self.client_no_context_takeover:
+            parts.append("client_no_context_takeover")
+        return "; ".join(parts)
+
+
+def parse_answer(header: str, offered: DeflateParams) -> DeflateParams | None:
+    """The server's Sec-WebSocket-Extensions answer: the parameters in force, or None when it declined
+    (no permessage-deflate in it). A value past the offer raises ValueError (RFC 7692 7.1: fail)."""
+    for ext in header.split(","):
+        name, *params = [p.strip() for p in ext.split(";")]
+        if name.lower() != EXTENSION:
+            continue
+        values: dict[str, Any] = {}
+        for p in params:
+            k, _, v = p.partition("=")
+            values[k.strip().lower()] = v.strip().strip('"')
+        client_bits = int(values.get("client_max_window_bits") or offered.client_max_window_bits)
+        server_bits = int(values.get("server_max_window_bits") or 15)
+        if (
+            not 8 <= client_bits <= offered.client_max_window_bits
+            or not 8 <= server_bits <= offered.server_max_window_bits
+        ):
+            raise ValueError(f"permessage-deflate window bits out of range: {header!r}")
+        return DeflateParams(
+            client_max_window_bits=client_bits,
+            server_max_window_bits=server_bits,
+            client_no_context_takeover="client_no_context_takeover" in values
+            or offered.client_no_context_takeover,
+            server_no_context_takeover="server_no_context_takeover" in values,
+        )
+    return None
+
+
+def mem_level_for(window_bits: int) -> int:
+    """zlib's memLevel to pair with a window: 8 (zlib's default) at 15 bits, one less per bit below,
+    so a small window is not paired with a large hash table."""
+    return max(1, min(8, window_bits - 7))
+
+
+class MessageDeflate:
+    """Compresses the messages one side sends."""
+
+    def __init__(
+        self, window_bits: int, no_context_takeover: bool, level: int = 6, mem_level: int = 8
+    ) -> None:
+        # (zlib takes no raw window of 8 bits for deflate: 9 is the least, and a window of 2^9 fits 2^8)
+        self.window_bits = max(9, window_bits)
+        self.no_context_takeover = no_context_takeover
+        self.level, self.mem_level = level, mem_level
+        self._z: Any = None
+
+    def _new(self) -> Any:
+        return zlib.compressobj(self.level, zlib.DEFLATED, -self.window_bits, self.mem_level)
+
+    def compress(self, payload: bytes) -> bytes:
+        if self._z is None or self.no_context_takeover:
+            self._z = self._new()
+        data = self._z.compress(payload) + self._z.flush(zlib.Z_SYNC_FLUSH)
+        return data[:-4] if data.endswith(TAIL) else data
+
+
+class MessageInflate:
+    """Decompresses the messages the other side sent."""
+
+    def __init__(self, window_bits: int, no_context_takeover: bool) -> None:
+        self.window_bits = window_bits
+        self.no_context_takeover = no_context_takeover
+        self._z: Any = None
+
+    def decompress(self, data: bytes) -> bytes:
+        if self._z is None or self.no_context_takeover:
+            self._z = zlib.decompressobj(-self.window_bits)
+        return self._z.decompress(data + TAIL)

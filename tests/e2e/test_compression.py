@@ -1,0 +1,65 @@
+"""Compression on the agents' side (#17, part): WebSocket agents that offer permessage-deflate, as Codex
+does, negotiate it with the mock; the records keep the wire bytes (what TCP carried, equal to the mock's
+ledger turn by turn) and the payload bytes (the messages before compression) apart."""
+
+from __future__ import annotations
+
+import pytest
+
+from agentload.mock import MockProcess
+from tests.runlocust import read_records, run_locust
+
+RUN = ("--headless", "-u", "4", "-r", "4", "--run-time", "5s", "--strategy", "ws,ws-stored",
+       "--tool-latency-scale", "0", "--reasoning-effort", "none")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def deflate_run(tmp_path_factory: pytest.TempPathFactory):
+    tmp = tmp_path_factory.mktemp("deflate")
+    with MockProcess(["--latency", "zero"]) as mock:
+        proc, summary = run_locust(
+            mock.url, tmp, *RUN, "--ws-compression", "deflate", "--ws-window-bits", "12"
+        )
+        stats = mock.stats()
+    return proc, summary, read_records(tmp / "records.jsonl"), stats
+
+
+def test_deflate_is_negotiated_and_every_turn_succeeds(deflate_run) -> None:
+    proc, summary, records, stats = deflate_run
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert stats["websocket"]["deflate_connections"] >= 4  # one per agent, at least
+    assert all(r["turn_failures"] == 0 and r["tasks"] > 0 for r in summary["rows"])
+
+
+def test_wire_bytes_equal_the_mocks_ledger_and_payload_bytes_are_larger(deflate_run) -> None:
+    _, _, records, stats = deflate_run
+    exchanges = {e["response_id"]: e for e in stats["exchanges"] if e["response_id"]}
+    handshakes = {e["connection"]: e for e in stats["exchanges"] if e["kind"] == "ws-handshake"}
+    turns = [r for r in records if r["kind"] == "turn" and r["error_kind"] != "interrupted"]
+    assert len(turns) > 50
+    for t in turns:
+        ex = exchanges[t["response_id"]]
+        sent, received = ex["received"], ex["sent"]
+        if t["connect_bytes_sent"]:
+            hs = handshakes[ex["connection"]]
+            sent, received = sent + hs["received"], received + hs["sent"]
+        assert (t["bytes_sent"], t["bytes_received"]) == (sent, received), t
+        # the messages before compression: more than the compressed frames that carried them
+        assert t["payload_bytes_sent"] > t["bytes_sent"] - t["connect_bytes_sent"], t
+        assert t["payload_bytes_received"] > t["bytes_received"] - t["connect_bytes_received"], t
+    sent = sum(t["bytes_sent"] for t in turns)
+    payload = sum(t["payload_bytes_sent"] for t in turns)
+    assert sent < 0.7 * payload, (sent, payload)  # repetitive JSON with context takeover
+    tasks = [r for r in records if r["kind"] == "task" and r["ok"]]
+    assert all(r["payload_bytes_sent"] > r["bytes_sent"] for r in tasks)
+
+
+def test_without_compression_payload_is_the_frames_less_their_headers(tmp_path) -> None:
+    with MockProcess(["--latency", "zero"]) as mock:
+        proc, _ = run_locust(mock.url, tmp_path, *RUN)
+        stats = mock.stats()
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert stats["websocket"]["deflate_connections"] == 0
+    for t in (r for r in read_records(tmp_path / "records.jsonl") if r["kind"] == "turn" and r["ok"]):
+        frames = t["bytes_sent"] - t["connect_bytes_sent"]
+        assert 0 < frames - t["payload_bytes_sent"] <= 14, t  # one masked client frame's header
