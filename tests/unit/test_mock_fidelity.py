@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from agentload.core.deflate import TAIL
 from agentload.mock import openapi
 from agentload.mock.chat import chat_chunks
 from agentload.mock.config import LatencyModel, MockConfig
@@ -319,6 +320,6 @@ def test_deflate_frames_inflate_back_with_context_takeover() -> None:
         assert frame[0] == 0xC1  # FIN, RSV1 (compressed), text
         n = frame[1] & 0x7F
         body = frame[2:] if n < 126 else frame[4:]
-        assert inflate.decompress(body + Deflater.TAIL) == payload
+        assert inflate.decompress(body + TAIL) == payload
         sizes.append(len(frame))
     assert sizes[2] < sizes[0]  # later messages refer back to earlier ones
