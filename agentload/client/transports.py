@@ -20,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 from gevent import GreenletExit
 from geventhttpclient.response import HTTPConnectionClosed, HTTPParseError
 
-from ..core.deflate import DeflateParams
+from ..core.deflate import BodyEncoding, DeflateParams
 from ..core.jsoncodec import dumps_utf8 as dumps
 from ..core.records import ErrorKind
 from ..core.strategies import Api, Strategy
@@ -183,9 +183,15 @@ class _HttpStreaming:
     is_open = False
 
     def __init__(
-        self, base: str, headers: dict[str, str], timeouts: Timeouts, uplink: Uplink | None = None
+        self,
+        base: str,
+        headers: dict[str, str],
+        timeouts: Timeouts,
+        uplink: Uplink | None = None,
+        encoding: BodyEncoding = BodyEncoding.OFF,
     ) -> None:
         self.timeouts = timeouts
+        self.encoding = encoding
         self.wire = HttpWire(
             base,
             headers,
@@ -201,7 +207,9 @@ class _HttpStreaming:
         sent0 = self.counter.sent
         phase = Phase.FIRST_TOKEN
         try:
-            reply = self.wire.post_json(self.path, dumps(body), headers, timeout=self.timeouts.first_token_s)
+            reply = self.wire.post_json(
+                self.path, dumps(body), headers, timeout=self.timeouts.first_token_s, encoding=self.encoding
+            )
             out.http_status, out.headers = reply.status, reply.headers
             if reply.status != 200:
                 error_from_body(out, reply.status, reply.read())
@@ -380,12 +388,14 @@ def make_transport(
     timeouts: Timeouts,
     uplink_kbps: float = 0.0,
     ws_deflate: DeflateParams | None = None,
+    http_encoding: BodyEncoding = BodyEncoding.OFF,
 ) -> Transport:
     """A strategy's own connection; ``uplink_kbps`` > 0 shapes its upload rate (wire/uplink.py);
-    ``ws_deflate`` offers permessage-deflate on WebSocket connections."""
+    ``ws_deflate`` offers permessage-deflate on WebSocket connections; ``http_encoding`` compresses
+    HTTP request bodies."""
     uplink = Uplink(uplink_kbps) if uplink_kbps > 0 else None
     if strategy.websocket:
         return ResponsesWebSocket(base, headers, timeouts, uplink, ws_deflate)
     if strategy.api == Api.CHAT:
-        return ChatHttp(base, headers, timeouts, uplink)
-    return ResponsesHttp(base, headers, timeouts, uplink)
+        return ChatHttp(base, headers, timeouts, uplink, http_encoding)
+    return ResponsesHttp(base, headers, timeouts, uplink, http_encoding)

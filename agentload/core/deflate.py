@@ -1,5 +1,6 @@
-"""permessage-deflate (RFC 7692), the message transform apart from any I/O: one ``MessageDeflate`` per
-direction of a connection, used by the agents' WebSocket client and the mock alike.
+"""Compression on the wire, the transforms apart from any I/O: permessage-deflate (RFC 7692), one
+``MessageDeflate`` per direction of a connection, used by the agents' WebSocket client and the mock
+alike; and HTTP request bodies (gzip, zstd).
 
 A message is compressed with a sync flush and its 4-byte tail (00 00 ff ff) removed; the receiver puts
 the tail back before inflating. With context takeover (the default) a later message refers back to
@@ -14,9 +15,32 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 TAIL = b"\x00\x00\xff\xff"
+
+
+class BodyEncoding(StrEnum):
+    """How an HTTP request body is compressed (Content-Encoding)."""
+
+    OFF = "off"
+    GZIP = "gzip"
+    ZSTD = "zstd"
+
+
+def encode_body(body: bytes, encoding: BodyEncoding) -> bytes:
+    """``body`` compressed for its Content-Encoding (gzip at zlib's level 6, zstd at its level 3)."""
+    if encoding == BodyEncoding.GZIP:
+        z = zlib.compressobj(6, zlib.DEFLATED, 31)  # (31: the gzip wrapper)
+        return z.compress(body) + z.flush()
+    if encoding == BodyEncoding.ZSTD:
+        from backports import zstd  # (imported where used: only zstd runs need it loaded)
+
+        return zstd.compress(body)
+    return body
+
+
 EXTENSION = "permessage-deflate"
 
 

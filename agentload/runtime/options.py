@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..client import AgentSettings, On429, Timeouts
-from ..core.deflate import DeflateParams
+from ..core.deflate import BodyEncoding, DeflateParams
 from ..core.errors import AgentloadError
 from ..core.fields import add_arguments, opt, read_options
 from ..core.protocol import API_KEY_ENV
@@ -117,6 +117,12 @@ class RunOptions:
         "(bench.deflate_memory), 15 is zlib's default (about 3 GiB) and compresses a little more",
         minimum=9,
         maximum=15,
+    )
+    http_compression: BodyEncoding = opt(
+        BodyEncoding.OFF,
+        "HTTP agents compress their request bodies: gzip or zstd (Content-Encoding; the target must "
+        "accept it: the mock does), or off (default)",
+        web_ui=True,
     )
     no_preflight: bool = opt(
         False, "skip the start-up check that --host answers and accepts the API key (GET /v1/models)"

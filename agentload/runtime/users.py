@@ -69,6 +69,7 @@ class AgentUser(User):
             settings.timeouts,
             settings.options.uplink_kbps,
             settings.ws_deflate,
+            settings.options.http_compression,
         )
         events = ctx.events
         agent = Agent(

@@ -1,6 +1,7 @@
 """Compression on the agents' side (#17, part): WebSocket agents that offer permessage-deflate, as Codex
-does, negotiate it with the mock; the records keep the wire bytes (what TCP carried, equal to the mock's
-ledger turn by turn) and the payload bytes (the messages before compression) apart."""
+does, negotiate it with the mock, and HTTP agents send gzip or zstd request bodies, which the mock
+reads; the records keep the wire bytes (what TCP carried, equal to the mock's ledger turn by turn) and
+the payload bytes (the messages before compression) apart."""
 
 from __future__ import annotations
 
@@ -31,8 +32,8 @@ def test_deflate_is_negotiated_and_every_turn_succeeds(deflate_run) -> None:
     assert all(r["turn_failures"] == 0 and r["tasks"] > 0 for r in summary["rows"])
 
 
-def test_wire_bytes_equal_the_mocks_ledger_and_payload_bytes_are_larger(deflate_run) -> None:
-    _, _, records, stats = deflate_run
+def check_against_ledger(records: list[dict], stats: dict) -> list[dict]:
+    """Every finished turn's wire bytes are the mock's count of them; its payload is larger."""
     exchanges = {e["response_id"]: e for e in stats["exchanges"] if e["response_id"]}
     handshakes = {e["connection"]: e for e in stats["exchanges"] if e["kind"] == "ws-handshake"}
     turns = [r for r in records if r["kind"] == "turn" and r["error_kind"] != "interrupted"]
@@ -44,7 +45,16 @@ def test_wire_bytes_equal_the_mocks_ledger_and_payload_bytes_are_larger(deflate_
             hs = handshakes[ex["connection"]]
             sent, received = sent + hs["received"], received + hs["sent"]
         assert (t["bytes_sent"], t["bytes_received"]) == (sent, received), t
-        # the messages before compression: more than the compressed frames that carried them
+        # the messages before compression: more than the compressed frames or bodies that carried them
+        # (an HTTP request's head, a few hundred bytes, is on the wire and not in its payload)
+        assert t["payload_bytes_sent"] > t["bytes_sent"] - t["connect_bytes_sent"] - 400, t
+    return turns
+
+
+def test_wire_bytes_equal_the_mocks_ledger_and_payload_bytes_are_larger(deflate_run) -> None:
+    _, _, records, stats = deflate_run
+    turns = check_against_ledger(records, stats)
+    for t in turns:  # (frames: no headers to allow for)
         assert t["payload_bytes_sent"] > t["bytes_sent"] - t["connect_bytes_sent"], t
         assert t["payload_bytes_received"] > t["bytes_received"] - t["connect_bytes_received"], t
     sent = sum(t["bytes_sent"] for t in turns)
@@ -63,3 +73,17 @@ def test_without_compression_payload_is_the_frames_less_their_headers(tmp_path) 
     for t in (r for r in read_records(tmp_path / "records.jsonl") if r["kind"] == "turn" and r["ok"]):
         frames = t["bytes_sent"] - t["connect_bytes_sent"]
         assert 0 < frames - t["payload_bytes_sent"] <= 14, t  # one masked client frame's header
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "zstd"])
+def test_compressed_http_bodies_are_read_by_the_mock_and_counted_both_ways(tmp_path, encoding: str) -> None:
+    run = ("--headless", "-u", "2", "-r", "2", "--run-time", "4s", "--strategy", "http-stateless,chat",
+           "--tool-latency-scale", "0", "--reasoning-effort", "none", "--http-compression", encoding)  # fmt: skip
+    with MockProcess(["--latency", "zero"]) as mock:
+        proc, summary = run_locust(mock.url, tmp_path, *run)
+        stats = mock.stats()
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert all(r["turn_failures"] == 0 and r["tasks"] > 0 for r in summary["rows"])
+    turns = check_against_ledger(read_records(tmp_path / "records.jsonl"), stats)
+    # a request's payload is its JSON; on the wire it went compressed, headers and all, in less
+    assert sum(t["bytes_sent"] for t in turns) < 0.5 * sum(t["payload_bytes_sent"] for t in turns)

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import gevent.queue
 from geventhttpclient import HTTPClient
 
+from ...core.deflate import BodyEncoding, encode_body
 from . import rxstamp
 from .counting import WireCounter, counting_socket, ssl_context
 from .uplink import Uplink
@@ -125,15 +126,24 @@ class HttpWire:
         pool.get_socket = get_socket_with_timeout  # type: ignore[method-assign]
 
     def post_json(
-        self, path: str, body: bytes, headers: dict[str, str] | None = None, timeout: float | None = None
+        self,
+        path: str,
+        body: bytes,
+        headers: dict[str, str] | None = None,
+        timeout: float | None = None,
+        encoding: BodyEncoding = BodyEncoding.OFF,
     ) -> HttpReply:
-        """Sends the request and reads the response head, waiting at most ``timeout`` per read."""
+        """Sends the request (its body compressed by ``encoding``) and reads the response head, waiting
+        at most ``timeout`` per read."""
         h = {"Content-Type": "application/json"}
         if headers:
             h.update(headers)
         if timeout is not None:
             self._head_timeout = timeout
         self.counter.payload_sent += len(body)
+        if encoding != BodyEncoding.OFF:
+            h["Content-Encoding"] = encoding.value
+            body = encode_body(body, encoding)
         resp = self.client.request("POST", self.path_prefix + path, body=body, headers=h)
         return HttpReply(resp.status_code, {k.lower(): v for k, v in resp.items()}, resp, self.counter)
 
