@@ -187,6 +187,7 @@ def report_columns(projection_agents: int) -> tuple[Column, ...]:
         Column("tasks", "tasks", Fmt.COUNT),
         Column("sent_per_task", "KB sent/task", Fmt.KB1),
         Column("received_per_task", "KB recv/task", Fmt.KB1),
+        Column("payload_sent_per_task", "payload KB sent/task", Fmt.KB1),
         SENT_CHANGE_CI,
         Column("ttft_mean_ms", "TTFT mean ms", Fmt.MS),
         Column("ttft_p50_ms", "TTFT p50 ms", Fmt.MS),

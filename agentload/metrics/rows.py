@@ -55,6 +55,8 @@ class ComparisonRow:
     turns_per_task: float | None
     sent_per_task: float | None
     received_per_task: float | None
+    payload_sent_per_task: float | None  # before compression (equal but for framing when none)
+    payload_received_per_task: float | None
     sent_reduction: float | None  # 1 - sent / the baseline's (0.85: 85 % fewer bytes sent)
     sent_by_turn: tuple[float | None, ...]  # mean bytes sent at turn i (ok turns)
     turn1_sent: float | None
@@ -198,6 +200,9 @@ def _row(
         turns_per_task=_div(t.task_turns, n),
         sent_per_task=sent,
         received_per_task=_div(t.task_received, n),
+        # (Totals written before payload bytes were counted have none: not measured, not zero)
+        payload_sent_per_task=_div(t.task_payload_sent, n) if t.task_payload_sent else None,
+        payload_received_per_task=_div(t.task_payload_received, n) if t.task_payload_received else None,
         sent_reduction=_reduction(sent, base_sent),
         sent_by_turn=by_turn,
         turn1_sent=t.mean_turn_sent(0),

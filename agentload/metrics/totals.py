@@ -26,6 +26,8 @@ class Totals:
     task_ms: float = 0.0  # completed tasks
     task_sent: int = 0
     task_received: int = 0
+    task_payload_sent: int = 0  # the same tasks' bytes before compression
+    task_payload_received: int = 0
     task_turns: int = 0
     task_tool_calls: int = 0
     recoveries: int = 0
@@ -93,6 +95,8 @@ class Totals:
         self.task_ms += r.duration_ms
         self.task_sent += r.bytes_sent
         self.task_received += r.bytes_received
+        self.task_payload_sent += r.payload_bytes_sent
+        self.task_payload_received += r.payload_bytes_received
         self.task_turns += r.turns
         self.task_tool_calls += r.tool_calls
 

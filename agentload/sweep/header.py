@@ -40,6 +40,12 @@ def latency_model(spec: SweepSpec) -> str:
     )
 
 
+def compression(o: RunOptions) -> str:
+    ws = "permessage-deflate" + f" ({o.ws_window_bits} bits)" if o.ws_compression != "off" else "none"
+    http = o.http_compression.value if o.http_compression != "off" else "none"
+    return f"WebSocket frames: {ws}; HTTP request bodies: {http}; responses: none"
+
+
 @dataclass(frozen=True)
 class Header:
     spec: SweepSpec
@@ -71,6 +77,7 @@ class Header:
             ("tasks", ", ".join(s.tasks)),
             ("models", f"{', '.join(s.models)} (reasoning effort: {effort})"),
             ("tool latency", f"x{s.tool_latency_scale:g} of each task's"),
+            ("compression", compression(o)),
             ("uplinks", ", ".join("not shaped" if not u else f"{u:g} kbit/s" for u in s.uplinks_kbps)),
             ("local worker processes", "the master's own workers" if s.master_url else str(s.processes)),
         ]

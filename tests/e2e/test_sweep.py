@@ -124,6 +124,8 @@ def test_report_numbers_equal_those_recomputed_from_the_records(sweep) -> None:
             sum(r["bytes_sent"] for r in tasks) / len(tasks), rel=1e-12
         )
         assert row["received_per_task"] == pytest.approx(sum(r["bytes_received"] for r in tasks) / len(tasks))
+        payload = sum(r["payload_bytes_sent"] for r in tasks) / len(tasks)
+        assert row["payload_sent_per_task"] == pytest.approx(payload) and payload < row["sent_per_task"]
         assert row["task_s"] == pytest.approx(sum(r["duration_ms"] for r in tasks) / len(tasks) / 1000)
         ttft = [r["ttft_ms"] for r in turns if r["ttft_ms"] is not None]
         assert row["ttft_mean_ms"] == pytest.approx(sum(ttft) / len(ttft))
