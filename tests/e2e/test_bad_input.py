@@ -51,6 +51,10 @@ def not_a_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ),
         (["--host", "http://127.0.0.1:9", "--tool-latency-scale", "nan"], "--tool-latency-scale"),
         (["--host", "http://127.0.0.1:9", "--task-rate", "inf"], "--task-rate"),
+        (["--host", "http://127.0.0.1:9", "--session-rate", "1", "--task-rate", "1"], "--session-rate"),
+        (["--host", "http://127.0.0.1:9", "--burstiness", "0"], "--burstiness"),
+        (["--host", "http://127.0.0.1:9", "--ws-window-bits", "20"], "--ws-window-bits"),
+        (["--host", "http://127.0.0.1:9", "--slo", "task_s=fast"], "--slo"),
         (["--host", "http://127.0.0.1:9", "--uplink-kbps", "inf"], "--uplink-kbps"),
         (["--host", "http://127.0.0.1:9", "--uplink-kbps", "-1"], "--uplink-kbps"),
         (["--host", "http://127.0.0.1:9", "--strategy", "all"], "-u/--users"),  # 1 agent, 5 strategies
@@ -73,6 +77,11 @@ def test_bad_input_to_the_commands(tmp_path: Path, not_a_folder: Path) -> None:
     one_line(agentload("mock", "--faults", "drop=0.6,http_500=0.6"), "--faults", "100 %")
     one_line(agentload("probe", "--host", "http://127.0.0.1:9", "--probe-steps", "4,x"), "--probe-steps")
     one_line(agentload("sweep", "--out", str(tmp_path / "new"), "--resume"), "--resume", "no sweep")
+    one_line(agentload("sweep", "--out", str(tmp_path / "s"), "--slo", "p99=1"), "--slo")
+    one_line(agentload("compare", str(tmp_path / "none"), str(tmp_path)), "no such file")
+    one_line(
+        agentload("compare", str(tmp_path), str(tmp_path), "--fail-if-worse", "task_s=5"), "--fail-if-worse"
+    )
     one_line(
         agentload("dashboard", "--out", str(tmp_path / "no" / "such" / "x.json")), "--out", "does not exist"
     )
