@@ -34,10 +34,12 @@ class Group:
     exposure: Exposure | None = None
     samples: Samples | None = None  # per task and per turn: percentiles, intervals, goodput
     seconds: float | None = None  # the time the Totals cover (a run's, or a sweep's windows): goodput
+    compression: str = ""  # a sweep's compression variant ("deflate+gzip"); "" for none
 
     @property
     def label(self) -> str:
-        return self.strategy + (f" @ {self.uplink_kbps:g} kbit/s" if self.uplink_kbps else "")
+        up = f" @ {self.uplink_kbps:g} kbit/s" if self.uplink_kbps else ""
+        return self.strategy + up + (f" [{self.compression}]" if self.compression else "")
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class ComparisonRow:
     label: str
     strategy: str
     uplink_kbps: float
+    compression: str  # a sweep's compression variant, "" for none
     tasks: int  # completed tasks: every per-task figure is over these
     failed_tasks: int
     tasks_interrupted: int
@@ -190,6 +193,7 @@ def _row(
         label=group.label,
         strategy=group.strategy,
         uplink_kbps=group.uplink_kbps,
+        compression=group.compression,
         tasks=n,
         failed_tasks=t.tasks_failed,
         tasks_interrupted=t.tasks_interrupted,
@@ -233,13 +237,13 @@ def _row(
 def comparison(
     groups: list[Group], projection_agents: int | None = None, objectives: tuple[Objective, ...] = ()
 ) -> list[ComparisonRow]:
-    """One row per group, in (uplink, strategy) order, each against the baseline of its uplink (the
-    baseline itself is compared with nothing)."""
-    ordered = sorted(groups, key=lambda g: (g.uplink_kbps, order(g.strategy)))
-    bases = {g.uplink_kbps: g for g in ordered if g.strategy == BASELINE}
+    """One row per group, in (compression, uplink, strategy) order, each against the baseline of its
+    uplink and compression (the baseline itself is compared with nothing)."""
+    ordered = sorted(groups, key=lambda g: (g.compression, g.uplink_kbps, order(g.strategy)))
+    bases = {(g.uplink_kbps, g.compression): g for g in ordered if g.strategy == BASELINE}
     rows = []
     for g in ordered:
-        b = None if g.strategy == BASELINE else bases.get(g.uplink_kbps)
+        b = None if g.strategy == BASELINE else bases.get((g.uplink_kbps, g.compression))
         rows.append(
             row_of(g, b.totals if b else None, projection_agents, b.samples if b else None, objectives)
         )

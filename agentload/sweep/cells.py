@@ -37,7 +37,9 @@ class CellResult:
 
     def group(self) -> Group:
         s = self.spec
-        return Group(s.strategy, self.totals, s.uplink_kbps, self.exposure, self.samples, self.window_s)
+        return Group(
+            s.strategy, self.totals, s.uplink_kbps, self.exposure, self.samples, self.window_s, s.variant
+        )
 
     def row(self, objectives: tuple[Objective, ...] = ()) -> ComparisonRow:
         return row_of(self.group(), None, objectives=objectives)

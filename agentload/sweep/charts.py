@@ -28,11 +28,13 @@ Points = list[tuple[float, float]]
 
 def _colour(name: str, i: int) -> str:
     """The strategy's colour (a label like "ws @ 512 kbit/s" takes its strategy's), else a spare one."""
-    return COLOURS.get(name.split(" @ ")[0], SPARE_COLOURS[i % len(SPARE_COLOURS)])
+    return COLOURS.get(name.split(" @ ")[0].split(" [")[0], SPARE_COLOURS[i % len(SPARE_COLOURS)])
 
 
 def _opacity(name: str) -> str:
-    return ' fill-opacity="0.55"' if " @ " in name else ""  # a shaped uplink: its strategy's colour, lighter
+    return (
+        ' fill-opacity="0.55"' if " @ " in name or " [" in name else ""
+    )  # a shaped uplink: its strategy's colour, lighter
 
 
 def nice_step(span: float, n: int = 5) -> float:

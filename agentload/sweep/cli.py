@@ -82,6 +82,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "--uplink-kbps", default="0", help="uplink rates in kbit/s, comma-separated (0 = not shaped)"
     )
     p.add_argument(
+        "--compression",
+        default="off",
+        help="what the agents compress, comma-separated variants: off, or deflate (WebSocket frames), gzip "
+        "or zstd (HTTP request bodies) joined by +, e.g. off,deflate+gzip (default off)",
+    )
+    p.add_argument(
         "--tasks",
         type=int,
         default=0,
@@ -136,6 +142,7 @@ def _sweep(a: argparse.Namespace) -> int:
         tasks=parse_list("--task", a.task),
         models=parse_list("--models", a.models),
         uplinks_kbps=parse_list("--uplink-kbps", a.uplink_kbps, float),
+        compressions=parse_list("--compression", a.compression),
         duration_s=a.duration,
         task_target=a.tasks,
         warmup_s=a.warmup,

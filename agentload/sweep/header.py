@@ -77,7 +77,10 @@ class Header:
             ("tasks", ", ".join(s.tasks)),
             ("models", f"{', '.join(s.models)} (reasoning effort: {effort})"),
             ("tool latency", f"x{s.tool_latency_scale:g} of each task's"),
-            ("compression", compression(o)),
+            (
+                "compression",
+                compression(o) if s.compressions == ["off"] else "per cell: " + ", ".join(s.compressions),
+            ),
             ("uplinks", ", ".join("not shaped" if not u else f"{u:g} kbit/s" for u in s.uplinks_kbps)),
             ("local worker processes", "the master's own workers" if s.master_url else str(s.processes)),
         ]

@@ -18,7 +18,7 @@ from ..launch.locust import REPORT_LAG_S
 from ..metrics import Totals
 from ..metrics.spread import Samples
 from .cells import CellResult
-from .spec import CellSpec, SweepSpec
+from .spec import CellSpec, SweepSpec, compression_args
 
 
 class MasterClient:
@@ -57,6 +57,7 @@ class MasterClient:
                 ("model", cell.model),
                 ("uplink_kbps", f"{cell.uplink_kbps:g}"),
                 ("tool_latency_scale", f"{spec.tool_latency_scale:g}"),
+                *compression_form(cell.compression),
             ],
         )
         if not (answer or {}).get("success"):
@@ -64,6 +65,12 @@ class MasterClient:
 
     def stop(self) -> None:
         self._call("/stop", [])  # POST
+
+
+def compression_form(variant: str) -> list[tuple[str, str]]:
+    """The swarm form's fields for a compression variant (the options' names, without dashes)."""
+    args = compression_args(variant)
+    return [(k.removeprefix("--").replace("-", "_"), v) for k, v in zip(args[::2], args[1::2], strict=True)]
 
 
 def run_cell_on_master(spec: SweepSpec, cell: CellSpec, host: str) -> CellResult:

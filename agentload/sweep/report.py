@@ -38,6 +38,7 @@ class Pool:
 
     strategy: str
     uplink_kbps: float
+    compression: str
     cells: list[CellResult]
 
     def group(self) -> Group:
@@ -48,7 +49,8 @@ class Pool:
         agent_s = sum(c.exposure.agent_s for c in self.cells)
         exposure = Exposure(agent_s, len(self.cells))
         seconds = sum(c.window_s for c in self.cells)
-        return Group(self.strategy, totals, self.uplink_kbps, exposure, samples, seconds)
+        variant = self.cells[0].spec.variant if self.cells else ""
+        return Group(self.strategy, totals, self.uplink_kbps, exposure, samples, seconds, variant)
 
     def turns(self) -> TurnSamples:
         out = TurnSamples()
@@ -160,7 +162,8 @@ class Report:
             series: dict[str, list[tuple[float, float]]] = defaultdict(list)
             for r in rows:
                 if r.task_s is not None and r.uplink_kbps:
-                    series[r.strategy].append((r.uplink_kbps, r.task_s))
+                    name = r.strategy + (f" [{r.compression}]" if r.compression else "")
+                    series[name].append((r.uplink_kbps, r.task_s))
             out.append(charts.line_chart("Time per task against uplink", "uplink kbit/s", "s", dict(series)))
         return out
 
@@ -272,11 +275,11 @@ def build(
         raise AgentloadError(
             f"{run_dir}: no cells.jsonl with finished cells (run agentload sweep --out {run_dir})"
         )
-    pools: dict[tuple[str, float], Pool] = {}
+    pools: dict[tuple[str, float, str], Pool] = {}
     for c in cells:
-        key = (c.spec.strategy, float(c.spec.uplink_kbps))
+        key = (c.spec.strategy, float(c.spec.uplink_kbps), c.spec.compression)
         pools.setdefault(key, Pool(*key, cells=[])).cells.append(c)
-    ordered = sorted(pools, key=lambda k: (k[1], order(k[0])))
+    ordered = sorted(pools, key=lambda k: (k[2] != "off", k[2], k[1], order(k[0])))
     spec = store.read_spec() if store.exists() else None
     if spec is None:
         raise AgentloadError(f"{run_dir}: no sweep.json (run agentload sweep --out {run_dir})")

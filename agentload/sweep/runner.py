@@ -27,7 +27,7 @@ from ..workload.files import TASK_SUFFIXES
 from .cells import CellResult, measure, read_records
 from .master import run_cell_on_master
 from .report import Report, write_report
-from .spec import SWEEP_MOCK_ARGS, CellSpec, SweepSpec
+from .spec import SWEEP_MOCK_ARGS, CellSpec, SweepSpec, compression_args
 from .store import RunStore
 
 
@@ -78,7 +78,7 @@ def run_cell(spec: SweepSpec, cell: CellSpec, host: str, folder: Path) -> CellRe
         "--task", cell.task, "--model", cell.model, "--uplink-kbps", f"{cell.uplink_kbps:g}",
         "--tool-latency-scale", f"{spec.tool_latency_scale:g}", "--records", str(folder / "records.jsonl"),
         "--summary-json", str(folder / "summary.json"), "--only-summary", "--loglevel", "WARNING",
-        "--run-id", f"sweep-{cell.id}", *spec.locust_args,
+        "--run-id", f"sweep-{cell.id}", *compression_args(cell.compression), *spec.locust_args,
     )  # fmt: skip
     with (folder / "locust.log").open("w") as log:
         proc = procs.start(cmd, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())

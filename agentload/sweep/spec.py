@@ -13,6 +13,7 @@ from ..metrics.slo import Objective, parse_slo
 from ..workload import builtin_task_names, load_tasks
 from ..workload.files import TASK_SUFFIXES
 
+OFF = "off"
 # the embedded mock's latency for sweeps: realistic shape, sped up so a 10-turn task takes seconds
 SWEEP_MOCK_ARGS = [
     "--ttft-ms", "250", "--prefill-ms-per-1k", "20", "--cached-ms-per-1k", "2", "--output-tps", "1000",
@@ -28,12 +29,45 @@ class CellSpec:
     task: str
     model: str
     uplink_kbps: float = 0.0
+    compression: str = OFF  # what the agents compress: "off", or "deflate", "gzip", "zstd" joined by "+"
 
     @property
     def id(self) -> str:
         task = Path(self.task).stem if self.task.endswith(TASK_SUFFIXES) else self.task
         up = f"-up{self.uplink_kbps:g}k" if self.uplink_kbps else ""
-        return f"{self.strategy}-a{self.agents}-{task}-{self.model}{up}".replace("/", "_")
+        comp = f"-c{self.compression}" if self.compression != OFF else ""
+        return f"{self.strategy}-a{self.agents}-{task}-{self.model}{up}{comp}".replace("/", "_")
+
+    @property
+    def variant(self) -> str:
+        """The compression as a row's label shows it ("" when off)."""
+        return "" if self.compression == OFF else self.compression
+
+
+# a compression variant's parts, and the agent options each one sets
+COMPRESSION_ARGS = {
+    "deflate": ("--ws-compression", "deflate"),
+    "gzip": ("--http-compression", "gzip"),
+    "zstd": ("--http-compression", "zstd"),
+}
+
+
+def compression_args(variant: str) -> list[str]:
+    """The Locust options of a compression variant ("deflate+gzip": both sides)."""
+    if variant == OFF:
+        return []
+    return [a for part in variant.split("+") for a in COMPRESSION_ARGS[part]]
+
+
+def check_compression(variant: str) -> None:
+    parts = variant.split("+")
+    if variant != OFF and (
+        not all(p in COMPRESSION_ARGS for p in parts) or sum(p in ("gzip", "zstd") for p in parts) > 1
+    ):
+        raise AgentloadError(
+            f"--compression: {variant!r} is not off, or deflate, gzip, zstd joined by + (e.g. off,deflate+gzip; "
+            "one of gzip and zstd)"
+        )
 
 
 @dataclass
@@ -43,6 +77,7 @@ class SweepSpec:
     tasks: list[str]
     models: list[str]
     uplinks_kbps: list[float] = field(default_factory=lambda: [0.0])
+    compressions: list[str] = field(default_factory=lambda: [OFF])
     duration_s: float = 60.0
     task_target: int = 0  # > 0: end a cell once this many tasks started after the warm-up have finished
     warmup_s: float = 10.0
@@ -59,9 +94,9 @@ class SweepSpec:
 
     def cells(self) -> list[CellSpec]:
         return [
-            CellSpec(s, a, t, m, u)
-            for t, m, u, a, s in itertools.product(
-                self.tasks, self.models, self.uplinks_kbps, self.agents, self.strategies
+            CellSpec(s, a, t, m, u, c)
+            for t, m, c, u, a, s in itertools.product(
+                self.tasks, self.models, self.compressions, self.uplinks_kbps, self.agents, self.strategies
             )
         ]
 
@@ -71,6 +106,8 @@ class SweepSpec:
             raise AgentloadError(f"--strategies: unknown {unknown[0]!r} (use: {', '.join(NAMES)})")
         if not self.agents or any(a < 1 for a in self.agents):
             raise AgentloadError("--agents: give whole numbers of 1 or more, e.g. 4,16,64")
+        for c in self.compressions:
+            check_compression(c)
         if any(u < 0 for u in self.uplinks_kbps):
             raise AgentloadError("--uplink-kbps: 0 (not shaped) or more kbit/s")
         if self.duration_s <= 0 or self.warmup_s < 0:

@@ -78,6 +78,7 @@ def test_bad_input_to_the_commands(tmp_path: Path, not_a_folder: Path) -> None:
     one_line(agentload("probe", "--host", "http://127.0.0.1:9", "--probe-steps", "4,x"), "--probe-steps")
     one_line(agentload("sweep", "--out", str(tmp_path / "new"), "--resume"), "--resume", "no sweep")
     one_line(agentload("sweep", "--out", str(tmp_path / "s"), "--slo", "p99=1"), "--slo")
+    one_line(agentload("sweep", "--out", str(tmp_path / "s"), "--compression", "brotli"), "--compression")
     one_line(agentload("compare", str(tmp_path / "none"), str(tmp_path)), "no such file")
     one_line(
         agentload("compare", str(tmp_path), str(tmp_path), "--fail-if-worse", "task_s=5"), "--fail-if-worse"

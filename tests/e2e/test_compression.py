@@ -87,3 +87,33 @@ def test_compressed_http_bodies_are_read_by_the_mock_and_counted_both_ways(tmp_p
     turns = check_against_ledger(read_records(tmp_path / "records.jsonl"), stats)
     # a request's payload is its JSON; on the wire it went compressed, headers and all, in less
     assert sum(t["bytes_sent"] for t in turns) < 0.5 * sum(t["payload_bytes_sent"] for t in turns)
+
+
+def test_a_sweep_takes_compression_as_a_dimension(tmp_path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    from tests.paths import ROOT
+
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        [sys.executable, "-m", "agentload", "sweep", "--out", str(out), "--strategies", "http-stateless,ws",
+         "--agents", "2", "--duration", "4", "--warmup", "0", "--processes", "1", "--task", "fix-failing-test",
+         "--compression", "off,deflate+gzip", "--", "--reasoning-effort", "none"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    rows = {r["label"]: r for r in json.loads((out / "report.json").read_text())["rows"]}
+    assert set(rows) == {"http-stateless", "ws", "http-stateless [deflate+gzip]", "ws [deflate+gzip]"}
+    for s in ("http-stateless", "ws"):
+        plain, packed = rows[s], rows[f"{s} [deflate+gzip]"]
+        # the same JSON goes out, in far fewer bytes
+        assert packed["payload_sent_per_task"] == pytest.approx(plain["payload_sent_per_task"], rel=0.1)
+        assert packed["sent_per_task"] < 0.5 * plain["sent_per_task"]
+    # each variant's WebSocket row is compared with the stateless row of the same variant
+    packed_ws, packed_base = rows["ws [deflate+gzip]"], rows["http-stateless [deflate+gzip]"]
+    assert packed_ws["sent_reduction"] == pytest.approx(
+        1 - packed_ws["sent_per_task"] / packed_base["sent_per_task"]
+    )
+    assert "[deflate+gzip]" in (out / "report.html").read_text()
