@@ -71,7 +71,6 @@ class Summary:
     def merge(self, data: dict[str, Any]) -> None:
         for name, d in data.items():
             self.by_strategy[name].merge(d)
-        self._rows = None
 
     def merge_samples(self, data: dict[str, Any]) -> None:
         for name, d in data.items():
