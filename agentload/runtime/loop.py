@@ -18,7 +18,6 @@ keep their schedule, and the end of the run says how many did not and to raise `
 from __future__ import annotations
 
 import itertools
-import logging
 import random
 from collections import Counter
 from dataclasses import dataclass
@@ -31,7 +30,6 @@ from gevent.event import AsyncResult
 if TYPE_CHECKING:
     from .context import RunContext
 
-log = logging.getLogger("agentload")
 FLEET_KEY = "agentload_fleet_users"  # on the parsed options: the fleet's agents per user class
 
 
@@ -172,7 +170,7 @@ class Sessions:
 
     def dropped(self, strategy: str) -> None:
         if self.ctx.summary is not None:
-            self.ctx.summary.by_strategy[strategy].sessions_dropped += 1
+            self.ctx.summary.add_dropped(strategy)
 
     def stop(self) -> None:
         for c in self.clocks.values():

@@ -85,10 +85,13 @@ class Summary:
         self.started, self.stopped = time.monotonic(), None
 
     def test_stop(self) -> None:
-        """The run's time ends when its agents were told to stop (the first call: the master's end of run
-        calls it before it waits for the workers' last reports)."""
-        if self.stopped is None:
-            self.stopped = time.monotonic()
+        """The run's time ends when its agents were told to stop (called first thing at test stop, before
+        the master waits for the workers' last reports)."""
+        self.stopped = time.monotonic()
+
+    def add_dropped(self, strategy: str) -> None:
+        """An open-loop session arrival that found no free agent (runtime.loop)."""
+        self.by_strategy[strategy].sessions_dropped += 1
 
     @property
     def seconds(self) -> float | None:
@@ -142,8 +145,7 @@ def install(ctx: RunContext) -> Summary:
         summary.objectives = ctx.settings.objectives  # (rebuilt at test start: the web UI may change them)
         summary.test_start()
 
-    ctx.environment.events.test_start.add_listener(test_start)
-    ctx.environment.events.test_stop.add_listener(lambda **_kw: summary.test_stop())
+    ctx.environment.events.test_start.add_listener(test_start)  # (its stop: runtime.plugin, first thing)
 
     def merge(worker: str, data: dict[str, Any]) -> None:
         if REPORT_KEY in data:
