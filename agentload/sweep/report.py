@@ -11,6 +11,7 @@ each strategy's rate follows its own speed; N agents working back to back, as a 
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import defaultdict
 from dataclasses import dataclass, replace
@@ -34,7 +35,8 @@ DEFAULT_PROJECTION_AGENTS = 1_000_000
 
 @dataclass
 class Pool:
-    """The cells of one strategy at one uplink, pooled."""
+    """The cells of one strategy at one uplink and compression, pooled (once: a report reads its
+    figures several times, and the pooling and the bootstrap behind them are not free)."""
 
     strategy: str
     uplink_kbps: float
@@ -42,6 +44,10 @@ class Pool:
     cells: list[CellResult]
 
     def group(self) -> Group:
+        return self._group
+
+    @functools.cached_property
+    def _group(self) -> Group:
         totals, samples = Totals(), Samples()
         for c in self.cells:
             totals.merge(c.totals)
@@ -70,9 +76,17 @@ class Report:
         return [p.group() for p in self.pools]
 
     def rows(self) -> list[ComparisonRow]:
-        return comparison(self.groups(), self.projection_agents, self.objectives)
+        return self._rows
 
     def cell_rows(self) -> list[tuple[CellResult, ComparisonRow]]:
+        return self._cell_rows
+
+    @functools.cached_property
+    def _rows(self) -> list[ComparisonRow]:
+        return comparison(self.groups(), self.projection_agents, self.objectives)
+
+    @functools.cached_property
+    def _cell_rows(self) -> list[tuple[CellResult, ComparisonRow]]:
         return [(c, c.row(self.objectives)) for p in self.pools for c in p.cells]
 
     def failures(self) -> list[str]:
@@ -169,7 +183,7 @@ class Report:
 
     @staticmethod
     def _pooled_turn_charts(pools: list[Pool]) -> list[str]:
-        groups = {p.group().label: p.group().totals for p in pools}
+        groups = {g.label: g.totals for g in (p.group() for p in pools)}
 
         def series(get: Any, depth: int) -> list[tuple[float, float]]:
             return [(float(i + 1), v) for i in range(depth) if (v := get(i)) is not None]
