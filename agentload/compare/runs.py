@@ -9,9 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.errors import AgentloadError
-from ..core.records import TaskRecord, TurnRecord, record_from_dict
-from ..metrics import Group, Totals
-from ..metrics.spread import Samples
+from ..metrics import Group
+from ..sweep.cells import Tally
 from ..sweep.report import build
 
 
@@ -30,8 +29,7 @@ def _record_files(path: Path) -> list[Path]:
 
 def _from_records(path: Path) -> Run:
     files = _record_files(path)
-    totals: dict[str, Totals] = {}
-    samples: dict[str, Samples] = {}
+    tallies: dict[str, Tally] = {}
     first, last = float("inf"), 0.0
     for f in files:
         for n, line in enumerate(f.read_text().splitlines(), 1):
@@ -39,29 +37,21 @@ def _from_records(path: Path) -> Run:
                 continue
             try:
                 r = json.loads(line)
-                kind, strategy = r["kind"], r["strategy"]
+                if r["kind"] not in ("turn", "task"):
+                    continue
+                tallies.setdefault(r["strategy"], Tally()).add(r)
+                if r["kind"] == "task":
+                    first = min(first, r["started_at"])
+                    last = max(last, r["started_at"] + r["duration_ms"] / 1000)
             except (ValueError, KeyError, TypeError):
                 raise AgentloadError(
                     f"{f}: line {n} is not an agentload record (give a --records file)"
                 ) from None
-            t, s = totals.setdefault(strategy, Totals()), samples.setdefault(strategy, Samples())
-            if kind == "turn":
-                turn = record_from_dict(TurnRecord, r)
-                t.add_attempt()
-                t.add_turn(turn)
-                s.add_turn(turn)
-            elif kind == "task":
-                task = record_from_dict(TaskRecord, r)
-                t.add_task(task)
-                s.add_task(task)
-                first, last = (
-                    min(first, task.started_at),
-                    max(last, task.started_at + task.duration_ms / 1000),
-                )
-    if not totals:
+    if not tallies:
         raise AgentloadError(f"{path}: no records in it (give a sweep folder or a --records file)")
     seconds = last - first if last > first else None
-    return Run(path, "records", {k: Group(k, totals[k], samples=samples[k], seconds=seconds) for k in totals})
+    groups = {k: Group(k, t.totals, samples=t.samples, seconds=seconds) for k, t in tallies.items()}
+    return Run(path, "records", groups)
 
 
 def load_run(path: Path) -> Run:

@@ -112,18 +112,29 @@ def measure(
         for r in records
         if r["kind"] == "task" and window_start <= r["started_at"] < end
     }
-    totals, samples, turns = Totals(), Samples(), TurnSamples()
+    tally = Tally()
     for r in records:
-        if (r.get("source"), r["agent"], r["task_seq"]) not in counted:
-            continue
+        if (r.get("source"), r["agent"], r["task_seq"]) in counted:
+            tally.add(r)
+    return CellResult(spec, window_start, window_s, tally.totals, tally.samples, tally.turns)
+
+
+@dataclass
+class Tally:
+    """Records (as their JSON lines read back) into the Totals, Samples and TurnSamples they make."""
+
+    totals: Totals = field(default_factory=Totals)
+    samples: Samples = field(default_factory=Samples)
+    turns: TurnSamples = field(default_factory=TurnSamples)
+
+    def add(self, r: dict[str, Any]) -> None:
         if r["kind"] == "turn":
             turn = record_from_dict(TurnRecord, r)
-            totals.add_attempt()
-            totals.add_turn(turn)
-            samples.add_turn(turn)
-            turns.add_turn(turn)
+            self.totals.add_attempt()
+            self.totals.add_turn(turn)
+            self.samples.add_turn(turn)
+            self.turns.add_turn(turn)
         else:
             task = record_from_dict(TaskRecord, r)
-            totals.add_task(task)
-            samples.add_task(task)
-    return CellResult(spec, window_start, window_s, totals, samples, turns)
+            self.totals.add_task(task)
+            self.samples.add_task(task)
