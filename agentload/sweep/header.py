@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import io
 from dataclasses import dataclass
 from typing import Any
@@ -51,8 +52,9 @@ class Header:
     spec: SweepSpec
     started_at: float | None
 
-    @property
+    @functools.cached_property
     def options(self) -> RunOptions:
+        """(parsed once: the header's items, its loop and its JSON all read them)"""
         return cell_options(self.spec)
 
     @property
