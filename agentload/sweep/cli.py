@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ..core.errors import AgentloadError
 from ..core.strategies import NAMES
@@ -129,8 +132,17 @@ def _demo(a: argparse.Namespace) -> int:
         raise AgentloadError(
             "demo: --agents must be 1 or more, --processes 1 or more, --tool-latency-scale 0 or more"
         )
-    return run_demo(
-        a.out, a.agents, a.duration, a.warmup, a.processes, a.tool_latency_scale, a.locust_args or [], a.slo
+    return _interruptible(
+        lambda: run_demo(
+            a.out,
+            a.agents,
+            a.duration,
+            a.warmup,
+            a.processes,
+            a.tool_latency_scale,
+            a.locust_args or [],
+            a.slo,
+        )
     )
 
 
@@ -157,14 +169,28 @@ def _sweep(a: argparse.Namespace) -> int:
         raise AgentloadError(
             "--master-url: the master's own options apply; -- options and --tasks need local cells"
         )
+    return _interruptible(lambda: run_sweep(spec, out, a.resume))
+
+
+def _interruptible(run: Callable[[], int]) -> int:
+    """A sweep (or the demo) stopped by Ctrl-C or by SIGTERM, a process manager's stop: the running
+    cell's Locust and the embedded mock are stopped (their ``finally`` blocks run: SIGTERM's default
+    would end this process at once and leave them running), the finished cells kept, exit 130."""
+
+    def interrupt(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, interrupt)
     try:
-        return run_sweep(spec, out, a.resume)
+        return run()
     except KeyboardInterrupt:
         print(
             "\nagentload sweep: interrupted; the cells that finished are kept (--resume goes on)",
             file=sys.stderr,
         )
         return 130
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 def _report(a: argparse.Namespace) -> int:

@@ -132,7 +132,8 @@ def test_an_interrupted_fleet_stops_its_workers_and_writes_its_summary(start_moc
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
 
 
-def test_an_interrupted_sweep_leaves_no_cell_running(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupted_sweep_leaves_no_cell_running(tmp_path: Path, sig: int) -> None:
     out = tmp_path / "sweep"
     cmd = [sys.executable, "-m", "agentload", "sweep", "--out", str(out), "--strategies", "ws,http-stateless",
            "--agents", "2", "--duration", "60", "--warmup", "1", "--processes", "1", "--task", "fix-failing-test"]  # fmt: skip
@@ -147,7 +148,7 @@ def test_an_interrupted_sweep_leaves_no_cell_running(tmp_path: Path) -> None:
         )
         everything = psutil.Process(proc.pid).children(recursive=True)
         assert len(everything) >= 3  # the mock, the cell's master and its worker
-        os.kill(proc.pid, signal.SIGINT)
+        os.kill(proc.pid, sig)  # Ctrl-C, or a process manager's stop
         rc = proc.wait(60)
     finally:
         procs.stop_group(proc, grace_s=5)
