@@ -18,6 +18,7 @@ from gevent import GreenletExit
 from ..core.rate_headers import RateLimitInfo
 from ..core.records import TRANSIENT, ErrorKind, TaskRecord, TurnRecord
 from ..workload import Task
+from ..workload.profile import MINIMAL
 from .backoff import rate_limit_backoff_s, retry_backoff_s
 from .conversation import Conversation
 from .settings import AgentSettings, On429
@@ -53,7 +54,7 @@ class Agent:
     # ------------------------------------------------------------------------------------ the loop
     def run_task(self, task: Task) -> TaskRecord:
         st = self.settings.strategy
-        conv = Conversation(task)
+        conv = Conversation(task, self.settings.profile or task.client_profile or MINIMAL)
         self.tasks_done += 1
         t0 = time.perf_counter()
         rec = TaskRecord(
@@ -68,6 +69,7 @@ class Agent:
             tool_calls=0,
             bytes_sent=0,
             bytes_received=0,
+            profile=conv.profile.name,
         )
         try:
             self._work(task, conv, rec)
@@ -125,7 +127,7 @@ class Agent:
         while True:
             full = self._needs_full_context(conv, forced_full)
             recovery = full and s.strategy.chained and conv.started
-            body, headers = self.transport.build(conv, s, full)
+            warmup = self.transport.build_warmup(conv, s) if full and s.strategy.websocket else None
             sent0, recv0 = self.transport.counter.snapshot()
             payload0 = self.transport.counter.payload_snapshot()
             connects0 = self.transport.connects
@@ -134,14 +136,31 @@ class Agent:
                 self.on_attempt(s.strategy.name)
             t0 = time.perf_counter()
             try:
-                reply = self.transport.exchange(body, headers)
+                reply = self._warm_up(conv, *warmup) if warmup is not None else None
+                if reply is None or reply.ok:  # (a failed warm-up is the attempt's outcome)
+                    body, headers = self.transport.build(conv, s, full and warmup is None)
+                    reply = self.transport.exchange(body, headers)
             except GreenletExit:  # stopped mid-turn: the attempt is recorded as interrupted, with
                 # the bytes it had sent and received (the server counted them too)
                 reply = TurnOutcome(t_start=t0)
                 reply.fail(ErrorKind.INTERRUPTED, "the run stopped during this turn")
                 wire, hs = self._wire_since(sent0, recv0, connects0)
                 payload = self._payload_since(payload0)
-                self._record(conv, rec, turn, reply, started, wire, hs, payload, recovery, attempt, 0.0, None)
+                self._record(
+                    conv,
+                    rec,
+                    turn,
+                    reply,
+                    started,
+                    wire,
+                    hs,
+                    payload,
+                    recovery,
+                    attempt,
+                    0.0,
+                    None,
+                    warmup is not None,
+                )
                 # then the connection ends cleanly (a WebSocket close frame: the server sees an end,
                 # not a reset); the close's bytes belong to no turn, as at any run's end
                 self.transport.close()
@@ -160,7 +179,21 @@ class Agent:
                 wait, retry = retry_backoff_s(reply.error_kind, retries, self.rng), True
                 retries += 1
                 rec.retries += 1
-            self._record(conv, rec, turn, reply, started, wire, hs, payload, recovery, attempt, wait, rl)
+            self._record(
+                conv,
+                rec,
+                turn,
+                reply,
+                started,
+                wire,
+                hs,
+                payload,
+                recovery,
+                attempt,
+                wait,
+                rl,
+                warmup is not None,
+            )
             if reply.ok or not retry:
                 return reply
             attempt += 1
@@ -168,6 +201,14 @@ class Agent:
                 self.sleep(wait)
             if reply.error_kind == ErrorKind.PREVIOUS_NOT_FOUND:
                 forced_full = True
+
+    def _warm_up(self, conv: Conversation, body: dict, headers: dict[str, str] | None) -> TurnOutcome:
+        """The profile's warm-up (``generate: false``, the leading context items) on a new connection:
+        the turn's request then continues from its response. Its bytes are the attempt's."""
+        reply = self.transport.exchange(body, headers)
+        if reply.ok:
+            conv.warmed_up(reply.response_id, self.transport.session)
+        return reply
 
     def _wire_since(self, sent0: int, recv0: int, connects0: int) -> tuple[tuple[int, int], tuple[int, int]]:
         """The bytes sent and received since the counter read ``(sent0, recv0)``, and the handshake's
@@ -195,6 +236,7 @@ class Agent:
         attempt: int,
         wait: float,
         rl: RateLimitInfo | None,
+        warmup: bool = False,
     ) -> None:
         """One attempt as a TurnRecord, added into the task's record and handed on."""
         rl = rl or RateLimitInfo()
@@ -237,6 +279,8 @@ class Agent:
             wait_ms=wait * 1000.0,
             attempt=attempt,
             client_lag_ms=reply.client_lag_ms,
+            profile=conv.profile.name,
+            warmup=warmup,
         )
         rec.bytes_sent += tr.bytes_sent
         rec.bytes_received += tr.bytes_received

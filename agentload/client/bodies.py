@@ -10,31 +10,49 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.protocol import ENCRYPTED_REASONING, TASK_HEADER, TASK_METADATA_KEY
+from ..workload.profile import CacheKeyOn, InstructionsAs
 from .conversation import Conversation
 from .settings import AgentSettings
 
 
-def responses_body(conv: Conversation, settings: AgentSettings, full: bool) -> dict[str, Any]:
-    """A Responses API create body (HTTP POST and WebSocket ``response.create`` alike)."""
-    task = conv.task
+def responses_body(
+    conv: Conversation, settings: AgentSettings, full: bool, warmup: bool = False
+) -> dict[str, Any]:
+    """A Responses API create body (HTTP POST and WebSocket ``response.create`` alike), in the
+    conversation's client profile's shape. ``warmup``: the whole-context request that carries only
+    the warm-up's items."""
+    task, p = conv.task, conv.profile
     body: dict[str, Any] = {"model": settings.model}
+    reasoning = {}
     if settings.reasoning_effort:
-        body["reasoning"] = {"effort": settings.reasoning_effort}
-    if full or settings.resend_instructions:
-        body["instructions"] = task.instructions
+        reasoning["effort"] = settings.reasoning_effort
+    if p.reasoning_summary is not None:
+        reasoning["summary"] = p.reasoning_summary
+    if reasoning:
+        body["reasoning"] = reasoning
+    if full or p.resend_tools or settings.resend_instructions:
+        if p.instructions == InstructionsAs.FIELD:
+            body["instructions"] = task.instructions
         body["tools"] = list(task.tools)
     if full:
-        body["input"] = conv.items
+        body["input"] = conv.items[: conv.warmup_count] if warmup else conv.items
     else:
         body["previous_response_id"] = conv.previous_response_id
         body["input"] = conv.new_items
+    body.update(p.extra)
     body["store"] = settings.strategy.store
-    if not settings.strategy.store:
-        # a store=false client asks for its reasoning encrypted, to resend it on stateless turns
-        body["include"] = [ENCRYPTED_REASONING]
+    # a store=false client asks for its reasoning encrypted, to resend it on stateless turns
+    include = (
+        p.include if p.include is not None else () if settings.strategy.store else (ENCRYPTED_REASONING,)
+    )
+    if include:
+        body["include"] = list(include)
     if full:
         body["metadata"] = {TASK_METADATA_KEY: task.name}
+    if p.prompt_cache_key == CacheKeyOn.EVERY or (full and p.prompt_cache_key == CacheKeyOn.FIRST):
         body["prompt_cache_key"] = conv.cache_key
+    if conv.client_metadata:
+        body["client_metadata"] = conv.client_metadata
     return body
 
 
@@ -44,7 +62,7 @@ def chat_tools(conv: Conversation) -> list[dict[str, Any]]:
             "type": "function",
             "function": {"name": t["name"], "description": t["description"], "parameters": t["parameters"]},
         }
-        for t in conv.task.tools
+        for t in conv.task.function_tools
     ]
 
 

@@ -4,29 +4,60 @@ for recovery) and what is new since the last response (for continuations)."""
 from __future__ import annotations
 
 import secrets
+import uuid
 from typing import Any
 
 from ..workload import Task
+from ..workload.profile import MINIMAL, ClientProfile, InstructionsAs
 from .stream import TurnOutcome
 
 
 class Conversation:
-    """The history in both API shapes: Responses input items and Chat Completions messages."""
+    """The history in both API shapes: Responses input items and Chat Completions messages, written
+    in the client profile's shape (where the system prompt goes, content as parts, client ids)."""
 
-    def __init__(self, task: Task) -> None:
+    def __init__(self, task: Task, profile: ClientProfile = MINIMAL) -> None:
         self.task = task
-        self.items: list[dict[str, Any]] = [{"type": "message", "role": "user", "content": task.prompt}]
+        self.profile = profile
+        self.items: list[dict[str, Any]] = []
+        self.messages: list[dict[str, Any]] = [{"role": "system", "content": task.instructions}]
+        # the leading items a WebSocket warm-up (generate: false) carries: the system prompt, and the
+        # recorded context messages the recording's warm-up carried
+        self.warmup_count = 0
+        if task.instructions and profile.instructions == InstructionsAs.DEVELOPER_MESSAGE:
+            self.items.append(self._message("developer", (task.instructions,)))
+            self.warmup_count = 1
+        for m in task.context:
+            if m.warmup and self.warmup_count == len(self.items):
+                self.warmup_count += 1
+            self.items.append(self._message(m.role, m.parts))
+            self.messages.append({"role": m.role, "content": "".join(m.parts)})
+        self.items.append(self._message("user", (task.prompt,)))
+        self.messages.append({"role": "user", "content": task.prompt})
         self.new_items: list[dict[str, Any]] = list(self.items)
-        self.messages: list[dict[str, Any]] = [
-            {"role": "system", "content": task.instructions},
-            {"role": "user", "content": task.prompt},
-        ]
+        self.client_metadata = {k: secrets.token_hex(n // 2 + 1)[:n] for k, n in profile.client_metadata}
         self.previous_response_id: str | None = None
         # one per session, as Codex sends its thread id: a prompt cache then holds this session's
         # prefix, not another agent's identical synthetic one
         self.cache_key = "agentload-" + secrets.token_hex(8)
         self.session = 0  # the transport's session when the last response completed
         self._custom: set[str] = set()  # call ids of custom tool calls (their outputs differ in type)
+
+    def _message(self, role: str, parts: tuple[str, ...]) -> dict[str, Any]:
+        content: Any = (
+            [{"type": "input_text", "text": p} for p in parts]
+            if self.profile.content_parts
+            else "".join(parts)
+        )
+        if self.profile.item_ids:
+            return {"type": "message", "id": _client_id("msg"), "role": role, "content": content}
+        return {"type": "message", "role": role, "content": content}
+
+    def warmed_up(self, response_id: str | None, session: int) -> None:
+        """A warm-up carried the first ``warmup_count`` items: the next request continues from it."""
+        self.previous_response_id = response_id
+        self.new_items = self.items[self.warmup_count :]
+        self.session = session
 
     @property
     def started(self) -> bool:
@@ -65,10 +96,17 @@ class Conversation:
 
     def add_tool_output(self, call_id: str, output: str) -> None:
         kind = "custom_tool_call_output" if call_id in self._custom else "function_call_output"
-        item = {"type": kind, "call_id": call_id, "output": output}
+        item: dict[str, Any] = {"type": kind, "call_id": call_id, "output": output}
+        if self.profile.item_ids:
+            item = {"type": kind, "id": _client_id("ctco" if kind.startswith("custom") else "fco"), **item}
         self.items.append(item)
         self.new_items.append(item)
         self.messages.append({"role": "tool", "tool_call_id": call_id, "content": output})
+
+
+def _client_id(prefix: str) -> str:
+    """An id a client puts on an item it makes (Codex: ``msg_`` or ``fco_`` and a UUID)."""
+    return f"{prefix}_{uuid.uuid4()}"
 
 
 def _resend_form(item: dict[str, Any]) -> dict[str, Any]:

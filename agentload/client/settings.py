@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from ..core.strategies import Strategy
 from ..workload import TextCache
+from ..workload.profile import ClientProfile
 
 
 class On429(StrEnum):
@@ -42,3 +43,4 @@ class AgentSettings:
     max_429_retries: int = 20  # per turn; then the task fails as rate_limited
     max_retries: int = 2  # per turn, after transient failures (records.TRANSIENT); then the task fails
     outputs: TextCache | None = field(default=None, compare=False)  # rendered tool outputs, per process
+    profile: ClientProfile | None = None  # the request shape; None: each task's own, else minimal

@@ -162,6 +162,11 @@ class Transport(Protocol):
         """The next turn's request for this transport's API (``full``: the whole history)."""
         ...
 
+    def build_warmup(self, conv: Conversation, settings: AgentSettings) -> Request | None:
+        """A warm-up request (``generate: false``) before the first turn on a connection, where the
+        conversation's client profile sends one on this transport; None where it does not."""
+        ...
+
     def exchange(self, body: dict[str, Any], headers: dict[str, str] | None = None) -> TurnOutcome: ...
 
     def reset(self) -> None:
@@ -242,6 +247,9 @@ class _HttpStreaming:
             reply.close()
         self.reset()
 
+    def build_warmup(self, conv: Conversation, settings: AgentSettings) -> Request | None:
+        return None  # warm-ups are WebSocket mode's
+
     def _events(self, lines: Any) -> Iterable[tuple[str, bytes]]:
         return iter_sse(lines)
 
@@ -317,7 +325,17 @@ class ResponsesWebSocket:
         return self.conn is not None and self.conn.connected
 
     def build(self, conv: Conversation, settings: AgentSettings, full: bool) -> Request:
-        return {"type": "response.create", **responses_body(conv, settings, full)}, None
+        body = {"type": "response.create", **responses_body(conv, settings, full)}
+        if conv.profile.ws_stream:
+            body["stream"] = True
+        return body, None
+
+    def build_warmup(self, conv: Conversation, settings: AgentSettings) -> Request | None:
+        if not conv.profile.ws_warmup or conv.warmup_count == 0:
+            return None
+        body, _ = self.build(conv, settings, True)
+        body.update(responses_body(conv, settings, True, warmup=True), generate=False)
+        return body, None
 
     def exchange(self, body: dict[str, Any], headers: dict[str, str] | None = None) -> TurnOutcome:
         out = TurnOutcome()

@@ -86,6 +86,8 @@ class TurnRecord:
     # from the first token's arrival (kernel stamp) to its agent reading it: this worker's own
     # queueing, kept out of ttft_ms. None where there is no stamp (TLS): ttft_ms then includes it.
     client_lag_ms: float | None = None
+    profile: str = "minimal"  # the client profile whose request shape this turn sent
+    warmup: bool = False  # this attempt began with a warm-up request (generate: false), counted in it
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "kind": "turn"}
@@ -120,6 +122,7 @@ class TaskRecord:
     rate_limited: int = 0  # 429 answers met (and waited out, under --on-429 honor/retry)
     rate_limit_wait_ms: float = 0.0
     turn_bytes_sent: list[int] = field(default_factory=list)
+    profile: str = "minimal"  # the client profile whose request shape the task sent
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "kind": "task"}

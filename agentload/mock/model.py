@@ -102,7 +102,7 @@ class ScriptedModel:
                 calls = task.turns[turn].calls
                 return Plan(
                     calls=tuple(
-                        PlannedCall(_call_id(conversation_seed, turn, i), c.tool, c.arguments)
+                        PlannedCall(_call_id(conversation_seed, turn, i), c.tool, c.arguments, c.custom)
                         for i, c in enumerate(calls)
                     ),
                     reasoning_tokens=reasoning,

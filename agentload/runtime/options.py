@@ -25,6 +25,7 @@ from ..core.protocol import API_KEY_ENV
 from ..core.strategies import BY_NAME, NAMES, Strategy
 from ..metrics.slo import METRICS, Objective, parse_slo
 from ..workload import Task, TextCache, builtin_task_names, load_tasks
+from ..workload.profile import MINIMAL, ClientProfile, load_profile
 from .loop import Loop
 
 USER_AGENT = "agentload/0.1"
@@ -69,6 +70,13 @@ class RunOptions:
         minimum=0,
         maximum=1,
         meaning="0 = exact, 1 = +-100 %",
+    )
+    client_profile: str = opt(
+        "",
+        "the request shape every agent sends: a built-in client profile (minimal: the published "
+        "harness's; codex: Codex CLI 0.171's, recorded) or a profile file (default: each task's own, "
+        "a recorded task's recorded one, else minimal)",
+        web_ui=True,
     )
     resend_instructions: bool = opt(
         False, "chained strategies also resend instructions and tools every turn", web_ui=True
@@ -276,6 +284,14 @@ class RunSettings:
     tasks: tuple[Task, ...]
     timeouts: Timeouts
     objectives: tuple[Objective, ...] = ()
+    profile: ClientProfile | None = None  # --client-profile; None: each task's own
+
+    @property
+    def profile_names(self) -> list[str]:
+        """The client profiles this run's agents send with (what summaries and reports name)."""
+        if self.profile is not None:
+            return [self.profile.name]
+        return sorted({(t.client_profile or MINIMAL).name for t in self.tasks})
 
     @classmethod
     def build(cls, namespace: Any, host: str = "") -> RunSettings:
@@ -296,6 +312,7 @@ class RunSettings:
             tasks=tuple(tasks),
             timeouts=Timeouts(o.connect_timeout, o.first_token_timeout, o.idle_timeout),
             objectives=parse_slo(o.slo),
+            profile=load_profile(o.client_profile) if o.client_profile else None,
         )
 
     @property
@@ -328,6 +345,7 @@ class RunSettings:
             max_429_retries=o.max_rate_limit_waits,
             max_retries=o.max_retries,
             outputs=outputs,
+            profile=self.profile,
         )
 
 

@@ -6,6 +6,12 @@ kind, size and latency), ``final_message``, and optionally ``tool_profile`` (wha
 tool returns), ``max_turns`` and ``reasoning_tokens`` (what a reasoning model thinks per turn; a
 turn may say its own). ``base: FILE`` takes instructions, tools and tool_profile from a
 shared file beside it.
+
+Recorded and imported tasks (agentload.recording) also use: tools of any type (function tools are
+checked, others kept as the client declared them), calls of ``custom`` tools with a raw ``input``,
+``context`` (messages before the prompt: role, sizes or text of their parts, whether the warm-up carries
+them), ``client_profile`` (a profile name or mapping: agentload.workload.profile), and ``recorded``
+(what the recording measured, for the task and per turn: kept, not interpreted).
 """
 
 from __future__ import annotations
@@ -14,8 +20,9 @@ import json
 from typing import Any
 
 from ..core.errors import TaskFileError
+from .profile import ClientProfile, load_profile, parse_profile
 from .synth import KINDS, synth_text
-from .task import Task, ToolCall, ToolResultSpec, Turn
+from .task import ContextMessage, Task, ToolCall, ToolResultSpec, Turn
 
 SCHEMA_VERSION = 1
 MAX_TURNS = 200
@@ -110,6 +117,69 @@ class _Checker:
 
         return json.dumps(expand(obj, path), separators=(",", ":"))
 
+    def raw_input(self, obj: Any, path: str, seed: str) -> str:
+        """A custom tool call's raw input: a string, or a ``{synth: KIND, bytes: N}`` placeholder."""
+        if isinstance(obj, str):
+            return obj
+        if isinstance(obj, dict) and "synth" in obj:
+            self.unknown(obj, {"synth", "bytes"}, path)
+            kind = self.get(obj, "synth", path, str)
+            if kind not in KINDS:
+                raise self.fail(f"{path}.synth", f"unknown kind {kind!r}", f"use one of: {', '.join(KINDS)}")
+            return synth_text(kind, self.get(obj, "bytes", path, int), seed)
+        raise self.fail(
+            path, "must be a string or {synth: KIND, bytes: N}", "write the custom tool's raw input"
+        )
+
+    def text_parts(self, obj: dict, path: str, seed: str) -> tuple[str, ...]:
+        """A message's text: ``text``, ``bytes`` (one synthetic part) or ``parts`` (sizes or texts)."""
+        if "text" in obj:
+            return (self.get(obj, "text", path, str),)
+        if "bytes" in obj:
+            n = self.get(obj, "bytes", path, int)
+            return (synth_text("text", n, seed),)
+        parts = self.get(obj, "parts", path, list, fix="give `text`, `bytes` or `parts`")
+        out = []
+        for i, part in enumerate(parts):
+            if isinstance(part, str):
+                out.append(part)
+            elif isinstance(part, int) and not isinstance(part, bool) and 0 <= part <= 10_000_000:
+                out.append(synth_text("text", part, f"{seed}:{i}"))
+            else:
+                raise self.fail(
+                    f"{path}.parts[{i}]", "must be a text or a size", "write a string or a byte count"
+                )
+        return tuple(out)
+
+
+def _tool_names(tools: list[dict[str, Any]]) -> set[str]:
+    """Names a model may call: every named tool, and the tools inside a namespace."""
+    names = set()
+    for t in tools:
+        if isinstance(t.get("name"), str):
+            names.add(t["name"])
+        for inner in t.get("tools") or []:
+            if isinstance(inner, dict) and isinstance(inner.get("name"), str):
+                names.add(inner["name"])
+    return names
+
+
+def _recorded(c: _Checker, obj: dict, path: str) -> dict[str, Any]:
+    rec = c.get(obj, "recorded", path, dict, required=False, default={})
+    return dict(rec)
+
+
+def _profile(c: _Checker, data: dict) -> ClientProfile | None:
+    raw = data.get("client_profile")
+    if raw is None:
+        return None
+    if isinstance(raw, str):
+        try:
+            return load_profile(raw)
+        except TaskFileError as e:
+            raise c.fail("client_profile", e.problem, e.fix) from None
+    return parse_profile(raw, c.file, "client_profile")
+
 
 def _reasoning(c: _Checker, obj: dict, path: str) -> int | None:
     """``reasoning_tokens``: what a reasoning model thinks per turn (0 to 100,000), or absent."""
@@ -141,6 +211,9 @@ def parse_task(data: Any, file: str) -> Task:
             "tool_profile",
             "max_turns",
             "reasoning_tokens",
+            "context",
+            "client_profile",
+            "recorded",
         },
         "",
     )
@@ -154,17 +227,30 @@ def parse_task(data: Any, file: str) -> Task:
     tools_raw = c.get(data, "tools", "", list)
     tools: list[dict[str, Any]] = []
     tool_names: set[str] = set()
+    custom_tools: set[str] = set()
     for i, t in enumerate(tools_raw):
         p = f"tools[{i}]"
         if not isinstance(t, dict):
             raise c.fail(p, "must be a mapping", "write `{name: ..., description: ..., parameters: {...}}`")
+        ttype = c.get(t, "type", p, str, required=False, default="function")
+        if (
+            ttype != "function"
+        ):  # a recorded client's own tool (custom, namespace, web_search...): as declared
+            if ttype == "custom":
+                custom_tools.add(c.get(t, "name", p, str))
+            tname = t.get("name")
+            if isinstance(tname, str) and tname in tool_names:
+                raise c.fail(f"{p}.name", f"duplicate tool {tname!r}", "give every tool a distinct name")
+            tools.append(dict(t))
+            tool_names |= _tool_names([t])
+            continue
         c.unknown(t, {"type", "name", "description", "parameters", "strict"}, p)
         tname = c.get(t, "name", p, str)
         if tname in tool_names:
             raise c.fail(f"{p}.name", f"duplicate tool {tname!r}", "give every tool a distinct name")
         tool_names.add(tname)
         tool = {
-            "type": c.get(t, "type", p, str, required=False, default="function"),
+            "type": "function",
             "name": tname,
             "description": c.get(t, "description", p, str, required=False, default=""),
             "parameters": c.get(
@@ -172,8 +258,6 @@ def parse_task(data: Any, file: str) -> Task:
             ),
             "strict": c.get(t, "strict", p, bool, required=False, default=False),
         }
-        if tool["type"] != "function":
-            raise c.fail(f"{p}.type", f"unsupported tool type {tool['type']!r}", "use `function`")
         tools.append(tool)
     if not tools:
         raise c.fail("tools", "empty", "define at least one function tool")
@@ -195,7 +279,7 @@ def parse_task(data: Any, file: str) -> Task:
         p = f"turns[{ti}]"
         if not isinstance(turn, dict):
             raise c.fail(p, "must be a mapping", "write `{calls: [...]}`")
-        c.unknown(turn, {"calls", "reasoning_tokens"}, p)
+        c.unknown(turn, {"calls", "reasoning_tokens", "recorded"}, p)
         calls = []
         raw_calls = c.get(turn, "calls", p, list)
         if not raw_calls:
@@ -208,22 +292,40 @@ def parse_task(data: Any, file: str) -> Task:
             cp = f"{p}.calls[{ci}]"
             if not isinstance(call, dict):
                 raise c.fail(cp, "must be a mapping", "write `{tool: read_file, args: {...}, result: {...}}`")
-            c.unknown(call, {"tool", "args", "result"}, cp)
+            c.unknown(call, {"tool", "args", "input", "result"}, cp)
             tool = c.get(call, "tool", cp, str)
             if tool not in tool_names:
                 raise c.fail(
                     f"{cp}.tool", f"unknown tool {tool!r}", f"use one of: {', '.join(sorted(tool_names))}"
                 )
-            args = c.arguments(
-                c.get(call, "args", cp, dict, required=False, default={}), f"{cp}.args", f"{name}:{ti}:{ci}"
-            )
+            custom = tool in custom_tools
+            if custom:
+                if "args" in call:
+                    raise c.fail(f"{cp}.args", "a custom tool takes `input`", "write its raw `input` instead")
+                args = c.raw_input(call.get("input", ""), f"{cp}.input", f"{name}:{ti}:{ci}")
+            else:
+                if "input" in call:
+                    raise c.fail(
+                        f"{cp}.input", "only custom tools take `input`", "write `args` for a function tool"
+                    )
+                args = c.arguments(
+                    c.get(call, "args", cp, dict, required=False, default={}),
+                    f"{cp}.args",
+                    f"{name}:{ti}:{ci}",
+                )
             result = (
                 c.result_spec(call["result"], f"{cp}.result")
                 if call.get("result") is not None
                 else profile.get(tool) or profile["default"]
             )
-            calls.append(ToolCall(tool=tool, arguments=args, result=result))
-        turns.append(Turn(calls=tuple(calls), reasoning_tokens=_reasoning(c, turn, p)))
+            calls.append(ToolCall(tool=tool, arguments=args, result=result, custom=custom))
+        turns.append(
+            Turn(
+                calls=tuple(calls),
+                reasoning_tokens=_reasoning(c, turn, p),
+                recorded=_recorded(c, turn, p) or None,
+            )
+        )
     # no turns of tool calls: a one-answer task (the rate-limit probe's calibration workloads)
     max_turns = c.get(data, "max_turns", "", int, required=False, default=max(len(turns) + 1, 10))
     if not 1 <= max_turns <= MAX_TURNS:
@@ -241,4 +343,30 @@ def parse_task(data: Any, file: str) -> Task:
         max_turns=max_turns,
         reasoning_tokens=_reasoning(c, data, ""),
         source=file,
+        context=_context(c, data, name),
+        client_profile=_profile(c, data),
+        recorded=_recorded(c, data, ""),
     )
+
+
+CONTEXT_ROLES = ("developer", "system", "user", "assistant")
+
+
+def _context(c: _Checker, data: dict, name: str) -> tuple[ContextMessage, ...]:
+    out = []
+    for i, m in enumerate(c.get(data, "context", "", list, required=False, default=[])):
+        p = f"context[{i}]"
+        if not isinstance(m, dict):
+            raise c.fail(p, "must be a mapping", "write `{role: developer, bytes: 2000}`")
+        c.unknown(m, {"role", "text", "bytes", "parts", "warmup"}, p)
+        role = c.get(m, "role", p, str)
+        if role not in CONTEXT_ROLES:
+            raise c.fail(f"{p}.role", f"unknown role {role!r}", f"use one of: {', '.join(CONTEXT_ROLES)}")
+        out.append(
+            ContextMessage(
+                role=role,
+                parts=c.text_parts(m, p, f"{name}:context:{i}"),
+                warmup=c.get(m, "warmup", p, bool, required=False, default=False),
+            )
+        )
+    return tuple(out)

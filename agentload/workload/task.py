@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .profile import ClientProfile
 from .synth import TextCache, synth_text
 
 
@@ -35,14 +36,26 @@ class ToolResultSpec:
 @dataclass(frozen=True)
 class ToolCall:
     tool: str
-    arguments: str  # the JSON string the model emits, exactly as on the wire
+    arguments: str  # the JSON string the model emits, exactly as on the wire (a custom tool: its input)
     result: ToolResultSpec
+    custom: bool = False  # a call of a custom tool (custom_tool_call items, raw input)
+
+
+@dataclass(frozen=True)
+class ContextMessage:
+    """A message the client sends before the prompt (a recorded client's developer messages, its
+    environment context): its role, its text parts, and whether a warm-up carries it."""
+
+    role: str
+    parts: tuple[str, ...]
+    warmup: bool = False
 
 
 @dataclass(frozen=True)
 class Turn:
     calls: tuple[ToolCall, ...]
     reasoning_tokens: int | None = None  # how much the model thinks before this turn's calls
+    recorded: dict[str, Any] | None = field(default=None, compare=False)  # what a recording measured
 
 
 @dataclass(frozen=True)
@@ -58,6 +71,14 @@ class Task:
     max_turns: int
     reasoning_tokens: int | None = None  # per model turn, unless a turn says; None: the model's default
     source: str = field(default="", compare=False)
+    context: tuple[ContextMessage, ...] = ()  # messages before the prompt (recorded clients')
+    client_profile: ClientProfile | None = None  # the recorded client's request shape
+    recorded: dict[str, Any] = field(default_factory=dict, compare=False)  # where and how it was recorded
+
+    @property
+    def function_tools(self) -> tuple[dict[str, Any], ...]:
+        """The function tools (what Chat Completions can declare)."""
+        return tuple(t for t in self.tools if t.get("type", "function") == "function")
 
     @property
     def tool_calls(self) -> int:

@@ -76,6 +76,11 @@ class FakeTransport:
             return chat_body(conv, settings)
         return responses_body(conv, settings, full), None
 
+    def build_warmup(self, conv: Conversation, settings: AgentSettings) -> Request | None:
+        if not (self.websocket and conv.profile.ws_warmup and conv.warmup_count):
+            return None
+        return {**responses_body(conv, settings, True, warmup=True), "generate": False}, None
+
     def exchange(self, body: dict[str, Any], headers: dict[str, str] | None = None) -> TurnOutcome:
         index = len(self.requests)
         self.requests.append((body, headers))

@@ -17,7 +17,7 @@ PKG = Path(__file__).resolve().parents[2] / "agentload"
 LEVELS = {
     "core": 0,
     "workload": 1, "metrics": 1, "influx": 1, "launch": 1,
-    "client": 2, "mock": 2,
+    "client": 2, "mock": 2, "recording": 2,
     "runtime": 3,
     "probe": 4, "sweep": 4,
     "compare": 5,
