@@ -14,6 +14,7 @@ from .core.errors import AgentloadError
 from .influx import cli as influx_cli
 from .launch import cli as launch_cli
 from .mock import cli as mock_cli
+from .recording import cli as recording_cli
 from .sweep import cli as sweep_cli
 
 
@@ -24,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     mock_cli.add_parser(sub)
+    recording_cli.add_parsers(sub)
     sweep_cli.add_parsers(sub)
     compare_cli.add_parser(sub)
     launch_cli.add_parsers(sub)

@@ -109,8 +109,8 @@ class ResponsesEvents:
         if etype in COMPLETED_EVENTS or etype in FAILED_EVENTS:
             self._final(resp if isinstance(resp, dict) else {})
             if etype in FAILED_EVENTS:
-                err = (resp or {}).get("error") or {}
-                ex.error = str(err.get("code") or etype)
+                failure = (resp or {}).get("error") or {}
+                ex.error = str(failure.get("code") or etype)
             return True
         if etype == ERROR_EVENT:
             err: dict[str, Any] = obj["error"] if isinstance(obj.get("error"), dict) else obj

@@ -1,0 +1,339 @@
+"""The proxy's exchanges linked into conversations, and a conversation read as RecordedSessions.
+
+A request continues a conversation when its ``previous_response_id`` is one of that conversation's
+responses (HTTP chained, WebSocket mode), or when its input begins with the whole input the
+conversation last sent (stateless HTTP and Chat Completions resend the history; Codex after a
+reconnect). Otherwise it begins one. Each exchange keeps only the items that were new to its
+conversation, so a long stateless session is held once, not once per turn.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..core.protocol import TASK_METADATA_KEY
+from ..workload.profile import CacheKeyOn, ClientProfile, InstructionsAs
+from .exchange import Exchange
+from .session import ContextItem, RecordedSession, RecordedTurn, call_of, message_text, output_text
+
+MAX_CONVERSATIONS = 1000  # held in memory at once; the least recently active are let go (already written)
+# fields agentload's body builder owns (the rest of a client's request shape goes into a profile's extra)
+OWN_FIELDS = frozenset(
+    {"model", "input", "messages", "instructions", "tools", "previous_response_id", "store", "include",
+     "metadata", "prompt_cache_key", "client_metadata", "reasoning", "stream", "generate", "type",
+     "stream_options", "reasoning_effort"}
+)  # fmt: skip
+
+
+def _hash(item: Any) -> bytes:
+    return hashlib.sha1(json.dumps(item, sort_keys=True, separators=(",", ":")).encode()).digest()
+
+
+def chat_items(messages: list[Any]) -> list[dict[str, Any]]:
+    """Chat Completions messages as Responses input items (one builder serves both APIs)."""
+    items: list[dict[str, Any]] = []
+    for m in messages:
+        if not isinstance(m, dict):
+            continue
+        role = m.get("role")
+        if role == "tool":
+            items.append(
+                {
+                    "type": "function_call_output",
+                    "call_id": m.get("tool_call_id", ""),
+                    "output": m.get("content", ""),
+                }
+            )
+            continue
+        if role == "assistant" and m.get("tool_calls"):
+            for tc in m["tool_calls"]:
+                fn = tc.get("function") or {}
+                items.append(
+                    {
+                        "type": "function_call",
+                        "call_id": tc.get("id", ""),
+                        "name": fn.get("name", ""),
+                        "arguments": fn.get("arguments", ""),
+                    }
+                )
+            continue
+        items.append({"type": "message", "role": role, "content": m.get("content") or ""})
+    return items
+
+
+def request_items(ex: Exchange) -> list[dict[str, Any]]:
+    req = ex.request or {}
+    if ex.api == "chat":
+        return chat_items(req.get("messages") or [])
+    raw = req.get("input")
+    if isinstance(raw, str):
+        return [{"type": "message", "role": "user", "content": raw}]
+    return [i for i in raw or [] if isinstance(i, dict)]
+
+
+@dataclass
+class Step:
+    """One exchange of a conversation, with the items that were new to it."""
+
+    ex: Exchange
+    new_items: list[dict[str, Any]]
+    chained: bool  # continued by previous_response_id (sent only what was new)
+
+
+@dataclass
+class Conversation:
+    id: int
+    steps: list[Step] = field(default_factory=list)
+    hashes: list[bytes] = field(default_factory=list)  # the whole input its last request stood on
+    response_ids: set[str] = field(default_factory=set)
+
+
+class Chains:
+    """Links exchanges into conversations as they end."""
+
+    def __init__(self) -> None:
+        self.conversations: OrderedDict[int, Conversation] = OrderedDict()
+        self._by_response: dict[str, int] = {}
+        self._ids = itertools.count(1)
+
+    def add(self, ex: Exchange) -> Conversation | None:
+        """Files ``ex`` under its conversation (None: nothing readable in it)."""
+        if ex.request is None:
+            return None
+        items = request_items(ex)
+        prev = (ex.request or {}).get("previous_response_id")
+        conv = self.conversations.get(self._by_response.get(prev, -1)) if prev else None
+        if conv is not None:
+            new, hashes = (
+                items,
+                [*conv.hashes, *(_hash(i) for i in conv.steps[-1].ex.output), *(_hash(i) for i in items)],
+            )
+            chained = True
+        else:
+            hashes = [_hash(i) for i in items]
+            conv = self._growing(hashes)
+            known = len(conv.hashes) if conv is not None else 0
+            new, chained = items[known:], False
+        if conv is None:
+            conv = Conversation(next(self._ids))
+            self.conversations[conv.id] = conv
+        conv.steps.append(Step(ex, new, chained))
+        conv.hashes = hashes
+        if ex.response_id:
+            conv.response_ids.add(ex.response_id)
+            self._by_response[ex.response_id] = conv.id
+        self.conversations.move_to_end(conv.id)
+        while len(self.conversations) > MAX_CONVERSATIONS:
+            _, old = self.conversations.popitem(last=False)
+            for rid in old.response_ids:
+                self._by_response.pop(rid, None)
+        return conv
+
+    def _growing(self, hashes: list[bytes]) -> Conversation | None:
+        """The conversation whose last whole input ``hashes`` begins with (the longest such)."""
+        best = None
+        for conv in reversed(self.conversations.values()):
+            n = len(conv.hashes)
+            if 0 < n <= len(hashes) and hashes[:n] == conv.hashes and (best is None or n > len(best.hashes)):
+                best = conv
+        return best
+
+
+# ---------------------------------------------------------------------------------------- reading
+def strategy_of(steps: list[Step]) -> str:
+    first = steps[0].ex
+    if first.api == "chat":
+        return "chat"
+    store = bool((first.request or {}).get("store", True))
+    if first.via == "ws":
+        return "ws-stored" if store else "ws"
+    return "http-chained" if any(s.chained for s in steps) else "http-stateless"
+
+
+def profile_of(steps: list[Step], name: str) -> ClientProfile:
+    """The request shape the client sent, read from its requests."""
+    reqs = [s.ex.request or {} for s in steps]
+    gens = [s for s in steps if s.ex.generate] or steps
+    last = gens[-1].ex.request or {}
+    first_items = steps[0].new_items
+    messages = [i for i in first_items if i.get("type") == "message"]
+    continued = [s.ex.request or {} for s in steps if s.chained]
+    if any("instructions" in r for r in reqs) or not any(
+        m.get("role") in ("developer", "system") for m in messages
+    ):
+        instructions = InstructionsAs.FIELD
+    else:
+        instructions = InstructionsAs.DEVELOPER_MESSAGE
+    if continued:
+        cache_on = CacheKeyOn.EVERY if all("prompt_cache_key" in r for r in continued) else (
+            CacheKeyOn.FIRST if any("prompt_cache_key" in r for r in reqs) else CacheKeyOn.NEVER)  # fmt: skip
+    else:
+        cache_on = CacheKeyOn.EVERY if "prompt_cache_key" in last else CacheKeyOn.NEVER
+    meta = _mapping(last, "client_metadata")
+    reasoning = _mapping(last, "reasoning")
+    ws = steps[0].ex.via == "ws"
+    return ClientProfile(
+        name=name,
+        instructions=instructions,
+        content_parts=any(isinstance(m.get("content"), list) for m in messages),
+        item_ids=any("id" in m for m in messages),
+        resend_tools=any("tools" in r for r in continued),
+        prompt_cache_key=cache_on,
+        include=tuple(str(i) for i in last.get("include") or ()),
+        client_metadata=tuple(
+            (str(k), min(2048, len(v if isinstance(v, str) else json.dumps(v)))) for k, v in meta.items()
+        ),
+        extra=tuple((k, v) for k, v in last.items() if k not in OWN_FIELDS),
+        reasoning_summary=reasoning.get("summary") if isinstance(reasoning.get("summary"), str) else None,
+        ws_stream=ws and any("stream" in r for r in reqs),
+        ws_warmup=ws and any(not s.ex.generate for s in steps),
+    )
+
+
+def sessions_of(conv: Conversation, profile_name: str) -> list[RecordedSession]:
+    """The conversation as recorded sessions: one per prompt (a follow-up prompt after a final answer
+    begins the next, whose history the replay does not carry: said in its notes)."""
+    steps = conv.steps
+    profile = profile_of(steps, profile_name)
+    strategy = strategy_of(steps)
+    out: list[RecordedSession] = []
+    cur: RecordedSession | None = None
+    pending: dict[str, tuple[RecordedTurn, int]] = {}  # call_id -> (turn, index)
+    carried: dict[str, int] = {
+        "sent": 0,
+        "received": 0,
+        "payload_sent": 0,
+        "payload_received": 0,
+        "warmups": 0,
+    }
+    warm_items: list[dict[str, Any]] = []
+    failed = 0
+    last_end: float | None = None
+    for step in steps:
+        ex = step.ex
+        for item in step.new_items:  # the outputs of earlier calls
+            t = item.get("type")
+            if t in ("function_call_output", "custom_tool_call_output") and item.get("call_id") in pending:
+                turn, i = pending.pop(item["call_id"])
+                turn.calls[i].output = output_text(item.get("output"))
+        if not ex.generate:  # a warm-up: its items open the context, its bytes go to the next turn
+            warm_items.extend(step.new_items)
+            _carry(carried, ex)
+            carried["warmups"] += 1
+            continue
+        if not ex.ok:
+            failed += 1
+            continue
+        if cur is None or (cur.turns and not cur.turns[-1].calls):
+            follow = cur is not None
+            cur = _begin(warm_items + step.new_items, len(warm_items), ex, strategy, profile)
+            if follow:
+                cur.notes.append("a follow-up prompt: the earlier prompts' history is not replayed")
+            warm_items = []
+            out.append(cur)
+        elif last_end is not None and cur.turns:
+            cur.turns[-1].tool_time_s = max(0.0, ex.started - last_end)
+        turn = _turn(ex, carried, step.chained, failed)
+        failed = 0
+        cur.turns.append(turn)
+        for i, call in enumerate(turn.calls):
+            pending[call.call_id] = (turn, i)
+        last_end = ex.ended
+    for s in out:
+        if any(c.output is None for t in s.turns for c in t.calls):
+            s.notes.append("the session ended before the last calls' outputs were sent")
+    return out
+
+
+def _mapping(obj: dict[str, Any], key: str) -> dict[str, Any]:
+    value = obj.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _carry(carried: dict[str, int], ex: Exchange) -> None:
+    carried["sent"] += ex.bytes_sent
+    carried["received"] += ex.bytes_received
+    carried["payload_sent"] += ex.payload_sent
+    carried["payload_received"] += ex.payload_received
+
+
+def _begin(
+    items: list[dict[str, Any]], warm: int, ex: Exchange, strategy: str, profile: ClientProfile
+) -> RecordedSession:
+    req = ex.request or {}
+    s = RecordedSession(source="record", profile=profile)
+    instructions = req.get("instructions")
+    s.instructions = instructions if isinstance(instructions, str) else ""
+    tools = req.get("tools") or []
+    if ex.api == "chat":  # chat tools: {type: function, function: {...}}
+        tools = [{"type": "function", **(t.get("function") or {})} for t in tools if isinstance(t, dict)]
+    s.tools = [t for t in tools if isinstance(t, dict)]
+    messages = []
+    for i, item in enumerate(items):
+        if item.get("type") == "message" and item.get("role") in ("developer", "system", "user", "assistant"):
+            messages.append(
+                ContextItem(str(item["role"]), message_text(item.get("content")), warmup=i < warm)
+            )
+        else:
+            s.notes.append(f"an input item of type {item.get('type')!r} before the prompt is not replayed")
+    if ex.api == "chat" and messages and messages[0].role == "system" and not s.instructions:
+        s.instructions = "".join(messages.pop(0).parts)
+    users = [i for i, m in enumerate(messages) if m.role == "user"]
+    if users:
+        s.prompt = "".join(messages.pop(users[-1]).parts)
+    s.context = messages
+    s.recorded = {
+        "source": "agentload record",
+        "client": ex.client,
+        "via": ex.via,
+        "strategy": strategy,
+        "model": req.get("model", ""),
+        "compression": ex.compression,
+        "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ex.started)),
+    }
+    metadata = _mapping(req, "metadata")
+    if metadata.get(TASK_METADATA_KEY):
+        s.recorded["agentload_task"] = metadata[TASK_METADATA_KEY]
+    return s
+
+
+def _turn(ex: Exchange, carried: dict[str, int], chained: bool, failed: int) -> RecordedTurn:
+    turn = RecordedTurn()
+    for item in ex.output:
+        call = call_of(item)
+        if call is not None:
+            turn.calls.append(call)
+        elif item.get("type") == "message":
+            turn.message += "".join(message_text(item.get("content")))
+    usage = ex.usage or {}
+    details = usage.get("output_tokens_details") or {}
+    turn.reasoning_tokens = details.get("reasoning_tokens")
+    m: dict[str, Any] = {
+        "bytes_sent": ex.bytes_sent + carried["sent"],
+        "bytes_received": ex.bytes_received + carried["received"],
+        "payload_bytes_sent": ex.payload_sent + carried["payload_sent"],
+        "payload_bytes_received": ex.payload_received + carried["payload_received"],
+        "ttft_ms": round(ex.ttft_ms, 1) if ex.ttft_ms is not None else None,
+        "duration_ms": round(ex.duration_ms, 1) if ex.duration_ms is not None else None,
+        "input_tokens": usage.get("input_tokens", 0),
+        "cached_tokens": (usage.get("input_tokens_details") or {}).get("cached_tokens", 0),
+        "output_tokens": usage.get("output_tokens", 0),
+        "reasoning_tokens": details.get("reasoning_tokens", 0),
+        "continued": chained,
+    }
+    if carried["warmups"]:
+        m["warmups"] = carried["warmups"]
+    if failed:
+        m["failed_attempts"] = failed
+    if turn.message and turn.calls:
+        m["message_bytes"] = len(turn.message.encode())
+    turn.measured = m
+    for k in carried:
+        carried[k] = 0
+    return turn

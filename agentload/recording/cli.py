@@ -1,0 +1,94 @@
+"""``agentload record`` and ``agentload import``: real agent sessions into task files."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from ..core.errors import AgentloadError
+from .proxy import RecordingProxy, Upstream
+from .recorder import Recorder
+
+READY = "agentload record: listening on"
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "record",
+        help="a recording proxy: point a real agent at it; each session becomes a task file",
+        description="Forwards every request (Responses and Chat Completions, SSE or not, and Responses "
+        "WebSocket mode) to --upstream unchanged, and writes each agent session as a task file in --out "
+        "as it goes: per turn the calls, the outputs' sizes, the tool time, reasoning, and the bytes, "
+        "TTFT and tokens measured on the client's side, plus the client's request shape as a client "
+        "profile. Content is replaced by synthetic text of the same size unless --keep-content. API keys "
+        "and headers are never written. Example: agentload record --port 8011 --upstream "
+        "https://api.openai.com --out sessions/",
+    )
+    p.add_argument("--port", type=int, default=8011, help="the port to listen on (default 8011; 0: any free)")
+    p.add_argument("--bind", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)")
+    p.add_argument("--upstream", required=True, help="where requests go: http(s)://HOST[:PORT][/v1]")
+    p.add_argument("--out", required=True, help="the folder the task files are written to")
+    p.add_argument(
+        "--keep-content", action="store_true", help="keep prompts, outputs and arguments as they were"
+    )
+    p.add_argument("--name", default="", help="the task names' prefix (default rec-DATE-TIME)")
+    p.set_defaults(run=run_record)
+
+
+def _out_dir(flag: str, path: str) -> Path:
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise AgentloadError(f"{flag} {path}: is a file; give a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise AgentloadError(f"{flag} {path}: cannot make the folder ({e.strerror}); give another") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise AgentloadError(f"{flag} {path}: not writable; give another folder")
+    return out
+
+
+def run_record(a: argparse.Namespace) -> int:
+    try:
+        upstream = Upstream.parse(a.upstream)
+    except ValueError as e:
+        raise AgentloadError(str(e)) from None
+    if not 0 <= a.port <= 65535:
+        raise AgentloadError(f"--port {a.port}: give 0 to 65535")
+    if a.name and not a.name.replace("-", "").replace("_", "").isalnum():
+        raise AgentloadError(f"--name {a.name!r}: use letters, digits, - and _")
+    out = _out_dir("--out", a.out)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    recorder = Recorder(out, a.keep_content, a.name)
+    proxy = RecordingProxy(upstream, out / "raw", recorder.on_exchange)
+
+    async def main() -> None:
+        try:
+            server = await proxy.serve(a.bind, a.port)
+        except OSError as e:
+            raise AgentloadError(
+                f"--port {a.port}: cannot listen on {a.bind} ({e.strerror}); give another port"
+            ) from None
+        port = server.sockets[0].getsockname()[1]
+        print(f"{READY} http://{a.bind}:{port} -> {a.upstream}; task files in {out}", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        server.close()
+        await proxy.close()
+
+    asyncio.run(main())
+    s = recorder.stats
+    print(
+        f"agentload record: {len(s.files)} task file(s) in {out}, {s.turns} turn(s) from {s.exchanges} "
+        f"exchange(s) ({s.failed} failed or cut off, {proxy.unparsed} unreadable and kept raw)",
+        flush=True,
+    )
+    return 0

@@ -1,0 +1,104 @@
+"""A recorded session in one form whatever it came from (the proxy's exchanges, a Codex rollout, a
+Claude Code transcript): the context before the prompt, the prompt, and the model turns with their
+calls, the calls' outputs, the tool time between turns and what was measured. agentload.recording.taskdoc
+writes it as a task file."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..workload.profile import ClientProfile
+
+
+@dataclass
+class RecordedCall:
+    name: str
+    arguments: str  # a function call's JSON arguments, or a custom tool call's raw input
+    custom: bool = False
+    output: str | None = None  # what the client sent back (None: the session ended before it did)
+    call_id: str = ""
+
+
+@dataclass
+class RecordedTurn:
+    calls: list[RecordedCall] = field(default_factory=list)
+    message: str = ""  # text the model wrote in this turn (beside its calls, or as the final answer)
+    reasoning_tokens: int | None = None
+    tool_time_s: float = 0.0  # from this turn's reply ending to the client's next request
+    measured: dict[str, Any] = field(default_factory=dict)  # the task file's per-turn ``recorded``
+
+
+@dataclass
+class ContextItem:
+    role: str
+    parts: list[str]
+    warmup: bool = False  # a warm-up (generate: false) carried it
+
+
+@dataclass
+class RecordedSession:
+    source: str  # "record", "codex-rollout", "claude-code"
+    instructions: str = ""
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    context: list[ContextItem] = field(default_factory=list)
+    prompt: str = ""
+    turns: list[RecordedTurn] = field(default_factory=list)  # the last one may be the final answer
+    profile: ClientProfile | None = None
+    recorded: dict[str, Any] = field(default_factory=dict)  # the task file's task-level ``recorded``
+    notes: list[str] = field(default_factory=list)  # what could not be kept, said in the file
+
+    @property
+    def final_message(self) -> str:
+        last = self.turns[-1] if self.turns else None
+        return last.message if last is not None and not last.calls else ""
+
+    @property
+    def tool_turns(self) -> list[RecordedTurn]:
+        """The turns that made calls (a task file's ``turns``)."""
+        return [t for t in self.turns if t.calls]
+
+
+def message_text(content: Any) -> list[str]:
+    """A message's text parts, whichever shape its content has (a string, or typed parts)."""
+    if isinstance(content, str):
+        return [content]
+    parts = []
+    for p in content or []:
+        if isinstance(p, dict):
+            text = p.get("text")
+            if isinstance(text, str):
+                parts.append(text)
+            elif p.get("type") in ("input_image", "image_url", "image"):
+                parts.append("")  # an image: no text to size (noted by the caller)
+        elif isinstance(p, str):
+            parts.append(p)
+    return parts
+
+
+def output_text(output: Any) -> str:
+    """A tool output as the text its size is taken from: a string, or the text of its parts."""
+    if isinstance(output, str):
+        return output
+    if isinstance(output, list):
+        return "".join(message_text(output))
+    return json.dumps(output, separators=(",", ":"))
+
+
+def call_of(item: dict[str, Any]) -> RecordedCall | None:
+    """A model output item as a call (function or custom), else None."""
+    t = item.get("type")
+    if t == "function_call":
+        return RecordedCall(
+            str(item.get("name", "")),
+            str(item.get("arguments", "")),
+            False,
+            None,
+            str(item.get("call_id", "")),
+        )
+    if t == "custom_tool_call":
+        return RecordedCall(
+            str(item.get("name", "")), str(item.get("input", "")), True, None, str(item.get("call_id", ""))
+        )
+    return None

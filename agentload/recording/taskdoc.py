@@ -1,0 +1,133 @@
+"""A recorded session written as a task file (agentload.workload.schema), with its content replaced by
+synthetic text of the same size unless the user keeps it.
+
+What is kept as it was: the tool definitions the client declared, the calls' names and the shape of
+their JSON arguments, sizes, times, token counts and the request shape (a client profile). What is
+replaced (by default): every text a person or a tool wrote: the prompt, context messages, the calls'
+string values, the tools' outputs, the model's messages. Keys and headers are never read into it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..workload.synth import synth_text
+from .session import RecordedSession, RecordedTurn
+
+KIND_HINTS = (  # (pattern in a call's name or arguments, result kind), first match wins
+    (re.compile(r"pytest|unittest|npm test|cargo test|go test|make test|\btest\b"), "test_log"),
+    (re.compile(r"\bgit diff\b|apply_patch|\bdiff\b"), "diff"),
+    (re.compile(r"\brg\b|\bgrep\b|search|\bfind\b.*-name"), "search"),
+    (re.compile(r"\bls\b|\btree\b|\bfind\b|list_dir|glob"), "listing"),
+    (re.compile(r"\.py\b"), "python"),
+)
+
+
+def result_kind(name: str, arguments: str) -> str:
+    """What a call's output most likely looks like, for its synthetic stand-in."""
+    text = f"{name} {arguments}".lower()
+    return next((kind for pattern, kind in KIND_HINTS if pattern.search(text)), "text")
+
+
+def _synth_value(value: Any, seed: str) -> Any:
+    """A JSON value with every string replaced by synthetic text of the same byte length."""
+    if isinstance(value, str):
+        return synth_text("text", len(value.encode()), seed).replace("\n", " ") if value else value
+    if isinstance(value, dict):
+        return {k: _synth_value(v, f"{seed}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [_synth_value(v, f"{seed}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def _args(arguments: str, keep: bool, seed: str) -> dict[str, Any]:
+    try:
+        value = json.loads(arguments) if arguments else {}
+    except ValueError:
+        value = {"input": arguments}  # not JSON: kept as one string field of its size
+    if not isinstance(value, dict):
+        value = {"input": value}
+    return value if keep else _synth_value(value, seed)
+
+
+def _text(text: str, keep: bool, seed: str) -> str:
+    return text if keep else synth_text("text", len(text.encode()), seed)
+
+
+def _turn_doc(turn: RecordedTurn, index: int, keep: bool, name: str) -> dict[str, Any]:
+    calls = []
+    latency_ms = round(turn.tool_time_s * 1000.0 / max(1, len(turn.calls)), 1)
+    for ci, call in enumerate(turn.calls):
+        seed = f"{name}:{index}:{ci}"
+        doc: dict[str, Any] = {"tool": call.name}
+        if call.custom:
+            n = len(call.arguments.encode())
+            doc["input"] = call.arguments if keep else {"synth": result_kind(call.name, ""), "bytes": n}
+        else:
+            doc["args"] = _args(call.arguments, keep, seed)
+        output = call.output if call.output is not None else ""
+        if keep:
+            doc["result"] = {"text": output, "latency_ms": latency_ms}
+        else:
+            kind = result_kind(call.name, call.arguments)
+            doc["result"] = {"kind": kind, "bytes": len(output.encode()), "latency_ms": latency_ms}
+        calls.append(doc)
+    out: dict[str, Any] = {"calls": calls}
+    if turn.reasoning_tokens is not None:
+        out["reasoning_tokens"] = int(turn.reasoning_tokens)
+    if turn.measured:
+        out["recorded"] = turn.measured
+    return out
+
+
+def task_document(session: RecordedSession, name: str, keep_content: bool = False) -> dict[str, Any]:
+    """The task file's mapping for ``session``."""
+    keep = keep_content
+    doc: dict[str, Any] = {
+        "schema": 1,
+        "name": name,
+        "description": f"recorded from {session.recorded.get('client') or session.source}"
+        + (f" over {session.recorded['via']}" if session.recorded.get("via") else ""),
+        "instructions": _text(session.instructions, keep, f"{name}:instructions"),
+        "tools": session.tools,
+    }
+    if session.context:
+        doc["context"] = [
+            {"role": c.role, **({"parts": c.parts} if keep else {"parts": [len(p.encode()) for p in c.parts]}),
+             **({"warmup": True} if c.warmup else {})}
+            for c in session.context
+        ]  # fmt: skip
+    doc["prompt"] = _text(session.prompt, keep, f"{name}:prompt")
+    turns = session.tool_turns
+    doc["turns"] = [_turn_doc(t, i, keep, name) for i, t in enumerate(turns)]
+    final = session.turns[-1] if session.turns and not session.turns[-1].calls else None
+    doc["final_message"] = _text(session.final_message, keep, f"{name}:final")
+    if final is not None and final.reasoning_tokens is not None:
+        doc["reasoning_tokens"] = int(
+            final.reasoning_tokens
+        )  # the final turn's (each tool turn says its own)
+    doc["max_turns"] = max(len(turns) + 1, 1)
+    if session.profile is not None:
+        doc["client_profile"] = session.profile.as_document()
+    recorded = dict(session.recorded)
+    recorded["content"] = "kept" if keep else "synthetic, same sizes"
+    if final is not None and final.measured:
+        recorded["final_turn"] = final.measured
+    if session.notes:
+        recorded["notes"] = sorted(set(session.notes))
+    doc["recorded"] = recorded
+    return doc
+
+
+def write_task(doc: dict[str, Any], path: Path) -> None:
+    """Writes the task file whole or not at all (a stop mid-write leaves the previous version)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=4096), encoding="utf-8")
+    os.replace(tmp, path)
