@@ -26,7 +26,7 @@ MEASUREMENTS = (TURN, TASK, THROUGHPUT, RUN, PROBE, SLO)
 
 # tag keys (besides the common ones) per measurement
 COMMON_TAGS = ("run_id", "worker", "host")
-RECORD_TAGS = ("strategy", "task", "model", "outcome")
+RECORD_TAGS = ("strategy", "task", "model", "outcome", "profile")
 TURN_TAGS = (*RECORD_TAGS, "turn")
 OK = "ok"  # the outcome tag of a successful turn or task; failures carry their ErrorKind
 
@@ -134,6 +134,7 @@ def turn_line(rec: TurnRecord, common: PointTags, ts_ns: int) -> str:
         "task": rec.task,
         "model": rec.model,
         "outcome": OK if rec.ok else (rec.error_kind or "error"),
+        "profile": rec.profile,
         "turn": str(rec.turn),
     }
     fields: dict[str, object] = {k: getattr(rec, k) for k in TURN_FLOAT_FIELDS}
@@ -156,6 +157,7 @@ def task_line(rec: TaskRecord, common: PointTags, ts_ns: int) -> str:
         "task": rec.task,
         "model": rec.model,
         "outcome": OK if rec.ok else (rec.error_kind or "error"),
+        "profile": rec.profile,
     }
     fields: dict[str, object] = {k: getattr(rec, k) for k in TASK_FLOAT_FIELDS}
     fields.update({k: getattr(rec, k) for k in TASK_INT_FIELDS})

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from ..core.errors import AgentloadError
+from .importer import import_logs
 from .proxy import RecordingProxy, Upstream
 from .recorder import Recorder
 
@@ -38,6 +39,37 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--name", default="", help="the task names' prefix (default rec-DATE-TIME)")
     p.set_defaults(run=run_record)
+
+    p = sub.add_parser(
+        "import",
+        help="agent logs as task files: Codex CLI rollouts, Claude Code transcripts",
+        description="Reads Codex CLI session rollouts (CODEX_HOME/sessions/**/rollout-*.jsonl) and Claude "
+        "Code transcripts (~/.claude/projects/*/*.jsonl) and writes each session (each prompt of it) as "
+        "a task file in --out, in the recorder's format: turns, calls, output sizes, tool time, tokens. "
+        "Content is replaced by synthetic text of the same size unless --keep-content. Example: "
+        "agentload import ~/.codex/sessions/2026/12/02/rollout-*.jsonl --out sessions/",
+    )
+    p.add_argument("logs", nargs="+", help="the log files")
+    p.add_argument("--out", required=True, help="the folder the task files are written to")
+    p.add_argument(
+        "--keep-content", action="store_true", help="keep prompts, outputs and arguments as they were"
+    )
+    p.add_argument(
+        "--tools-from",
+        default="",
+        help="a task file whose tools the client declared (logs do not list them; e.g. one agentload "
+        "record wrote of the same agent)",
+    )
+    p.set_defaults(run=run_import)
+
+
+def run_import(a: argparse.Namespace) -> int:
+    out = _out_dir("--out", a.out)
+    written = import_logs([Path(p) for p in a.logs], out, a.keep_content, a.tools_from)
+    for path in written:
+        print(path)
+    print(f"agentload import: {len(written)} task file(s) in {out}", flush=True)
+    return 0
 
 
 def _out_dir(flag: str, path: str) -> Path:

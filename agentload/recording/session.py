@@ -102,3 +102,23 @@ def call_of(item: dict[str, Any]) -> RecordedCall | None:
             str(item.get("name", "")), str(item.get("input", "")), True, None, str(item.get("call_id", ""))
         )
     return None
+
+
+def called_tools(session: RecordedSession) -> list[dict[str, Any]]:
+    """Tool definitions for the tools a session called, where its log does not list what the client
+    declared: a function tool with an empty schema, or a custom tool for a custom call."""
+    seen: dict[str, bool] = {}
+    for t in session.turns:
+        for c in t.calls:
+            seen.setdefault(c.name, c.custom)
+    return [
+        {"type": "custom", "name": n, "description": ""}
+        if custom
+        else {
+            "type": "function",
+            "name": n,
+            "description": "",
+            "parameters": {"type": "object", "properties": {}},
+        }
+        for n, custom in sorted(seen.items())
+    ]

@@ -162,7 +162,11 @@ def install(ctx: RunContext) -> Summary:
 def _finish(ctx: RunContext, summary: Summary) -> None:
     rows = summary.rows()
     if summary.by_strategy:
-        ctx.say("\nagentload: per-strategy comparison (per completed task; bytes are exact wire bytes)\n")
+        profiles = ", ".join(ctx.settings.profile_names)
+        ctx.say(
+            "\nagentload: per-strategy comparison (per completed task; bytes are exact wire bytes; "
+            f"client profile: {profiles})\n"
+        )
         ctx.say(summary.table(rows))
     _settle_exit_code_for_429s(ctx, summary)
     _check_objectives(ctx, rows)
@@ -182,6 +186,7 @@ def _finish(ctx: RunContext, summary: Summary) -> None:
             "rows": [r.as_dict() for r in rows],
             "seconds": summary.seconds,
             "loop": ctx.settings.loop.as_dict(),
+            "client_profiles": ctx.settings.profile_names,
             "slo": [str(o) for o in summary.objectives],
             "turns": {
                 "started": tot.turns_started,

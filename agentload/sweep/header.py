@@ -15,6 +15,8 @@ from ..core.errors import AgentloadError
 from ..core.fields import add_arguments, read_options
 from ..runtime.loop import Loop
 from ..runtime.options import RunOptions
+from ..workload import builtin_task_names, load_tasks
+from ..workload.profile import MINIMAL
 from .spec import SWEEP_MOCK_ARGS, SweepSpec
 
 
@@ -47,6 +49,20 @@ def compression(o: RunOptions) -> str:
     return f"WebSocket frames: {ws}; HTTP request bodies: {http}; responses: none"
 
 
+def client_profiles(s: SweepSpec, o: RunOptions) -> str:
+    """The request shape the cells' agents sent: --client-profile, else each task's own."""
+    if o.client_profile:
+        return f"{o.client_profile} (--client-profile)"
+    try:
+        tasks = load_tasks(builtin_task_names() if s.tasks == ["all"] else list(s.tasks))
+    except AgentloadError:
+        return "each task's own"
+    names = sorted({(t.client_profile or MINIMAL).name for t in tasks})
+    return ", ".join(names) + (
+        " (the tasks' own)" if names != [MINIMAL.name] else " (the published harness's shape)"
+    )
+
+
 @dataclass(frozen=True)
 class Header:
     spec: SweepSpec
@@ -71,7 +87,7 @@ class Header:
         items = [
             ("target", s.host or "the embedded mock (agentload mock, on this machine)"),
             ("latency model", latency_model(s)),
-            ("client profile", "agentload's own agents (no recorded client's profile)"),
+            ("client profile", client_profiles(s, o)),
             ("strategies", ", ".join(s.strategies)),
             ("agents per cell", ", ".join(str(a) for a in s.agents)),
             ("loop", self.loop.describe()),
