@@ -32,7 +32,7 @@ def json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             continue
         try:
             obj = json.loads(line)
-        except ValueError as e:
+        except json.JSONDecodeError as e:
             raise LogError(
                 path, n, f"not JSON ({e.msg})", "give the log as its agent wrote it, one JSON object a line"
             ) from None
