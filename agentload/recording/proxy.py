@@ -85,6 +85,8 @@ class RecordingProxy:
             self._tasks.add(task)
             try:
                 await self._client(r, w)
+            except asyncio.CancelledError:
+                pass  # the recorder stops: what was in flight was recorded as cut off
             finally:
                 self._tasks.discard(task)
 

@@ -259,8 +259,6 @@ def parse_task(data: Any, file: str) -> Task:
             "strict": c.get(t, "strict", p, bool, required=False, default=False),
         }
         tools.append(tool)
-    if not tools:
-        raise c.fail("tools", "empty", "define at least one function tool")
 
     profile: dict[str, ToolResultSpec] = {}
     raw_profile = c.get(data, "tool_profile", "", dict, required=False, default={})
