@@ -1,0 +1,236 @@
+"""The recording side in process: the passive frame reader, conversations linked from exchanges, task
+documents with synthetic content of the same sizes, client profiles and the request shapes they make."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from typing import Any
+
+import pytest
+import yaml
+
+from agentload.client import Agent, AgentSettings
+from agentload.client.bodies import responses_body
+from agentload.client.conversation import Conversation
+from agentload.client.wire.websocket import encode_frame
+from agentload.core.deflate import MessageDeflate, MessageInflate
+from agentload.core.errors import TaskFileError
+from agentload.core.strategies import BY_NAME
+from agentload.recording.chains import Chains, sessions_of
+from agentload.recording.exchange import Exchange
+from agentload.recording.frames import OP_CLOSE, OP_TEXT, FrameReader
+from agentload.recording.taskdoc import task_document
+from agentload.workload import load_task, parse_task
+from agentload.workload.profile import MINIMAL, load_profile, parse_profile
+from tests.unit.fakes import FakeTransport, ok
+
+TASK = load_task("fix-failing-test")
+
+
+# ------------------------------------------------------------------------------------------ frames
+def test_frames_fed_in_pieces_masked_fragmented_and_compressed() -> None:
+    deflate = MessageDeflate(15, False)
+    first, second = b'{"type":"response.create","n":1}', b'{"type":"response.create","n":2}' * 50
+    stream = (
+        encode_frame(OP_TEXT, deflate.compress(first), key=os.urandom(4), rsv1=True)
+        + encode_frame(0x9, b"ping", key=os.urandom(4))
+        # one message in two fragments (FIN clear, then a continuation), compressed as one
+        + _fragments(deflate.compress(second))
+        + encode_frame(OP_CLOSE, b"\x03\xe8", key=os.urandom(4))
+    )
+    reader = FrameReader(MessageInflate(15, False))
+    out = []
+    for i in range(0, len(stream), 7):  # seven bytes at a time
+        out += reader.feed(stream[i : i + 7])
+    assert [(m.opcode, m.payload) for m in out] == [
+        (OP_TEXT, first),
+        (OP_TEXT, second),
+        (OP_CLOSE, b"\x03\xe8"),
+    ]
+    assert sum(m.wire_bytes for m in out) == len(stream)  # the ping's bytes go to the next message
+
+
+def _fragments(payload: bytes) -> bytes:
+    key = os.urandom(4)
+    head = encode_frame(OP_TEXT, payload[:10], key=key, rsv1=True)
+    head = bytes([head[0] & 0x7F]) + head[1:]  # FIN clear
+    tail = encode_frame(0x0, payload[10:], key=key)
+    return head + tail
+
+
+def test_a_stream_that_is_not_websocket_is_refused() -> None:
+    with pytest.raises(ValueError, match="RSV2"):
+        FrameReader().feed(b"\xb1\x00")  # RSV2 set
+    with pytest.raises(ValueError, match="without permessage-deflate"):
+        FrameReader().feed(encode_frame(OP_TEXT, b"x", rsv1=True))
+
+
+# ---------------------------------------------------------------------------------------- chains
+def exchange(
+    request: dict[str, Any], output: list[dict[str, Any]], rid: str, at: float, via: str = "http"
+) -> Exchange:
+    ex = Exchange(
+        1, via, "/v1/responses", at, client="test/1.0", request=request, output=output, response_id=rid
+    )
+    ex.complete, ex.sent_at, ex.ended_at, ex.ended = True, 1.0, 1.2, at + 0.2
+    ex.bytes_sent, ex.payload_sent = 100, 300
+    return ex
+
+
+def call(i: int) -> dict[str, Any]:
+    return {
+        "type": "function_call",
+        "call_id": f"c{i}",
+        "name": "read_file",
+        "arguments": json.dumps({"path": f"f{i}.py"}, separators=(",", ":")),
+    }
+
+
+def answer(i: int, n: int) -> dict[str, Any]:
+    return {"type": "function_call_output", "call_id": f"c{i}", "output": "x" * n}
+
+
+PROMPT = {"type": "message", "role": "user", "content": "Fix it, please."}
+DONE = {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "All done."}]}
+
+
+def test_stateless_requests_link_by_their_growing_input_and_chained_ones_by_id() -> None:
+    chains = Chains()
+    tools = TASK.tools
+    # stateless: every request resends the history
+    h = [PROMPT]
+    a = chains.add(
+        exchange({"model": "m", "input": h, "tools": tools, "store": False}, [call(1)], "r1", 10.0)
+    )
+    h = [*h, call(1), answer(1, 700)]
+    b = chains.add(exchange({"model": "m", "input": h, "tools": tools, "store": False}, [DONE], "r2", 12.0))
+    # chained: another conversation, continued by previous_response_id with the new items only
+    other = {"type": "message", "role": "user", "content": "Something else."}
+    c = chains.add(exchange({"model": "m", "input": [other], "tools": tools}, [call(2)], "r3", 20.0))
+    d = chains.add(
+        exchange({"model": "m", "previous_response_id": "r3", "input": [answer(2, 50)]}, [DONE], "r4", 21.0)
+    )
+    assert a is b and c is d and a is not c
+    (s,) = sessions_of(a, "p")
+    assert s.recorded["strategy"] == "http-stateless" and s.prompt == "Fix it, please."
+    assert [len(c.output or "") for t in s.turns for c in t.calls] == [700] and s.final_message == "All done."
+    assert s.turns[0].tool_time_s == pytest.approx(1.8)
+    (s2,) = sessions_of(c, "p")
+    assert s2.recorded["strategy"] == "http-chained" and s2.turns[1].measured["continued"]
+
+
+def test_a_task_document_keeps_sizes_and_shapes_not_content() -> None:
+    chains = Chains()
+    conv = chains.add(exchange({"model": "m", "input": [PROMPT], "tools": TASK.tools}, [call(1)], "r1", 1.0))
+    chains.add(
+        exchange({"model": "m", "previous_response_id": "r1", "input": [answer(1, 1234)]}, [DONE], "r2", 2.0)
+    )
+    assert conv is not None
+    (s,) = sessions_of(conv, "p")
+    doc = task_document(s, "t")
+    text = yaml.safe_dump(doc)
+    assert "Fix it" not in text and "f1.py" not in text and "All done" not in text
+    t = parse_task(yaml.safe_load(text), "t.yaml")
+    assert len(t.prompt) == len(PROMPT["content"]) and len(t.final_message) == len("All done.")
+    assert json.loads(t.turns[0].calls[0].arguments).keys() == {"path"}
+    assert len(t.turns[0].calls[0].arguments) == len(call(1)["arguments"])
+    assert t.turns[0].calls[0].result.bytes == 1234 and t.turns[0].recorded["bytes_sent"] == 100
+    kept = parse_task(task_document(s, "t", keep_content=True), "t.yaml")
+    assert kept.prompt == PROMPT["content"] and kept.turns[0].calls[0].result.text == "x" * 1234
+
+
+# -------------------------------------------------------------------------------------- profiles
+def test_the_minimal_profile_sends_the_published_harness_shape() -> None:
+    s = AgentSettings(BY_NAME["ws"], "gpt-5.4")
+    conv = Conversation(TASK)
+    assert conv.profile == MINIMAL
+    full = responses_body(conv, s, True)
+    assert list(full) == [
+        "model",
+        "instructions",
+        "tools",
+        "input",
+        "store",
+        "include",
+        "metadata",
+        "prompt_cache_key",
+    ]
+    assert full["input"] == [{"type": "message", "role": "user", "content": TASK.prompt}]
+    conv.previous_response_id = "r1"
+    assert list(responses_body(conv, s, False)) == [
+        "model",
+        "previous_response_id",
+        "input",
+        "store",
+        "include",
+    ]
+
+
+def test_the_codex_profile_resends_tools_and_metadata_and_warms_up() -> None:
+    p = load_profile("codex")
+    s = AgentSettings(BY_NAME["ws"], "gpt-5.4", tool_latency_scale=0)
+    transport = FakeTransport([ok(response_id="w"), ok(calls=1, response_id="r1"), ok()], websocket=True)
+    agent = Agent(AgentSettings(BY_NAME["ws"], "gpt-5.4", tool_latency_scale=0, profile=p), transport, 1,
+                  on_turn=lambda *_: None, on_task=lambda _: None, sleep=lambda _: None, rng=random.Random(1))  # fmt: skip
+    rec = agent.run_task(TASK)
+    assert rec.ok and rec.profile == "codex" and rec.turns == 2
+    (warm, _), (first, _), (second, _) = transport.requests
+    assert warm["generate"] is False and [i["role"] for i in warm["input"]] == ["developer"]
+    assert warm["input"][0]["content"][0] == {"type": "input_text", "text": TASK.instructions}
+    assert warm["input"][0]["id"].startswith("msg_") and "instructions" not in warm
+    assert first["previous_response_id"] == "w" and [i["role"] for i in first["input"]] == ["user"]
+    assert second["previous_response_id"] == "r1" and second["tools"] == list(TASK.tools)
+    assert second["input"][0]["id"].startswith("fco_")
+    assert {k: len(v) for k, v in second["client_metadata"].items()} == dict(p.client_metadata)
+    assert second["prompt_cache_key"] == first["prompt_cache_key"] and second["tool_choice"] == "auto"
+    assert second["reasoning"] == {"summary": "auto"} and second["include"] == ["reasoning.encrypted_content"]
+    assert Conversation(TASK, p).warmup_count == 1 and s.profile is None
+
+
+@pytest.mark.parametrize(
+    ("doc", "field"),
+    [
+        ({"name": "x", "colour": "red"}, "colour"),
+        ({"name": "x", "instructions": "header"}, "instructions"),
+        ({"name": "x", "extra": {"input": []}}, "extra.input"),
+        ({"name": "x", "client_metadata": {"k": 5000}}, "client_metadata.k"),
+        ({"name": ""}, "name"),
+    ],
+)
+def test_a_bad_profile_names_its_field(doc: dict, field: str) -> None:
+    with pytest.raises(TaskFileError) as e:
+        parse_profile(doc, "p.yaml")
+    assert e.value.path == field
+
+
+def test_recorded_task_fields_validate() -> None:
+    doc = {
+        "name": "rec",
+        "instructions": "",
+        "tools": [{"type": "custom", "name": "apply_patch", "description": "patch"}, {"type": "web_search"}],
+        "context": [
+            {"role": "developer", "parts": [30, "literal"], "warmup": True},
+            {"role": "user", "bytes": 12},
+        ],
+        "prompt": "p",
+        "turns": [
+            {
+                "calls": [{"tool": "apply_patch", "input": {"synth": "diff", "bytes": 80}}],
+                "recorded": {"bytes_sent": 9},
+            }
+        ],
+        "final_message": "ok",
+        "client_profile": "codex",
+        "recorded": {"client": "x"},
+    }
+    t = parse_task(doc, "rec.yaml")
+    call = t.turns[0].calls[0]
+    assert call.custom and len(call.arguments) == 80 and t.turns[0].recorded == {"bytes_sent": 9}
+    assert [len("".join(c.parts)) for c in t.context] == [37, 12] and t.context[0].warmup
+    assert t.client_profile is not None and t.client_profile.name == "codex" and t.function_tools == ()
+    with pytest.raises(TaskFileError, match=r"turns\[0\].calls\[0\].args: a custom tool takes `input`"):
+        parse_task({**doc, "turns": [{"calls": [{"tool": "apply_patch", "args": {}}]}]}, "rec.yaml")
+    with pytest.raises(TaskFileError, match=r"client_profile: no such client profile"):
+        parse_task({**doc, "client_profile": "nope"}, "rec.yaml")
