@@ -407,11 +407,14 @@ def make_transport(
     uplink_kbps: float = 0.0,
     ws_deflate: DeflateParams | None = None,
     http_encoding: BodyEncoding = BodyEncoding.OFF,
+    http_accept: BodyEncoding = BodyEncoding.OFF,
 ) -> Transport:
     """A strategy's own connection; ``uplink_kbps`` > 0 shapes its upload rate (wire/uplink.py);
     ``ws_deflate`` offers permessage-deflate on WebSocket connections; ``http_encoding`` compresses
-    HTTP request bodies."""
+    HTTP request bodies; ``http_accept`` asks for compressed HTTP replies (Accept-Encoding)."""
     uplink = Uplink(uplink_kbps) if uplink_kbps > 0 else None
+    if http_accept != BodyEncoding.OFF and not strategy.websocket:
+        headers = {**headers, "Accept-Encoding": http_accept.value}
     if strategy.websocket:
         return ResponsesWebSocket(base, headers, timeouts, uplink, ws_deflate)
     if strategy.api == Api.CHAT:

@@ -1,6 +1,7 @@
 """Compression on the wire, the transforms apart from any I/O: permessage-deflate (RFC 7692), one
 ``MessageDeflate`` per direction of a connection, used by the agents' WebSocket client and the mock
-alike; and HTTP request bodies (gzip, zstd).
+alike; HTTP request bodies (gzip, zstd); and streamed HTTP bodies (a compressed SSE reply: each write
+sync-flushed, so no event waits in the compressor; the agents, the mock and the recorder share them).
 
 A message is compressed with a sync flush and its 4-byte tail (00 00 ff ff) removed; the receiver puts
 the tail back before inflating. With context takeover (the default) a later message refers back to
@@ -35,10 +36,76 @@ def encode_body(body: bytes, encoding: BodyEncoding) -> bytes:
         z = zlib.compressobj(6, zlib.DEFLATED, 31)  # (31: the gzip wrapper)
         return z.compress(body) + z.flush()
     if encoding == BodyEncoding.ZSTD:
-        from backports import zstd  # (imported where used: only zstd runs need it loaded)
-
-        return zstd.compress(body)
+        return bytes(_zstd().compress(body))
     return body
+
+
+def _zstd() -> Any:
+    from backports import zstd  # (imported where used: only zstd bodies need it loaded)
+
+    return zstd
+
+
+class StreamEncoder:
+    """A streamed body compressed for its Content-Encoding, each piece flushed as it is written."""
+
+    def __init__(self, encoding: BodyEncoding) -> None:
+        self.encoding = encoding
+        if encoding == BodyEncoding.GZIP:
+            self._z: Any = zlib.compressobj(6, zlib.DEFLATED, 31)
+        elif encoding == BodyEncoding.ZSTD:
+            self._z = _zstd().ZstdCompressor()
+        else:
+            raise ValueError(f"no stream encoder for {encoding!r}")
+
+    def compress(self, data: bytes) -> bytes:
+        if self.encoding == BodyEncoding.GZIP:
+            return self._z.compress(data) + self._z.flush(zlib.Z_SYNC_FLUSH)
+        return bytes(self._z.compress(data, self._z.FLUSH_BLOCK))
+
+    def finish(self) -> bytes:
+        if self.encoding == BodyEncoding.GZIP:
+            return bytes(self._z.flush())
+        return bytes(self._z.flush(self._z.FLUSH_FRAME))
+
+
+class StreamDecoder:
+    """A body's Content-Encoding undone as it arrives: gzip, deflate, zstd, or none; ValueError for
+    an encoding it does not know, or for data that does not decode."""
+
+    def __init__(self, content_encoding: str) -> None:
+        enc = content_encoding.strip().lower()
+        self.encoding = "off" if enc in ("", "identity", "off") else enc
+        self._z: Any = None
+        if enc in ("gzip", "x-gzip"):
+            self._z = zlib.decompressobj(47)
+        elif enc == "deflate":
+            self._z = zlib.decompressobj(15)
+        elif enc == "zstd":
+            self._z = _zstd().ZstdDecompressor()
+        elif self.encoding != "off":
+            raise ValueError(f"Content-Encoding {content_encoding!r}")
+
+    def decompress(self, data: bytes) -> bytes:
+        if self._z is None:
+            return data
+        try:
+            return bytes(self._z.decompress(data))
+        except Exception as e:  # zlib.error, zstd.ZstdError: a body that does not decode
+            raise ValueError(f"{self.encoding}: {e}") from None
+
+
+def accepted_encoding(accept: str) -> BodyEncoding:
+    """The reply encoding an Accept-Encoding header asks for, of those a streamed reply can take (the
+    first listed with a non-zero weight), or OFF."""
+    for part in accept.split(","):
+        name, _, params = part.strip().partition(";")
+        if "q=0" in params.replace(" ", "") and "q=0." not in params.replace(" ", ""):
+            continue
+        name = name.strip().lower()
+        if name in (BodyEncoding.GZIP, BodyEncoding.ZSTD):
+            return BodyEncoding(name)
+    return BodyEncoding.OFF
 
 
 EXTENSION = "permessage-deflate"

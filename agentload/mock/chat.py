@@ -21,7 +21,7 @@ from ..core.protocol import TASK_HEADER
 from .engine import Generation, visible_tokens
 from .middleware import json_response, reserve_tokens
 from .requests import parse_chat, parse_json_body
-from .sse import SSE_HEADERS, http_faults, stream_body
+from .sse import SseReply, http_faults, reply_encoding, stream_body
 from .state import ENGINE, arrived_at, exchange_of, rate_key
 from .streaming import SSE_CHAT, Timed
 
@@ -157,15 +157,15 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         await asyncio.sleep(
             gen.first_output_s + engine.config.latency.token_interval_s() * visible_tokens(gen)
         )
-        return json_response(completion(gen, cid, created))
-    resp = web.StreamResponse(headers={**SSE_HEADERS, **limit_headers})
-    await resp.prepare(request)
+        return json_response(completion(gen, cid, created), encoding=reply_encoding(request))
+    reply = SseReply(request, limit_headers)
+    await reply.prepare(request)
     chunks = chat_chunks(gen, cid, created, chat.include_usage)
-    first, cut = await stream_body(request, resp, chunks, SSE_CHAT, start, faults)
+    first, cut = await stream_body(request, reply, chunks, SSE_CHAT, start, faults)
     if cut:
-        return resp
+        return reply.resp
     if first is not None and exchange is not None:
         exchange.first_token(first, start)
-    await resp.write(b"data: [DONE]\n\n")
-    await resp.write_eof()
-    return resp
+    await reply.write(b"data: [DONE]\n\n")
+    await reply.write_eof()
+    return reply.resp

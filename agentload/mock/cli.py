@@ -94,6 +94,12 @@ class MockOptions:
         "accept WebSocket permessage-deflate when a client offers it (default on)",
         choices=("on", "off"),
     )
+    response_compression: str = opt(
+        "on",
+        "compress model replies (SSE and JSON) with gzip or zstd when a client's Accept-Encoding asks "
+        "(default on)",
+        choices=("on", "off"),
+    )
     model: str = opt(_D.model_name_default, "model name listed at /v1/models")
     rpm: int = opt(_D.rpm, f"requests per minute per API key (default {_D.rpm:,})", minimum=1)
     tpm: int = opt(
@@ -187,6 +193,7 @@ def mock_config(a: argparse.Namespace) -> MockConfig:
         prompt_cache_ttl_s=o.prompt_cache_ttl,
         prompt_cache_blocks=o.prompt_cache_blocks,
         ws_compression=o.ws_compression == "on",
+        response_compression=o.response_compression == "on",
         chunk_tokens=o.chunk_tokens,
         ws_lifetime_s=o.ws_lifetime,
         gc_interval_s=o.gc_interval,

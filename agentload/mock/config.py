@@ -70,6 +70,7 @@ class MockConfig:
     prompt_cache_ttl_s: float = 300.0  # an unused prefix is forgotten after this
     prompt_cache_blocks: int = 1_000_000  # 128-token blocks remembered in all (about 100 MB at most)
     ws_compression: bool = True  # accept permessage-deflate when a client offers it (RFC 7692)
+    response_compression: bool = True  # gzip/zstd replies when a client's Accept-Encoding asks
     chunk_tokens: int = 1  # output tokens per delta event (OpenAI streams about one)
     ws_lifetime_s: float = 3600.0  # then websocket_connection_limit_reached
     ws_max_in_flight: int = 16

@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ..core.deflate import BodyEncoding, encode_body
 from ..core.jsoncodec import dumps_ascii
 from .errors import ApiError, invalid_api_key, missing_api_key
 from .ledger import connection_of
@@ -19,10 +20,18 @@ log = logging.getLogger("agentload.mock")
 LIMITED_POSTS = ("/v1/responses", "/v1/chat/completions")
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(
-        body=dumps_ascii(body), status=status, content_type="application/json", headers=headers
-    )
+def json_response(
+    body: Any,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    encoding: BodyEncoding = BodyEncoding.OFF,
+) -> web.Response:
+    """A JSON body; a model reply is compressed when the client asked for it (``encoding``)."""
+    data = dumps_ascii(body)
+    if encoding != BodyEncoding.OFF:
+        data = encode_body(data, encoding)
+        headers = {**(headers or {}), "Content-Encoding": encoding.value}
+    return web.Response(body=data, status=status, content_type="application/json", headers=headers)
 
 
 def reserve_tokens(request: web.Request, tokens: int) -> dict[str, str]:

@@ -12,7 +12,7 @@ from .engine import visible_tokens
 from .errors import ApiError
 from .middleware import json_response, reserve_tokens
 from .requests import parse_create, parse_json_body
-from .sse import SSE_HEADERS, http_faults, stream_body
+from .sse import SseReply, http_faults, reply_encoding, stream_body
 from .state import ENGINE, arrived_at, exchange_of, rate_key
 from .streaming import SSE_RESPONSES, sequencer
 from .ws import websocket_session
@@ -36,17 +36,17 @@ async def create_response(request: web.Request) -> web.StreamResponse:
         if delay > 0:
             await asyncio.sleep(delay)
         engine.finish(gen)
-        return json_response(gen.final_response(), headers=headers)
-    resp = web.StreamResponse(headers={**headers, **SSE_HEADERS})
-    await resp.prepare(request)
-    first, cut = await stream_body(request, resp, gen.events(), SSE_RESPONSES, start, faults, sequencer())
+        return json_response(gen.final_response(), headers=headers, encoding=reply_encoding(request))
+    reply = SseReply(request, headers)
+    await reply.prepare(request)
+    first, cut = await stream_body(request, reply, gen.events(), SSE_RESPONSES, start, faults, sequencer())
     if cut:
-        return resp
+        return reply.resp
     if first is not None and exchange is not None:
         exchange.first_token(first, start)
     engine.finish(gen)
-    await resp.write_eof()
-    return resp
+    await reply.write_eof()
+    return reply.resp
 
 
 async def get_response(request: web.Request) -> web.Response:

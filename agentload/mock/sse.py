@@ -9,11 +9,43 @@ from typing import Any
 
 from aiohttp import web
 
+from ..core.deflate import BodyEncoding, StreamEncoder, accepted_encoding
 from .faults import STATUS_FAULTS, Fault, first_of
-from .state import FAULTS
+from .state import CONFIG, FAULTS
 from .streaming import Framing, Timed, stream
 
 SSE_HEADERS = {"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"}
+
+
+def reply_encoding(request: web.Request) -> BodyEncoding:
+    """The encoding a model reply takes: what the client's Accept-Encoding asks (gzip or zstd), unless
+    the mock was started with --response-compression off."""
+    if not request.app[CONFIG].response_compression:
+        return BodyEncoding.OFF
+    return accepted_encoding(request.headers.get("Accept-Encoding", ""))
+
+
+class SseReply:
+    """A streamed reply: its head sent, then each write framed as it goes (compressed and flushed per
+    write when the client asked for it, so no event waits in the compressor)."""
+
+    def __init__(self, request: web.Request, headers: dict[str, str]) -> None:
+        enc = reply_encoding(request)
+        self.encoder = StreamEncoder(enc) if enc != BodyEncoding.OFF else None
+        extra = {"Content-Encoding": enc.value} if self.encoder is not None else {}
+        self.resp = web.StreamResponse(headers={**headers, **SSE_HEADERS, **extra})
+
+    async def prepare(self, request: web.Request) -> None:
+        await self.resp.prepare(request)
+
+    async def write(self, data: bytes) -> None:
+        await self.resp.write(self.encoder.compress(data) if self.encoder is not None else data)
+
+    async def write_eof(self) -> None:
+        if self.encoder is not None:
+            await self.resp.write(self.encoder.finish())
+            self.encoder = None
+        await self.resp.write_eof()
 
 
 async def http_faults(request: web.Request, endpoint: str) -> list[Fault]:
@@ -33,7 +65,7 @@ async def http_faults(request: web.Request, endpoint: str) -> list[Fault]:
 
 async def stream_body(
     request: web.Request,
-    resp: web.StreamResponse,
+    resp: SseReply,
     events: Iterable[Timed],
     framing: Framing,
     start: float,

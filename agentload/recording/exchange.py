@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -238,32 +237,3 @@ class SseReader:
             if lines:
                 out.append(b"\n".join(lines))
         return out
-
-
-class Decoder:
-    """A body's Content-Encoding undone as it streams (gzip, deflate, zstd); ValueError for others."""
-
-    def __init__(self, encoding: str) -> None:
-        enc = encoding.strip().lower()
-        self.encoding = enc or "off"
-        self._z: Any = None
-        if enc in ("", "identity", "off"):
-            self.encoding = "off"
-        elif enc in ("gzip", "x-gzip"):
-            self._z = zlib.decompressobj(47)
-        elif enc == "deflate":
-            self._z = zlib.decompressobj(15)
-        elif enc == "zstd":
-            from backports import zstd  # (imported where used: only zstd bodies need it loaded)
-
-            self._z = zstd.ZstdDecompressor()
-        else:
-            raise ValueError(f"Content-Encoding {encoding!r}")
-
-    def feed(self, data: bytes) -> bytes:
-        if self._z is None:
-            return data
-        try:
-            return bytes(self._z.decompress(data))
-        except Exception as e:  # zlib.error, zstd.ZstdError: a body that does not decode
-            raise ValueError(f"{self.encoding}: {e}") from None

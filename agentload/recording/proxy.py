@@ -24,8 +24,8 @@ from urllib.parse import urlsplit
 
 import certifi
 
-from ..core.deflate import DeflateParams, MessageInflate, parse_answer
-from .exchange import ChatEvents, Decoder, Exchange, ResponsesEvents, SseReader
+from ..core.deflate import DeflateParams, MessageInflate, StreamDecoder, parse_answer
+from .exchange import ChatEvents, Exchange, ResponsesEvents, SseReader
 from .frames import OP_TEXT, FrameReader
 from .http1 import MAX_HEAD, Head, NotHttp, read_head, relay_body
 
@@ -166,7 +166,7 @@ class RecordingProxy:
         if model:
             ex.compression = (head.get("content-encoding") or "off").lower()
             try:
-                ex.take_request(Decoder(ex.compression).feed(bytes(body)))
+                ex.take_request(StreamDecoder(ex.compression).decompress(bytes(body)))
             except ValueError as e:
                 ex.unparsed = f"request body: {e}"
                 ex.payload_sent = len(body)
@@ -291,7 +291,7 @@ class _ReplyReader:
         self.sse = SseReader()
         self.body = bytearray()
         try:
-            self.decoder: Decoder | None = Decoder(head.get("content-encoding"))
+            self.decoder: StreamDecoder | None = StreamDecoder(head.get("content-encoding"))
         except ValueError as e:
             self.decoder = None
             ex.unparsed = f"reply: {e}"
@@ -301,7 +301,7 @@ class _ReplyReader:
         if self.decoder is None or self.ex.unparsed is not None:
             return
         try:
-            plain = self.decoder.feed(data)
+            plain = self.decoder.decompress(data)
         except ValueError as e:
             self.ex.unparsed = f"reply: {e}"
             return

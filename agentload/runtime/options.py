@@ -132,6 +132,13 @@ class RunOptions:
         "accept it: the mock does), or off (default)",
         web_ui=True,
     )
+    http_accept_encoding: BodyEncoding = opt(
+        BodyEncoding.OFF,
+        "HTTP agents ask for compressed replies: gzip or zstd (Accept-Encoding; the mock compresses its "
+        "SSE and JSON replies when asked), or off (default); records keep the wire bytes and the "
+        "decoded payload bytes apart",
+        web_ui=True,
+    )
     no_preflight: bool = opt(
         False, "skip the start-up check that --host answers and accepts the API key (GET /v1/models)"
     )

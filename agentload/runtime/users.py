@@ -70,6 +70,7 @@ class AgentUser(User):
             settings.options.uplink_kbps,
             settings.ws_deflate,
             settings.options.http_compression,
+            settings.options.http_accept_encoding,
         )
         events = ctx.events
         agent = Agent(

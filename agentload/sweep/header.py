@@ -46,7 +46,8 @@ def latency_model(spec: SweepSpec) -> str:
 def compression(o: RunOptions) -> str:
     ws = "permessage-deflate" + f" ({o.ws_window_bits} bits)" if o.ws_compression != "off" else "none"
     http = o.http_compression.value if o.http_compression != "off" else "none"
-    return f"WebSocket frames: {ws}; HTTP request bodies: {http}; responses: none"
+    replies = o.http_accept_encoding.value if o.http_accept_encoding != "off" else "none"
+    return f"WebSocket frames: {ws}; HTTP request bodies: {http}; HTTP replies: {replies}"
 
 
 def client_profiles(s: SweepSpec, o: RunOptions) -> str:

@@ -18,7 +18,7 @@ from ..launch.locust import REPORT_LAG_S
 from ..metrics import Totals
 from ..metrics.spread import Samples
 from .cells import CellResult
-from .spec import CellSpec, SweepSpec, compression_args
+from .spec import COMPRESSION_ARGS, CellSpec, SweepSpec, compression_args
 
 
 class MasterClient:
@@ -68,9 +68,12 @@ class MasterClient:
 
 
 def compression_form(variant: str) -> list[tuple[str, str]]:
-    """The swarm form's fields for a compression variant (the options' names, without dashes)."""
+    """The swarm form's fields for a compression variant (the options' names, without dashes): every
+    compression option, "off" where the variant leaves it, so a cell does not inherit the last one's."""
     args = compression_args(variant)
-    return [(k.removeprefix("--").replace("-", "_"), v) for k, v in zip(args[::2], args[1::2], strict=True)]
+    given = dict(zip(args[::2], args[1::2], strict=True))
+    flags = dict.fromkeys(flag for flag, _ in COMPRESSION_ARGS.values())
+    return [(k.removeprefix("--").replace("-", "_"), given.get(k, "off")) for k in flags]
 
 
 def run_cell_on_master(spec: SweepSpec, cell: CellSpec, host: str) -> CellResult:

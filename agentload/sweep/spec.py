@@ -49,6 +49,8 @@ COMPRESSION_ARGS = {
     "deflate": ("--ws-compression", "deflate"),
     "gzip": ("--http-compression", "gzip"),
     "zstd": ("--http-compression", "zstd"),
+    "gzip-replies": ("--http-accept-encoding", "gzip"),
+    "zstd-replies": ("--http-accept-encoding", "zstd"),
 }
 
 
@@ -62,11 +64,13 @@ def compression_args(variant: str) -> list[str]:
 def check_compression(variant: str) -> None:
     parts = variant.split("+")
     if variant != OFF and (
-        not all(p in COMPRESSION_ARGS for p in parts) or sum(p in ("gzip", "zstd") for p in parts) > 1
+        not all(p in COMPRESSION_ARGS for p in parts)
+        or sum(p in ("gzip", "zstd") for p in parts) > 1
+        or sum(p.endswith("-replies") for p in parts) > 1
     ):
         raise AgentloadError(
-            f"--compression: {variant!r} is not off, or deflate, gzip, zstd joined by + (e.g. off,deflate+gzip; "
-            "one of gzip and zstd)"
+            f"--compression: {variant!r} is not off, or deflate, gzip, zstd, gzip-replies, zstd-replies joined "
+            "by + (e.g. off,deflate+gzip+gzip-replies; one of gzip and zstd, one of the -replies)"
         )
 
 

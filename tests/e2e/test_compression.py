@@ -89,6 +89,24 @@ def test_compressed_http_bodies_are_read_by_the_mock_and_counted_both_ways(tmp_p
     assert sum(t["bytes_sent"] for t in turns) < 0.5 * sum(t["payload_bytes_sent"] for t in turns)
 
 
+@pytest.mark.parametrize("encoding", ["gzip", "zstd"])
+def test_compressed_replies_when_asked_are_decoded_and_counted_both_ways(tmp_path, encoding: str) -> None:
+    """--http-accept-encoding: the mock streams its SSE replies compressed (flushed event by event), the
+    agents decode them as they arrive; the wire bytes received equal the mock's ledger, the payload is
+    the decoded stream, and every turn's first token still arrives (no event held in a compressor)."""
+    run = ("--headless", "-u", "2", "-r", "2", "--run-time", "4s", "--strategy", "http-stateless,chat",
+           "--tool-latency-scale", "0", "--reasoning-effort", "none", "--http-accept-encoding", encoding)  # fmt: skip
+    with MockProcess(["--latency", "zero"]) as mock:
+        proc, summary = run_locust(mock.url, tmp_path, *run)
+        stats = mock.stats()
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert all(r["turn_failures"] == 0 and r["tasks"] > 0 for r in summary["rows"])
+    turns = check_against_ledger(read_records(tmp_path / "records.jsonl"), stats)
+    assert all(t["ttft_ms"] is not None for t in turns if t["ok"])
+    received = sum(t["bytes_received"] for t in turns)
+    assert received < 0.6 * sum(t["payload_bytes_received"] for t in turns), received
+
+
 def test_a_sweep_takes_compression_as_a_dimension(tmp_path) -> None:
     import json
     import subprocess

@@ -15,8 +15,9 @@ from urllib.parse import urlsplit
 
 import gevent.queue
 from geventhttpclient import HTTPClient
+from geventhttpclient.response import HTTPConnectionClosed
 
-from ...core.deflate import BodyEncoding, encode_body
+from ...core.deflate import BodyEncoding, StreamDecoder, encode_body
 from . import rxstamp
 from .counting import WireCounter, counting_socket, ssl_context
 from .uplink import Uplink
@@ -32,8 +33,13 @@ class HttpReply:
     headers: dict[str, str]
     _resp: Any = field(repr=False)
     counter: WireCounter | None = field(default=None, repr=False)  # counts the body's payload bytes
+    _decoder: StreamDecoder | None = field(default=None, repr=False)  # a compressed body's, kept across reads
+    _pending: bytes = field(default=b"", repr=False)  # its decoded bytes after the last whole line
 
     def lines(self) -> Iterator[bytes]:
+        if self.headers.get("content-encoding", "identity") not in ("identity", ""):
+            yield from self._decoded_lines()
+            return
         readline = self._resp.readline
         counter = self.counter
         while True:
@@ -44,8 +50,47 @@ class HttpReply:
                 counter.payload_received += len(line)
             yield line
 
+    def _decoded_lines(self) -> Iterator[bytes]:
+        """Lines of a compressed body (Content-Encoding gzip or zstd), decoded as each piece arrives:
+        the payload bytes count what it decodes to."""
+        if self._decoder is None:  # (one per body: the rest of it may be read by a later call)
+            self._decoder = StreamDecoder(self.headers["content-encoding"])
+        decoder = self._decoder
+        while piece := self._piece():
+            *whole, self._pending = (self._pending + decoder.decompress(piece)).split(b"\n")
+            for line in whole:
+                if self.counter is not None:
+                    self.counter.payload_received += len(line) + 1
+                yield line + b"\n"
+        if self._pending:
+            last, self._pending = self._pending, b""
+            if self.counter is not None:
+                self.counter.payload_received += len(last)
+            yield last
+
+    def _piece(self) -> bytes:
+        """Whatever of the body has arrived (one socket read when none has), b"" at its end."""
+        resp = self._resp
+        while not resp._body_buffer:
+            if resp.message_complete:
+                return b""
+            if resp._sock is None:
+                raise HTTPConnectionClosed("connection closed.")
+            try:
+                resp.feed(resp._sock.recv(resp.block_size))
+            except BaseException:
+                resp.release()
+                raise
+        out = bytes(resp._body_buffer)
+        del resp._body_buffer[:]
+        return out
+
     def read(self) -> bytes:
         body = self._resp.read()
+        enc = self.headers.get("content-encoding", "identity")
+        if enc not in ("identity", ""):
+            with contextlib.suppress(ValueError):  # an error body that does not decode is read as it came
+                body = StreamDecoder(enc).decompress(body)
         if self.counter is not None:
             self.counter.payload_received += len(body)
         return body
