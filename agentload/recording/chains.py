@@ -2,8 +2,10 @@
 
 A request continues a conversation when its ``previous_response_id`` is one of that conversation's
 responses (HTTP chained, WebSocket mode), or when its input begins with the whole input the
-conversation last sent (stateless HTTP and Chat Completions resend the history; Codex after a
-reconnect). Otherwise it begins one. Each exchange keeps only the items that were new to its
+conversation last sent and goes on past it (stateless HTTP and Chat Completions resend the history;
+Codex after a reconnect), with the same ``prompt_cache_key`` where both have one (two agents on the
+same task send the same first request: the key, one per session, tells them apart). Otherwise it
+begins one. Each exchange keeps only the items that were new to its
 conversation, so a long stateless session is held once, not once per turn.
 """
 
@@ -92,6 +94,17 @@ class Conversation:
     steps: list[Step] = field(default_factory=list)
     hashes: list[bytes] = field(default_factory=list)  # the whole input its last request stood on
     response_ids: set[str] = field(default_factory=set)
+    prefix: bytes = b""  # the rolling digest of ``hashes`` (what Chains indexes it by)
+    cache_key: str | None = None  # the prompt_cache_key its requests send
+
+
+def _rolling(hashes: list[bytes]) -> list[bytes]:
+    """The digest of each prefix of ``hashes``: equal digests, equal prefixes."""
+    out, h = [], b""
+    for item in hashes:
+        h = hashlib.sha1(h + item).digest()
+        out.append(h)
+    return out
 
 
 class Chains:
@@ -100,6 +113,7 @@ class Chains:
     def __init__(self) -> None:
         self.conversations: OrderedDict[int, Conversation] = OrderedDict()
         self._by_response: dict[str, int] = {}
+        self._by_prefix: dict[bytes, int] = {}  # a conversation by the digest of its last whole input
         self._ids = itertools.count(1)
 
     def add(self, ex: Exchange) -> Conversation | None:
@@ -109,6 +123,8 @@ class Chains:
         items = request_items(ex)
         prev = (ex.request or {}).get("previous_response_id")
         conv = self.conversations.get(self._by_response.get(prev, -1)) if prev else None
+        key = (ex.request or {}).get("prompt_cache_key")
+        key = key if isinstance(key, str) else None
         if conv is not None:
             new, hashes = (
                 items,
@@ -117,7 +133,7 @@ class Chains:
             chained = True
         else:
             hashes = [_hash(i) for i in items]
-            conv = self._growing(hashes)
+            conv = self._growing(hashes, key)
             known = len(conv.hashes) if conv is not None else 0
             new, chained = items[known:], False
         if conv is None:
@@ -125,6 +141,12 @@ class Chains:
             self.conversations[conv.id] = conv
         conv.steps.append(Step(ex, new, chained))
         conv.hashes = hashes
+        conv.cache_key = key or conv.cache_key
+        if self._by_prefix.get(conv.prefix) == conv.id:
+            del self._by_prefix[conv.prefix]
+        conv.prefix = _rolling(hashes)[-1] if hashes else b""
+        if conv.prefix:
+            self._by_prefix[conv.prefix] = conv.id
         if ex.response_id:
             conv.response_ids.add(ex.response_id)
             self._by_response[ex.response_id] = conv.id
@@ -133,16 +155,19 @@ class Chains:
             _, old = self.conversations.popitem(last=False)
             for rid in old.response_ids:
                 self._by_response.pop(rid, None)
+            if self._by_prefix.get(old.prefix) == old.id:
+                del self._by_prefix[old.prefix]
         return conv
 
-    def _growing(self, hashes: list[bytes]) -> Conversation | None:
-        """The conversation whose last whole input ``hashes`` begins with (the longest such)."""
-        best = None
-        for conv in reversed(self.conversations.values()):
-            n = len(conv.hashes)
-            if 0 < n <= len(hashes) and hashes[:n] == conv.hashes and (best is None or n > len(best.hashes)):
-                best = conv
-        return best
+    def _growing(self, hashes: list[bytes], key: str | None) -> Conversation | None:
+        """The conversation whose last whole input ``hashes`` begins with and goes on past (the longest
+        such, of the same prompt_cache_key), found by the digests of the request's prefixes: one
+        look-up per item, however many conversations."""
+        for digest in reversed(_rolling(hashes)[:-1]):
+            conv = self.conversations.get(self._by_prefix.get(digest, -1))
+            if conv is not None and (key is None or conv.cache_key in (None, key)):
+                return conv
+        return None
 
 
 # ---------------------------------------------------------------------------------------- reading

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..core.errors import AgentloadError
 from .importer import import_logs
 from .proxy import RecordingProxy, Upstream
-from .recorder import Recorder
+from .recorder import WRITE_INTERVAL_S, Recorder
 
 READY = "agentload record: listening on"
 
@@ -85,6 +85,13 @@ def _out_dir(flag: str, path: str) -> Path:
     return out
 
 
+async def _flush_every(recorder: Recorder) -> None:
+    """A conversation that goes quiet mid-task still reaches the disk within a second or two."""
+    while True:
+        await asyncio.sleep(WRITE_INTERVAL_S)
+        recorder.flush(older_than=WRITE_INTERVAL_S)
+
+
 def run_record(a: argparse.Namespace) -> int:
     try:
         upstream = Upstream.parse(a.upstream)
@@ -112,9 +119,12 @@ def run_record(a: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        ticker = asyncio.create_task(_flush_every(recorder))
         await stop.wait()
+        ticker.cancel()
         server.close()
         await proxy.close()
+        recorder.flush()
 
     asyncio.run(main())
     s = recorder.stats

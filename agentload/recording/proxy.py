@@ -312,6 +312,9 @@ class _ReplyReader:
         for payload in self.sse.feed(plain):
             if payload.strip() == b"[DONE]":
                 continue
+            if self.ex.first_token_at is not None and _is_delta(payload):
+                self.ex.events += 1  # (a delta after the first token tells the recorder nothing more)
+                continue
             try:
                 self.events.event(json.loads(payload))
             except ValueError:
@@ -373,6 +376,9 @@ class _WsChain:
         if ex is None or events is None or opcode != OP_TEXT:
             return
         ex.payload_received += len(payload)
+        if ex.first_token_at is not None and _is_delta(payload):
+            ex.events += 1  # (a delta after the first token tells the recorder nothing more)
+            return
         try:
             obj = json.loads(payload)
         except ValueError:
@@ -396,6 +402,15 @@ class _WsChain:
 
     def close(self) -> None:
         self._finish(interrupted=True)
+
+
+def _is_delta(payload: bytes) -> bool:
+    """A Responses stream delta, told from its first bytes (agentload's mock and OpenAI both put
+    ``type`` first; a body that does not is parsed whole). The final response carries every item the
+    deltas built, so the recorder needs none past the first. (Chat chunks are all read: a chat reply's
+    calls exist only as their deltas.)"""
+    head = payload[:80]
+    return head.startswith(b'{"type":"response.') and b'.delta"' in head
 
 
 def _product(head: Head) -> str:

@@ -1,5 +1,8 @@
 """The recorder: the proxy's exchanges linked into conversations and written as task files as they
-grow, so whatever stops the recorder, every turn that completed is on disk."""
+grow: a conversation's file is rewritten when it reaches its answer, and while it runs at most once
+every ``WRITE_INTERVAL_S`` (rewriting it after every turn cost the proxy more CPU than relaying:
+bench/recorder.py); a stop writes every conversation not yet written, so a stop by signal loses no
+completed turn."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from .exchange import Exchange
 from .taskdoc import task_document, write_task
 
 log = logging.getLogger("agentload.record")
+WRITE_INTERVAL_S = 1.0
 
 
 @dataclass
@@ -31,15 +35,38 @@ class Recorder:
         self.prefix = prefix or time.strftime("rec-%Y%m%d-%H%M%S")
         self.chains = Chains()
         self.stats = RecorderStats()
+        self._dirty: dict[int, Conversation] = {}  # turns not yet on disk, by conversation
+        self._written: dict[int, float] = {}  # when each conversation's file was last written
 
     def on_exchange(self, ex: Exchange) -> None:
         self.stats.exchanges += 1
         if not ex.ok:
             self.stats.failed += 1
         conv = self.chains.add(ex)
-        if conv is not None and ex.ok and ex.generate:
-            self.stats.turns += 1
+        if conv is None or not (ex.ok and ex.generate):
+            return
+        self.stats.turns += 1
+        answered = not any(item.get("type") in ("function_call", "custom_tool_call") for item in ex.output)
+        now = time.monotonic()
+        if answered or now - self._written.get(conv.id, 0.0) >= WRITE_INTERVAL_S:
+            self._dirty.pop(conv.id, None)
             self.write(conv)
+            self._written[conv.id] = now
+        else:
+            self._dirty[conv.id] = conv
+        self.flush(older_than=WRITE_INTERVAL_S)
+
+    def flush(self, older_than: float = 0.0) -> None:
+        """Writes the conversations with turns not yet on disk, last written ``older_than`` seconds ago
+        or more (0: all of them, as at a stop)."""
+        now = time.monotonic()
+        for cid, conv in list(self._dirty.items()):
+            if now - self._written.get(cid, 0.0) >= older_than:
+                del self._dirty[cid]
+                self.write(conv)
+                self._written[cid] = now
+        if len(self._written) > 4 * len(self.chains.conversations):  # (let go of conversations long gone)
+            self._written = {c: t for c, t in self._written.items() if c in self.chains.conversations}
 
     def write(self, conv: Conversation) -> None:
         client = conv.steps[0].ex.client

@@ -125,9 +125,13 @@ def task_document(session: RecordedSession, name: str, keep_content: bool = Fals
     return doc
 
 
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's, where PyYAML was built with it
+
+
 def write_task(doc: dict[str, Any], path: Path) -> None:
     """Writes the task file whole or not at all (a stop mid-write leaves the previous version)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=4096), encoding="utf-8")
+    text = yaml.dump(doc, Dumper=_DUMPER, sort_keys=False, allow_unicode=True, width=4096)
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
