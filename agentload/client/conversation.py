@@ -20,7 +20,10 @@ class Conversation:
         self.task = task
         self.profile = profile
         self.items: list[dict[str, Any]] = []
-        self.messages: list[dict[str, Any]] = [{"role": "system", "content": task.instructions}]
+        # (a recorded client that sent no instructions sends no empty system message either)
+        self.messages: list[dict[str, Any]] = (
+            [{"role": "system", "content": task.instructions}] if task.instructions or not task.context else []
+        )
         # the leading items a WebSocket warm-up (generate: false) carries: the system prompt, and the
         # recorded context messages the recording's warm-up carried
         self.warmup_count = 0
