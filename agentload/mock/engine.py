@@ -54,6 +54,7 @@ class ResponseState:
     context_tokens: int  # input + output tokens of the conversation so far
     pending_calls: tuple[str, ...]  # function calls the next request must answer
     response: dict[str, Any] | None = None  # the final Response object (stored responses only)
+    prefix_tokens: int = 0  # of context_tokens, the latest request's instructions and tools
 
 
 class ResponseStore:
@@ -384,7 +385,7 @@ class Engine:
         if prev is not None:
             task, seed = prev.task, prev.seed
             turn = prev.turns + count_model_turns(req.items)
-            input_tokens, cached = own + prev.context_tokens, prev.context_tokens
+            input_tokens, cached = _continued(req, prev)
         else:
             task = req.metadata.get(TASK_METADATA_KEY)
             seed = conversation_seed(req.items, task)
@@ -396,7 +397,7 @@ class Engine:
         pending = (
             () if req.generate else tuple(unanswered_calls(req.items, prev.pending_calls if prev else ()))
         )
-        return self._generate(req, task, turn, seed, input_tokens, cached, pending)
+        return self._generate(req, task, turn, seed, input_tokens, cached, pending, _prefix_tokens(req, prev))
 
     def start_chat(self, chat: ChatRequest, scope_key: str = "") -> Generation:
         """A Chat Completions request: stateless, so its turn is the assistant messages it carries; its
@@ -426,6 +427,7 @@ class Engine:
         input_tokens: int,
         cached: int,
         pending_without_output: tuple[str, ...],
+        prefix_tokens: int = 0,
     ) -> Generation:
         rid = new_id("resp")
         info = model_info(req.model)
@@ -462,6 +464,7 @@ class Engine:
             turns=turn + (1 if req.generate else 0),
             context_tokens=input_tokens + visible,
             pending_calls=pending,
+            prefix_tokens=prefix_tokens,
         )
         return Generation(
             req=req,
@@ -484,6 +487,30 @@ class Engine:
             state = ResponseState(**{**state.__dict__, "response": gen.final_response()})
             self.store.put(state)
         return state
+
+
+def _prefix_tokens(req: CreateRequest, prev: ResponseState | None) -> int:
+    """The instructions and tools a conversation's prompt now holds: this request's where it sends them
+    (or where it begins the conversation), else those it continued with."""
+    sent = req.raw_sizes.get("instructions", 0) + req.raw_sizes.get("tools", 0)
+    if prev is not None and not sent:
+        return prev.prefix_tokens
+    return estimate_tokens(sent) if sent else 0
+
+
+def _continued(req: CreateRequest, prev: ResponseState) -> tuple[int, int]:
+    """(input, cached) tokens of a request continuing ``prev``. Instructions and tools are per request:
+    a client that resends them (Codex sends its tools on every continuation) replaces those the
+    conversation held, not adds to them, and where they are the same the whole earlier prompt is a
+    cached prefix (tools come first in it); changed ones start the prompt anew."""
+    items = estimate_tokens(req.raw_sizes.get("input", 0))
+    sent = req.raw_sizes.get("instructions", 0) + req.raw_sizes.get("tools", 0)
+    if not sent:
+        return items + prev.context_tokens, prev.context_tokens
+    prefix = estimate_tokens(sent)
+    context = prev.context_tokens - prev.prefix_tokens + prefix
+    cached = prev.context_tokens if prefix == prev.prefix_tokens else 0
+    return items + context, cached
 
 
 def visible_tokens(gen: Generation) -> int:

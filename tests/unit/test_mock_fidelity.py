@@ -323,3 +323,32 @@ def test_deflate_frames_inflate_back_with_context_takeover() -> None:
         assert inflate.decompress(body + TAIL) == payload
         sizes.append(len(frame))
     assert sizes[2] < sizes[0]  # later messages refer back to earlier ones
+
+
+def test_tools_resent_on_a_continuation_replace_the_held_ones() -> None:
+    """Codex resends its tools with every previous_response_id: the prompt holds them once, and the
+    unchanged earlier prompt is a cached prefix; a continuation without them keeps the held ones."""
+    engine = _engine()
+    first = engine.start(parse_create(codex_body(), websocket=False), None)
+    state = engine.finish(first)
+    calls = [c.call_id for c in first.plan.calls]
+    outputs = [{"type": "function_call_output", "call_id": c, "output": "ok"} for c in calls]
+    items_tokens = parse_create(codex_body(input=outputs), websocket=False).raw_sizes["input"] // 4
+    resent = engine.start(
+        parse_create(codex_body(input=outputs, previous_response_id=state.id), websocket=False), state
+    )
+    grown = resent.usage["input_tokens"] - state.context_tokens
+    assert 0 < grown <= items_tokens + 1, (grown, items_tokens)
+    assert resent.usage["input_tokens_details"]["cached_tokens"] == state.context_tokens
+    bare = {"model": "gpt-5.1-codex", "input": outputs, "previous_response_id": state.id, "store": False}
+    kept = engine.start(parse_create(bare, websocket=False), state)
+    assert kept.usage["input_tokens"] == resent.usage["input_tokens"]
+    changed = codex_body(
+        input=outputs, previous_response_id=state.id, instructions="Other rules, longer ones." * 20
+    )
+    assert (
+        engine.start(parse_create(changed, websocket=False), state).usage["input_tokens_details"][
+            "cached_tokens"
+        ]
+        == 0
+    )
