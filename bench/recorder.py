@@ -49,7 +49,7 @@ def main() -> None:
             direct_ttft: list[float] = []
             via_ttft: list[float] = []
             per_event: list[float] = []
-            per_kb: list[float] = []
+            per_byte: list[float] = []
             files = 0
             for _ in range(ROUNDS):
                 args = (
@@ -81,13 +81,13 @@ def main() -> None:
                 events = sum(t["events"] for t in turns)
                 # (the recorder's whole run, set against what the window's turns carried: an upper bound)
                 per_event.append(win.cpu_s / max(1, events) * 1e6)
-                per_kb.append(win.cpu_s / max(1, relayed) * 1e9 / 1e3)
+                per_byte.append(win.cpu_s / max(1, relayed) * 1e9)
             p50_d, p50_v = percentile(direct_ttft, 50) or 0.0, percentile(via_ttft, 50) or 0.0
             rows.append([
-                strategy, f"{statistics.fmean(per_event):.1f}", f"{statistics.fmean(per_kb):.2f}",
+                strategy, f"{statistics.fmean(per_event):.1f}", f"{statistics.fmean(per_byte):.1f}",
                 f"{p50_d:.2f}", f"{p50_v:.2f}", f"{p50_v - p50_d:+.2f}", files,
             ])  # fmt: skip
-    print(table(["strategy", "recorder CPU us/event", "recorder CPU us/KB", "TTFT p50 direct ms",
+    print(table(["strategy", "recorder CPU us/event", "recorder CPU ns/byte", "TTFT p50 direct ms",
                  "TTFT p50 via recorder ms", "added ms", "task files"], rows))  # fmt: skip
 
 

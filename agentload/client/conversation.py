@@ -22,7 +22,9 @@ class Conversation:
         self.items: list[dict[str, Any]] = []
         # (a recorded client that sent no instructions sends no empty system message either)
         self.messages: list[dict[str, Any]] = (
-            [{"role": "system", "content": task.instructions}] if task.instructions or not task.context else []
+            [{"role": "system", "content": task.instructions}]
+            if task.instructions or not task.context
+            else []
         )
         # the leading items a WebSocket warm-up (generate: false) carries: the system prompt, and the
         # recorded context messages the recording's warm-up carried

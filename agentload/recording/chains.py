@@ -33,7 +33,14 @@ OWN_FIELDS = frozenset(
 )  # fmt: skip
 
 
+VOLATILE = ("id", "status")  # what a client may drop or change when it resends an item
+
+
 def _hash(item: Any) -> bytes:
+    """An item's identity across resends: a client resending the model's output items (Codex after a
+    reconnect, a stateless client) may leave out their ids and status."""
+    if isinstance(item, dict):
+        item = {k: v for k, v in item.items() if k not in VOLATILE}
     return hashlib.sha1(json.dumps(item, sort_keys=True, separators=(",", ":")).encode()).digest()
 
 

@@ -121,6 +121,28 @@ def test_stateless_requests_link_by_their_growing_input_and_chained_ones_by_id()
     assert s2.recorded["strategy"] == "http-chained" and s2.turns[1].measured["continued"]
 
 
+def test_a_full_resend_after_a_chain_continues_it() -> None:
+    """Codex over WebSocket mode, then (its connection lost) the whole history over HTTP, its earlier
+    output items resent without their ids and status: one conversation."""
+    chains = Chains()
+    out = {**call(1), "id": "fc_1", "status": "completed"}
+    a = chains.add(exchange({"model": "m", "input": [PROMPT], "store": False}, [out], "r1", 1.0, via="ws"))
+    b = chains.add(
+        exchange(
+            {"model": "m", "previous_response_id": "r1", "input": [answer(1, 10)]},
+            [call(2)],
+            "r2",
+            2.0,
+            via="ws",
+        )
+    )
+    full = [PROMPT, call(1), answer(1, 10), call(2), answer(2, 20)]
+    c = chains.add(exchange({"model": "m", "input": full, "store": False}, [DONE], "r3", 3.0))
+    assert a is b is c
+    (s,) = sessions_of(a, "p")
+    assert [len(c.output or "") for t in s.turns for c in t.calls] == [10, 20] and s.final_message
+
+
 def test_a_task_document_keeps_sizes_and_shapes_not_content() -> None:
     chains = Chains()
     conv = chains.add(exchange({"model": "m", "input": [PROMPT], "tools": TASK.tools}, [call(1)], "r1", 1.0))
@@ -234,3 +256,13 @@ def test_recorded_task_fields_validate() -> None:
         parse_task({**doc, "turns": [{"calls": [{"tool": "apply_patch", "args": {}}]}]}, "rec.yaml")
     with pytest.raises(TaskFileError, match=r"client_profile: no such client profile"):
         parse_task({**doc, "client_profile": "nope"}, "rec.yaml")
+
+
+@pytest.mark.parametrize("name", ["codex-exec-ws", "codex-exec-http"])
+def test_the_shipped_recordings_validate_and_carry_codexs_shape(name: str) -> None:
+    from tests.paths import ROOT
+
+    t = load_task(str(ROOT / "tasks" / "recorded" / f"{name}.yaml"))
+    assert t.name == name and len(t.turns) >= 4 and t.client_profile is not None
+    assert t.client_profile.item_ids and t.recorded["client"].startswith("codex_exec/0.171")
+    assert all(turn.recorded and turn.recorded["bytes_sent"] > 0 for turn in t.turns)
