@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import gevent
 from gevent import GreenletExit
@@ -126,12 +127,10 @@ class Agent:
         retries = rate_waits = attempt = 0
         while True:
             full = self._needs_full_context(conv, forced_full)
-            recovery = full and s.strategy.chained and conv.started
             warmup = self.transport.build_warmup(conv, s) if full and s.strategy.websocket else None
-            sent0, recv0 = self.transport.counter.snapshot()
-            payload0 = self.transport.counter.payload_snapshot()
-            connects0 = self.transport.connects
-            started = time.time()
+            att = _Attempt.begin(
+                self.transport, turn, attempt, full and s.strategy.chained and conv.started, warmup
+            )
             if self.on_attempt is not None:
                 self.on_attempt(s.strategy.name)
             t0 = time.perf_counter()
@@ -144,29 +143,11 @@ class Agent:
                 # the bytes it had sent and received (the server counted them too)
                 reply = TurnOutcome(t_start=t0)
                 reply.fail(ErrorKind.INTERRUPTED, "the run stopped during this turn")
-                wire, hs = self._wire_since(sent0, recv0, connects0)
-                payload = self._payload_since(payload0)
-                self._record(
-                    conv,
-                    rec,
-                    turn,
-                    reply,
-                    started,
-                    wire,
-                    hs,
-                    payload,
-                    recovery,
-                    attempt,
-                    0.0,
-                    None,
-                    warmup is not None,
-                )
+                self._record(conv, rec, att, reply, 0.0, None)
                 # then the connection ends cleanly (a WebSocket close frame: the server sees an end,
                 # not a reset); the close's bytes belong to no turn, as at any run's end
                 self.transport.close()
                 raise
-            wire, hs = self._wire_since(sent0, recv0, connects0)
-            payload = self._payload_since(payload0)
             rl = RateLimitInfo.from_headers(reply.headers) if reply.headers else RateLimitInfo()
             wait = 0.0
             rate_limited = reply.error_kind == ErrorKind.RATE_LIMITED
@@ -179,21 +160,7 @@ class Agent:
                 wait, retry = retry_backoff_s(reply.error_kind, retries, self.rng), True
                 retries += 1
                 rec.retries += 1
-            self._record(
-                conv,
-                rec,
-                turn,
-                reply,
-                started,
-                wire,
-                hs,
-                payload,
-                recovery,
-                attempt,
-                wait,
-                rl,
-                warmup is not None,
-            )
+            self._record(conv, rec, att, reply, wait, rl)
             if reply.ok or not retry:
                 return reply
             attempt += 1
@@ -210,35 +177,17 @@ class Agent:
             conv.warmed_up(reply.response_id, self.transport.session)
         return reply
 
-    def _wire_since(self, sent0: int, recv0: int, connects0: int) -> tuple[tuple[int, int], tuple[int, int]]:
-        """The bytes sent and received since the counter read ``(sent0, recv0)``, and the handshake's
-        share of them when this attempt opened a connection."""
-        sent1, recv1 = self.transport.counter.snapshot()
-        hs = self.transport.handshake_bytes if self.transport.connects != connects0 else (0, 0)
-        return (sent1 - sent0, recv1 - recv0), hs
-
-    def _payload_since(self, before: tuple[int, int]) -> tuple[int, int]:
-        """The payload bytes (before compression, after decompression) since ``before``."""
-        now = self.transport.counter.payload_snapshot()
-        return now[0] - before[0], now[1] - before[1]
-
     def _record(
         self,
         conv: Conversation,
         rec: TaskRecord,
-        turn: int,
+        att: _Attempt,
         reply: TurnOutcome,
-        started: float,
-        wire: tuple[int, int],
-        handshake: tuple[int, int],
-        payload: tuple[int, int],
-        recovery: bool,
-        attempt: int,
         wait: float,
         rl: RateLimitInfo | None,
-        warmup: bool = False,
     ) -> None:
         """One attempt as a TurnRecord, added into the task's record and handed on."""
+        wire, handshake, payload = att.bytes_since(self.transport)
         rl = rl or RateLimitInfo()
         usage = reply.usage or {}
         end = reply.t_end or time.perf_counter()
@@ -248,8 +197,8 @@ class Agent:
             model=self.settings.model,
             agent=self.agent_id,
             task_seq=rec.task_seq,
-            turn=turn,
-            started_at=started,
+            turn=att.turn,
+            started_at=att.started,
             duration_ms=(end - reply.t_start) * 1000.0,
             ttft_ms=(reply.t_first_token - reply.t_start) * 1000.0 if reply.t_first_token else None,
             bytes_sent=wire[0],
@@ -269,7 +218,7 @@ class Agent:
             error_code=reply.error_code,
             http_status=reply.http_status,
             response_id=reply.response_id,
-            recovery=recovery,
+            recovery=att.recovery,
             error_type=reply.error_type,
             rl_remaining_requests=rl.remaining_requests,
             rl_remaining_tokens=rl.remaining_tokens,
@@ -277,10 +226,10 @@ class Agent:
             rl_reset_tokens_ms=rl.reset_tokens_ms,
             retry_after_ms=rl.retry_after_ms,
             wait_ms=wait * 1000.0,
-            attempt=attempt,
+            attempt=att.number,
             client_lag_ms=reply.client_lag_ms,
             profile=conv.profile.name,
-            warmup=warmup,
+            warmup=att.warmup,
         )
         rec.bytes_sent += tr.bytes_sent
         rec.bytes_received += tr.bytes_received
@@ -290,9 +239,9 @@ class Agent:
         rec.cached_tokens += tr.cached_tokens
         rec.output_tokens += tr.output_tokens
         rec.reasoning_tokens += tr.reasoning_tokens
-        if recovery:
+        if att.recovery:
             rec.recoveries += 1
-        if turn == 0 and tr.ttft_ms is not None and rec.ttft_first_ms is None:
+        if att.turn == 0 and tr.ttft_ms is not None and rec.ttft_first_ms is None:
             rec.ttft_first_ms = tr.ttft_ms
         if reply.ok and tr.ttft_ms is not None:
             rec.ttft_max_ms = max(rec.ttft_max_ms or 0.0, tr.ttft_ms)
@@ -307,6 +256,34 @@ class Agent:
         if reply.error_kind == ErrorKind.PREVIOUS_NOT_FOUND:
             return self.settings.strategy.chained
         return reply.error_kind in TRANSIENT
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """One attempt of a turn: which, how it began, and the transport's counters at its start (its
+    bytes are everything they moved since, a warm-up and a new connection's handshake included)."""
+
+    turn: int
+    number: int  # 0 for the turn's first attempt
+    recovery: bool  # it resends the full context after the server's state was lost
+    warmup: bool  # it begins with a warm-up request
+    started: float  # Unix time
+    wire0: tuple[int, int]
+    payload0: tuple[int, int]
+    connects0: int
+
+    @classmethod
+    def begin(cls, transport: Transport, turn: int, number: int, recovery: bool, warmup: object) -> _Attempt:
+        c = transport.counter
+        return cls(turn, number, recovery, warmup is not None, time.time(), c.snapshot(), c.payload_snapshot(),
+                   transport.connects)  # fmt: skip
+
+    def bytes_since(self, transport: Transport) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
+        """(wire, handshake, payload) as (sent, received): the wire and payload bytes since the start,
+        and the handshake's share of the wire when this attempt opened a connection."""
+        (s1, r1), (p1, q1) = transport.counter.snapshot(), transport.counter.payload_snapshot()
+        hs = transport.handshake_bytes if transport.connects != self.connects0 else (0, 0)
+        return (s1 - self.wire0[0], r1 - self.wire0[1]), hs, (p1 - self.payload0[0], q1 - self.payload0[1])
 
 
 def describe_outcome(reply: TurnOutcome) -> str:

@@ -75,16 +75,22 @@ def test_without_compression_payload_is_the_frames_less_their_headers(tmp_path) 
         assert 0 < frames - t["payload_bytes_sent"] <= 14, t  # one masked client frame's header
 
 
-@pytest.mark.parametrize("encoding", ["gzip", "zstd"])
-def test_compressed_http_bodies_are_read_by_the_mock_and_counted_both_ways(tmp_path, encoding: str) -> None:
+def http_run(tmp_path, *flags: str) -> list[dict]:
+    """Two HTTP agents (stateless Responses and chat) for 4 s with ``flags``: every turn succeeds, and
+    each finished turn's wire bytes are the mock's count of them."""
     run = ("--headless", "-u", "2", "-r", "2", "--run-time", "4s", "--strategy", "http-stateless,chat",
-           "--tool-latency-scale", "0", "--reasoning-effort", "none", "--http-compression", encoding)  # fmt: skip
+           "--tool-latency-scale", "0", "--reasoning-effort", "none", *flags)  # fmt: skip
     with MockProcess(["--latency", "zero"]) as mock:
         proc, summary = run_locust(mock.url, tmp_path, *run)
         stats = mock.stats()
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert all(r["turn_failures"] == 0 and r["tasks"] > 0 for r in summary["rows"])
-    turns = check_against_ledger(read_records(tmp_path / "records.jsonl"), stats)
+    return check_against_ledger(read_records(tmp_path / "records.jsonl"), stats)
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "zstd"])
+def test_compressed_http_bodies_are_read_by_the_mock_and_counted_both_ways(tmp_path, encoding: str) -> None:
+    turns = http_run(tmp_path, "--http-compression", encoding)
     # a request's payload is its JSON; on the wire it went compressed, headers and all, in less
     assert sum(t["bytes_sent"] for t in turns) < 0.5 * sum(t["payload_bytes_sent"] for t in turns)
 
@@ -94,14 +100,7 @@ def test_compressed_replies_when_asked_are_decoded_and_counted_both_ways(tmp_pat
     """--http-accept-encoding: the mock streams its SSE replies compressed (flushed event by event), the
     agents decode them as they arrive; the wire bytes received equal the mock's ledger, the payload is
     the decoded stream, and every turn's first token still arrives (no event held in a compressor)."""
-    run = ("--headless", "-u", "2", "-r", "2", "--run-time", "4s", "--strategy", "http-stateless,chat",
-           "--tool-latency-scale", "0", "--reasoning-effort", "none", "--http-accept-encoding", encoding)  # fmt: skip
-    with MockProcess(["--latency", "zero"]) as mock:
-        proc, summary = run_locust(mock.url, tmp_path, *run)
-        stats = mock.stats()
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert all(r["turn_failures"] == 0 and r["tasks"] > 0 for r in summary["rows"])
-    turns = check_against_ledger(read_records(tmp_path / "records.jsonl"), stats)
+    turns = http_run(tmp_path, "--http-accept-encoding", encoding)
     assert all(t["ttft_ms"] is not None for t in turns if t["ok"])
     received = sum(t["bytes_received"] for t in turns)
     assert received < 0.6 * sum(t["payload_bytes_received"] for t in turns), received
