@@ -54,6 +54,7 @@ def not_a_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (["--host", "http://127.0.0.1:9", "--session-rate", "1", "--task-rate", "1"], "--session-rate"),
         (["--host", "http://127.0.0.1:9", "--burstiness", "0"], "--burstiness"),
         (["--host", "http://127.0.0.1:9", "--ws-window-bits", "20"], "--ws-window-bits"),
+        (["--host", "http://127.0.0.1:9", "--client-profile", "nope"], "nope: no such client profile"),
         (["--host", "http://127.0.0.1:9", "--slo", "task_s=fast"], "--slo"),
         (["--host", "http://127.0.0.1:9", "--uplink-kbps", "inf"], "--uplink-kbps"),
         (["--host", "http://127.0.0.1:9", "--uplink-kbps", "-1"], "--uplink-kbps"),
