@@ -155,6 +155,9 @@ def test_distributed_run_to_influxdb1_reads_back_every_record(
     turns = by_field(influx1_points(influx1, run_id, schema.TURN))
     tasks = by_field(influx1_points(influx1, run_id, schema.TASK))
     check_records_match(expected, turns, tasks, exact_floats=True)
+    for worker, recs in expected.items():  # every point names the client profile its record does
+        assert sorted(turns[worker]["profile"]) == sorted(r["profile"] for r in recs["turn"])
+        assert set(tasks[worker]["profile"]) == {"minimal"} == {r["profile"] for r in recs["task"]}
 
     # the throughput series of each worker adds up to its turns and tasks
     thr = by_field(influx1_points(influx1, run_id, schema.THROUGHPUT))
