@@ -112,7 +112,7 @@ class RecordingProxy:
                     return
                 if head is None:
                     return
-                if up is None or up[1].is_closing():
+                if up is None or up[1].is_closing() or up[0].at_eof():  # (an upstream may close an idle one)
                     try:
                         up = await self.upstream.open()
                     except OSError as e:
@@ -171,6 +171,9 @@ class RecordingProxy:
                 ex.unparsed = f"request body: {e}"
                 ex.payload_sent = len(body)
         rhead = await read_head(ur)
+        while rhead is not None and 100 <= rhead.status < 200:  # interim answers (100 Continue) pass on
+            cw.write(rhead.encode())
+            rhead = await read_head(ur)
         if rhead is None:
             await _bad_gateway(cw, "the upstream closed the connection without a response")
             return False
