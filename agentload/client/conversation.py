@@ -73,6 +73,7 @@ class Conversation:
         them, encrypted content and all, so a stateless turn's bytes include them), then its calls."""
         self.session = session
         reasoning = [_resend_form(i) for i in reply.output_items if i.get("type") == "reasoning"]
+        said = [_message_form(i) for i in reply.output_items if i.get("type") == "message"]
         calls = [
             {"type": "custom_tool_call", "call_id": c.call_id, "name": c.name, "input": c.arguments}
             if c.custom
@@ -80,13 +81,13 @@ class Conversation:
             for c in reply.calls
         ]
         self._custom.update(c.call_id for c in reply.calls if c.custom)
-        self.items.extend(reasoning + calls)
+        self.items.extend(reasoning + said + calls)
         self.new_items = []
         if reply.calls:
             self.messages.append(
                 {
                     "role": "assistant",
-                    "content": None,
+                    "content": "".join(p["text"] for m in said for p in m["content"]) or None,
                     "tool_calls": [
                         {
                             "id": c.call_id,
@@ -112,6 +113,19 @@ class Conversation:
 def _client_id(prefix: str) -> str:
     """An id a client puts on an item it makes (Codex: ``msg_`` or ``fco_`` and a UUID)."""
     return f"{prefix}_{uuid.uuid4()}"
+
+
+def _message_form(item: dict[str, Any]) -> dict[str, Any]:
+    """An assistant message the model wrote beside its calls, as an input item (its text parts)."""
+    parts = [
+        {"type": "output_text", "text": p.get("text", "")}
+        for p in item.get("content") or []
+        if isinstance(p, dict)
+    ]
+    out: dict[str, Any] = {"type": "message", "role": "assistant", "content": parts}
+    if item.get("id"):
+        out = {"type": "message", "id": item["id"], "role": "assistant", "content": parts}
+    return out
 
 
 def _resend_form(item: dict[str, Any]) -> dict[str, Any]:

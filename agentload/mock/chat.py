@@ -79,12 +79,15 @@ def chat_chunks(gen: Generation, cid: str, created: int, include_usage: bool) ->
             c["obfuscation"] = source["obfuscation"]
         return c
 
-    base = 1 if gen.reasoning_tokens else 0  # the reasoning item's output index comes first
+    # the reasoning item's output index comes first, and a message before the calls
+    base = (1 if gen.reasoning_tokens else 0) + (1 if gen.plan.message is not None and gen.plan.calls else 0)
+    said = False  # the assistant role went out already (with a message's first chunk)
     for t, event in gen.events():
         etype = event["type"]
         if etype == "response.output_item.added":
             item = event["item"]
             if item["type"] == "message":
+                said = True
                 yield t, chunk({"role": "assistant", "content": "", "refusal": None})
             elif item["type"] == "function_call":  # reasoning items: not streamed over chat
                 i = event["output_index"] - base
@@ -92,7 +95,7 @@ def chat_chunks(gen: Generation, cid: str, created: int, include_usage: bool) ->
                         "function": {"name": item["name"], "arguments": ""}}  # fmt: skip
                 first = (
                     {"role": "assistant", "content": None, "tool_calls": [head]}
-                    if i == 0
+                    if i == 0 and not said
                     else {"tool_calls": [head]}
                 )
                 yield t, chunk(first)
@@ -116,7 +119,7 @@ def completion(gen: Generation, cid: str, created: int) -> dict[str, Any]:
         "refusal": None,
         "annotations": [],
     }
-    if plan.message is None:
+    if plan.calls:
         message["tool_calls"] = [
             {"id": c.call_id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
             for c in plan.calls
@@ -133,7 +136,7 @@ def completion(gen: Generation, cid: str, created: int) -> dict[str, Any]:
                 "index": 0,
                 "message": message,
                 "logprobs": None,
-                "finish_reason": "stop" if plan.message is not None else "tool_calls",
+                "finish_reason": "tool_calls" if plan.calls else "stop",
             }
         ],
         "usage": chat_usage(gen),

@@ -179,9 +179,11 @@ class Generation:
         return item
 
     def output_items(self) -> list[dict[str, Any]]:
+        """Reasoning first, then the message (the answer, or what the model says before its calls),
+        then the calls."""
         items = [self._reasoning_item(done=True)] if self._reasons else []
         if self.plan.message is not None:
-            return [*items, _message_item(self._item_id("msg", 0), self.plan.message, "completed")]
+            items.append(_message_item(self._item_id("msg", 0), self.plan.message, "completed"))
         return items + [
             _call_item(self._call_item_id(i, c), c, c.arguments, "completed")
             for i, c in enumerate(self.plan.calls)
@@ -286,6 +288,8 @@ class Generation:
                     "item": _message_item(item_id, text, "completed"),
                 },
             )
+        if self.plan.message is not None:
+            base += 1  # (the calls after a message the model wrote before them)
         for i, call in enumerate(self.plan.calls):
             index = base + i
             item_id = self._call_item_id(i, call)

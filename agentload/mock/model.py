@@ -38,7 +38,7 @@ class PlannedCall:
 @dataclass(frozen=True)
 class Plan:
     calls: tuple[PlannedCall, ...] = ()
-    message: str | None = None  # the final answer (no calls)
+    message: str | None = None  # the final answer (no calls), or what the model says before its calls
     reasoning_tokens: int | None = None  # what the task says this turn reasons; None: the model's default
 
 
@@ -105,6 +105,7 @@ class ScriptedModel:
                         PlannedCall(_call_id(conversation_seed, turn, i), c.tool, c.arguments, c.custom)
                         for i, c in enumerate(calls)
                     ),
+                    message=task.turns[turn].message,
                     reasoning_tokens=reasoning,
                 )
             return Plan(message=task.final_message, reasoning_tokens=reasoning)

@@ -363,8 +363,6 @@ def _turn(ex: Exchange, carried: dict[str, int], chained: bool, failed: int) -> 
         m["warmups"] = carried["warmups"]
     if failed:
         m["failed_attempts"] = failed
-    if turn.message and turn.calls:
-        m["message_bytes"] = len(turn.message.encode())
     turn.measured = m
     for k in carried:
         carried[k] = 0

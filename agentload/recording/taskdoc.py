@@ -79,6 +79,8 @@ def _turn_doc(turn: RecordedTurn, index: int, keep: bool, name: str) -> dict[str
             doc["result"] = {"kind": kind, "bytes": len(output.encode()), "latency_ms": latency_ms}
         calls.append(doc)
     out: dict[str, Any] = {"calls": calls}
+    if turn.message:
+        out["message"] = {"text": turn.message} if keep else {"bytes": len(turn.message.encode())}
     if turn.reasoning_tokens is not None:
         out["reasoning_tokens"] = int(turn.reasoning_tokens)
     if turn.measured:

@@ -8,7 +8,8 @@ turn may say its own). ``base: FILE`` takes instructions, tools and tool_profile
 shared file beside it.
 
 Recorded and imported tasks (agentload.recording) also use: tools of any type (function tools are
-checked, others kept as the client declared them), calls of ``custom`` tools with a raw ``input``,
+checked, others kept as the client declared them), calls of ``custom`` tools with a raw ``input``, a
+turn's ``message`` (what the model writes before its calls: ``bytes`` or ``text``),
 ``context`` (messages before the prompt: role, sizes or text of their parts, whether the warm-up carries
 them), ``client_profile`` (a profile name or mapping: agentload.workload.profile), and ``recorded``
 (what the recording measured, for the task and per turn: kept, not interpreted).
@@ -164,6 +165,18 @@ def _tool_names(tools: list[dict[str, Any]]) -> set[str]:
     return names
 
 
+def _turn_message(c: _Checker, turn: dict, path: str, seed: str) -> str | None:
+    """What the model writes before a turn's calls: ``{bytes: N}`` (synthetic) or ``{text: ...}``."""
+    raw = turn.get("message")
+    if raw is None:
+        return None
+    where = f"{path}.message"
+    if not isinstance(raw, dict):
+        raise c.fail(where, "must be a mapping", "write `{bytes: 120}` or `{text: ...}`")
+    c.unknown(raw, {"text", "bytes"}, where)
+    return "".join(c.text_parts(raw, where, seed))
+
+
 def _recorded(c: _Checker, obj: dict, path: str) -> dict[str, Any]:
     rec = c.get(obj, "recorded", path, dict, required=False, default={})
     return dict(rec)
@@ -277,7 +290,7 @@ def parse_task(data: Any, file: str) -> Task:
         p = f"turns[{ti}]"
         if not isinstance(turn, dict):
             raise c.fail(p, "must be a mapping", "write `{calls: [...]}`")
-        c.unknown(turn, {"calls", "reasoning_tokens", "recorded"}, p)
+        c.unknown(turn, {"calls", "reasoning_tokens", "recorded", "message"}, p)
         calls = []
         raw_calls = c.get(turn, "calls", p, list)
         if not raw_calls:
@@ -322,6 +335,7 @@ def parse_task(data: Any, file: str) -> Task:
                 calls=tuple(calls),
                 reasoning_tokens=_reasoning(c, turn, p),
                 recorded=_recorded(c, turn, p) or None,
+                message=_turn_message(c, turn, p, f"{name}:{ti}:message"),
             )
         )
     # no turns of tool calls: a one-answer task (the rate-limit probe's calibration workloads)

@@ -55,6 +55,7 @@ class ContextMessage:
 class Turn:
     calls: tuple[ToolCall, ...]
     reasoning_tokens: int | None = None  # how much the model thinks before this turn's calls
+    message: str | None = None  # what the model writes before this turn's calls (recorded sessions)
     recorded: dict[str, Any] | None = field(default=None, compare=False)  # what a recording measured
 
 

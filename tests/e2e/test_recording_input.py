@@ -19,7 +19,7 @@ import yaml
 from agentload.core.protocol import MOCK_KEY_ENV
 from agentload.workload import load_task
 from tests.e2e.test_recording import AGENTLOAD, Recorder, no_key_in, task_files
-from tests.runlocust import run_locust
+from tests.runlocust import read_records, run_locust
 from tests.servers import free_port
 
 KEY = "sk-recorder-secret-0123456789"
@@ -181,6 +181,7 @@ def transcript_lines() -> list[dict]:
                 "model": "claude-x",
                 "content": [
                     {"type": "thinking", "thinking": "t" * 400},
+                    {"type": "text", "text": "Let me run the tests first."},
                     {"type": "tool_use", "id": "toolu_1", "name": "Bash", "input": {"command": "pytest -q"}},
                 ],
             },
@@ -294,15 +295,20 @@ def test_a_claude_code_transcript_imports_and_replays(start_mock, tmp_path):
     assert [c.result.bytes for c in t.turns[0].calls] == [1200, 2400]
     assert t.turns[0].calls[0].result.kind == "test_log" and t.turns[0].calls[1].result.kind == "python"
     assert t.turns[0].reasoning_tokens == 100 and t.turns[0].calls[0].result.latency_s == pytest.approx(1.0)
+    assert len(t.turns[0].message or "") == len("Let me run the tests first.") and t.turns[1].message is None
     assert len(t.prompt) == len("Fix the failing date test.") and t.client_profile is None
     notes = yaml.safe_load(first.read_text())["recorded"]["notes"]
     assert any("side-chain" in n for n in notes), notes
     assert load_task(str(follow)).turns == () and "follow-up" in follow.read_text()
     mock = start_mock("--latency", "zero", "--task", str(first))
-    proc, summary = run_locust(mock.url, tmp_path, "--headless", "-u", "1", "--run-time", "2s", "--strategy",
-                               "http-stateless", "--task", str(first), "--tool-latency-scale", "0")  # fmt: skip
+    # stateless HTTP and chat resend the message the model wrote beside its calls with the history
+    proc, summary = run_locust(mock.url, tmp_path, "--headless", "-u", "2", "-r", "2", "--run-time", "3s",
+                               "--strategy", "http-stateless,chat", "--task", str(first), "--tool-latency-scale", "0")  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert summary["client_profiles"] == ["minimal"] and summary["rows"][0]["tasks"] >= 1, summary
+    assert summary["client_profiles"] == ["minimal"], summary
+    assert all(r["tasks"] >= 1 and r["turn_failures"] == 0 for r in summary["rows"]), summary
+    turns = [r for r in read_records(tmp_path / "records.jsonl") if r["kind"] == "turn"]
+    assert {r["strategy"] for r in turns} == {"http-stateless", "chat"} and all(r["ok"] for r in turns)
 
 
 @pytest.mark.parametrize(

@@ -352,3 +352,34 @@ def test_tools_resent_on_a_continuation_replace_the_held_ones() -> None:
         ]
         == 0
     )
+
+
+def test_a_recorded_turns_message_comes_before_its_calls(tmp_path: Path) -> None:
+    """A recorded model that says something beside its calls: the message item first, then the calls
+    (after it in output_index); over chat, one assistant role chunk, the calls indexed from 0."""
+    base = json.loads(
+        json.dumps(__import__("yaml").safe_load((TASKS_DIR / "_coding_agent.yaml").read_text()))
+    )
+    doc = {"name": "said", "instructions": "i", "tools": base["tools"], "prompt": "p", "final_message": "done",
+           "turns": [{"message": {"bytes": 40}, "calls": [{"tool": "read_file", "args": {"path": "a.py"}},
+                                                          {"tool": "read_file", "args": {"path": "b.py"}}]}]}  # fmt: skip
+    (tmp_path / "said.yaml").write_text(json.dumps(doc))
+    engine = _engine(task_files=(tmp_path / "said.yaml",))
+    body = {"model": "gpt-4.1", "input": "go", "metadata": {"agentload_task": "said"}, "stream": True}
+    gen = engine.start(parse_create(body, websocket=False), None)
+    out = gen.final_response()["output"]
+    assert [o["type"] for o in out] == ["message", "function_call", "function_call"]
+    assert len(out[0]["content"][0]["text"]) == 40
+    added = [e for _, e in gen.events() if e["type"] == "response.output_item.added"]
+    assert [(e["output_index"], e["item"]["type"]) for e in added] == [
+        (0, "message"),
+        (1, "function_call"),
+        (2, "function_call"),
+    ]
+    chat = parse_chat(
+        {"model": "gpt-4.1", "messages": [{"role": "user", "content": "go"}], "stream": True}, "said"
+    )
+    chunks = [c for _, c in chat_chunks(engine.start_chat(chat), "chatcmpl-1", 0, False)]
+    deltas = [c["choices"][0]["delta"] for c in chunks if c["choices"]]
+    assert sum("role" in d for d in deltas) == 1
+    assert [tc["index"] for d in deltas for tc in d.get("tool_calls") or [] if "id" in tc] == [0, 1]
