@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import certifi
@@ -63,6 +64,15 @@ class Upstream:
 
 
 OnExchange = Callable[[Exchange], None]
+
+
+class _Pipes(NamedTuple):
+    """A client connection's streams and its upstream connection's."""
+
+    client_reader: asyncio.StreamReader
+    client_writer: asyncio.StreamWriter
+    upstream_reader: asyncio.StreamReader
+    upstream_writer: asyncio.StreamWriter
 
 
 class RecordingProxy:
@@ -119,10 +129,11 @@ class RecordingProxy:
                         self._warn(f"upstream {self.upstream.netloc} unreachable: {e.strerror or e}")
                         await _bad_gateway(cw, str(e.strerror or e))
                         return
+                pipes = _Pipes(cr, cw, *up)
                 if head.get("upgrade").lower() == "websocket":
-                    await self._websocket(conn, head, cr, cw, *up)
+                    await self._websocket(conn, head, pipes)
                     return
-                keep = await self._http(conn, head, cr, cw, *up)
+                keep = await self._http(conn, head, pipes)
                 if not keep:
                     return
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, NotHttp) as e:
@@ -147,16 +158,9 @@ class RecordingProxy:
         path = head.target.split("?", 1)[0].rstrip("/")
         return path.endswith(MODEL_PATHS)
 
-    async def _http(
-        self,
-        conn: int,
-        head: Head,
-        cr: asyncio.StreamReader,
-        cw: asyncio.StreamWriter,
-        ur: asyncio.StreamReader,
-        uw: asyncio.StreamWriter,
-    ) -> bool:
+    async def _http(self, conn: int, head: Head, pipes: _Pipes) -> bool:
         """One request and its response; False when the connection ends with it."""
+        cr, cw, ur, uw = pipes
         model = head.method == "POST" and self._is_model(head)
         ex = Exchange(conn, "http", head.target.split("?", 1)[0], time.time(), client=_product(head))
         body = bytearray()
@@ -199,17 +203,10 @@ class RecordingProxy:
         framed = rhead.get("content-length") or "chunked" in rhead.get("transfer-encoding").lower()
         return bool(framed) and not (head.wants_close() or rhead.wants_close())
 
-    async def _websocket(
-        self,
-        conn: int,
-        head: Head,
-        cr: asyncio.StreamReader,
-        cw: asyncio.StreamWriter,
-        ur: asyncio.StreamReader,
-        uw: asyncio.StreamWriter,
-    ) -> None:
+    async def _websocket(self, conn: int, head: Head, pipes: _Pipes) -> None:
         """The upgrade, then both directions relayed until either side ends; every ``response.create``
         begins an exchange that owns the bytes until the next one."""
+        cr, cw, ur, uw = pipes
         uw.write(self._forwarded(head))
         await uw.drain()
         rhead = await read_head(ur)
