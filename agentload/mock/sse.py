@@ -84,7 +84,8 @@ async def stream_body(
         stamp=stamp,
     )
     if cut == "drop":
-        request.transport.abort()  # type: ignore[union-attr]
+        if request.transport is not None:  # (None: the client went away first; nothing left to drop)
+            request.transport.abort()
         raise ConnectionResetError("fault injected: drop")
     if cut:  # truncated: the body ends cleanly without the terminal event
         await resp.write_eof()

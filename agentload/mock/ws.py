@@ -232,7 +232,8 @@ class WsSession:
             stamp=sequencer(extra),
         )  # fmt: skip
         if cut == "drop":  # no close frame: the client sees 1006
-            self.request.transport.abort()  # type: ignore[union-attr]
+            if self.request.transport is not None:  # (None: the client went away first)
+                self.request.transport.abort()
             return
         if cut:  # truncated: close 1000; close_1011: close 1011
             code = 1011 if cut == "close_1011" else 1000
