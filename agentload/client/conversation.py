@@ -37,6 +37,13 @@ class Conversation:
                 self.warmup_count += 1
             self.items.append(self._message(m.role, m.parts))
             self.messages.append({"role": m.role, "content": "".join(m.parts)})
+        if (
+            profile.ws_warmup
+            and self.warmup_count == 0
+            and self.items
+            and self.items[0]["role"] in ("developer", "system")
+        ):
+            self.warmup_count = 1  # none marked (a session recorded over HTTP): the system prompt, as Codex's
         self.items.append(self._message("user", (task.prompt,)))
         self.messages.append({"role": "user", "content": task.prompt})
         self.new_items: list[dict[str, Any]] = list(self.items)
