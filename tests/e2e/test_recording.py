@@ -69,8 +69,8 @@ def recorded_codex(codex: Path, start_mock, root: Path, websockets: bool, *mock_
 
 
 def replay(start_mock, task: Path, tmp: Path, strategy: str, *args: str) -> list[dict]:
-    """The task file replayed by one agentload agent against a mock that plays it; the first task's
-    turn records."""
+    """The task file replayed by one agentload agent against a mock that plays it; the turn records of
+    its first task (which must have completed: a 4 s run of a zero-latency replay does many)."""
     mock = start_mock("--latency", "zero", "--task", str(task))
     tmp.mkdir()
     proc, summary = run_locust(
@@ -80,7 +80,10 @@ def replay(start_mock, task: Path, tmp: Path, strategy: str, *args: str) -> list
     assert proc.returncode == 0, proc.stderr[-3000:]
     profile = args[args.index("--client-profile") + 1] if "--client-profile" in args else None
     assert summary["client_profiles"] == [profile or load_task(str(task)).client_profile.name], summary
-    turns = [r for r in read_records(tmp / "records.jsonl") if r["kind"] == "turn" and r["task_seq"] == 1]
+    records = read_records(tmp / "records.jsonl")
+    first = [r for r in records if r["kind"] == "task" and r["task_seq"] == 1]
+    assert first and first[0]["ok"], first
+    turns = [r for r in records if r["kind"] == "turn" and r["task_seq"] == 1]
     assert turns and all(t["ok"] for t in turns), turns
     return turns
 

@@ -308,7 +308,10 @@ def test_a_claude_code_transcript_imports_and_replays(start_mock, tmp_path):
     assert summary["client_profiles"] == ["minimal"], summary
     assert all(r["tasks"] >= 1 and r["turn_failures"] == 0 for r in summary["rows"]), summary
     turns = [r for r in read_records(tmp_path / "records.jsonl") if r["kind"] == "turn"]
-    assert {r["strategy"] for r in turns} == {"http-stateless", "chat"} and all(r["ok"] for r in turns)
+    # (a turn still in flight when --run-time ends is recorded as interrupted: not a failure)
+    assert {r["strategy"] for r in turns} == {"http-stateless", "chat"}
+    assert all(r["ok"] or r["error_kind"] == "interrupted" for r in turns), [r for r in turns if not r["ok"]]
+    assert sum(r["ok"] for r in turns) >= 4
 
 
 @pytest.mark.parametrize(
