@@ -16,23 +16,16 @@ import itertools
 import json
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.protocol import TASK_METADATA_KEY
-from ..workload.profile import CacheKeyOn, ClientProfile, InstructionsAs
+from ..workload.profile import BUILT_FIELDS, CacheKeyOn, ClientProfile, InstructionsAs
 from .exchange import Exchange
 from .session import ContextItem, RecordedSession, RecordedTurn, call_of, message_text, output_text
 
 MAX_CONVERSATIONS = 1000  # held in memory at once; the least recently active are let go (already written)
-# fields agentload's body builder owns (the rest of a client's request shape goes into a profile's extra)
-OWN_FIELDS = frozenset(
-    {"model", "input", "messages", "instructions", "tools", "previous_response_id", "store", "include",
-     "metadata", "prompt_cache_key", "client_metadata", "reasoning", "stream", "generate", "type",
-     "stream_options", "reasoning_effort"}
-)  # fmt: skip
-
-
 VOLATILE = ("id", "status")  # what a client may drop or change when it resends an item
 
 
@@ -99,15 +92,16 @@ class Step:
 class Conversation:
     id: int
     steps: list[Step] = field(default_factory=list)
-    hashes: list[bytes] = field(default_factory=list)  # the whole input its last request stood on
+    length: int = 0  # the items of the whole input its last request stood on
     response_ids: set[str] = field(default_factory=set)
-    prefix: bytes = b""  # the rolling digest of ``hashes`` (what Chains indexes it by)
+    prefix: bytes = b""  # the rolling digest of that input (what Chains indexes it by)
     cache_key: str | None = None  # the prompt_cache_key its requests send
 
 
-def _rolling(hashes: list[bytes]) -> list[bytes]:
-    """The digest of each prefix of ``hashes``: equal digests, equal prefixes."""
-    out, h = [], b""
+def _roll(start: bytes, hashes: Iterable[bytes]) -> list[bytes]:
+    """The digest of each prefix, continuing from ``start`` (a prefix's own digest): equal digests,
+    equal prefixes."""
+    out, h = [], start
     for item in hashes:
         h = hashlib.sha1(h + item).digest()
         out.append(h)
@@ -132,27 +126,25 @@ class Chains:
         conv = self.conversations.get(self._by_response.get(prev, -1)) if prev else None
         key = (ex.request or {}).get("prompt_cache_key")
         key = key if isinstance(key, str) else None
-        if conv is not None:
-            new, hashes = (
-                items,
-                [*conv.hashes, *(_hash(i) for i in conv.steps[-1].ex.output), *(_hash(i) for i in items)],
-            )
-            chained = True
+        if conv is not None:  # the server holds the history: the request's items follow its last output
+            added = [*(_hash(i) for i in conv.steps[-1].ex.output), *(_hash(i) for i in items)]
+            digests, length = _roll(conv.prefix, added), conv.length + len(added)
+            new, chained = items, True
         else:
-            hashes = [_hash(i) for i in items]
-            conv = self._growing(hashes, key)
-            known = len(conv.hashes) if conv is not None else 0
-            new, chained = items[known:], False
+            digests = _roll(b"", (_hash(i) for i in items))
+            length = len(digests)
+            conv = self._growing(digests, key)
+            new, chained = items[conv.length if conv is not None else 0 :], False
         if conv is None:
             conv = Conversation(next(self._ids))
             self.conversations[conv.id] = conv
         conv.steps.append(Step(ex, new, chained))
-        conv.hashes = hashes
+        conv.length = length
         conv.cache_key = key or conv.cache_key
-        if self._by_prefix.get(conv.prefix) == conv.id:
-            del self._by_prefix[conv.prefix]
-        conv.prefix = _rolling(hashes)[-1] if hashes else b""
-        if conv.prefix:
+        if digests:
+            if self._by_prefix.get(conv.prefix) == conv.id:
+                del self._by_prefix[conv.prefix]
+            conv.prefix = digests[-1]
             self._by_prefix[conv.prefix] = conv.id
         if ex.response_id:
             conv.response_ids.add(ex.response_id)
@@ -166,11 +158,11 @@ class Chains:
                 del self._by_prefix[old.prefix]
         return conv
 
-    def _growing(self, hashes: list[bytes], key: str | None) -> Conversation | None:
-        """The conversation whose last whole input ``hashes`` begins with and goes on past (the longest
-        such, of the same prompt_cache_key), found by the digests of the request's prefixes: one
-        look-up per item, however many conversations."""
-        for digest in reversed(_rolling(hashes)[:-1]):
+    def _growing(self, digests: list[bytes], key: str | None) -> Conversation | None:
+        """The conversation whose last whole input the request's input begins with and goes on past
+        (the longest such, of the same prompt_cache_key), found by the digests of the request's
+        prefixes: one look-up per item, however many conversations."""
+        for digest in reversed(digests[:-1]):
             conv = self.conversations.get(self._by_prefix.get(digest, -1))
             if conv is not None and (key is None or conv.cache_key in (None, key)):
                 return conv
@@ -221,7 +213,7 @@ def profile_of(steps: list[Step], name: str) -> ClientProfile:
         client_metadata=tuple(
             (str(k), min(2048, len(v if isinstance(v, str) else json.dumps(v)))) for k, v in meta.items()
         ),
-        extra=tuple((k, v) for k, v in last.items() if k not in OWN_FIELDS),
+        extra=tuple((k, v) for k, v in last.items() if k not in BUILT_FIELDS),
         reasoning_summary=reasoning.get("summary") if isinstance(reasoning.get("summary"), str) else None,
         ws_stream=ws and any("stream" in r for r in reqs),
         ws_warmup=ws and any(not s.ex.generate for s in steps),

@@ -80,11 +80,13 @@ _FIELDS = {
     "name", "instructions", "content_parts", "item_ids", "resend_tools", "prompt_cache_key", "include",
     "client_metadata", "extra", "reasoning_summary", "ws_stream", "ws_warmup",
 }  # fmt: skip
-# fields agentload's own body builder sets: a profile's ``extra`` may not set them too
-_BUILT = {
+# fields agentload's own body builders set (Responses and chat): a profile's ``extra`` may not set
+# them too, and a recorded client's other fields are what its profile's ``extra`` keeps
+BUILT_FIELDS = frozenset({
     "model", "input", "instructions", "tools", "previous_response_id", "store", "include", "metadata",
     "prompt_cache_key", "client_metadata", "reasoning", "stream", "generate", "type",
-}  # fmt: skip
+    "messages", "stream_options", "reasoning_effort",
+})  # fmt: skip
 
 
 def parse_profile(data: Any, file: str, where: str = "") -> ClientProfile:
@@ -133,7 +135,7 @@ def parse_profile(data: Any, file: str, where: str = "") -> ClientProfile:
                 f"client_metadata.{k}", f"{v!r} is not a size", "give each key its value's length, 0 to 2048"
             )
     extra = typed("extra", dict, {})
-    clash = sorted(set(extra) & _BUILT)
+    clash = sorted(set(extra) & BUILT_FIELDS)
     if clash:
         raise fail(
             f"extra.{clash[0]}", "set by agentload itself", "remove it; the profile's own fields shape it"
