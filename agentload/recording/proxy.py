@@ -199,7 +199,7 @@ class RecordingProxy:
                 if ex.status >= 400 and ex.error is None:
                     ex.error = f"http_{ex.status}"
                 ex.end()
-                self._done(ex, raw=(bytes(body), reader.raw))
+                self._done(ex, raw=(bytes(body), bytes(reader.raw)))
         framed = rhead.get("content-length") or "chunked" in rhead.get("transfer-encoding").lower()
         return bool(framed) and not (head.wants_close() or rhead.wants_close())
 
@@ -285,7 +285,7 @@ class _ReplyReader:
 
     def __init__(self, ex: Exchange, head: Head) -> None:
         self.ex = ex
-        self.raw = b""
+        self.raw = bytearray()  # (grown piece by piece: a stream's replies come in many small writes)
         self.stream = "text/event-stream" in head.get("content-type")
         self.events = ChatEvents(ex) if ex.api == "chat" else ResponsesEvents(ex)
         self.sse = SseReader()
@@ -332,7 +332,7 @@ class _ReplyReader:
         elif isinstance(self.events, ChatEvents):
             self.events.done()
         if self.ex.unparsed is None:
-            self.raw = b""
+            self.raw = bytearray()
 
 
 class _WsChain:
