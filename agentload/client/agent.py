@@ -128,9 +128,8 @@ class Agent:
         while True:
             full = self._needs_full_context(conv, forced_full)
             warmup = self.transport.build_warmup(conv, s) if full and s.strategy.websocket else None
-            att = _Attempt.begin(
-                self.transport, turn, attempt, full and s.strategy.chained and conv.started, warmup
-            )
+            recovery = full and s.strategy.chained and conv.started
+            att = _Attempt.begin(self.transport, turn, attempt, recovery, warmup is not None)
             if self.on_attempt is not None:
                 self.on_attempt(s.strategy.name)
             t0 = time.perf_counter()
@@ -273,9 +272,9 @@ class _Attempt:
     connects0: int
 
     @classmethod
-    def begin(cls, transport: Transport, turn: int, number: int, recovery: bool, warmup: object) -> _Attempt:
+    def begin(cls, transport: Transport, turn: int, number: int, recovery: bool, warmup: bool) -> _Attempt:
         c = transport.counter
-        return cls(turn, number, recovery, warmup is not None, time.time(), c.snapshot(), c.payload_snapshot(),
+        return cls(turn, number, recovery, warmup, time.time(), c.snapshot(), c.payload_snapshot(),
                    transport.connects)  # fmt: skip
 
     def bytes_since(self, transport: Transport) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:

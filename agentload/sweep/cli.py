@@ -88,7 +88,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "--compression",
         default="off",
         help="what the agents compress, comma-separated variants: off, or deflate (WebSocket frames), gzip "
-        "or zstd (HTTP request bodies) joined by +, e.g. off,deflate+gzip (default off)",
+        "or zstd (HTTP request bodies), gzip-replies or zstd-replies (HTTP replies) joined by +, e.g. "
+        "off,deflate+gzip (default off)",
     )
     p.add_argument(
         "--tasks",
