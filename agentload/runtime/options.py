@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .. import __version__
 from ..client import AgentSettings, On429, Timeouts
 from ..core.deflate import BodyEncoding, DeflateParams
 from ..core.errors import AgentloadError
@@ -28,7 +29,7 @@ from ..workload import Task, TextCache, builtin_task_names, load_tasks
 from ..workload.profile import MINIMAL, ClientProfile, load_profile
 from .loop import Loop
 
-USER_AGENT = "agentload/0.1"
+USER_AGENT = f"agentload/{__version__}"
 
 
 class WsCompression(StrEnum):
