@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 
 from agentload.core.deflate import TAIL
+from agentload.core.protocol import REASONING_EFFORTS
 from agentload.mock import openapi
 from agentload.mock.chat import chat_chunks
 from agentload.mock.config import LatencyModel, MockConfig
 from agentload.mock.engine import Engine
 from agentload.mock.errors import ApiError
-from agentload.mock.models import encrypted_size, model_info
+from agentload.mock.models import REASONING_TOKENS, encrypted_size, model_info
 from agentload.mock.openapi_gen import generate
 from agentload.mock.prompt_cache import BLOCK_BYTES, MIN_TOKENS, PromptCache, scope_of
 from agentload.mock.requests import CLIENT_METADATA_VALUE_MAX, parse_chat, parse_create
@@ -26,7 +27,7 @@ from agentload.mock.tools import EMPTY_PATCH, READ_ONLY_COMMANDS, plan_calls
 from agentload.workload import TASKS_DIR, load_task
 from tests.paths import ROOT
 
-SPEC = ROOT.parent / "shared" / "openapi" / "openapi.yaml.gz"
+SPEC = ROOT / "tests" / "fixtures" / "openai" / "openapi.yaml.gz"  # the vendored copy (its README.md says which)
 
 EXEC = {
     "type": "function",
@@ -83,9 +84,9 @@ def codex_body(**extra: object) -> dict:
     return body
 
 
-@pytest.mark.skipif(not SPEC.exists(), reason=f"no spec copy at {SPEC}")
 def test_generated_module_is_current() -> None:
-    """mock/openapi.py is what the generator makes of the spec copy in shared/ (regenerate when this fails)."""
+    """mock/openapi.py is what the generator makes of the repository's spec copy (regenerate when this
+    fails: tests/fixtures/openai/README.md)."""
     import subprocess
     import sys
 
@@ -195,6 +196,8 @@ def test_reasoning_models_and_encrypted_size() -> None:
     assert model_info("gpt-4.1").reasoning_tokens("high") == 0
     assert model_info("gpt-5-chat-latest").reasons is False
     assert encrypted_size(256) % 4 == 0 and encrypted_size(512) > encrypted_size(256)
+    # every effort a request may ask for (core.protocol, the one list) has its reasoning budget
+    assert tuple(REASONING_TOKENS) == REASONING_EFFORTS
 
 
 # --- the engine's answers (agentload.mock.engine), in process ------------------------------------
