@@ -38,3 +38,7 @@ PREVIOUS_NOT_FOUND = "previous_response_not_found"
 CONNECTION_LIMIT = "websocket_connection_limit_reached"
 RATE_LIMIT_EXCEEDED = "rate_limit_exceeded"
 INSUFFICIENT_QUOTA = "insufficient_quota"
+
+# reasoning.effort values a request may ask for (Responses API ``reasoning.effort``, Chat Completions
+# ``reasoning_effort``), lowest first
+REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")

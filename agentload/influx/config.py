@@ -14,6 +14,7 @@ from .writer import WriterSettings
 
 TOKEN_ENV = "INFLUX_TOKEN"
 GROUP = "agentload InfluxDB output (every worker writes its own points)"
+_WRITER = WriterSettings()  # the writer's defaults are the options' defaults (one place: writer.py)
 
 
 @dataclass(frozen=True)
@@ -26,10 +27,12 @@ class InfluxOptions:
     influx_token: str = opt(
         "", f"API token, or user:password for 1.x (prefer the {TOKEN_ENV} environment variable)"
     )
-    influx_batch: int = opt(5000, "points per write request", above=0)
-    influx_flush_interval: float = opt(1.0, "seconds a partial batch waits before it is sent", above=0)
+    influx_batch: int = opt(_WRITER.batch_size, "points per write request", above=0)
+    influx_flush_interval: float = opt(
+        _WRITER.flush_interval_s, "seconds a partial batch waits before it is sent", above=0
+    )
     influx_buffer: int = opt(
-        200_000,
+        _WRITER.max_buffer,
         "points held while InfluxDB is slow or down; past this, points are dropped and counted",
         above=0,
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from ..core.records import TaskRecord, TurnRecord
 
@@ -124,19 +125,19 @@ class PointTags:
     host: str
 
     def as_dict(self) -> dict[str, str]:
-        return {"run_id": self.run_id, "worker": self.worker, "host": self.host}
+        return {k: getattr(self, k) for k in COMMON_TAGS}
+
+
+def _record_tags(rec: TurnRecord | TaskRecord, common: PointTags, keys: tuple[str, ...]) -> dict[str, str]:
+    """The common tags and a record's own (``keys``: RECORD_TAGS or TURN_TAGS), as strings; the outcome
+    is ``ok`` or the failure's kind."""
+    own: dict[str, Any] = {k: getattr(rec, k) for k in keys if k != "outcome"}
+    own["outcome"] = OK if rec.ok else (rec.error_kind or "error")
+    return {**common.as_dict(), **{k: str(v) for k, v in own.items()}}
 
 
 def turn_line(rec: TurnRecord, common: PointTags, ts_ns: int) -> str:
-    tags = {
-        **common.as_dict(),
-        "strategy": rec.strategy,
-        "task": rec.task,
-        "model": rec.model,
-        "outcome": OK if rec.ok else (rec.error_kind or "error"),
-        "profile": rec.profile,
-        "turn": str(rec.turn),
-    }
+    tags = _record_tags(rec, common, TURN_TAGS)
     fields: dict[str, object] = {k: getattr(rec, k) for k in TURN_FLOAT_FIELDS}
     fields.update({k: getattr(rec, k) for k in TURN_INT_FIELDS})
     fields["ok"] = int(rec.ok)
@@ -151,14 +152,7 @@ def turn_line(rec: TurnRecord, common: PointTags, ts_ns: int) -> str:
 
 
 def task_line(rec: TaskRecord, common: PointTags, ts_ns: int) -> str:
-    tags = {
-        **common.as_dict(),
-        "strategy": rec.strategy,
-        "task": rec.task,
-        "model": rec.model,
-        "outcome": OK if rec.ok else (rec.error_kind or "error"),
-        "profile": rec.profile,
-    }
+    tags = _record_tags(rec, common, RECORD_TAGS)
     fields: dict[str, object] = {k: getattr(rec, k) for k in TASK_FLOAT_FIELDS}
     fields.update({k: getattr(rec, k) for k in TASK_INT_FIELDS})
     fields["ok"] = int(rec.ok)

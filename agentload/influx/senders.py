@@ -132,7 +132,7 @@ def probe_write(url: str, headers: dict[str, str], target: str, secret: str | No
 class V1Sender:
     """InfluxDB 1.x: POST /write?db=...&precision=ns (also what VictoriaMetrics and 2.x's v1 API accept)."""
 
-    def __init__(self, url: str, db: str, token: str | None, timeout_s: float = 10.0, rp: str = "") -> None:
+    def __init__(self, url: str, db: str, token: str | None, timeout_s: float, rp: str = "") -> None:
         self.target = safe_url(url)
         self._secret = token
         params = {"db": db, "precision": "ns"}
@@ -174,7 +174,7 @@ class V1Sender:
 class V2Sender:
     """InfluxDB 2.x / Cloud (and anything serving /api/v2/write), through influxdb-client's write API."""
 
-    def __init__(self, url: str, org: str, bucket: str, token: str | None, timeout_s: float = 10.0) -> None:
+    def __init__(self, url: str, org: str, bucket: str, token: str | None, timeout_s: float) -> None:
         # influxdb-client (and its dependencies) load only where the v2 API is used
         from influxdb_client import InfluxDBClient, WritePrecision
         from influxdb_client.client.write_api import SYNCHRONOUS

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.jsoncodec import dumps_utf8
-from ..core.protocol import TASK_METADATA_KEY
+from ..core.protocol import REASONING_EFFORTS, TASK_METADATA_KEY
 from ..core.tokens import estimate_tokens
 from .errors import ApiError, bad_request
 from .openapi import (
@@ -51,7 +51,6 @@ _STRING_FIELDS = {
     "custom_tool_call_output": ("call_id",),
     "item_reference": ("id",),
 }
-EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
 SUMMARIES = ("auto", "concise", "detailed")
 VERBOSITIES = ("low", "medium", "high")
 
@@ -369,7 +368,7 @@ def parse_create(body: Any, *, websocket: bool) -> CreateRequest:
         raw_sizes=sizes,
         max_output_tokens=max_out,
         include=tuple(include),
-        reasoning_effort=_choice(reasoning, "effort", "reasoning.effort", EFFORTS),
+        reasoning_effort=_choice(reasoning, "effort", "reasoning.effort", REASONING_EFFORTS),
         reasoning_summary=_choice(reasoning, "summary", "reasoning.summary", SUMMARIES),
         verbosity=_choice(text, "verbosity", "text.verbosity", VERBOSITIES),
         tool_choice=body.get("tool_choice"),
@@ -519,7 +518,7 @@ def parse_chat(body: Any, task_header: str | None = None) -> ChatRequest:
         task=task if isinstance(task, str) else None,
         prompt_tokens=estimate_tokens(len(dumps_utf8(messages)) + (len(dumps_utf8(tools)) if tools else 0)),
         max_tokens=max_out if isinstance(max_out, int) and not isinstance(max_out, bool) else None,
-        reasoning_effort=_choice(body, "reasoning_effort", "reasoning_effort", EFFORTS),
+        reasoning_effort=_choice(body, "reasoning_effort", "reasoning_effort", REASONING_EFFORTS),
         obfuscation=obfuscation is not False,
         prompt_cache_key=cache_key if isinstance(cache_key, str) else None,
         parallel_tool_calls=parallel if isinstance(parallel, bool) else None,

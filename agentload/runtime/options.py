@@ -22,7 +22,7 @@ from ..client import AgentSettings, On429, Timeouts
 from ..core.deflate import BodyEncoding, DeflateParams
 from ..core.errors import AgentloadError
 from ..core.fields import add_arguments, opt, read_options
-from ..core.protocol import API_KEY_ENV
+from ..core.protocol import API_KEY_ENV, REASONING_EFFORTS
 from ..core.strategies import BY_NAME, NAMES, Strategy
 from ..metrics.slo import METRICS, Objective, parse_slo
 from ..workload import Task, TextCache, builtin_task_names, load_tasks
@@ -55,9 +55,9 @@ class RunOptions:
     model: str = opt("gpt-5.4", "model name to request", web_ui=True)
     reasoning_effort: str = opt(
         "",
-        "reasoning.effort to request of a reasoning model (none, minimal, low, medium, high, xhigh; "
+        f"reasoning.effort to request of a reasoning model ({', '.join(REASONING_EFFORTS)}; "
         "default: none sent, the model's own default)",
-        choices=("", "none", "minimal", "low", "medium", "high", "xhigh"),
+        choices=("", *REASONING_EFFORTS),
         web_ui=True,
     )
     tool_latency_scale: float = opt(
