@@ -27,7 +27,8 @@ from agentload.mock.tools import EMPTY_PATCH, READ_ONLY_COMMANDS, plan_calls
 from agentload.workload import TASKS_DIR, load_task
 from tests.paths import ROOT
 
-SPEC = ROOT / "tests" / "fixtures" / "openai" / "openapi.yaml.gz"  # the vendored copy (its README.md says which)
+# the repository's own copy of the spec (its README.md says which, from where, and how to regenerate)
+SPEC = ROOT / "tests" / "fixtures" / "openai" / "openapi.yaml.gz"
 
 EXEC = {
     "type": "function",
