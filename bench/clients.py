@@ -34,7 +34,7 @@ def run(kind: str, host: str, agents: int, seconds: float) -> None:
     if kind.startswith("bare:"):
         import gevent
 
-        from agentload.client import Agent, AgentSettings, make_transport
+        from agentload.client import Agent, AgentSettings, TransportConfig, make_transport
         from agentload.core.strategies import BY_NAME
 
         st = BY_NAME[kind[5:]]
@@ -46,7 +46,11 @@ def run(kind: str, host: str, agents: int, seconds: float) -> None:
 
         def agent(i: int) -> None:
             a = Agent(
-                settings, make_transport(st, base, {}, Timeouts(10, 60, 60)), i, on_turn, lambda r: None
+                settings,
+                make_transport(st, base, {}, TransportConfig(Timeouts(10, 60, 60))),
+                i,
+                on_turn,
+                lambda r: None,
             )
             while True:
                 a.run_task(task)

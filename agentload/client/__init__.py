@@ -5,7 +5,15 @@ from .agent import Agent, OnTask, OnTurn, describe_outcome
 from .conversation import Conversation
 from .settings import AgentSettings, On429, Timeouts
 from .stream import TurnOutcome
-from .transports import ChatHttp, ResponsesHttp, ResponsesWebSocket, Transport, api_base, make_transport
+from .transports import (
+    ChatHttp,
+    ResponsesHttp,
+    ResponsesWebSocket,
+    Transport,
+    TransportConfig,
+    api_base,
+    make_transport,
+)
 
 __all__ = [
     "Agent",
@@ -19,6 +27,7 @@ __all__ = [
     "ResponsesWebSocket",
     "Timeouts",
     "Transport",
+    "TransportConfig",
     "TurnOutcome",
     "api_base",
     "describe_outcome",

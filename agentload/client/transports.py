@@ -13,6 +13,7 @@ import socket
 import ssl
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
@@ -399,24 +400,31 @@ class ResponsesWebSocket:
             self.conn = None
 
 
+@dataclass(frozen=True)
+class TransportConfig:
+    """How a run's agents connect, the same for every agent (built once per run from its settings).
+
+    ``uplink_kbps`` > 0 shapes each connection's upload rate (wire/uplink.py); ``ws_deflate`` offers
+    permessage-deflate on WebSocket connections; ``http_compression`` compresses HTTP request bodies;
+    ``http_accept_encoding`` asks for compressed HTTP replies (Accept-Encoding)."""
+
+    timeouts: Timeouts
+    uplink_kbps: float = 0.0
+    ws_deflate: DeflateParams | None = None
+    http_compression: BodyEncoding = BodyEncoding.OFF
+    http_accept_encoding: BodyEncoding = BodyEncoding.OFF
+
+
 def make_transport(
-    strategy: Strategy,
-    base: str,
-    headers: dict[str, str],
-    timeouts: Timeouts,
-    uplink_kbps: float = 0.0,
-    ws_deflate: DeflateParams | None = None,
-    http_encoding: BodyEncoding = BodyEncoding.OFF,
-    http_accept: BodyEncoding = BodyEncoding.OFF,
+    strategy: Strategy, base: str, headers: dict[str, str], config: TransportConfig
 ) -> Transport:
-    """A strategy's own connection; ``uplink_kbps`` > 0 shapes its upload rate (wire/uplink.py);
-    ``ws_deflate`` offers permessage-deflate on WebSocket connections; ``http_encoding`` compresses
-    HTTP request bodies; ``http_accept`` asks for compressed HTTP replies (Accept-Encoding)."""
-    uplink = Uplink(uplink_kbps) if uplink_kbps > 0 else None
-    if http_accept != BodyEncoding.OFF and not strategy.websocket:
-        headers = {**headers, "Accept-Encoding": http_accept.value}
+    """A strategy's own connection to the API at ``base``, sending ``headers`` on every request."""
+    c = config
+    uplink = Uplink(c.uplink_kbps) if c.uplink_kbps > 0 else None
+    if c.http_accept_encoding != BodyEncoding.OFF and not strategy.websocket:
+        headers = {**headers, "Accept-Encoding": c.http_accept_encoding.value}
     if strategy.websocket:
-        return ResponsesWebSocket(base, headers, timeouts, uplink, ws_deflate)
+        return ResponsesWebSocket(base, headers, c.timeouts, uplink, c.ws_deflate)
     if strategy.api == Api.CHAT:
-        return ChatHttp(base, headers, timeouts, uplink, http_encoding)
-    return ResponsesHttp(base, headers, timeouts, uplink, http_encoding)
+        return ChatHttp(base, headers, c.timeouts, uplink, c.http_compression)
+    return ResponsesHttp(base, headers, c.timeouts, uplink, c.http_compression)

@@ -13,7 +13,7 @@ import hashlib
 import secrets
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -196,125 +196,151 @@ class Generation:
         return f"{prefix}_{self.id[5:37]}{index:04d}"
 
     def events(self) -> Iterator[tuple[float, dict[str, Any]]]:
-        """(seconds after the request was read, event without sequence_number), in order."""
+        """(seconds after the request was read, event without sequence_number), in order: created,
+        the reasoning item, the message, the calls, completed."""
         yield 0.0, {"type": "response.created", "response": self.response_object("in_progress", [], False)}
         yield (
             0.0,
             {"type": "response.in_progress", "response": self.response_object("in_progress", [], False)},
         )
-        step = self.config.latency.token_interval_s()
-        chunk = max(1, self.config.chunk_tokens) * BYTES_PER_TOKEN
-        noise = Obfuscator(hash(self.id)) if self.req.obfuscation else None
-
-        def deltas(text: str, t: float, per_token_s: float) -> tuple[list[tuple[float, str]], float]:
-            """(time, piece) for each delta of ``text`` from ``t``, and the time after the last."""
-            out = []
-            for start in range(0, len(text), chunk):
-                piece = text[start : start + chunk]
-                out.append((t, piece))
-                t += per_token_s * text_tokens(piece)
-            return out, t
-
-        def delta_event(fields: dict[str, Any], piece: str) -> dict[str, Any]:
-            event = {**fields, "delta": piece}
-            if noise is not None:
-                event["obfuscation"] = noise.pad(piece)
-            return event
-
+        d = _Deltas(
+            max(1, self.config.chunk_tokens) * BYTES_PER_TOKEN,
+            Obfuscator(hash(self.id)) if self.req.obfuscation else None,
+        )
         t = self.ttft_s
         if self._reasons:
-            rid = self._item_id("rs", 0)
-            yield (
-                t,
-                {
-                    "type": "response.output_item.added",
-                    "output_index": 0,
-                    "item": self._reasoning_item(False),
-                },
-            )
-            end = t + self.reasoning_s
-            if self.summary_text:
-                text = self.summary_text
-                head = {"item_id": rid, "output_index": 0, "summary_index": 0}
-                summary_part = {"type": "summary_text", "text": ""}
-                yield t, {"type": "response.reasoning_summary_part.added", **head, "part": summary_part}
-                per = self.reasoning_s / max(1, text_tokens(text))
-                pieces, _ = deltas(text, t, per)
-                for at, piece in pieces:
-                    yield at, delta_event({"type": "response.reasoning_summary_text.delta", **head}, piece)
-                t = end
-                yield t, {"type": "response.reasoning_summary_text.done", **head, "text": text}
-                yield (
-                    t,
-                    {
-                        "type": "response.reasoning_summary_part.done",
-                        **head,
-                        "part": {**summary_part, "text": text},
-                    },
-                )
-            t = end
-            yield (
-                t,
-                {"type": "response.output_item.done", "output_index": 0, "item": self._reasoning_item(True)},
-            )
-        base = self._first_index()
+            t = yield from self._reasoning_events(t, d)
+        index = self._first_index()
         if self.plan.message is not None:
-            item_id = self._item_id("msg", 0)
-            text = self.plan.message
-            at_msg = {"item_id": item_id, "output_index": base, "content_index": 0}
-            yield (
-                t,
-                {
-                    "type": "response.output_item.added",
-                    "output_index": base,
-                    "item": _message_item(item_id, "", "in_progress", parts=False),
-                },
-            )
-            part: dict[str, Any] = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
-            yield t, {"type": "response.content_part.added", **at_msg, "part": part}
-            pieces, t = deltas(text, t, step)
-            for at, piece in pieces:
-                yield (
-                    at,
-                    {**delta_event({"type": "response.output_text.delta", **at_msg}, piece), "logprobs": []},
-                )
-            yield t, {"type": "response.output_text.done", **at_msg, "text": text, "logprobs": []}
-            yield t, {"type": "response.content_part.done", **at_msg, "part": {**part, "text": text}}
-            yield (
-                t,
-                {
-                    "type": "response.output_item.done",
-                    "output_index": base,
-                    "item": _message_item(item_id, text, "completed"),
-                },
-            )
-        if self.plan.message is not None:
-            base += 1  # (the calls after a message the model wrote before them)
+            t = yield from self._message_events(t, index, self.plan.message, d)
+            index += 1  # (the calls after a message the model wrote before them)
         for i, call in enumerate(self.plan.calls):
-            index = base + i
-            item_id = self._call_item_id(i, call)
-            kind = "custom_tool_call_input" if call.custom else "function_call_arguments"
-            yield (
-                t,
-                {"type": "response.output_item.added", "output_index": index,
-                 "item": _call_item(item_id, call, "", "in_progress")},
-            )  # fmt: skip
-            args = call.arguments
-            head = {"item_id": item_id, "output_index": index}
-            pieces, t = deltas(args, t, step)
-            for at, piece in pieces:
-                yield at, delta_event({"type": f"response.{kind}.delta", **head}, piece)
-            if call.custom:
-                yield t, {"type": "response.custom_tool_call_input.done", **head, "input": args}
-            else:
-                done = {"type": "response.function_call_arguments.done", **head, "name": call.name}
-                yield t, {**done, "arguments": args}
-            yield (
-                t,
-                {"type": "response.output_item.done", "output_index": index,
-                 "item": _call_item(item_id, call, args, "completed")},
-            )  # fmt: skip
+            t = yield from self._call_events(t, index + i, self._call_item_id(i, call), call, d)
         yield t, {"type": "response.completed", "response": self.final_response()}
+
+    def _reasoning_events(self, t: float, d: _Deltas) -> Timed:
+        """The reasoning item from ``t``: its summary (when asked for) streams through the reasoning
+        time; returns the time it ends."""
+        rid = self._item_id("rs", 0)
+        yield (
+            t,
+            {
+                "type": "response.output_item.added",
+                "output_index": 0,
+                "item": self._reasoning_item(False),
+            },
+        )
+        end = t + self.reasoning_s
+        if self.summary_text:
+            text = self.summary_text
+            head = {"item_id": rid, "output_index": 0, "summary_index": 0}
+            summary_part = {"type": "summary_text", "text": ""}
+            yield t, {"type": "response.reasoning_summary_part.added", **head, "part": summary_part}
+            per = self.reasoning_s / max(1, text_tokens(text))
+            pieces, _ = d.timed(text, t, per)
+            for at, piece in pieces:
+                yield at, d.event({"type": "response.reasoning_summary_text.delta", **head}, piece)
+            t = end
+            yield t, {"type": "response.reasoning_summary_text.done", **head, "text": text}
+            yield (
+                t,
+                {
+                    "type": "response.reasoning_summary_part.done",
+                    **head,
+                    "part": {**summary_part, "text": text},
+                },
+            )
+        t = end
+        yield (
+            t,
+            {"type": "response.output_item.done", "output_index": 0, "item": self._reasoning_item(True)},
+        )
+        return t
+
+    def _message_events(self, t: float, index: int, text: str, d: _Deltas) -> Timed:
+        """The message item at ``index`` from ``t``, its text at the output pace; returns when it ends."""
+        item_id = self._item_id("msg", 0)
+        at_msg = {"item_id": item_id, "output_index": index, "content_index": 0}
+        yield (
+            t,
+            {
+                "type": "response.output_item.added",
+                "output_index": index,
+                "item": _message_item(item_id, "", "in_progress", parts=False),
+            },
+        )
+        part: dict[str, Any] = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
+        yield t, {"type": "response.content_part.added", **at_msg, "part": part}
+        pieces, t = d.timed(text, t, self.config.latency.token_interval_s())
+        for at, piece in pieces:
+            yield (
+                at,
+                {**d.event({"type": "response.output_text.delta", **at_msg}, piece), "logprobs": []},
+            )
+        yield t, {"type": "response.output_text.done", **at_msg, "text": text, "logprobs": []}
+        yield t, {"type": "response.content_part.done", **at_msg, "part": {**part, "text": text}}
+        yield (
+            t,
+            {
+                "type": "response.output_item.done",
+                "output_index": index,
+                "item": _message_item(item_id, text, "completed"),
+            },
+        )
+        return t
+
+    def _call_events(self, t: float, index: int, item_id: str, call: PlannedCall, d: _Deltas) -> Timed:
+        """A function or custom tool call at ``index`` from ``t``, its arguments (input) at the output
+        pace; returns when it ends."""
+        kind = "custom_tool_call_input" if call.custom else "function_call_arguments"
+        yield (
+            t,
+            {"type": "response.output_item.added", "output_index": index,
+             "item": _call_item(item_id, call, "", "in_progress")},
+        )  # fmt: skip
+        args = call.arguments
+        head = {"item_id": item_id, "output_index": index}
+        pieces, t = d.timed(args, t, self.config.latency.token_interval_s())
+        for at, piece in pieces:
+            yield at, d.event({"type": f"response.{kind}.delta", **head}, piece)
+        if call.custom:
+            yield t, {"type": "response.custom_tool_call_input.done", **head, "input": args}
+        else:
+            done = {"type": "response.function_call_arguments.done", **head, "name": call.name}
+            yield t, {**done, "arguments": args}
+        yield (
+            t,
+            {"type": "response.output_item.done", "output_index": index,
+             "item": _call_item(item_id, call, args, "completed")},
+        )  # fmt: skip
+        return t
+
+
+Timed = Generator[tuple[float, dict[str, Any]], None, float]  # timed events, then the time after them
+
+
+@dataclass
+class _Deltas:
+    """How one response's texts stream: pieces of ``chunk`` bytes, each delta event padded by the
+    response's obfuscator (None: stream_options.include_obfuscation false)."""
+
+    chunk: int
+    noise: Obfuscator | None
+
+    def timed(self, text: str, t: float, per_token_s: float) -> tuple[list[tuple[float, str]], float]:
+        """(time, piece) for each delta of ``text`` from ``t``, and the time after the last."""
+        out = []
+        for start in range(0, len(text), self.chunk):
+            piece = text[start : start + self.chunk]
+            out.append((t, piece))
+            t += per_token_s * text_tokens(piece)
+        return out, t
+
+    def event(self, fields: dict[str, Any], piece: str) -> dict[str, Any]:
+        event = {**fields, "delta": piece}
+        if self.noise is not None:
+            event["obfuscation"] = self.noise.pad(piece)
+        return event
 
 
 def _message_item(item_id: str, text: str, status: str, parts: bool = True) -> dict[str, Any]:

@@ -235,116 +235,24 @@ def _client_metadata(body: dict) -> dict[str, str]:
 def parse_create(body: Any, *, websocket: bool) -> CreateRequest:
     if not isinstance(body, dict):
         raise bad_request("The request body must be a JSON object.", None, "invalid_json")
-    if websocket:
-        if body.get("type") != "response.create":
-            raise bad_request(
-                f"Invalid value: {body.get('type')!r}. Supported values are: 'response.create'.",
-                "type",
-                "invalid_value",
-            )
-        if body.get("background"):
-            raise bad_request(
-                "background is not supported over WebSocket.", "background", "unsupported_parameter"
-            )
-    else:
-        for key in sorted(_WEBSOCKET_ONLY):
-            if key in body:
-                raise bad_request(f"Unknown parameter: '{key}'.", key, "unknown_parameter")
-    unknown = sorted(set(body) - (_WEBSOCKET_FIELDS if websocket else _HTTP_FIELDS))
-    if unknown:
-        raise bad_request(f"Unknown parameter: '{unknown[0]}'.", unknown[0], "unknown_parameter")
-
+    _check_fields(body, websocket)
     model = _check_str(body, "model", "model")
     assert model is not None
     instructions = _check_str(body, "instructions", "instructions", required=False)
     prev = _check_str(body, "previous_response_id", "previous_response_id", required=False)
-
-    raw_input = body.get("input", [])
-    if isinstance(raw_input, str):
-        items = [{"type": "message", "role": "user", "content": raw_input}]
-    elif isinstance(raw_input, list):
-        items = [_normalize_item(x, i) for i, x in enumerate(raw_input)]
-    else:
-        raise bad_request("Invalid type for 'input': expected a string or an array.", "input", "invalid_type")
-
-    tools = body.get("tools") or []
-    if not isinstance(tools, list) or not all(
-        isinstance(t, dict) and isinstance(t.get("type"), str) for t in tools
-    ):
-        raise bad_request(
-            "Invalid type for 'tools': expected an array of tool objects.", "tools", "invalid_type"
-        )
-    for i, t in enumerate(tools):
-        if t["type"] in ("function", "custom"):
-            _check_str(t, "name", f"tools[{i}].name")
-
-    def _bool(key: str, default: bool) -> bool:
-        v = body.get(key, default)
-        if v is None:
-            return default
-        if not isinstance(v, bool):
-            raise bad_request(f"Invalid type for '{key}': expected a boolean.", key, "invalid_type")
-        return v
-
-    store = _bool("store", True)
-    stream = _bool("stream", False)
-    generate = _bool("generate", True)
-    parallel = body.get("parallel_tool_calls")
-    if parallel is not None and not isinstance(parallel, bool):
-        raise bad_request(
-            "Invalid type for 'parallel_tool_calls': expected a boolean.",
-            "parallel_tool_calls",
-            "invalid_type",
-        )
-
-    metadata = body.get("metadata") or {}
-    if (
-        not isinstance(metadata, dict)
-        or len(metadata) > 16
-        or not all(
-            isinstance(k, str) and len(k) <= 64 and isinstance(v, str) and len(v) <= 512
-            for k, v in metadata.items()
-        )
-    ):
-        raise bad_request(
-            "Invalid 'metadata': at most 16 string keys (64 chars) with string values (512 chars).",
-            "metadata",
-            "invalid_value",
-        )
-
-    max_out = body.get("max_output_tokens")
-    if max_out is not None and (isinstance(max_out, bool) or not isinstance(max_out, int) or max_out < 16):
-        raise bad_request(
-            "Invalid 'max_output_tokens': expected an integer of 16 or more.",
-            "max_output_tokens",
-            "invalid_value",
-        )
-
-    stream_id = body.get("stream_id")
-    if stream_id is not None and (not isinstance(stream_id, str) or not STREAM_ID_RE.match(stream_id)):
-        raise ApiError(
-            400,
-            "Invalid 'stream_id': must match ^[A-Za-z0-9_.-]{1,256}$.",
-            "invalid_request_error",
-            "invalid_stream_id",
-            "stream_id",
-        )
-
-    include = body.get("include") or []
-    if not isinstance(include, list) or not all(isinstance(x, str) for x in include):
-        raise bad_request(
-            "Invalid type for 'include': expected an array of strings.", "include", "invalid_type"
-        )
+    items = _input_items(body.get("input", []))
+    tools = _tool_list(body.get("tools") or [])
+    store = _bool(body, "store", True)
+    stream = _bool(body, "stream", False)
+    generate = _bool(body, "generate", True)
+    parallel = _optional_bool(body, "parallel_tool_calls")
+    metadata = _metadata(body.get("metadata") or {})
+    max_out = _max_output_tokens(body.get("max_output_tokens"))
+    stream_id = _stream_id(body.get("stream_id"))
+    include = _include(body.get("include") or [])
     reasoning = _object(body, "reasoning")
     text = _object(body, "text")
-    options = _object(body, "stream_options")
-    obfuscation = options.get("include_obfuscation", True)
-    if not isinstance(obfuscation, bool):
-        raise bad_request(
-            "Invalid type for 'stream_options.include_obfuscation': expected a boolean.",
-            "stream_options.include_obfuscation",
-            "invalid_type",
-        )
+    obfuscation = _obfuscation(_object(body, "stream_options"))
     cache_key = _check_str(body, "prompt_cache_key", "prompt_cache_key", required=False)
 
     item_parts = [dumps_utf8(item) for item in items]
@@ -378,6 +286,124 @@ def parse_create(body: Any, *, websocket: bool) -> CreateRequest:
         obfuscation=obfuscation,
         item_parts=item_parts,
     )
+
+
+def _check_fields(body: dict, websocket: bool) -> None:
+    """The envelope: a WebSocket message is a ``response.create`` (not in the background), an HTTP
+    body carries none of WebSocket mode's own fields, and neither an unknown one."""
+    if websocket:
+        if body.get("type") != "response.create":
+            raise bad_request(
+                f"Invalid value: {body.get('type')!r}. Supported values are: 'response.create'.",
+                "type",
+                "invalid_value",
+            )
+        if body.get("background"):
+            raise bad_request(
+                "background is not supported over WebSocket.", "background", "unsupported_parameter"
+            )
+    else:
+        for key in sorted(_WEBSOCKET_ONLY):
+            if key in body:
+                raise bad_request(f"Unknown parameter: '{key}'.", key, "unknown_parameter")
+    unknown = sorted(set(body) - (_WEBSOCKET_FIELDS if websocket else _HTTP_FIELDS))
+    if unknown:
+        raise bad_request(f"Unknown parameter: '{unknown[0]}'.", unknown[0], "unknown_parameter")
+
+
+def _input_items(raw_input: Any) -> list[dict[str, Any]]:
+    """``input``: a string (one user message) or an array of items, each checked and normalized."""
+    if isinstance(raw_input, str):
+        return [{"type": "message", "role": "user", "content": raw_input}]
+    if isinstance(raw_input, list):
+        return [_normalize_item(x, i) for i, x in enumerate(raw_input)]
+    raise bad_request("Invalid type for 'input': expected a string or an array.", "input", "invalid_type")
+
+
+def _tool_list(tools: Any) -> list[Any]:
+    """``tools``: objects with a type; function and custom tools have a name."""
+    if not isinstance(tools, list) or not all(
+        isinstance(t, dict) and isinstance(t.get("type"), str) for t in tools
+    ):
+        raise bad_request(
+            "Invalid type for 'tools': expected an array of tool objects.", "tools", "invalid_type"
+        )
+    for i, t in enumerate(tools):
+        if t["type"] in ("function", "custom"):
+            _check_str(t, "name", f"tools[{i}].name")
+    return tools
+
+
+def _optional_bool(body: dict, key: str) -> bool | None:
+    v = body.get(key)
+    if v is not None and not isinstance(v, bool):
+        raise bad_request(f"Invalid type for '{key}': expected a boolean.", key, "invalid_type")
+    return v
+
+
+def _bool(body: dict, key: str, default: bool) -> bool:
+    v = _optional_bool(body, key)
+    return default if v is None else v
+
+
+def _metadata(metadata: Any) -> dict[str, str]:
+    """``metadata``: at most 16 string keys (64 characters) with string values (512 characters)."""
+    if (
+        not isinstance(metadata, dict)
+        or len(metadata) > 16
+        or not all(
+            isinstance(k, str) and len(k) <= 64 and isinstance(v, str) and len(v) <= 512
+            for k, v in metadata.items()
+        )
+    ):
+        raise bad_request(
+            "Invalid 'metadata': at most 16 string keys (64 chars) with string values (512 chars).",
+            "metadata",
+            "invalid_value",
+        )
+    return metadata
+
+
+def _max_output_tokens(max_out: Any) -> int | None:
+    if max_out is not None and (isinstance(max_out, bool) or not isinstance(max_out, int) or max_out < 16):
+        raise bad_request(
+            "Invalid 'max_output_tokens': expected an integer of 16 or more.",
+            "max_output_tokens",
+            "invalid_value",
+        )
+    return max_out
+
+
+def _stream_id(stream_id: Any) -> str | None:
+    if stream_id is not None and (not isinstance(stream_id, str) or not STREAM_ID_RE.match(stream_id)):
+        raise ApiError(
+            400,
+            "Invalid 'stream_id': must match ^[A-Za-z0-9_.-]{1,256}$.",
+            "invalid_request_error",
+            "invalid_stream_id",
+            "stream_id",
+        )
+    return stream_id
+
+
+def _include(include: Any) -> list[str]:
+    if not isinstance(include, list) or not all(isinstance(x, str) for x in include):
+        raise bad_request(
+            "Invalid type for 'include': expected an array of strings.", "include", "invalid_type"
+        )
+    return include
+
+
+def _obfuscation(options: dict[str, Any]) -> bool:
+    """``stream_options.include_obfuscation``: on unless false."""
+    obfuscation = options.get("include_obfuscation", True)
+    if not isinstance(obfuscation, bool):
+        raise bad_request(
+            "Invalid type for 'stream_options.include_obfuscation': expected a boolean.",
+            "stream_options.include_obfuscation",
+            "invalid_type",
+        )
+    return obfuscation
 
 
 def check_tool_outputs(items: list[dict[str, Any]], pending: tuple[str, ...]) -> None:

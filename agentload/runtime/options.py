@@ -13,12 +13,13 @@ import json
 import os
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from .. import __version__
-from ..client import AgentSettings, On429, Timeouts
+from ..client import AgentSettings, On429, Timeouts, TransportConfig
 from ..core.deflate import BodyEncoding, DeflateParams
 from ..core.errors import AgentloadError
 from ..core.fields import add_arguments, opt, read_options
@@ -335,6 +336,14 @@ class RunSettings:
         if o.ws_compression == WsCompression.OFF:
             return None
         return DeflateParams(client_max_window_bits=o.ws_window_bits, server_max_window_bits=o.ws_window_bits)
+
+    @cached_property
+    def transport(self) -> TransportConfig:
+        """How every agent of this run connects (made once, on first use)."""
+        o = self.options
+        return TransportConfig(
+            self.timeouts, o.uplink_kbps, self.ws_deflate, o.http_compression, o.http_accept_encoding
+        )
 
     @property
     def strategy_names(self) -> list[str]:

@@ -62,16 +62,7 @@ class AgentUser(User):
         ctx = context_of(self.environment)
         settings = ctx.settings
         host = self.host or self.environment.host or ""
-        transport = make_transport(
-            self.strategy,
-            api_base(host),
-            request_headers(),
-            settings.timeouts,
-            settings.options.uplink_kbps,
-            settings.ws_deflate,
-            settings.options.http_compression,
-            settings.options.http_accept_encoding,
-        )
+        transport = make_transport(self.strategy, api_base(host), request_headers(), settings.transport)
         events = ctx.events
         agent = Agent(
             settings.agent(self.strategy, ctx.tool_outputs),

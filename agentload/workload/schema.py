@@ -18,6 +18,8 @@ them), ``client_profile`` (a profile name or mapping: agentload.workload.profile
 from __future__ import annotations
 
 import json
+from collections.abc import Set
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.errors import TaskFileError
@@ -63,7 +65,7 @@ class _Checker:
             raise self.fail(full, f"must be {names}, got {type(value).__name__}", f"make `{key}` a {names}")
         return value
 
-    def unknown(self, obj: dict, allowed: set[str], path: str) -> None:
+    def unknown(self, obj: dict, allowed: Set[str], path: str) -> None:
         extra = sorted(set(obj) - allowed)
         if extra:
             where = f"{path}.{extra[0]}" if path else extra[0]
@@ -203,6 +205,14 @@ def _reasoning(c: _Checker, obj: dict, path: str) -> int | None:
     return n
 
 
+TASK_FIELDS = frozenset(
+    {
+        "schema", "name", "description", "instructions", "tools", "prompt", "turns", "final_message",
+        "tool_profile", "max_turns", "reasoning_tokens", "context", "client_profile", "recorded",
+    }
+)  # fmt: skip
+
+
 def parse_task(data: Any, file: str) -> Task:
     """Validate a decoded task document; every problem raises TaskFileError naming the field."""
     c = _Checker(file)
@@ -210,134 +220,19 @@ def parse_task(data: Any, file: str) -> Task:
         raise c.fail(
             "", "the document must be a mapping", "start from one of the built-in tasks under tasks/"
         )
-    c.unknown(
-        data,
-        {
-            "schema",
-            "name",
-            "description",
-            "instructions",
-            "tools",
-            "prompt",
-            "turns",
-            "final_message",
-            "tool_profile",
-            "max_turns",
-            "reasoning_tokens",
-            "context",
-            "client_profile",
-            "recorded",
-        },
-        "",
-    )
+    c.unknown(data, TASK_FIELDS, "")
     schema = c.get(data, "schema", "", int, required=False, default=SCHEMA_VERSION)
     if schema != SCHEMA_VERSION:
         raise c.fail("schema", f"unsupported version {schema}", f"set `schema: {SCHEMA_VERSION}`")
     name = c.get(data, "name", "", str)
     if not name.replace("-", "").replace("_", "").isalnum() or len(name) > 64:
         raise c.fail("name", f"{name!r} is not a plain name", "use letters, digits, - and _ (64 at most)")
-
-    tools_raw = c.get(data, "tools", "", list)
-    tools: list[dict[str, Any]] = []
-    tool_names: set[str] = set()
-    custom_tools: set[str] = set()
-    for i, t in enumerate(tools_raw):
-        p = f"tools[{i}]"
-        if not isinstance(t, dict):
-            raise c.fail(p, "must be a mapping", "write `{name: ..., description: ..., parameters: {...}}`")
-        ttype = c.get(t, "type", p, str, required=False, default="function")
-        if (
-            ttype != "function"
-        ):  # a recorded client's own tool (custom, namespace, web_search...): as declared
-            if ttype == "custom":
-                custom_tools.add(c.get(t, "name", p, str))
-            tname = t.get("name")
-            if isinstance(tname, str) and tname in tool_names:
-                raise c.fail(f"{p}.name", f"duplicate tool {tname!r}", "give every tool a distinct name")
-            tools.append(dict(t))
-            tool_names |= _tool_names([t])
-            continue
-        c.unknown(t, {"type", "name", "description", "parameters", "strict"}, p)
-        tname = c.get(t, "name", p, str)
-        if tname in tool_names:
-            raise c.fail(f"{p}.name", f"duplicate tool {tname!r}", "give every tool a distinct name")
-        tool_names.add(tname)
-        tool = {
-            "type": "function",
-            "name": tname,
-            "description": c.get(t, "description", p, str, required=False, default=""),
-            "parameters": c.get(
-                t, "parameters", p, dict, required=False, default={"type": "object", "properties": {}}
-            ),
-            "strict": c.get(t, "strict", p, bool, required=False, default=False),
-        }
-        tools.append(tool)
-
-    profile: dict[str, ToolResultSpec] = {}
-    raw_profile = c.get(data, "tool_profile", "", dict, required=False, default={})
-    for tname, spec in raw_profile.items():
-        if tname != "default" and tname not in tool_names:
-            raise c.fail(
-                f"tool_profile.{tname}",
-                "not a defined tool",
-                f"use `default` or one of: {', '.join(sorted(tool_names))}",
-            )
-        profile[tname] = c.result_spec(spec, f"tool_profile.{tname}")
-    profile.setdefault("default", ToolResultSpec(kind="text", bytes=1000, latency_s=0.02))
-
-    turns: list[Turn] = []
-    for ti, turn in enumerate(c.get(data, "turns", "", list)):
-        p = f"turns[{ti}]"
-        if not isinstance(turn, dict):
-            raise c.fail(p, "must be a mapping", "write `{calls: [...]}`")
-        c.unknown(turn, {"calls", "reasoning_tokens", "recorded", "message"}, p)
-        calls = []
-        raw_calls = c.get(turn, "calls", p, list)
-        if not raw_calls:
-            raise c.fail(
-                f"{p}.calls",
-                "empty",
-                "a turn makes at least one tool call; put the last answer in final_message",
-            )
-        for ci, call in enumerate(raw_calls):
-            cp = f"{p}.calls[{ci}]"
-            if not isinstance(call, dict):
-                raise c.fail(cp, "must be a mapping", "write `{tool: read_file, args: {...}, result: {...}}`")
-            c.unknown(call, {"tool", "args", "input", "result"}, cp)
-            tool = c.get(call, "tool", cp, str)
-            if tool not in tool_names:
-                raise c.fail(
-                    f"{cp}.tool", f"unknown tool {tool!r}", f"use one of: {', '.join(sorted(tool_names))}"
-                )
-            custom = tool in custom_tools
-            if custom:
-                if "args" in call:
-                    raise c.fail(f"{cp}.args", "a custom tool takes `input`", "write its raw `input` instead")
-                args = c.raw_input(call.get("input", ""), f"{cp}.input", f"{name}:{ti}:{ci}")
-            else:
-                if "input" in call:
-                    raise c.fail(
-                        f"{cp}.input", "only custom tools take `input`", "write `args` for a function tool"
-                    )
-                args = c.arguments(
-                    c.get(call, "args", cp, dict, required=False, default={}),
-                    f"{cp}.args",
-                    f"{name}:{ti}:{ci}",
-                )
-            result = (
-                c.result_spec(call["result"], f"{cp}.result")
-                if call.get("result") is not None
-                else profile.get(tool) or profile["default"]
-            )
-            calls.append(ToolCall(tool=tool, arguments=args, result=result, custom=custom))
-        turns.append(
-            Turn(
-                calls=tuple(calls),
-                reasoning_tokens=_reasoning(c, turn, p),
-                recorded=_recorded(c, turn, p) or None,
-                message=_turn_message(c, turn, p, f"{name}:{ti}:message"),
-            )
-        )
+    tools = _tools(c, c.get(data, "tools", "", list))
+    profile = _tool_profile(c, data, tools.names)
+    turns = [
+        _turn(c, turn, f"turns[{ti}]", f"{name}:{ti}", tools, profile)
+        for ti, turn in enumerate(c.get(data, "turns", "", list))
+    ]
     # no turns of tool calls: a one-answer task (the rate-limit probe's calibration workloads)
     max_turns = c.get(data, "max_turns", "", int, required=False, default=max(len(turns) + 1, 10))
     if not 1 <= max_turns <= MAX_TURNS:
@@ -347,7 +242,7 @@ def parse_task(data: Any, file: str) -> Task:
         name=name,
         description=c.get(data, "description", "", str, required=False, default=""),
         instructions=c.get(data, "instructions", "", str),
-        tools=tuple(tools),
+        tools=tuple(tools.declared),
         prompt=c.get(data, "prompt", "", str),
         turns=tuple(turns),
         final_message=c.get(data, "final_message", "", str),
@@ -359,6 +254,123 @@ def parse_task(data: Any, file: str) -> Task:
         client_profile=_profile(c, data),
         recorded=_recorded(c, data, ""),
     )
+
+
+@dataclass
+class _Tools:
+    """A task's tools: as declared (what requests send), the names a call may use, the custom ones."""
+
+    declared: list[dict[str, Any]] = field(default_factory=list)
+    names: set[str] = field(default_factory=set)
+    custom: set[str] = field(default_factory=set)
+
+
+def _tools(c: _Checker, raw: list) -> _Tools:
+    """``tools``: function tools checked and filled in; a recorded client's other tools as declared."""
+    tools = _Tools()
+    for i, t in enumerate(raw):
+        p = f"tools[{i}]"
+        if not isinstance(t, dict):
+            raise c.fail(p, "must be a mapping", "write `{name: ..., description: ..., parameters: {...}}`")
+        ttype = c.get(t, "type", p, str, required=False, default="function")
+        if (
+            ttype != "function"
+        ):  # a recorded client's own tool (custom, namespace, web_search...): as declared
+            if ttype == "custom":
+                tools.custom.add(c.get(t, "name", p, str))
+            tname = t.get("name")
+            if isinstance(tname, str) and tname in tools.names:
+                raise c.fail(f"{p}.name", f"duplicate tool {tname!r}", "give every tool a distinct name")
+            tools.declared.append(dict(t))
+            tools.names |= _tool_names([t])
+            continue
+        c.unknown(t, {"type", "name", "description", "parameters", "strict"}, p)
+        tname = c.get(t, "name", p, str)
+        if tname in tools.names:
+            raise c.fail(f"{p}.name", f"duplicate tool {tname!r}", "give every tool a distinct name")
+        tools.names.add(tname)
+        tools.declared.append(
+            {
+                "type": "function",
+                "name": tname,
+                "description": c.get(t, "description", p, str, required=False, default=""),
+                "parameters": c.get(
+                    t, "parameters", p, dict, required=False, default={"type": "object", "properties": {}}
+                ),
+                "strict": c.get(t, "strict", p, bool, required=False, default=False),
+            }
+        )
+    return tools
+
+
+def _tool_profile(c: _Checker, data: dict, tool_names: set[str]) -> dict[str, ToolResultSpec]:
+    """``tool_profile``: what a call of each tool returns where the call does not say (and ``default``)."""
+    profile: dict[str, ToolResultSpec] = {}
+    raw_profile = c.get(data, "tool_profile", "", dict, required=False, default={})
+    for tname, spec in raw_profile.items():
+        if tname != "default" and tname not in tool_names:
+            raise c.fail(
+                f"tool_profile.{tname}",
+                "not a defined tool",
+                f"use `default` or one of: {', '.join(sorted(tool_names))}",
+            )
+        profile[tname] = c.result_spec(spec, f"tool_profile.{tname}")
+    profile.setdefault("default", ToolResultSpec(kind="text", bytes=1000, latency_s=0.02))
+    return profile
+
+
+def _turn(
+    c: _Checker, turn: Any, p: str, seed: str, tools: _Tools, profile: dict[str, ToolResultSpec]
+) -> Turn:
+    """One of ``turns``: its calls (at least one), reasoning, message and what was recorded of it."""
+    if not isinstance(turn, dict):
+        raise c.fail(p, "must be a mapping", "write `{calls: [...]}`")
+    c.unknown(turn, {"calls", "reasoning_tokens", "recorded", "message"}, p)
+    raw_calls = c.get(turn, "calls", p, list)
+    if not raw_calls:
+        raise c.fail(
+            f"{p}.calls",
+            "empty",
+            "a turn makes at least one tool call; put the last answer in final_message",
+        )
+    calls = [
+        _call(c, call, f"{p}.calls[{ci}]", f"{seed}:{ci}", tools, profile)
+        for ci, call in enumerate(raw_calls)
+    ]
+    return Turn(
+        calls=tuple(calls),
+        reasoning_tokens=_reasoning(c, turn, p),
+        recorded=_recorded(c, turn, p) or None,
+        message=_turn_message(c, turn, p, f"{seed}:message"),
+    )
+
+
+def _call(
+    c: _Checker, call: Any, cp: str, seed: str, tools: _Tools, profile: dict[str, ToolResultSpec]
+) -> ToolCall:
+    """One call of a turn: a declared tool, its arguments (a custom tool's raw ``input``) and its result
+    (its own, else the tool's in the profile, else the profile's default)."""
+    if not isinstance(call, dict):
+        raise c.fail(cp, "must be a mapping", "write `{tool: read_file, args: {...}, result: {...}}`")
+    c.unknown(call, {"tool", "args", "input", "result"}, cp)
+    tool = c.get(call, "tool", cp, str)
+    if tool not in tools.names:
+        raise c.fail(f"{cp}.tool", f"unknown tool {tool!r}", f"use one of: {', '.join(sorted(tools.names))}")
+    custom = tool in tools.custom
+    if custom:
+        if "args" in call:
+            raise c.fail(f"{cp}.args", "a custom tool takes `input`", "write its raw `input` instead")
+        args = c.raw_input(call.get("input", ""), f"{cp}.input", seed)
+    else:
+        if "input" in call:
+            raise c.fail(f"{cp}.input", "only custom tools take `input`", "write `args` for a function tool")
+        args = c.arguments(c.get(call, "args", cp, dict, required=False, default={}), f"{cp}.args", seed)
+    result = (
+        c.result_spec(call["result"], f"{cp}.result")
+        if call.get("result") is not None
+        else profile.get(tool) or profile["default"]
+    )
+    return ToolCall(tool=tool, arguments=args, result=result, custom=custom)
 
 
 CONTEXT_ROLES = ("developer", "system", "user", "assistant")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import gevent
 import pytest
 
-from agentload.client import Agent, AgentSettings, Timeouts, api_base, make_transport
+from agentload.client import Agent, AgentSettings, Timeouts, TransportConfig, api_base, make_transport
 from agentload.core.records import TurnRecord
 from agentload.core.strategies import BY_NAME
 from agentload.workload import load_task
@@ -21,7 +21,7 @@ def test_a_cut_turn_keeps_its_bytes_and_the_close_is_apart(start_mock, strategy:
     settings = AgentSettings(strategy=BY_NAME[strategy], model="m", tool_latency_scale=0)
     timeouts = Timeouts(connect_s=5, first_token_s=10, idle_s=10)
     transport = make_transport(
-        settings.strategy, api_base(mock.url), {"Authorization": "Bearer sk-x"}, timeouts
+        settings.strategy, api_base(mock.url), {"Authorization": "Bearer sk-x"}, TransportConfig(timeouts)
     )
     turns: list[TurnRecord] = []
     agent = Agent(settings, transport, 0, lambda rec, _out: turns.append(rec), lambda _task: None)
