@@ -36,8 +36,6 @@ from .requests import (
     unanswered_calls,
 )
 
-TERMINAL_EVENTS = ("response.completed", "response.failed", "response.incomplete")
-
 
 def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(24)}"

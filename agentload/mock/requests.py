@@ -80,10 +80,6 @@ class CreateRequest:
     obfuscation: bool = True  # stream_options.include_obfuscation (on unless false)
     item_parts: list[bytes] | None = None  # each input item's JSON, encoded once in parsing
 
-    @property
-    def model_turns_in_input(self) -> int:
-        return count_model_turns(self.items)
-
     def input_tokens(self) -> int:
         """Tokens of what this request itself carries: instructions, tools and input items."""
         return estimate_tokens(sum(self.raw_sizes.values()))

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 MAX_HEAD = 1 << 20
-HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade"})
 
 
 class NotHttp(ValueError):
