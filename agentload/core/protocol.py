@@ -42,3 +42,8 @@ INSUFFICIENT_QUOTA = "insufficient_quota"
 # reasoning.effort values a request may ask for (Responses API ``reasoning.effort``, Chat Completions
 # ``reasoning_effort``), lowest first
 REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
+
+
+def default_port(scheme: str) -> int:
+    """The port of a URL that names none: 443 for https and wss, 80 for http and ws."""
+    return 443 if scheme in ("https", "wss") else 80

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 import certifi
 
 from ..core.deflate import DeflateParams, MessageInflate, StreamDecoder, parse_answer
+from ..core.protocol import default_port
 from .exchange import ChatEvents, Exchange, ResponsesEvents, SseReader
 from .frames import OP_TEXT, FrameReader
 from .http1 import MAX_HEAD, Head, NotHttp, read_head, relay_body
@@ -47,11 +48,11 @@ class Upstream:
         if u.scheme not in ("http", "https") or not u.hostname:
             raise ValueError(f"--upstream {url!r}: give http(s)://HOST[:PORT], e.g. https://api.openai.com")
         path = u.path[: -len("/v1")] if u.path.endswith("/v1") else u.path
-        return cls(u.scheme, u.hostname, u.port or (443 if u.scheme == "https" else 80), path)
+        return cls(u.scheme, u.hostname, u.port or default_port(u.scheme), path)
 
     @property
     def netloc(self) -> str:
-        default = 443 if self.scheme == "https" else 80
+        default = default_port(self.scheme)
         return self.host if self.port == default else f"{self.host}:{self.port}"
 
     async def open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:

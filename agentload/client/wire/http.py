@@ -18,6 +18,7 @@ from geventhttpclient import HTTPClient
 from geventhttpclient.response import HTTPConnectionClosed
 
 from ...core.deflate import BodyEncoding, StreamDecoder, encode_body
+from ...core.protocol import default_port
 from . import rxstamp
 from .counting import WireCounter, counting_socket, ssl_context
 from .uplink import Uplink
@@ -144,7 +145,7 @@ class HttpWire:
             kw = {"ssl": True, "ssl_context_factory": factory, "insecure": insecure}
         self.client = HTTPClient(
             u.hostname or "127.0.0.1",
-            u.port or (443 if tls else 80),
+            u.port or default_port(u.scheme),
             headers=headers,
             block_size=BLOCK_SIZE,
             connection_timeout=connect_timeout,

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import gevent.socket
 
 from ...core.deflate import DeflateParams, MessageDeflate, MessageInflate, mem_level_for, parse_answer
+from ...core.protocol import default_port
 from .counting import WireCounter, counting_socket, ssl_context
 from .uplink import Uplink
 
@@ -101,7 +102,7 @@ class WsConnection:
         u = urlsplit(self.url)
         tls = u.scheme == "wss"
         host = u.hostname or "127.0.0.1"
-        port = u.port or (443 if tls else 80)
+        port = u.port or default_port(u.scheme)
         before = self.counter.snapshot()
         infos = gevent.socket.getaddrinfo(host, port, 0, gevent.socket.SOCK_STREAM)
         family, socktype, proto, _, addr = infos[0]
