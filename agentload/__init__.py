@@ -1,8 +1,38 @@
-"""agentload: a distributed load generator for AI coding agents, on Locust."""
+"""agentload: a distributed load generator for AI coding agents, on Locust.
+
+In a locustfile, ``from agentload import WsAgent, HttpStatelessAgent`` (or ``*``) gives agentload's
+Locust users, one class per continuation strategy, and installs agentload's options and listeners;
+they run beside the locustfile's own users.
+"""
+
+from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 try:
     __version__ = version("agentload")  # the one place it is set: pyproject.toml
 except PackageNotFoundError:  # (a source tree that was never installed)
     __version__ = "0+unknown"
+
+__all__ = ["AgentUser", "ChatAgent", "HttpChainedAgent", "HttpStatelessAgent", "WsAgent", "WsStoredAgent"]
+
+if TYPE_CHECKING:
+    from .runtime.users import (
+        AgentUser,
+        ChatAgent,
+        HttpChainedAgent,
+        HttpStatelessAgent,
+        WsAgent,
+        WsStoredAgent,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        # imported on first use: importing Locust patches the process for gevent, which the mock, the
+        # recorder and the other commands (all under this package) must not get
+        from .runtime import users
+
+        return getattr(users, name)
+    raise AttributeError(f"module 'agentload' has no attribute {name!r}")

@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from .compare import cli as compare_cli
+from .core.argparsing import OneLineParser
 from .core.errors import AgentloadError
 from .influx import cli as influx_cli
 from .launch import cli as launch_cli
@@ -19,7 +20,7 @@ from .sweep import cli as sweep_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="agentload",
         description="agentload: a distributed load generator for AI coding agents, on Locust.",
     )

@@ -21,7 +21,7 @@ _UNITS = {"sent_per_task": "KB"}
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "compare",
-        help="two runs or sweeps side by side: the differences with their 95 % intervals; a regression gate",
+        help="two runs or sweeps side by side: the differences with their 95 %% intervals; a regression gate",
         description="RUN_A and RUN_B are sweep folders (cells.jsonl) or records files of plain runs "
         "(--records FILE; the workers' files beside it are read too). Each strategy in both is compared "
         "figure by figure: B / A - 1, with a 95 % interval by a seeded bootstrap. Writes compare.md, "

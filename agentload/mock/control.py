@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .errors import ApiError
 from .middleware import json_response
 from .state import CONFIG, ENGINE, FAULTS, LEDGER, LIMITER, WS_STATS
 
@@ -53,6 +54,20 @@ async def reset(request: web.Request) -> web.Response:
     request.app[ENGINE].input_items.clear()
     request.app[WS_STATS].clear()
     return json_response({"reset": True})
+
+
+async def tasks(request: web.Request) -> web.Response:
+    """Which of the tasks named (``?name=a&name=b``) this mock can play: what agentload's start-up
+    check asks, so a run whose task the mock does not know stops at once with one line."""
+    model = request.app[ENGINE].model
+    known, unknown = [], []
+    for name in request.query.getall("name", []):
+        try:
+            model.task(name)
+            known.append(name)
+        except ApiError:
+            unknown.append(name)
+    return json_response({"known": known, "unknown": unknown})
 
 
 async def health(request: web.Request) -> web.Response:

@@ -49,8 +49,8 @@ def _call_id(conversation: str, turn: int, index: int) -> str:
 
 def unknown_task(name: str) -> ApiError:
     return bad_request(
-        f"agentload mock: unknown task {name!r} (metadata.agentload_task). Start the mock with "
-        f"--task FILE for a task file of your own, or put {name}.yaml in its --tasks-dir.",
+        f"unknown task {name!r}: start the mock with --task FILE (the task's file), or put {name}.yaml "
+        "in its --tasks-dir",
         "metadata.agentload_task",
         "unknown_task",
     )

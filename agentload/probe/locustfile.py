@@ -5,9 +5,9 @@
 file to the master and the workers; the master drives the ramp.
 """
 
+from agentload import *  # noqa: F403  (agentload's users, options and listeners)
 from agentload.probe import options  # noqa: F401  (first: the probe's options, checked before --host is)
 from agentload.probe.shape import ProbeShape
-from agentload.runtime.locustfile import *  # noqa: F403  (agentload's options, listeners and users)
 
 
 class RateLimitProbe(ProbeShape):

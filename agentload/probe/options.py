@@ -17,6 +17,7 @@ from locust.runners import WorkerRunner
 
 from ..core.errors import AgentloadError, stop_at_start
 from ..core.fields import add_arguments, opt, read_options
+from ..core.paths import check_output_folder
 
 GROUP = "agentload probe (agentload probe, or the packaged probe locustfile)"
 
@@ -67,6 +68,7 @@ class ProbeSettings:
             ) from None
         if not steps or any(s < 1 for s in steps):
             raise AgentloadError(f"--probe-steps: {raw!r}: give agent counts of 1 or more (e.g. 2,4,8,16)")
+        check_output_folder("--probe-out", o.probe_out)
         if o.probe_hold - o.probe_warmup < 2:
             raise AgentloadError("--probe-hold: must exceed --probe-warmup by 2 seconds or more")
         return cls(

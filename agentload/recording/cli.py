@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import signal
 import sys
 from pathlib import Path
 
 from ..core.errors import AgentloadError
+from ..core.paths import output_folder
 from .importer import import_logs
 from .proxy import RecordingProxy, Upstream
 from .recorder import WRITE_INTERVAL_S, Recorder
@@ -64,25 +64,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def run_import(a: argparse.Namespace) -> int:
-    out = _out_dir("--out", a.out)
+    out = output_folder("--out", a.out)
     written = import_logs([Path(p) for p in a.logs], out, a.keep_content, a.tools_from)
     for path in written:
         print(path)
     print(f"agentload import: {len(written)} task file(s) in {out}", flush=True)
     return 0
-
-
-def _out_dir(flag: str, path: str) -> Path:
-    out = Path(path)
-    if out.exists() and not out.is_dir():
-        raise AgentloadError(f"{flag} {path}: is a file; give a folder")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise AgentloadError(f"{flag} {path}: cannot make the folder ({e.strerror}); give another") from None
-    if not os.access(out, os.W_OK | os.X_OK):
-        raise AgentloadError(f"{flag} {path}: not writable; give another folder")
-    return out
 
 
 async def _flush_every(recorder: Recorder) -> None:
@@ -101,7 +88,7 @@ def run_record(a: argparse.Namespace) -> int:
         raise AgentloadError(f"--port {a.port}: give 0 to 65535")
     if a.name and not a.name.replace("-", "").replace("_", "").isalnum():
         raise AgentloadError(f"--name {a.name!r}: use letters, digits, - and _")
-    out = _out_dir("--out", a.out)
+    out = output_folder("--out", a.out)
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
     recorder = Recorder(out, a.keep_content, a.name)
     proxy = RecordingProxy(upstream, out / "raw", recorder.on_exchange)

@@ -16,6 +16,8 @@ from .taskdoc import task_document, write_task
 
 def read_log(path: Path) -> list[RecordedSession]:
     """The sessions in one log, whichever agent wrote it (told apart by its first line)."""
+    if path.is_dir():
+        raise LogError(path, 0, "is a folder", f"give the log files in it (e.g. {path}/*.jsonl)")
     if not path.is_file():
         raise LogError(path, 0, "no such file", "give a Codex rollout or a Claude Code transcript (.jsonl)")
     first = next((obj for _, obj in json_lines(path)), None)

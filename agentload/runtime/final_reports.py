@@ -16,6 +16,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import gevent
+from locust.runners import STATE_MISSING
 
 from .role import Role
 
@@ -48,18 +49,25 @@ class FinalReports:
     def collect(self) -> None:
         """Ask every worker for its last figures and wait for them (bounded); name the silent ones."""
         runner = self.ctx.runner
-        ids = [c.id for c in runner.clients.all]
+        gone = sorted(c.id for c in runner.clients.all if c.state == STATE_MISSING)
+        ids = [c.id for c in runner.clients.all if c.state != STATE_MISSING]
         self.waiting.clear()
         self.waiting.update(ids)
         for cid in ids:
             runner.send_message(FINAL_REQUEST, None, client_id=cid)
         deadline = time.monotonic() + self.timeout_s()
         while self.waiting and time.monotonic() < deadline:
+            # a worker Locust found missing meanwhile (no heartbeat) will not answer: no wait for it
+            for cid in list(self.waiting):
+                node = runner.clients.get(cid)
+                if node is None or node.state == STATE_MISSING:
+                    self.waiting.discard(cid)
+                    gone.append(cid)
             gevent.sleep(0.05)
-        if self.waiting:
-            missing = sorted(self.waiting)
+        missing = sorted({*gone, *self.waiting})
+        if missing:
             log.error("agentload: no final report from %d worker(s): %s", len(missing), ", ".join(missing))
-            self.missing.extend(missing)
+            self.missing.extend(m for m in missing if m not in self.missing)
 
     # ------------------------------------------------------------------ worker
     def answer(self, environment: Any, msg: Any, **_kw: Any) -> None:

@@ -1,12 +1,8 @@
 """agentload's Locust entry point, shipped inside the package: ``locust -f "$(agentload locustfile)"``.
 
-It installs agentload into Locust (its options, its listeners) and defines one user class per
-strategy (HttpStatelessAgent, HttpChainedAgent, WsAgent, WsStoredAgent, ChatAgent). A locustfile of
-your own can do the same with ``from agentload.runtime.locustfile import *``.
+Its users are agentload's, one class per strategy (HttpStatelessAgent, HttpChainedAgent, WsAgent,
+WsStoredAgent, ChatAgent); importing them installs agentload's options and listeners. A locustfile of
+your own does the same with ``from agentload import *`` and may define users of its own beside them.
 """
 
-from agentload.runtime import plugin  # noqa: F401  (registers agentload's options and listeners)
-from agentload.runtime.users import USER_CLASSES
-
-globals().update({cls.__name__: cls for cls in USER_CLASSES.values()})  # Locust finds users by name here
-__all__ = sorted(cls.__name__ for cls in USER_CLASSES.values())
+from agentload import *  # noqa: F403

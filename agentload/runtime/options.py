@@ -11,10 +11,10 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,6 +31,10 @@ from ..workload.profile import MINIMAL, ClientProfile, load_profile
 from .loop import Loop
 
 USER_AGENT = f"agentload/{__version__}"
+RUN_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}")
+MAX_SESSION_RATE = 10_000  # sessions/s per strategy across the fleet
+MAX_TASK_RATE = 100.0  # tasks/s per agent
+STRATEGIES_KEY = "agentload_strategies"  # on the parsed options: the strategies the master chose (selection)
 
 
 class WsCompression(StrEnum):
@@ -164,8 +168,9 @@ class RunOptions:
     task_rate: float = opt(
         0.0,
         "tasks per second each agent starts (open loop, Locust's constant_throughput); 0 = back to back "
-        "(closed loop)",
+        f"(closed loop); at most {MAX_TASK_RATE:g} (a task is at least one model turn)",
         minimum=0,
+        maximum=MAX_TASK_RATE,
         meaning="0 = closed loop",
         web_ui=True,
     )
@@ -173,8 +178,10 @@ class RunOptions:
         0.0,
         "open-loop sessions: agent sessions that arrive per second, for each strategy, across the fleet; "
         "each opens its own connection, runs one task and leaves (-u caps how many run at once; an arrival "
-        "that finds no free agent is dropped and counted); 0 = agents work back to back",
+        "that finds no free agent is dropped and counted); 0 = agents work back to back; at most "
+        f"{MAX_SESSION_RATE:,} (one arrival clock per strategy and process could not keep up past it)",
         minimum=0,
+        maximum=MAX_SESSION_RATE,
         meaning="0 = no sessions loop",
         web_ui=True,
     )
@@ -230,13 +237,22 @@ def parse_list(value: str) -> list[str]:
 
 
 def parse_strategies(value: str) -> list[Strategy]:
-    names = parse_list(value or "all")
+    """``--strategy``: the names, each once ("all" for every one)."""
+    names = parse_list(value)
+    if not names:
+        raise AgentloadError(f"--strategy: empty; give one or more of {', '.join(NAMES)}, or all")
     if names == ["all"]:
         names = list(NAMES)
     unknown = [n for n in names if n not in BY_NAME]
     if unknown:
         raise AgentloadError(f"--strategy: unknown strategy {unknown[0]!r} (use one of: {', '.join(NAMES)})")
-    return [BY_NAME[n] for n in names]
+    return [BY_NAME[n] for n in dict.fromkeys(names)]
+
+
+def repeated(value: str) -> list[str]:
+    """The names a comma-separated option gives more than once (legal: each counts once)."""
+    names = parse_list(value)
+    return sorted({n for n in names if names.count(n) > 1})
 
 
 def is_loopback(host: str) -> bool:
@@ -251,7 +267,12 @@ def is_loopback(host: str) -> bool:
 
 def check_host(host: str) -> None:
     """``--host`` names an http(s) origin, and a target that is not this machine has an API key."""
-    u = urlsplit(host)
+    try:
+        u = urlsplit(host)
+    except ValueError as e:  # (an unclosed IPv6 bracket, say)
+        raise AgentloadError(
+            f"--host: {host!r} is not a URL ({e}; e.g. http://[::1]:8000 or http://127.0.0.1:8000)"
+        ) from None
     try:
         port_ok = u.port is None or u.port > 0
     except ValueError:  # not a number, or past 65535
@@ -270,18 +291,6 @@ def check_host(host: str) -> None:
             f"--host {u.hostname} is not the local mock and {API_KEY_ENV} is not set "
             f"(export {API_KEY_ENV}=... or point --host at the mock)"
         )
-
-
-def check_output_path(flag: str, path: str) -> None:
-    """A file this run will write names a file in a folder that exists or can be made, and writable."""
-    p = Path(path)
-    if p.is_dir():
-        raise AgentloadError(f"{flag} {path}: is a folder; give a file path (e.g. {p / 'out.json'})")
-    parent = p.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise AgentloadError(f"{flag} {path}: {parent} is not a writable folder; write somewhere else")
 
 
 @dataclass(frozen=True)
@@ -306,7 +315,19 @@ class RunSettings:
     def build(cls, namespace: Any, host: str = "") -> RunSettings:
         o = read_options(RunOptions, namespace)
         strategies = parse_strategies(o.strategy)
-        names = parse_list(o.task or "all")
+        chosen = getattr(namespace, STRATEGIES_KEY, None)
+        if chosen is not None:  # what the master's selection made of --strategy and the user classes
+            strategies = [BY_NAME[n] for n in chosen if n in BY_NAME]
+        if o.run_id and not RUN_ID.fullmatch(o.run_id):
+            raise AgentloadError(
+                f"--run-id {o.run_id[:40]!r}: use up to 100 letters, digits, '.', '_', ':' or '-' (it names "
+                "the run in InfluxDB and in the dashboard's run filter)"
+            )
+        if not o.model.strip():
+            raise AgentloadError("--model: empty; give the model to request (e.g. --model gpt-5.4)")
+        names = parse_list(o.task)
+        if not names:
+            raise AgentloadError("--task: empty; give built-in task names or task files, or all")
         tasks = load_tasks(builtin_task_names() if names == ["all"] else names)
         if host:
             check_host(host)
@@ -345,6 +366,9 @@ class RunSettings:
             self.timeouts, o.uplink_kbps, self.ws_deflate, o.http_compression, o.http_accept_encoding
         )
 
+    def with_strategies(self, strategies: tuple[Strategy, ...]) -> RunSettings:
+        return replace(self, strategies=strategies)
+
     @property
     def strategy_names(self) -> list[str]:
         return [s.name for s in self.strategies]
@@ -373,16 +397,3 @@ def request_headers() -> dict[str, str]:
     if key:
         h["Authorization"] = f"Bearer {key}"
     return h
-
-
-def check_user_count(users: int, settings: RunSettings) -> None:
-    """Locust gives each strategy's class an equal weight: fewer agents than strategies leaves some
-    strategies without an agent, and their rows empty."""
-    n = len(settings.strategies)
-    if users < 0:
-        raise AgentloadError(f"-u/--users: must be 0 or more (got {users})")
-    if 0 < users < n:
-        raise AgentloadError(
-            f"-u/--users {users}: fewer agents than the {n} strategies (--strategy {settings.options.strategy}), "
-            f"so some would never run; give -u {n} or more, or fewer strategies"
-        )

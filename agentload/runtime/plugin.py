@@ -15,14 +15,16 @@ import gc
 import logging
 import secrets
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from locust import events
 from locust.env import Environment
 
 from ..core.errors import AgentloadError, stop_at_start
+from ..core.paths import check_output_file
 from ..core.protocol import API_KEY_ENV
-from ..influx.config import add_influx_options
+from ..influx.config import add_influx_options, influx_config
 from . import (
     cpu_watch,
     fatal,
@@ -31,14 +33,21 @@ from . import (
     locust_stats,
     loop,
     records_file,
+    selection,
     stopping,
     summary,
     web_ui,
 )
 from .context import RunContext, attach, context_of
-from .options import RunSettings, add_run_options, check_output_path, check_user_count, request_headers
-from .preflight import check_host
-from .role import Role
+from .options import (
+    STRATEGIES_KEY,
+    RunSettings,
+    add_run_options,
+    repeated,
+    request_headers,
+)
+from .preflight import check_host, check_tasks
+from .role import Role, role_of
 
 log = logging.getLogger("agentload")
 WEB_HOST_DEFAULT = "127.0.0.1"
@@ -55,14 +64,60 @@ def _on_parser(parser: Any) -> None:
     parser.set_defaults(web_host=WEB_HOST_DEFAULT, enable_rebalancing=True)
 
 
+@dataclass(frozen=True)
+class StartCheck:
+    """What the options of a run that is starting come to, checked: the settings, the user classes
+    it runs (runtime.selection) and the lines to warn with. A mistake raises AgentloadError."""
+
+    settings: RunSettings
+    classes: tuple[Any, ...]
+    warnings: tuple[str, ...]
+
+
+def check_start(options: Any, host: str, user_classes: list[Any], worker: bool, shape: bool) -> StartCheck:
+    """Every check of a run's options that needs no server: on a worker only what it rebuilds itself
+    (the master checks the rest). The plugin's init calls it; so does the bad-input suite."""
+    settings = RunSettings.build(options, host)
+    influx_config(options)
+    if worker:  # a worker keeps every class: the master picks
+        return StartCheck(settings, tuple(user_classes), ())
+    named = bool(getattr(options, "user_classes", None))
+    chosen = selection.select(user_classes, settings.options.strategy, named)
+    warnings = []
+    if twice := repeated(settings.options.strategy):
+        warnings.append(f"--strategy names {', '.join(twice)} more than once; each runs once")
+    o = settings.options
+    for flag, path in (("--records", o.records), ("--summary-json", o.summary_json)):
+        if path:  # the files the run will write can be written: checked before any load, not after it
+            check_output_file(flag, path)
+    starts_now = bool(getattr(options, "headless", False) or getattr(options, "autostart", False))
+    users = getattr(options, "num_users", None)
+    checks_users = starts_now and not shape and users is not None  # -u as Locust counts it (selection)
+    if checks_users and (warning := selection.check_users(int(users), chosen.classes)):
+        warnings.append(warning)
+    return StartCheck(settings.with_strategies(chosen.strategies), chosen.classes, tuple(warnings))
+
+
 @events.init.add_listener
 def _on_init(environment: Environment, runner: Any = None, **_kw: Any) -> None:
+    options = environment.parsed_options
+    worker = role_of(runner) == Role.WORKER
     try:
-        settings = RunSettings.build(environment.parsed_options, environment.host or "")
+        checked = check_start(
+            options,
+            environment.host or "",
+            environment.user_classes,
+            worker,
+            environment.shape_class is not None,
+        )
     except AgentloadError as e:
         stop_at_start(str(e))
-        return
-    ctx = attach(environment, settings)
+    for line in checked.warnings:
+        log.warning("agentload: %s", line)
+    if not worker:  # the workers get the strategies with the options
+        environment.user_classes[:] = list(checked.classes)
+        setattr(options, STRATEGIES_KEY, checked.settings.strategy_names)
+    ctx = attach(environment, checked.settings)
     # the components, each installing its own listeners; their order is the order of the end's lines
     summary.install(ctx)
     records_file.install(ctx)
@@ -77,10 +132,7 @@ def _on_init(environment: Environment, runner: Any = None, **_kw: Any) -> None:
     _connect_reports(ctx)
     try:
         assert ctx.influx is not None
-        ctx.influx.configure(environment.parsed_options)
-        if ctx.role != Role.WORKER:
-            _check_outputs(ctx)
-        _check_users(ctx)
+        ctx.influx.configure(options)
         _preflight(ctx)
         if ctx.role != Role.WORKER:
             ctx.influx.open()
@@ -88,34 +140,22 @@ def _on_init(environment: Environment, runner: Any = None, **_kw: Any) -> None:
             records_file.open_for(ctx)
     except AgentloadError as e:
         stop_at_start(str(e))
-    wanted = set(settings.strategy_names)
-    selected = [
-        u for u in environment.user_classes if getattr(getattr(u, "strategy", None), "name", None) in wanted
-    ]
-    if selected and ctx.role != Role.WORKER:  # a worker keeps every class: the master picks
-        environment.user_classes[:] = selected
 
 
-def _check_outputs(ctx: RunContext) -> None:
-    """The files the run will write can be written: checked before any load, not after it."""
-    o = ctx.settings.options
-    for flag, path in (("--records", o.records), ("--summary-json", o.summary_json)):
-        if path:
-            check_output_path(flag, path)
+def _select(ctx: RunContext) -> None:
+    """At a test's start on the master: the classes (the web UI may have picked others since) and the
+    strategies they run (runtime.selection); the workers get the strategies with the options."""
+    env = ctx.environment
+    named = bool(getattr(env.parsed_options, "user_classes", None))
+    chosen = selection.select(env.user_classes, ctx.settings.options.strategy, named)
+    env.user_classes[:] = list(chosen.classes)
+    ctx.settings = ctx.settings.with_strategies(chosen.strategies)
+    setattr(env.parsed_options, STRATEGIES_KEY, chosen.names)
 
 
 def _starts_now(ctx: RunContext) -> bool:
     o = ctx.environment.parsed_options
     return bool(getattr(o, "headless", False) or getattr(o, "autostart", False))
-
-
-def _check_users(ctx: RunContext) -> None:
-    env = ctx.environment
-    if ctx.role == Role.WORKER or env.shape_class is not None or not _starts_now(ctx):
-        return
-    users = getattr(env.parsed_options, "num_users", None)
-    if users is not None:
-        check_user_count(int(users), ctx.settings)
 
 
 def _preflight(ctx: RunContext) -> None:
@@ -125,6 +165,7 @@ def _preflight(ctx: RunContext) -> None:
     if not env.host or not _starts_now(ctx) or ctx.role == Role.WORKER or ctx.settings.options.no_preflight:
         return
     check_host(env.host, request_headers(), ctx.settings.timeouts.connect_s, API_KEY_ENV)
+    check_tasks(env.host, request_headers(), ctx.settings.timeouts.connect_s, ctx.settings.tasks)
     if ctx.influx is not None and ctx.influx.config is not None:
         ctx.influx.config.target.check()
 
@@ -149,6 +190,8 @@ def _on_test_start(environment: Environment, **_kw: Any) -> None:
     runner = environment.runner
     try:
         ctx.settings = RunSettings.build(environment.parsed_options, environment.host or "")
+        if ctx.role != Role.WORKER:  # (the web UI may have picked other classes since)
+            _select(ctx)
         assert ctx.influx is not None
         ctx.influx.configure(environment.parsed_options)
         records_file.open_for(ctx)

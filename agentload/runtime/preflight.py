@@ -9,14 +9,18 @@ answers 404, which is fine).
 
 from __future__ import annotations
 
+import json
 import ssl
 import urllib.error
 import urllib.request
-from urllib.parse import urlsplit
+from collections.abc import Sequence
+from urllib.parse import urlencode, urlsplit
 
 from ..client import api_base
 from ..client.wire.counting import trust
 from ..core.errors import AgentloadError
+from ..core.protocol import CONTROL_PREFIX
+from ..workload import Task
 
 AUTH_STATUSES = (401, 403)
 
@@ -56,3 +60,30 @@ def check_host(host: str, headers: dict[str, str], timeout_s: float, key_env: st
             f"--host {where}: cannot connect ({text}); start the server (agentload mock --port N) or fix "
             "--host (--no-preflight skips this check)"
         ) from None
+
+
+def check_tasks(host: str, headers: dict[str, str], timeout_s: float, tasks: Sequence[Task]) -> None:
+    """Against agentload's mock (it answers ``/_agentload/tasks``; any other server does not, and is
+    not asked again): does it know every task the run plays? A task it does not know would fail every
+    first turn with a 400."""
+    query = urlencode([("name", t.name) for t in tasks])
+    u = urlsplit(host)
+    url = f"{u.scheme}://{u.netloc}{CONTROL_PREFIX}/tasks?{query}"
+    ctx = None
+    if url.startswith("https"):
+        ctx = ssl.create_default_context()
+        trust(ctx)
+    try:
+        with urllib.request.urlopen(
+            urllib.request.Request(url, headers=headers), timeout=timeout_s, context=ctx
+        ) as r:
+            unknown = set(json.loads(r.read(1 << 20)).get("unknown") or [])
+    except (urllib.error.URLError, OSError, ValueError, AttributeError):
+        return  # not the mock (or no answer): the model decides what each task does
+    for t in tasks:
+        if t.name in unknown:
+            given = f" {t.source}" if t.source else " FILE"
+            raise AgentloadError(
+                f"--task {t.source or t.name}: the mock at {_origin(host)} does not know task {t.name!r}; "
+                f"start it with agentload mock --task{given} (or give a built-in task)"
+            )

@@ -45,6 +45,7 @@ class Summary:
         self.stopped: float | None = None
         self._rows: tuple[float, list[ComparisonRow]] | None = None
         self._rows_cost_s = 0.0
+        self.table_shown = False  # this run's table was printed (at a web UI's Stop)
 
     def add_attempt(self, strategy: str) -> None:
         self.by_strategy[strategy].add_attempt()
@@ -82,7 +83,7 @@ class Summary:
         self.started, self.stopped, self._rows = time.monotonic(), None, None
 
     def test_start(self) -> None:
-        self.started, self.stopped = time.monotonic(), None
+        self.started, self.stopped, self.table_shown = time.monotonic(), None, False
 
     def test_stop(self) -> None:
         """The run's time ends when its agents were told to stop (called first thing at test stop, before
@@ -156,18 +157,27 @@ def install(ctx: RunContext) -> Summary:
     ev.merge.add_listener(merge)
     if ctx.role.reports:
         ev.finish.add_listener(lambda: _finish(ctx, summary))
+        if ctx.environment.web_ui is not None:  # the web UI's Stop ends a run, not the process
+            ev.run_stopped.add_listener(lambda: _show_table(ctx, summary, summary.rows()))
     return summary
+
+
+def _show_table(ctx: RunContext, summary: Summary, rows: list[ComparisonRow]) -> None:
+    """The comparison table, once per run: at its stop in the web UI, else at the end."""
+    if not summary.by_strategy or summary.table_shown:
+        return
+    profiles = ", ".join(ctx.settings.profile_names)
+    ctx.say(
+        "\nagentload: per-strategy comparison (per completed task; bytes are exact wire bytes; "
+        f"client profile: {profiles})\n"
+    )
+    ctx.say(summary.table(rows))
+    summary.table_shown = True
 
 
 def _finish(ctx: RunContext, summary: Summary) -> None:
     rows = summary.rows()
-    if summary.by_strategy:
-        profiles = ", ".join(ctx.settings.profile_names)
-        ctx.say(
-            "\nagentload: per-strategy comparison (per completed task; bytes are exact wire bytes; "
-            f"client profile: {profiles})\n"
-        )
-        ctx.say(summary.table(rows))
+    _show_table(ctx, summary, rows)
     _settle_exit_code_for_429s(ctx, summary)
     _check_objectives(ctx, rows)
     tot = summary.overall()

@@ -1,4 +1,4 @@
-"""The Locust users: one agent each, one class per strategy (their names come from the registry).
+"""The Locust users: one agent each, one class per strategy (``from agentload import WsAgent``).
 
 One user = one agent = one connection (HTTP keep-alive or WebSocket), working through the selected
 tasks one after another, like a developer's agent process. Its agent hands every record to the run's
@@ -19,7 +19,8 @@ from locust import User, constant_throughput, task
 from ..client import Agent, Transport, api_base, make_transport
 from ..client.backoff import TaskBackoff
 from ..core.records import ErrorKind
-from ..core.strategies import STRATEGIES, Strategy
+from ..core.strategies import BY_NAME, STRATEGIES, Strategy
+from . import plugin  # noqa: F401  (importing the users installs agentload's options and listeners)
 from .context import context_of
 from .loop import Clock, LoopKind
 from .options import request_headers
@@ -105,11 +106,54 @@ class AgentUser(User):
             ctx.sessions.leave(type(self).__name__)
 
 
-def _user_class(strategy: Strategy) -> type[AgentUser]:
-    doc = f"The {strategy.name} strategy: {strategy.summary}."
-    return type(
-        strategy.user_class, (AgentUser,), {"strategy": strategy, "__doc__": doc, "__module__": __name__}
-    )
+# One class per strategy, written out so that Locust (by name on the command line, --class-picker),
+# IDEs and mypy see them; the registry (core.strategies) names each one, and check_registry holds
+# the two to each other at import.
 
 
-USER_CLASSES: dict[str, type[AgentUser]] = {s.name: _user_class(s) for s in STRATEGIES}  # by strategy
+class HttpStatelessAgent(AgentUser):
+    """POST /v1/responses, store=false: instructions, tools and the whole history every turn."""
+
+    strategy = BY_NAME["http-stateless"]
+
+
+class HttpChainedAgent(AgentUser):
+    """POST /v1/responses, store=true: previous_response_id and the new tool outputs."""
+
+    strategy = BY_NAME["http-chained"]
+
+
+class WsAgent(AgentUser):
+    """Responses WebSocket mode, store=false: previous_response_id and the new tool outputs on one
+    connection (the connection holds the state: a reconnect resends the full context)."""
+
+    strategy = BY_NAME["ws"]
+
+
+class WsStoredAgent(AgentUser):
+    """Responses WebSocket mode, store=true: the same; a reconnect continues from the stored response."""
+
+    strategy = BY_NAME["ws-stored"]
+
+
+class ChatAgent(AgentUser):
+    """POST /v1/chat/completions: the whole message history every turn."""
+
+    strategy = BY_NAME["chat"]
+
+
+__all__ = ["AgentUser", "ChatAgent", "HttpChainedAgent", "HttpStatelessAgent", "WsAgent", "WsStoredAgent"]
+USER_CLASSES: dict[str, type[AgentUser]] = {
+    c.strategy.name: c for c in (HttpStatelessAgent, HttpChainedAgent, WsAgent, WsStoredAgent, ChatAgent)
+}  # by strategy, in the registry's order
+
+
+def check_registry() -> None:
+    """Every strategy has its user class here, under the name the registry gives it."""
+    written = {name: cls.__name__ for name, cls in USER_CLASSES.items()}
+    registry = {s.name: s.user_class for s in STRATEGIES}
+    if written != registry or list(written) != list(registry):
+        raise RuntimeError(f"runtime/users.py's classes {written} do not match core.strategies {registry}")
+
+
+check_registry()

@@ -6,7 +6,7 @@ to ``/stats/requests``, which the UI polls; RESET clears it with Locust's own st
 
 The swarm form carries agentload's options (those whose field says ``web_ui``). Before Locust starts a
 swarm, they are checked here as every value is (a bad one answers ``success: false`` with the one-line
-message, and nothing starts), and the strategies they name choose the user classes the swarm runs.
+message, and nothing starts), and the strategies they name choose the user classes the swarm runs (runtime.selection).
 Locust then puts the form's values into the options, which the master hands to its workers.
 """
 
@@ -14,18 +14,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 from typing import TYPE_CHECKING, Any
 
 from flask import jsonify, request
 
 from ..core.errors import AgentloadError
 from ..metrics import WEB_COLUMNS, text_rows
-from .options import RunSettings, check_user_count
+from . import selection
+from .options import STRATEGIES_KEY, RunSettings
 
 if TYPE_CHECKING:
     from .context import RunContext
     from .summary import Summary
 
+log = logging.getLogger("agentload")
 TAB_KEY = "agentload"
 TOTALS_PATH = "/agentload/totals"
 SAMPLES_PATH = "/agentload/samples"
@@ -65,12 +68,15 @@ def install(ctx: RunContext) -> None:
             return None
         try:
             settings, users = swarm_settings(ctx, request.form)
-            if not web_ui.userclass_picker_is_active and ctx.environment.shape_class is None:
-                check_user_count(users, settings)
+            chosen = swarm_selection(ctx, settings, request.form, web_ui.userclass_picker_is_active)
+            if ctx.environment.shape_class is None and (
+                warning := selection.check_users(users, chosen.classes)
+            ):
+                log.warning("agentload: %s", warning)
         except AgentloadError as e:
             return jsonify({"success": False, "message": str(e), "host": ctx.environment.host})
-        if not web_ui.userclass_picker_is_active:
-            choose_user_classes(ctx, settings)
+        if not web_ui.userclass_picker_is_active:  # (with the picker, Locust sets the classes itself)
+            use_user_classes(ctx, chosen.classes)
         return None
 
     ctx.environment.events.reset_stats.add_listener(summary.reset)
@@ -88,6 +94,7 @@ def install(ctx: RunContext) -> None:
 def swarm_settings(ctx: RunContext, form: Any) -> tuple[RunSettings, int]:
     """The settings a swarm with this form would run with, checked, and its agent count."""
     options = argparse.Namespace(**vars(ctx.environment.parsed_options))
+    options.__dict__.pop(STRATEGIES_KEY, None)  # (the form's --strategy and classes choose anew)
     for key, value in form.items():
         if key in ("user_count", "spawn_rate", "user_classes", "run_time", "shape_class", "profile"):
             continue
@@ -105,13 +112,25 @@ def swarm_settings(ctx: RunContext, form: Any) -> tuple[RunSettings, int]:
     return RunSettings.build(options, form.get("host") or ctx.environment.host or ""), users
 
 
-def choose_user_classes(ctx: RunContext, settings: RunSettings) -> None:
-    """The swarm runs the classes of the strategies it names (the master dispatches by class)."""
-    env, runner = ctx.environment, ctx.environment.runner
+def swarm_selection(ctx: RunContext, settings: RunSettings, form: Any, picker: bool) -> selection.Selection:
+    """The classes a swarm with this form runs (runtime.selection): the picker's choice, else those
+    named on the command line, else the locustfile's; --strategy from the form beside them."""
+    env = ctx.environment
     available: dict[str, Any] = dict(env.available_user_classes or {}) or {
         c.__name__: c for c in env.user_classes
     }
-    chosen = [available[s.user_class] for s in settings.strategies if s.user_class in available]
-    if chosen and runner is not None and runner.state not in ("running", "spawning"):
-        env.user_classes = chosen
+    named = (
+        list(form.getlist("user_classes"))
+        if picker
+        else list(getattr(env.parsed_options, "user_classes", []) or [])
+    )
+    classes = [available[n] for n in named if n in available] or list(available.values())
+    return selection.select(classes, settings.options.strategy, bool(named))
+
+
+def use_user_classes(ctx: RunContext, classes: tuple[Any, ...]) -> None:
+    """The swarm runs these classes (the master dispatches by class)."""
+    env, runner = ctx.environment, ctx.environment.runner
+    if classes and runner is not None and runner.state not in ("running", "spawning"):
+        env.user_classes = list(classes)
         runner._users_dispatcher = None  # rebuilt for these classes when the swarm starts

@@ -93,16 +93,18 @@ def _marker(kind: str, x: float, y: float, c: str) -> str:
     return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{c}"/>'
 
 
-def _open(title: str, x_label: str, y_label: str, height: int = H) -> list[str]:
+def _open(
+    title: str, x_label: str, y_label: str, height: int = H, pad_l: int = PAD_L, plot_w: int = PLOT_W
+) -> list[str]:
     plot_h = height - PAD_T - PAD_B
     return [
         f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="{W}" height="{height}" '
         f'viewBox="0 0 {W} {height}" font-family="sans-serif" font-size="11" role="img" '
         f'aria-label="{escape(title)}">',
         f'<text x="{PAD_L}" y="18" font-size="13" font-weight="bold">{escape(title)}</text>',
-        f'<rect class="plot" x="{PAD_L}" y="{PAD_T}" width="{PLOT_W}" height="{plot_h}" fill="none" '
+        f'<rect class="plot" x="{pad_l}" y="{PAD_T}" width="{plot_w}" height="{plot_h}" fill="none" '
         'stroke="#bbb"/>',
-        f'<text x="{PAD_L + PLOT_W / 2}" y="{height - 6}" text-anchor="middle">{escape(x_label)}</text>',
+        f'<text x="{pad_l + plot_w / 2}" y="{height - 6}" text-anchor="middle">{escape(x_label)}</text>',
         f'<text x="14" y="{PAD_T + plot_h / 2}" text-anchor="middle" '
         f'transform="rotate(-90 14 {PAD_T + plot_h / 2})">{escape(y_label)}</text>',
     ]
@@ -217,41 +219,62 @@ def bar_chart(title: str, y_label: str, bars: dict[str, float]) -> str:
     return "\n".join(parts)
 
 
+CHAR_W = 6.5  # a generous width of one character at the charts' 11 px sans-serif
+
+
+def interval_axis(values: Sequence[float]) -> Axis:
+    """An axis over ``values`` with 0 inside it and room on both sides of 0 (an estimate of -3 % is not
+    drawn on the plot's border): each side reaches at least a fifth of the span past 0."""
+    lo, hi = min(values), max(values)
+    span = (hi - lo) or max(abs(hi), 1.0)
+    lo, hi = min(lo, -0.2 * span), max(hi, 0.2 * span)
+    pad = 0.05 * (hi - lo)
+    ticks = nice_ticks(lo - pad, hi + pad, 6)
+    return Axis(ticks[0], ticks[-1])
+
+
 def interval_chart(
     title: str, x_label: str, items: list[tuple[str, str, float, tuple[float, float] | None]]
 ) -> str:
     """(label, series name, value, its 95 % interval) as a dot with whiskers on one row each, against a
-    zero line: an interval that crosses it is no difference the run can tell from noise."""
+    zero line inside the plot: an interval that crosses it is no difference the run can tell from noise.
+    A value without an interval is a dot alone. The row labels stand in a column of their own, left of
+    the plot, clear of the dots and the grid."""
     height = PAD_T + PAD_B + max(1, len(items)) * ROW_H
     plot_h = height - PAD_T - PAD_B
-    values = [v for _, _, v, ci in items for v in (v, *(ci or ()))] + [0.0]
-    x_ticks = nice_ticks(min(values), max(values), 6)
-    x_axis = Axis(x_ticks[0], x_ticks[-1])
-    parts = _open(title, x_label, "", height)
+    pad_l = max(PAD_L, min(260, round(12 + CHAR_W * max((len(i[0]) for i in items), default=0))))
+    plot_w = PLOT_W - (pad_l - PAD_L)
+    x_axis = interval_axis([v for _, _, v, ci in items for v in (v, *(ci or ()))] + [0.0])
+    x_ticks = nice_ticks(x_axis.lo, x_axis.hi, 6)
+    parts = _open(title, x_label, "", height, pad_l, plot_w)
 
     def px(v: float) -> float:
-        return PAD_L + x_axis.at(v, PLOT_W)
+        return pad_l + x_axis.at(v, plot_w)
 
     for t in x_ticks:
-        stroke = "#888" if t == 0 else "#eee"
-        parts.append(
-            f'<line x1="{px(t):.1f}" x2="{px(t):.1f}" y1="{PAD_T}" y2="{PAD_T + plot_h}" stroke="{stroke}"/>'
-        )
+        if not x_axis.lo <= t <= x_axis.hi:
+            continue
+        kind = ' class="zero" stroke="#888"' if t == 0 else ' stroke="#eee"'
+        parts.append(f'<line{kind} x1="{px(t):.1f}" x2="{px(t):.1f}" y1="{PAD_T}" y2="{PAD_T + plot_h}"/>')
         parts.append(f'<text x="{px(t):.1f}" y="{PAD_T + plot_h + 14}" text-anchor="middle">{fmt(t)}</text>')
     entries: dict[str, tuple[str, str, str]] = {}
     for i, (label, name, v, ci) in enumerate(items):
-        y = PAD_T + 20 + i * ROW_H
+        y = PAD_T + ROW_H / 2 + i * ROW_H
         c = _colour(name, i)
         entries.setdefault(name, (name, c, "circle"))
-        lo, hi = ci if ci is not None else (v, v)
+        bar = ""
+        if ci is not None:
+            lo, hi = ci
+            bar = (
+                f'<line x1="{px(lo):.1f}" x2="{px(hi):.1f}" y1="{y}" y2="{y}" stroke="{c}" stroke-width="2"/>'
+                f'<line x1="{px(lo):.1f}" x2="{px(lo):.1f}" y1="{y - 5}" y2="{y + 5}" stroke="{c}"/>'
+                f'<line x1="{px(hi):.1f}" x2="{px(hi):.1f}" y1="{y - 5}" y2="{y + 5}" stroke="{c}"/>'
+            )
         parts.append(
-            f'<g class="series" data-series="{escape(label)}">'
-            f'<line x1="{px(lo):.1f}" x2="{px(hi):.1f}" y1="{y}" y2="{y}" stroke="{c}" stroke-width="2"/>'
-            f'<line x1="{px(lo):.1f}" x2="{px(lo):.1f}" y1="{y - 5}" y2="{y + 5}" stroke="{c}"/>'
-            f'<line x1="{px(hi):.1f}" x2="{px(hi):.1f}" y1="{y - 5}" y2="{y + 5}" stroke="{c}"/>'
-            f"{_marker('circle', px(v), y, c)}</g>"
+            f'<g class="series" data-series="{escape(label)}" data-interval="{"yes" if ci else "no"}">'
+            f"{bar}{_marker('circle', px(v), y, c)}</g>"
         )
-        parts.append(f'<text x="{PAD_L + 4}" y="{y - 8}" fill="#444">{escape(label)}</text>')
+        parts.append(f'<text class="row-label" x="6" y="{y + 4}" fill="#444">{escape(label)}</text>')
     parts += _legend(list(entries.values()), "dot: estimate; bar: 95 % CI")
     parts.append("</svg>")
     return "\n".join(parts)

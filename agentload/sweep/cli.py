@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import AgentloadError
+from ..core.paths import check_output_folder
 from ..core.strategies import NAMES
 from ..metrics.slo import parse_slo
 from .demo import DEMO, DEMO_AGENTS, run_demo
@@ -133,6 +134,7 @@ def _demo(a: argparse.Namespace) -> int:
         raise AgentloadError(
             "demo: --agents must be 1 or more, --processes 1 or more, --tool-latency-scale 0 or more"
         )
+    check_output_folder("--out", a.out)
     return _interruptible(
         lambda: run_demo(
             a.out,
@@ -166,6 +168,7 @@ def _sweep(a: argparse.Namespace) -> int:
         master_url=a.master_url or "",
         slo=a.slo or "",
     )
+    check_output_folder("--out", out)
     if spec.master_url and (spec.locust_args or spec.task_target):
         raise AgentloadError(
             "--master-url: the master's own options apply; -- options and --tasks need local cells"

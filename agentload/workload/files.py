@@ -30,6 +30,10 @@ def builtin_task_names(tasks_dir: Path = TASKS_DIR) -> list[str]:
 def resolve_task_path(name_or_path: str, tasks_dir: Path = TASKS_DIR) -> Path:
     """A task by built-in name (``fix-failing-test``) or by file path."""
     p = Path(name_or_path)
+    if p.is_dir():
+        raise TaskFileError(
+            str(p), "", "is a folder", f"give a task file in it (e.g. {p / 'my-task.yaml'}) or a built-in name"
+        )
     if p.suffix in TASK_SUFFIXES:
         if not p.is_file():
             raise TaskFileError(str(p), "", "file not found", "give an existing task file or a built-in name")

@@ -1,13 +1,26 @@
-"""Bad input: one line naming the flag or the file and the fix, exit 2, no traceback, before any load."""
+"""Bad input: one line naming the flag or the file and the fix, exit 2, no traceback, before any load.
+
+The table in tests/bad_input.py (every agentload option and every flag and argument of every command,
+each with a bad value) runs in one process; the cases here run the real commands, for the paths that
+need them: the ``locust`` command's own exit, the mock a run talks to, every command's --help.
+"""
 
 from __future__ import annotations
 
+import argparse
+import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from agentload.cli import build_parser
+from agentload.core.fields import flag_of, option_fields
+from agentload.influx.config import InfluxOptions
+from agentload.runtime.options import RunOptions
+from tests import bad_input
 from tests.paths import ROOT
 from tests.runlocust import run_briefly
 
@@ -58,7 +71,7 @@ def not_a_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (["--host", "http://127.0.0.1:9", "--slo", "task_s=fast"], "--slo"),
         (["--host", "http://127.0.0.1:9", "--uplink-kbps", "inf"], "--uplink-kbps"),
         (["--host", "http://127.0.0.1:9", "--uplink-kbps", "-1"], "--uplink-kbps"),
-        (["--host", "http://127.0.0.1:9", "--strategy", "all"], "-u/--users"),  # 1 agent, 5 strategies
+        (["--host", "http://127.0.0.1:9", "-u", "0"], "-u/--users"),
         (["--host", "http://127.0.0.1:9", "-u", "-3"], "-u/--users"),
     ],
 )
@@ -92,3 +105,95 @@ def test_bad_input_to_the_commands(tmp_path: Path, not_a_folder: Path) -> None:
     bad.mkdir()
     (bad / "cells.jsonl").write_text('{"id": "x", "spec": \n')
     one_line(agentload("report", str(bad)), "cells.jsonl", "line 1")
+
+
+@pytest.fixture(scope="module")
+def table() -> list[dict[str, Any]]:
+    """Every case of the table, tried once (tests/bad_input.py)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.bad_input"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    assert len(results) == len(bad_input.CASES), proc.stderr[-3000:]
+    return results
+
+
+@pytest.mark.parametrize(
+    "index", range(len(bad_input.CASES)), ids=[" ".join(a[1:])[:80] for a, _ in bad_input.CASES]
+)
+def test_the_table(table: list[dict[str, Any]], index: int) -> None:
+    argv, needle = bad_input.CASES[index]
+    got = table[index]
+    err = got["stderr"]
+    assert got["code"] != bad_input.ACCEPTED, f"{' '.join(argv)}: accepted (it would have started)"
+    assert got["code"] == 2, (got["code"], err[-2000:])
+    assert "Traceback" not in err, err[-3000:]
+    lines = [line for line in err.splitlines() if line.strip()]
+    ours = [line for line in lines if line.startswith("agentload")]
+    if ours:  # agentload's own check: one line
+        assert len(ours) == 1, err
+        assert needle in ours[0], ours[0]
+    else:  # Locust's own parser refused a value (its usage and one error line naming the flag)
+        assert argv[0] in ("locust", "probe") and needle in lines[-1], err
+
+
+def _flags_of_the_commands() -> set[str]:
+    out: set[str] = set()
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name, parser in sub.choices.items():
+        for action in parser._actions:
+            for flag in action.option_strings:
+                if flag not in ("-h", "--help"):
+                    out.add(f"{name} {flag}")
+    return out
+
+
+def test_the_table_tries_every_option_and_every_flag_of_every_command(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from agentload.probe.options import ProbeOptions
+
+    tried = {(argv[0] if argv[0] != "agentload" else argv[1], a) for argv, _ in bad_input.CASES for a in argv}
+    run_flags = {
+        flag_of(f, o) for cls in (RunOptions, InfluxOptions, ProbeOptions) for f, o, _ in option_fields(cls)
+    }
+    untried = sorted(f for f in run_flags if not any(f == a.split("=")[0] for _, a in tried))
+    assert not untried, f"options no bad-input case tries: {untried}"
+    untried = sorted(
+        f
+        for f in _flags_of_the_commands()
+        if (f.split()[0], f.split()[1]) not in {(c, a.split("=")[0]) for c, a in tried}
+    )
+    assert not untried, f"command flags no bad-input case tries: {untried}"
+    commands = {argv[1] for argv, _ in bad_input.CASES if argv[0] == "agentload"} | {"probe", "locust"}
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(sub.choices) - {"locustfile"} <= commands | {"locustfile"}
+    with capsys.disabled():
+        print(f"\nbad-input suite: {len(bad_input.CASES)} cases in the table, every option and flag tried")
+
+
+def test_every_help_prints() -> None:
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for args in ([], *([name] for name in sub.choices)):
+        proc = agentload(*args, "--help")
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr, (args, proc.stderr[-2000:])
+        assert "usage" in proc.stdout.lower(), (args, proc.stdout[:500])
+    locust = subprocess.run(
+        [sys.executable, "-m", "locust", "-f", "locustfile.py", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert locust.returncode == 0 and "--strategy" in locust.stdout, locust.stderr[-2000:]
+
+
+def test_a_task_the_mock_does_not_know_stops_the_run_at_start(start_mock) -> None:  # type: ignore[no-untyped-def]
+    mock = start_mock()
+    proc = run_briefly("--host", mock.url, "--task", "tasks/example-two-turn.yaml", run_time="20s")
+    line = one_line(proc, "--task", "does not know", "agentload mock --task tasks/example-two-turn.yaml")
+    model_requests = [
+        e for e in mock.stats()["exchanges"] if e["path"].startswith(("/v1/responses", "/v1/chat"))
+    ]
+    assert model_requests == [], (line, model_requests)  # stopped before any agent sent a turn

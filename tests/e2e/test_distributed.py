@@ -6,11 +6,13 @@ the workers' records; and with one worker killed mid-run the other goes on and t
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
 import time
 from collections import defaultdict
+from datetime import datetime
 from pathlib import Path
 
 import psutil
@@ -18,6 +20,7 @@ import pytest
 
 from agentload.launch import procs
 from agentload.mock import MockProcess
+from agentload.runtime import final_reports
 from tests.paths import ROOT
 from tests.runlocust import read_records
 
@@ -95,6 +98,14 @@ def test_the_run_survives_a_killed_worker_and_the_master_reports_it(
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert len(summary["missing_workers"]) == 1, summary["missing_workers"]
     assert "no final report from 1 worker" in err + out
+    # the master knew the worker was gone: it did not wait out the final reports' margin for it
+    stamps = {
+        what: datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S,%f")
+        for what, needle in (("stop", "--run-time limit reached"), ("named", "no final report from 1 worker"))
+        if (m := re.search(r"\[([\d-]+ [\d:,]+)\][^\n]*" + re.escape(needle), err + out))
+    }
+    assert len(stamps) == 2, (err + out)[-3000:]
+    assert (stamps["named"] - stamps["stop"]).total_seconds() < final_reports.MARGIN_S, stamps
     assert proc.returncode != 0  # a run that lost a worker's tail is not a clean run
     survivors = [f for f in tmp_path.glob("records.*.jsonl") if summary["missing_workers"][0] not in f.name]
     assert len(survivors) == 1

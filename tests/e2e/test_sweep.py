@@ -44,7 +44,12 @@ for (const svg of document.querySelectorAll('svg.chart')) {
   out.push({title: svg.getAttribute('aria-label'), legend: !!leg, clear: !!clear,
             inside: !!lb && lb.x + lb.width <= width + 0.5,
             series: [...svg.querySelectorAll('.series')].map(e => {
-              const b = e.getBBox(); return [e.dataset.series, b.width, b.height]; })});
+              const b = e.getBBox(); return [e.dataset.series, b.width, b.height]; }),
+            labels_clear: [...svg.querySelectorAll('text.row-label')].map(e => {
+              const b = e.getBBox(); return b.x + b.width <= plot.x; }),
+            zero_at: (z => z ? (z.x1.baseVal.value - plot.x) / plot.width : null)(svg.querySelector('line.zero')),
+            bars: [...svg.querySelectorAll('.series[data-interval]')].map(e =>
+              [e.dataset.interval, e.querySelectorAll('line').length])});
 }
 const header = [...document.querySelectorAll('#header dt')].map(e => e.textContent);
 const pre = document.createElement('pre');
@@ -194,6 +199,10 @@ def test_the_html_report_opens_in_headless_chromium_with_its_charts_drawn(sweep,
         assert len(c["series"]) >= 2, c  # a line, bar or interval per strategy
         if not title.startswith("429s"):  # (no 429 met: bars of height 0)
             assert all(w > 0 or h > 0 for _, w, h in c["series"]), c  # each drawn, not an empty element
+    change = next(c for t, c in charts.items() if t.startswith("Change against"))
+    assert change["labels_clear"] and all(change["labels_clear"]), change  # row labels left of the plot
+    assert 0.1 <= change["zero_at"] <= 0.9, change  # 0 inside the plot, with room on both sides
+    assert change["bars"] and all(n == (3 if has == "yes" else 0) for has, n in change["bars"]), change
     for item in ("target", "latency model", "client profile", "agents per cell", "cell length", "loop"):
         assert item in found["header"], found["header"]
     assert 'id="comparison"' in dom and 'id="projection"' in dom
