@@ -11,11 +11,11 @@ pays": this is that benchmark.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 import socket
 import time
+
+from agentload.core.websocket import OP_TEXT, accept_key, encode_frame
 
 from .harness import GEN_CORE, MOCK_CORE, banner, pin, table
 
@@ -24,15 +24,11 @@ PAYLOAD = (
     b'{"type":"response.function_call_arguments.delta","item_id":"fc_0123456789abcdef0123456789abcdef0001",'
     b'"output_index":2,"delta":"{\\"pa","obfuscation":"x1y2z3","sequence_number":12345}'
 )
-GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
 def _serve(listener: socket.socket) -> None:
     """Child: one connection at a time, handshake, then FRAMES frames, then close."""
-    frame = bytes([0x81, len(PAYLOAD)]) + PAYLOAD if len(PAYLOAD) < 126 else (
-        bytes([0x81, 126]) + len(PAYLOAD).to_bytes(2, "big") + PAYLOAD
-    )  # fmt: skip
-    block = frame * 1000
+    block = encode_frame(OP_TEXT, PAYLOAD) * 1000  # (a server's frames: unmasked)
     while True:
         conn, _ = listener.accept()
         head = b""
@@ -43,10 +39,9 @@ def _serve(listener: socket.socket) -> None:
             for line in head.split(b"\r\n")
             if line.lower().startswith(b"sec-websocket-key")
         )
-        accept = base64.b64encode(hashlib.sha1(key + GUID).digest())
         conn.sendall(
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+            b"Sec-WebSocket-Accept: " + accept_key(key).encode() + b"\r\n\r\n"
         )
         for _ in range(FRAMES // 1000):
             conn.sendall(block)

@@ -24,6 +24,7 @@ from geventhttpclient.response import HTTPConnectionClosed, HTTPParseError
 from ..core.deflate import BodyEncoding, DeflateParams
 from ..core.jsoncodec import dumps_utf8 as dumps
 from ..core.records import ErrorKind
+from ..core.sse import iter_sse
 from ..core.strategies import Api, Strategy
 from .bodies import chat_body, responses_body
 from .conversation import Conversation
@@ -31,7 +32,7 @@ from .settings import AgentSettings, Timeouts
 from .stream import ChatConsumer, ResponsesConsumer, TurnOutcome, error_from_body, event_type
 from .wire import rxstamp
 from .wire.counting import WireCounter
-from .wire.http import HttpReply, HttpWire, iter_sse
+from .wire.http import HttpReply, HttpWire
 from .wire.uplink import Uplink
 from .wire.websocket import WsClosed, WsConnection, WsHandshakeError
 
@@ -221,10 +222,10 @@ class _HttpStreaming:
                 error_from_body(out, reply.status, reply.read())
                 return out
             finished = consume_stream(
-                out, self._events(reply.lines()), self._feeder(out), reply.sock, self.timeouts
+                out, iter_sse(reply.pieces()), self._feeder(out), reply.sock, self.timeouts
             )
             phase = Phase.IDLE
-            for _ in reply.lines():  # the rest of the body (chunk terminator) so the connection is reusable
+            for _ in reply.pieces():  # the rest of the body (chunk terminator) so the connection is reusable
                 pass
             if not finished:
                 out.fail(ErrorKind.PROTOCOL, "stream ended without a terminal event", "truncated_stream")
@@ -250,9 +251,6 @@ class _HttpStreaming:
 
     def build_warmup(self, conv: Conversation, settings: AgentSettings) -> Request | None:
         return None  # warm-ups are WebSocket mode's
-
-    def _events(self, lines: Any) -> Iterable[tuple[str, bytes]]:
-        return iter_sse(lines)
 
     def _feeder(self, out: TurnOutcome) -> Callable[..., bool]:
         raise NotImplementedError

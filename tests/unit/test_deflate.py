@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from agentload.client.wire.websocket import RSV1, encode_frame
 from agentload.core.deflate import DeflateParams, MessageDeflate, MessageInflate, parse_answer
+from agentload.core.websocket import RSV1, encode_frame
 
 EVENTS = [json.dumps({"type": "response.output_text.delta", "delta": f"word {i} ", "sequence_number": i}).encode()
           for i in range(50)]  # fmt: skip

@@ -7,9 +7,10 @@ import json
 import pytest
 
 from agentload.client.stream import ChatConsumer, ResponsesConsumer, TurnOutcome, event_type
-from agentload.client.wire.http import iter_sse
-from agentload.client.wire.websocket import OP_TEXT, WsClosed, WsConnection, encode_frame, mask_payload
+from agentload.client.wire.websocket import WsClosed, WsConnection
 from agentload.core.records import ErrorKind
+from agentload.core.sse import iter_sse
+from agentload.core.websocket import OP_TEXT, encode_frame, mask_payload
 
 
 def test_sse_events_with_names_multi_line_data_and_no_trailing_blank() -> None:

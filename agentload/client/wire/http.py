@@ -1,8 +1,9 @@
 """HTTP/1.1 client for the agents: geventhttpclient (Locust's FastHttp stack) on counting sockets.
 
 One ``HttpWire`` per agent holds one keep-alive connection, like one agent process talking to the API.
-SSE bodies are read line by line with 64 KB socket reads (Locust's ``iter_lines`` uses 1 KB blocks and
-holds back the first events, which would distort time to first token).
+SSE bodies are read as they arrive, with 64 KB socket reads (Locust's ``iter_lines`` uses 1 KB blocks
+and holds back the first events, which would distort time to first token), and split into events by
+core.sse's parser (``iter_sse(reply.pieces())``).
 """
 
 from __future__ import annotations
@@ -28,46 +29,33 @@ BLOCK_SIZE = 65536
 
 @dataclass
 class HttpReply:
-    """A response whose body is still on the socket: ``lines()`` for SSE, ``read()`` for JSON."""
+    """A response whose body is still on the socket: ``pieces()`` for SSE, ``read()`` for JSON."""
 
     status: int
     headers: dict[str, str]
     _resp: Any = field(repr=False)
     counter: WireCounter | None = field(default=None, repr=False)  # counts the body's payload bytes
     _decoder: StreamDecoder | None = field(default=None, repr=False)  # a compressed body's, kept across reads
-    _pending: bytes = field(default=b"", repr=False)  # its decoded bytes after the last whole line
 
-    def lines(self) -> Iterator[bytes]:
-        if self.headers.get("content-encoding", "identity") not in ("identity", ""):
-            yield from self._decoded_lines()
-            return
-        readline = self._resp.readline
+    def pieces(self) -> Iterator[bytes]:
+        """The body as it arrives, a socket read's worth at a time, its Content-Encoding (gzip, zstd)
+        undone as each piece comes: the payload bytes count what it decodes to."""
+        enc = self.headers.get("content-encoding", "identity")
+        decoder = None
+        if enc not in ("identity", ""):
+            if self._decoder is None:  # (one per body: the rest of it may be read by a later call)
+                self._decoder = StreamDecoder(enc)
+            decoder = self._decoder
         counter = self.counter
-        while True:
-            line = readline(b"\n")
-            if not line:
-                return
+        piece = self._piece
+        while data := piece():
+            if decoder is not None:
+                data = decoder.decompress(data)
+                if not data:
+                    continue
             if counter is not None:
-                counter.payload_received += len(line)
-            yield line
-
-    def _decoded_lines(self) -> Iterator[bytes]:
-        """Lines of a compressed body (Content-Encoding gzip or zstd), decoded as each piece arrives:
-        the payload bytes count what it decodes to."""
-        if self._decoder is None:  # (one per body: the rest of it may be read by a later call)
-            self._decoder = StreamDecoder(self.headers["content-encoding"])
-        decoder = self._decoder
-        while piece := self._piece():
-            *whole, self._pending = (self._pending + decoder.decompress(piece)).split(b"\n")
-            for line in whole:
-                if self.counter is not None:
-                    self.counter.payload_received += len(line) + 1
-                yield line + b"\n"
-        if self._pending:
-            last, self._pending = self._pending, b""
-            if self.counter is not None:
-                self.counter.payload_received += len(last)
-            yield last
+                counter.payload_received += len(data)
+            yield data
 
     def _piece(self) -> bytes:
         """Whatever of the body has arrived (one socket read when none has), b"" at its end."""
@@ -207,22 +195,3 @@ class HttpWire:
 
     def close(self) -> None:
         self.client.close()
-
-
-def iter_sse(lines: Iterator[bytes]) -> Iterator[tuple[str, bytes]]:
-    """(event name, data bytes) per SSE event. The event name comes from the ``event:`` line, or is
-    '' (Chat Completions has none). The data is not JSON-decoded here: callers decode only what they need."""
-    event = ""
-    data: list[bytes] = []
-    for raw in lines:
-        line = raw.rstrip(b"\r\n")
-        if not line:
-            if data:
-                yield event, data[0] if len(data) == 1 else b"\n".join(data)
-            event, data = "", []
-        elif line.startswith(b"data:"):
-            data.append(line[6:] if line[5:6] == b" " else line[5:])
-        elif line.startswith(b"event:"):
-            event = line[6:].strip().decode()
-    if data:
-        yield event, b"\n".join(data)

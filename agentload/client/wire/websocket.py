@@ -3,8 +3,9 @@
 Why our own: the agents' receive path is the generator's hot loop. websocket-client validates UTF-8
 in pure Python by default and makes several small socket reads per frame; this client reads 64 KB
 blocks into one buffer and slices frames out of it, an order of magnitude more frames per CPU-second
-(bench/wsclient.py prints both; README, Performance). Client frames are masked with one big-integer XOR.
-Only what the Responses WebSocket mode needs: text frames, fragmentation, ping/pong, close, and
+(bench/wsclient.py prints both; README, Performance). The framing is core.websocket's codec (masking,
+fragments, control frames, permessage-deflate); this module does the I/O: the upgrade, the reads,
+answering pings and closes. Only what the Responses WebSocket mode needs: text frames, and
 permessage-deflate when asked (``deflate``: RFC 7692, offered on the upgrade as Codex offers it; the
 transform itself is core.deflate). The counter keeps the wire bytes (compressed frames, as TCP carries
 them) and the messages' payload bytes (before compression, after decompression) apart.
@@ -12,12 +13,7 @@ them) and the messages' payload bytes (before compression, after decompression) 
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
-import os
-import struct
-import zlib
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,11 +22,21 @@ import gevent.socket
 
 from ...core.deflate import DeflateParams, MessageDeflate, MessageInflate, mem_level_for, parse_answer
 from ...core.protocol import default_port
+from ...core.websocket import (
+    CLOSE_NORMAL,
+    OP_CLOSE,
+    OP_PING,
+    OP_PONG,
+    OP_TEXT,
+    WsCodec,
+    accept_key,
+    close_payload,
+    new_key,
+    parse_close,
+)
 from .counting import WireCounter, counting_socket, ssl_context
 from .uplink import Uplink
 
-_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 RECV_BLOCK = 65536
 
 
@@ -50,32 +56,6 @@ class WsHandshakeError(ConnectionError):
         super().__init__(f"websocket upgrade refused with HTTP {status}")
 
 
-def mask_payload(payload: bytes, key: bytes) -> bytes:
-    """XOR ``payload`` with the 4-byte ``key`` repeated (RFC 6455 5.3), as one big-integer operation."""
-    n = len(payload)
-    if n == 0:
-        return b""
-    k = (key * (n // 4 + 1))[:n]
-    return (int.from_bytes(payload, "little") ^ int.from_bytes(k, "little")).to_bytes(n, "little")
-
-
-RSV1 = 0x40  # a compressed message's first frame (RFC 7692)
-
-
-def encode_frame(opcode: int, payload: bytes, key: bytes | None = None, rsv1: bool = False) -> bytes:
-    """A single final client frame (masked, as RFC 6455 requires of clients)."""
-    key = key if key is not None else os.urandom(4)
-    n = len(payload)
-    b0 = 0x80 | opcode | (RSV1 if rsv1 else 0)
-    if n < 126:
-        head = struct.pack("!BB", b0, 0x80 | n)
-    elif n < 65536:
-        head = struct.pack("!BBH", b0, 0x80 | 126, n)
-    else:
-        head = struct.pack("!BBQ", b0, 0x80 | 127, n)
-    return head + key + mask_payload(payload, key)
-
-
 @dataclass
 class WsConnection:
     url: str
@@ -91,11 +71,9 @@ class WsConnection:
 
     def __post_init__(self) -> None:
         self.sock: Any = None
-        self._buf = bytearray()
-        self._pos = 0
+        self._head = bytearray()  # the upgrade's answer, until its head (and a refusal's body) is read
+        self._codec = WsCodec(client=True)  # the frames after it
         self.agreed: DeflateParams | None = None  # what the server accepted (None: no compression)
-        self._deflate: MessageDeflate | None = None
-        self._inflate: MessageInflate | None = None
 
     # ---------------------------------------------------------------------------------- handshake
     def connect(self) -> None:
@@ -121,7 +99,7 @@ class WsConnection:
             raw.close()
             raise
         self.sock = raw
-        key = base64.b64encode(os.urandom(16)).decode()
+        key = new_key()
         path = (u.path or "/") + (f"?{u.query}" if u.query else "")
         host_header = host if u.port is None else f"{host}:{port}"
         lines = [
@@ -141,10 +119,11 @@ class WsConnection:
             if status != 101:
                 body = self._read_body(headers)
                 raise WsHandshakeError(status, headers, body)
-            expect = base64.b64encode(hashlib.sha1(key.encode() + _GUID).digest()).decode()
-            if headers.get("sec-websocket-accept") != expect:
+            if headers.get("sec-websocket-accept") != accept_key(key):
                 raise WsHandshakeError(status, headers, b"bad Sec-WebSocket-Accept")
             self._agree(headers.get("sec-websocket-extensions", ""))
+            self._codec.receive_data(bytes(self._head))  # frames that came with the answer
+            self._head = bytearray()
         except BaseException:
             self.close_socket()
             raise
@@ -166,32 +145,30 @@ class WsConnection:
             return
         self.agreed = agreed
         bits = agreed.client_max_window_bits
-        self._deflate = MessageDeflate(bits, agreed.client_no_context_takeover, mem_level=mem_level_for(bits))
-        self._inflate = MessageInflate(agreed.server_max_window_bits, agreed.server_no_context_takeover)
+        self._codec = WsCodec(
+            client=True,
+            deflate=MessageDeflate(bits, agreed.client_no_context_takeover, mem_level=mem_level_for(bits)),
+            inflate=MessageInflate(agreed.server_max_window_bits, agreed.server_no_context_takeover),
+        )
 
-    def _fill(self) -> None:
+    def _recv(self) -> bytes:
         assert self.sock is not None
-        if self._pos and self._pos == len(self._buf):
-            self._buf.clear()
-            self._pos = 0
-        elif self._pos > RECV_BLOCK:
-            del self._buf[: self._pos]
-            self._pos = 0
         data = self.sock.recv(RECV_BLOCK)
         if not data:
             raise WsClosed(None, "connection closed by peer")
-        self._buf += data
+        return data
 
     def _read_http_head(self) -> tuple[int, dict[str, str]]:
+        buf = self._head
         while True:
-            end = self._buf.find(b"\r\n\r\n", self._pos)
+            end = buf.find(b"\r\n\r\n")
             if end >= 0:
                 break
-            if len(self._buf) - self._pos > 65536:
+            if len(buf) > 65536:
                 raise WsHandshakeError(0, {}, b"response head too large")
-            self._fill()
-        head = bytes(self._buf[self._pos : end]).decode("latin-1").split("\r\n")
-        self._pos = end + 4
+            buf += self._recv()
+        head = bytes(buf[:end]).decode("latin-1").split("\r\n")
+        del buf[: end + 4]
         parts = head[0].split(" ", 2)
         status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
         headers: dict[str, str] = {}
@@ -205,106 +182,50 @@ class WsConnection:
             n = int(headers.get("content-length", "0"))
         except ValueError:
             n = 0
+        buf = self._head
         try:
-            while len(self._buf) - self._pos < n:
-                self._fill()
+            while len(buf) < n:
+                buf += self._recv()
         except (WsClosed, OSError):
             pass
-        body = bytes(self._buf[self._pos : self._pos + n])
-        self._pos += len(body)
+        body = bytes(buf[:n])
+        del buf[:n]
         return body
 
     # ---------------------------------------------------------------------------------- frames
     def send_text(self, payload: bytes) -> None:
         assert self.sock is not None
         self.counter.payload_sent += len(payload)
-        if self._deflate is not None:
-            self.sock.sendall(encode_frame(OP_TEXT, self._deflate.compress(payload), rsv1=True))
-        else:
-            self.sock.sendall(encode_frame(OP_TEXT, payload))
-
-    def _take(self, n: int) -> bytes:
-        while len(self._buf) - self._pos < n:
-            self._fill()
-        out = bytes(self._buf[self._pos : self._pos + n])
-        self._pos += n
-        return out
+        self.sock.sendall(self._codec.send(OP_TEXT, payload))
 
     def recv_message(self) -> bytes:
-        """The next text or binary message's payload; answers pings, raises WsClosed on close."""
-        fragments: list[bytes] = []
-        compressed = False
+        """The next text or binary message's payload; answers pings, raises WsClosed on close (and
+        ValueError on a stream that is not RFC 6455, or a message that does not inflate)."""
+        codec = self._codec
         while True:
-            buf = self._buf
-            if len(buf) - self._pos < 2:
-                self._fill()
+            message = codec.next_message()
+            if message is None:
+                codec.receive_data(self._recv())
                 continue
-            b0, b1 = buf[self._pos], buf[self._pos + 1]
-            n = b1 & 0x7F
-            hlen = 2
-            if n == 126:
-                hlen = 4
-            elif n == 127:
-                hlen = 10
-            masked = b1 & 0x80
-            if masked:
-                hlen += 4
-            if len(buf) - self._pos < hlen:
-                self._fill()
-                continue
-            if n == 126:
-                n = struct.unpack_from("!H", buf, self._pos + 2)[0]
-            elif n == 127:
-                n = struct.unpack_from("!Q", buf, self._pos + 2)[0]
-            start = self._pos + hlen
-            mask_key = bytes(buf[start - 4 : start]) if masked else b""
-            if len(buf) - start >= n:
-                payload = bytes(buf[start : start + n])
-                self._pos = start + n
-            else:
-                self._pos = start
-                payload = self._take(n)
-            if masked:  # servers must not mask; tolerate it anyway
-                payload = mask_payload(payload, mask_key)
-            opcode = b0 & 0x0F
-            fin = b0 & 0x80
+            opcode, payload, _ = message
+            if opcode < OP_CLOSE:  # text or binary (control frames are 0x8 and up)
+                self.counter.payload_received += len(payload)
+                return payload
             assert self.sock is not None
             if opcode == OP_PING:
-                self.sock.sendall(encode_frame(OP_PONG, payload))
-                continue
-            if opcode == OP_PONG:
-                continue
-            if opcode == OP_CLOSE:
-                code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
+                self.sock.sendall(codec.send(OP_PONG, payload))
+            elif opcode == OP_CLOSE:
+                code, reason = parse_close(payload)
                 with contextlib.suppress(OSError):
-                    self.sock.sendall(encode_frame(OP_CLOSE, payload[:2]))
+                    self.sock.sendall(codec.send(OP_CLOSE, payload[:2]))
                 self.close_socket()
-                raise WsClosed(code, payload[2:].decode("utf-8", "replace"))
-            if opcode in (OP_TEXT, OP_BINARY, OP_CONT):
-                if opcode != OP_CONT:
-                    compressed = bool(b0 & RSV1)
-                if fin and not fragments:
-                    return self._message(payload, compressed)
-                fragments.append(payload)
-                if fin:
-                    return self._message(b"".join(fragments), compressed)
+                raise WsClosed(code, reason)
 
-    def _message(self, payload: bytes, compressed: bool) -> bytes:
-        if compressed:
-            if self._inflate is None:
-                raise ValueError("a compressed frame on a connection without permessage-deflate")
-            try:
-                payload = self._inflate.decompress(payload)
-            except zlib.error as e:  # a malformed message, as a malformed event is
-                raise ValueError(f"permessage-deflate: {e}") from None
-        self.counter.payload_received += len(payload)
-        return payload
-
-    def close(self, code: int = 1000) -> None:
+    def close(self, code: int = CLOSE_NORMAL) -> None:
         """Polite close: send a close frame and drop the socket (no wait for the echo)."""
         if self.sock is not None:
             with contextlib.suppress(OSError):
-                self.sock.sendall(encode_frame(OP_CLOSE, struct.pack("!H", code)))
+                self.sock.sendall(self._codec.send(OP_CLOSE, close_payload(code)))
         self.close_socket()
 
     def close_socket(self) -> None:
@@ -313,8 +234,8 @@ class WsConnection:
                 self.sock.close()
             finally:
                 self.sock = None
-                self._buf = bytearray()
-                self._pos = 0
+                self._head = bytearray()
+                self._codec = WsCodec(client=True)
 
     @property
     def connected(self) -> bool:
