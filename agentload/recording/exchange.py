@@ -220,20 +220,3 @@ def chat_usage(u: dict[str, Any]) -> dict[str, Any]:
             "reasoning_tokens": (u.get("completion_tokens_details") or {}).get("reasoning_tokens", 0)
         },
     }
-
-
-class SseReader:
-    """``data:`` payloads of a server-sent event stream, fed in pieces."""
-
-    def __init__(self) -> None:
-        self._buf = b""
-
-    def feed(self, data: bytes) -> list[bytes]:
-        self._buf += data.replace(b"\r\n", b"\n")
-        out = []
-        while (cut := self._buf.find(b"\n\n")) >= 0:
-            block, self._buf = self._buf[:cut], self._buf[cut + 2 :]
-            lines = [ln[5:].lstrip(b" ") for ln in block.split(b"\n") if ln.startswith(b"data:")]
-            if lines:
-                out.append(b"\n".join(lines))
-        return out

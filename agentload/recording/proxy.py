@@ -27,8 +27,9 @@ import certifi
 
 from ..core.deflate import DeflateParams, MessageInflate, StreamDecoder, parse_answer
 from ..core.protocol import default_port
-from .exchange import ChatEvents, Exchange, ResponsesEvents, SseReader
-from .frames import OP_TEXT, FrameReader
+from ..core.sse import SseParser
+from ..core.websocket import OP_TEXT, WsCodec
+from .exchange import ChatEvents, Exchange, ResponsesEvents
 from .http1 import MAX_HEAD, Head, NotHttp, read_head, relay_body
 
 log = logging.getLogger("agentload.record")
@@ -228,8 +229,9 @@ class RecordingProxy:
         ws = _WsChain(
             self, conn, _product(head), "deflate" if agreed else "off", head.raw_size, rhead.raw_size
         )
-        up = asyncio.create_task(self._pump(cr, uw, FrameReader(up_in), ws.from_client))
-        down = asyncio.create_task(self._pump(ur, cw, FrameReader(down_in), ws.from_server))
+        # each direction read passively: the codec's receiving side, with that direction's inflate state
+        up = asyncio.create_task(self._pump(cr, uw, WsCodec(client=False, inflate=up_in), ws.from_client))
+        down = asyncio.create_task(self._pump(ur, cw, WsCodec(client=True, inflate=down_in), ws.from_server))
         try:
             await asyncio.wait({up, down}, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -242,16 +244,19 @@ class RecordingProxy:
         self,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
-        frames: FrameReader,
+        frames: WsCodec,
         on_message: Callable[[int, bytes, int], None],
     ) -> None:
+        """Relays one direction; ``on_message`` gets each message of it (control frames included) with
+        the wire bytes it took."""
         readable = True
         while data := await reader.read(65536):
             writer.write(data)
             if readable:
                 try:
-                    for m in frames.feed(data):
-                        on_message(m.opcode, m.payload, m.wire_bytes)
+                    frames.receive_data(data)
+                    for opcode, payload, wire in frames.events():
+                        on_message(opcode, payload, wire)
                 except ValueError as e:
                     readable = False
                     self._warn(f"a WebSocket stream the recorder cannot read ({e}); still forwarded")
@@ -289,7 +294,7 @@ class _ReplyReader:
         self.raw = bytearray()  # (grown piece by piece: a stream's replies come in many small writes)
         self.stream = "text/event-stream" in head.get("content-type")
         self.events = ChatEvents(ex) if ex.api == "chat" else ResponsesEvents(ex)
-        self.sse = SseReader()
+        self.sse = SseParser()
         self.body = bytearray()
         try:
             self.decoder: StreamDecoder | None = StreamDecoder(head.get("content-encoding"))
@@ -310,7 +315,7 @@ class _ReplyReader:
         if not self.stream:
             self.body += plain
             return
-        for payload in self.sse.feed(plain):
+        for _, payload in self.sse.feed(plain):
             if payload.strip() == b"[DONE]":
                 continue
             if self.ex.first_token_at is not None and _is_delta(payload):

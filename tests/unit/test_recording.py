@@ -1,4 +1,4 @@
-"""The recording side in process: the passive frame reader, conversations linked from exchanges, task
+"""The recording side in process: the passive frame reader (core.websocket's codec), conversations linked from exchanges, task
 documents with synthetic content of the same sizes, client profiles and the request shapes they make."""
 
 from __future__ import annotations
@@ -14,13 +14,14 @@ import yaml
 from agentload.client import Agent, AgentSettings
 from agentload.client.bodies import responses_body
 from agentload.client.conversation import Conversation
-from agentload.client.wire.websocket import encode_frame
 from agentload.core.deflate import MessageDeflate, MessageInflate
 from agentload.core.errors import TaskFileError
 from agentload.core.strategies import BY_NAME
+from agentload.core.websocket import OP_CLOSE, OP_PING, OP_TEXT, WsCodec, encode_frame
 from agentload.recording.chains import Chains, sessions_of
 from agentload.recording.exchange import Exchange
-from agentload.recording.frames import OP_CLOSE, OP_TEXT, FrameReader
+from agentload.recording.http1 import Head
+from agentload.recording.proxy import _ReplyReader
 from agentload.recording.taskdoc import task_document
 from agentload.workload import load_task, parse_task
 from agentload.workload.profile import MINIMAL, load_profile, parse_profile
@@ -33,23 +34,27 @@ TASK = load_task("fix-failing-test")
 def test_frames_fed_in_pieces_masked_fragmented_and_compressed() -> None:
     deflate = MessageDeflate(15, False)
     first, second = b'{"type":"response.create","n":1}', b'{"type":"response.create","n":2}' * 50
-    stream = (
-        encode_frame(OP_TEXT, deflate.compress(first), key=os.urandom(4), rsv1=True)
-        + encode_frame(0x9, b"ping", key=os.urandom(4))
+    frames = [
+        encode_frame(OP_TEXT, deflate.compress(first), key=os.urandom(4), rsv1=True),
+        encode_frame(0x9, b"ping", key=os.urandom(4)),
         # one message in two fragments (FIN clear, then a continuation), compressed as one
-        + _fragments(deflate.compress(second))
-        + encode_frame(OP_CLOSE, b"\x03\xe8", key=os.urandom(4))
-    )
-    reader = FrameReader(MessageInflate(15, False))
+        _fragments(deflate.compress(second)),
+        encode_frame(OP_CLOSE, b"\x03\xe8", key=os.urandom(4)),
+    ]
+    stream = b"".join(frames)
+    reader = WsCodec(client=False, inflate=MessageInflate(15, False))  # (reading what a client sent)
     out = []
     for i in range(0, len(stream), 7):  # seven bytes at a time
-        out += reader.feed(stream[i : i + 7])
-    assert [(m.opcode, m.payload) for m in out] == [
+        reader.receive_data(stream[i : i + 7])
+        out += reader.events()
+    assert [(opcode, payload) for opcode, payload, _ in out] == [
         (OP_TEXT, first),
+        (OP_PING, b"ping"),  # a control frame is a message of its own (the proxy counts its bytes)
         (OP_TEXT, second),
         (OP_CLOSE, b"\x03\xe8"),
     ]
-    assert sum(m.wire_bytes for m in out) == len(stream)  # the ping's bytes go to the next message
+    assert [wire for *_, wire in out] == [len(f) for f in frames]  # a message's frames, all of them
+    assert sum(wire for *_, wire in out) == len(stream)
 
 
 def _fragments(payload: bytes) -> bytes:
@@ -60,11 +65,36 @@ def _fragments(payload: bytes) -> bytes:
     return head + tail
 
 
+def _read(data: bytes) -> list[tuple[int, bytes, int]]:
+    reader = WsCodec(client=False)
+    reader.receive_data(data)
+    return list(reader.events())
+
+
 def test_a_stream_that_is_not_websocket_is_refused() -> None:
     with pytest.raises(ValueError, match="RSV2"):
-        FrameReader().feed(b"\xb1\x00")  # RSV2 set
+        _read(b"\xb1\x00")  # RSV2 set
     with pytest.raises(ValueError, match="without permessage-deflate"):
-        FrameReader().feed(encode_frame(OP_TEXT, b"x", rsv1=True))
+        _read(encode_frame(OP_TEXT, b"x", rsv1=True))
+
+
+@pytest.mark.parametrize("cut", [1, 2, 3])  # inside the CRLF CRLF boundary: after its 1st, 2nd, 3rd byte
+def test_a_reply_whose_event_boundary_falls_between_two_reads(cut: int) -> None:
+    """The proxy's SSE reader (core.sse): a CRLF CRLF boundary split across reads is one boundary
+    between two events (the recorder's old reader merged them into one, not JSON, when the cut fell
+    inside a CRLF), and one space after the colon is stripped, not more."""
+    ex = Exchange(1, "http", "/v1/responses", 0.0)
+    head = Head("HTTP/1.1 200 OK", [("Content-Type", "text/event-stream")], 0)
+    reader = _ReplyReader(ex, head)
+    created = b'{"type":"response.created","response":{"id":"resp_1"}}'
+    done = b'{"type":"response.completed","response":{"id":"resp_1","output":[],"usage":null}}'
+    body = b"event: response.created\r\ndata: " + created + b"\r\n\r\n"
+    body += b"event: response.completed\r\ndata:  " + done + b"\r\n\r\n"
+    at = body.index(b"\r\n\r\n") + cut
+    reader.feed(body[:at])
+    reader.feed(body[at:])
+    reader.finish()
+    assert ex.unparsed is None and ex.events == 2 and ex.complete and ex.response_id == "resp_1"
 
 
 # ---------------------------------------------------------------------------------------- chains
