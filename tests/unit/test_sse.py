@@ -22,8 +22,17 @@ def test_events_with_names_and_multi_line_data() -> None:
 
 
 def test_a_crlf_boundary_split_between_two_reads() -> None:
-    """The recorder's old reader merged these two events into one."""
+    """Wherever the CRLF CRLF between two events is cut, two events (the recorder's old reader merged
+    them into one when the cut fell inside a CRLF, and kept a stray \\r when it fell after the first)."""
     assert parse(b'data: {"a":1}\r\n', b'\r\ndata: {"b":2}\r\n\r\n') == [
+        [],
+        [("", b'{"a":1}'), ("", b'{"b":2}')],
+    ]
+    assert parse(b'data: {"a":1}\r\n\r', b'\ndata: {"b":2}\r\n\r\n') == [
+        [("", b'{"a":1}')],
+        [("", b'{"b":2}')],
+    ]
+    assert parse(b'data: {"a":1}\r', b'\n\r\ndata: {"b":2}\r\n\r\n') == [
         [],
         [("", b'{"a":1}'), ("", b'{"b":2}')],
     ]
