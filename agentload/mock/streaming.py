@@ -11,20 +11,19 @@ abort, a clean end, a close frame) is each transport's own to do.
 from __future__ import annotations
 
 import asyncio
-import struct
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..core.deflate import MessageDeflate
+from ..core import sse
 from ..core.jsoncodec import dumps_ascii
 from ..core.protocol import DELTA_EVENTS
+from ..core.websocket import OP_TEXT, encode_frame
 from .faults import CUT, MALFORMED, Fault, FaultConfig, with_faults
 
 MAX_BATCH = 128
 Event = dict[str, Any]
 Timed = tuple[float, Event]
-_LEN1, _LEN2, _LEN8 = struct.Struct("!BB"), struct.Struct("!BBH"), struct.Struct("!BBQ")
 
 
 def is_token(event: Event) -> bool:
@@ -45,29 +44,6 @@ def is_chat_token(chunk: Event) -> bool:
     return False
 
 
-def text_frame(payload: bytes, first: int = 0x81) -> bytes:
-    """One final, unmasked WebSocket text frame (RFC 6455 5.2), as a server sends it. ``first`` is the
-    first byte: FIN and the text opcode, plus RSV1 (0xC1) for a compressed message (RFC 7692)."""
-    n = len(payload)
-    if n < 126:
-        return _LEN1.pack(first, n) + payload
-    if n < 65536:
-        return _LEN2.pack(first, 126, n) + payload
-    return _LEN8.pack(first, 127, n) + payload
-
-
-class Deflater:
-    """permessage-deflate (RFC 7692) for the text frames a server sends (core.deflate): with context
-    takeover (unless the client asked for ``server_no_context_takeover``) later messages refer back to
-    earlier ones, which is where most of the gain on repetitive JSON events comes from."""
-
-    def __init__(self, window_bits: int, no_context_takeover: bool, level: int = 6) -> None:
-        self._z = MessageDeflate(window_bits, no_context_takeover, level)
-
-    def frame(self, payload: bytes) -> bytes:
-        return text_frame(self._z.compress(payload), 0xC1)
-
-
 @dataclass(frozen=True)
 class Framing:
     """How one event becomes wire bytes on a transport, and which events carry output."""
@@ -76,11 +52,10 @@ class Framing:
     is_token: Callable[[Event], bool]
 
 
-SSE_RESPONSES = Framing(
-    lambda etype, data: b"event: " + etype.encode() + b"\ndata: " + data + b"\n\n", is_token
-)
-SSE_CHAT = Framing(lambda _etype, data: b"data: " + data + b"\n\n", is_chat_token)
-WEBSOCKET = Framing(lambda _etype, data: text_frame(data), is_token)
+SSE_RESPONSES = Framing(sse.encode, is_token)
+SSE_CHAT = Framing(lambda _etype, data: sse.encode("", data), is_chat_token)
+# (a connection with permessage-deflate frames with its own codec: mock.ws)
+WEBSOCKET = Framing(lambda _etype, data: encode_frame(OP_TEXT, data), is_token)
 
 
 def sequencer(extra: dict[str, Any] | None = None) -> Callable[[Event], None]:

@@ -18,14 +18,17 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from ..core.deflate import MessageDeflate
 from ..core.jsoncodec import dumps_ascii
+from ..core.websocket import OP_TEXT, WsCodec, close_payload, frame_size
+from . import aiohttp_ws
 from .engine import ResponseState
 from .errors import ApiError, bad_request
 from .faults import STATUS_FAULTS, first_of
 from .ledger import connection_of
 from .requests import CreateRequest, parse_create
 from .state import CONFIG, ENGINE, FAULTS, LEDGER, LIMITER, WS_STATS, rate_key
-from .streaming import WEBSOCKET, Deflater, Framing, sequencer, stream, text_frame
+from .streaming import WEBSOCKET, Framing, sequencer, stream
 
 LIFETIME_DRAIN_S = 120.0
 
@@ -51,12 +54,11 @@ class Lane:
 
 
 def _close_frame_size(msg: Any) -> int:
-    """A client's close frame on the wire: 2 header bytes, the 4-byte mask, then the code and reason
-    (a control frame: one frame, at most 125 bytes of payload). 0 when no close frame came."""
+    """A client's close frame on the wire (masked: the code and reason after the header and the mask
+    key). 0 when no close frame came."""
     if msg.type != WSMsgType.CLOSE:
         return 0
-    payload = 2 + len(str(msg.extra or "").encode()) if msg.data else 0
-    return 2 + 4 + payload
+    return frame_size(len(close_payload(msg.data or None, str(msg.extra or ""))), masked=True)
 
 
 class WsSession:
@@ -74,20 +76,21 @@ class WsSession:
         self.in_flight = asyncio.Semaphore(self.config.ws_max_in_flight)
         self.send_lock = asyncio.Lock()
         self.expired = False
-        # permessage-deflate, when the client offered it and the mock accepts it (--ws-compression)
-        self.deflater = (
-            Deflater(int(ws.compress), bool(ws._writer and ws._writer.notakeover)) if ws.compress else None
-        )
-        if self.deflater is not None:
+        # permessage-deflate, when the client offered it and the mock accepts it (--ws-compression):
+        # with context takeover (unless the client asked for server_no_context_takeover) later messages
+        # refer back to earlier ones, where most of the gain on repetitive JSON events comes from
+        agreed = aiohttp_ws.permessage_deflate(ws)
+        self.codec = WsCodec(client=False, deflate=MessageDeflate(*agreed) if agreed else None)
+        if agreed is not None:
             request.app[WS_STATS]["deflate"] += 1
         self.framing = (
             WEBSOCKET
-            if self.deflater is None
+            if agreed is None
             else Framing(lambda _etype, data: self.frame(data), WEBSOCKET.is_token)
         )
 
     def frame(self, payload: bytes) -> bytes:
-        return text_frame(payload) if self.deflater is None else self.deflater.frame(payload)
+        return self.codec.send(OP_TEXT, payload)
 
     async def send(self, events: list[dict[str, Any]]) -> None:
         """Every event of a batch as its own text frame, all in one transport write.
@@ -102,13 +105,8 @@ class WsSession:
         """Frames already encoded, in one transport write. (Frames are compressed as they are made, in
         the order they are sent: the deflate context is shared, so the write order must be the framing
         order; every write happens on this one event loop, between awaits, so it is.)"""
-        writer = self.ws._writer  # aiohttp's frame writer (version pinned in pyproject.toml)
-        if writer is None or writer.transport.is_closing():
-            raise ConnectionResetError("Cannot write to closing transport")
         async with self.send_lock:
-            writer.transport.write(blob)
-            if writer.protocol._paused:  # the transport's buffer is past its high-water mark
-                await writer.protocol._drain_helper()
+            await aiohttp_ws.write_frames(self.ws, blob)
 
     async def run(self) -> None:
         lifetime = asyncio.create_task(self._lifetime())

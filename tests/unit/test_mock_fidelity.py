@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from agentload.core.deflate import TAIL
+from agentload.core.deflate import TAIL, MessageDeflate
 from agentload.core.protocol import REASONING_EFFORTS
+from agentload.core.websocket import OP_TEXT, WsCodec
 from agentload.mock import openapi
 from agentload.mock.chat import chat_chunks
 from agentload.mock.config import LatencyModel, MockConfig
@@ -22,7 +23,6 @@ from agentload.mock.models import REASONING_TOKENS, encrypted_size, model_info
 from agentload.mock.openapi_gen import generate
 from agentload.mock.prompt_cache import BLOCK_BYTES, MIN_TOKENS, PromptCache, scope_of
 from agentload.mock.requests import CLIENT_METADATA_VALUE_MAX, parse_chat, parse_create
-from agentload.mock.streaming import Deflater
 from agentload.mock.tools import EMPTY_PATCH, READ_ONLY_COMMANDS, plan_calls
 from agentload.workload import TASKS_DIR, load_task
 from tests.paths import ROOT
@@ -313,14 +313,15 @@ def test_chat_chunks_carry_usage_null_a_fingerprint_and_no_reasoning() -> None:
 
 
 def test_deflate_frames_inflate_back_with_context_takeover() -> None:
-    deflater = Deflater(15, no_context_takeover=False)
+    # the server's codec as mock.ws makes it when the client offered permessage-deflate
+    codec = WsCodec(client=False, deflate=MessageDeflate(15, no_context_takeover=False))
     inflate = zlib.decompressobj(-15)
     sizes = []
     for _ in range(3):
         payload = json.dumps(
             {"type": "response.output_text.delta", "delta": "hello", "x": "y" * 300}
         ).encode()
-        frame = deflater.frame(payload)
+        frame = codec.send(OP_TEXT, payload)
         assert frame[0] == 0xC1  # FIN, RSV1 (compressed), text
         n = frame[1] & 0x7F
         body = frame[2:] if n < 126 else frame[4:]
