@@ -53,7 +53,7 @@ CASES: list[tuple[list[str], str]] = [
     ([*RUN, "--tool-latency-jitter", "abc"], "--tool-latency-jitter"),
     ([*RUN, "--client-profile", "nope"], "nope: no such client profile"),
     ([*RUN, "--client-profile", str(A_FOLDER)], "is a folder"),
-    ([*RUN, "--resend-instructions", "maybe"], "--resend-instructions"),
+    ([*RUN, "--resend-instructions=maybe"], "--resend-instructions"),
     ([*RUN, "--connect-timeout", "0"], "--connect-timeout"),
     ([*RUN, "--first-token-timeout", "-1"], "--first-token-timeout"),
     ([*RUN, "--idle-timeout", "abc"], "--idle-timeout"),
@@ -66,7 +66,7 @@ CASES: list[tuple[list[str], str]] = [
     ([*RUN, "--ws-window-bits", ""], "--ws-window-bits"),
     ([*RUN, "--http-compression", "brotli"], "--http-compression"),
     ([*RUN, "--http-accept-encoding", "br"], "--http-accept-encoding"),
-    ([*RUN, "--no-preflight", "maybe"], "--no-preflight"),
+    ([*RUN, "--no-preflight=maybe"], "--no-preflight"),
     ([*RUN, "--records", str(A_FOLDER)], "is a folder"),
     ([*RUN, "--records", str(A_FILE / "x.jsonl")], "writable"),
     ([*RUN, "--summary-json", str(A_FOLDER)], "is a folder"),
@@ -132,7 +132,7 @@ CASES: list[tuple[list[str], str]] = [
     (["agentload", "mock", "--ws-lifetime", "-1"], "--ws-lifetime"),
     (["agentload", "mock", "--gc-interval", "-1"], "--gc-interval"),
     (["agentload", "mock", "--default-calls", "-1"], "--default-calls"),
-    (["agentload", "mock", "--default-turns", "0"], "--default-turns"),
+    (["agentload", "mock", "--default-turns", "-1"], "--default-turns"),
     (["agentload", "mock", "--tasks-dir", str(A_FILE)], "--tasks-dir"),
     (["agentload", "mock", "--task", str(A_FOLDER)], "--task"),
     (["agentload", "mock", "--task", str(EMPTY)], "--task"),
@@ -165,7 +165,7 @@ CASES: list[tuple[list[str], str]] = [
     (["agentload", "import", str(NOT_JSON), "--out", str(A_FILE)], "--out"),
     (["agentload", "import", str(A_FOLDER), "--out", str(TMP / "imp")], "is a folder"),
     (["agentload", "import", str(MISSING), "--out", str(TMP / "imp")], "no such file"),
-    (["agentload", "import", str(NOT_JSON), "--out", str(TMP / "imp")], "line 1"),
+    (["agentload", "import", str(NOT_JSON), "--out", str(TMP / "imp")], "not-json.jsonl:1: not JSON"),
     (["agentload", "import", str(EMPTY), "--out", str(TMP / "imp")], "empty"),
     (["agentload", "import", str(NOT_JSON), "--out", str(TMP / "imp"), "--keep-content=1"], "--keep-content"),
     (["agentload", "import", str(NOT_JSON), "--out", str(TMP / "imp"), "--tools-from", str(A_FOLDER)], "--tools-from"),
@@ -201,14 +201,15 @@ CASES: list[tuple[list[str], str]] = [
     (["agentload", "sweep", "--tool-latency-scale", "-1"], "--tool-latency-scale"),
     (["agentload", "sweep", "--slo", "p99=1"], "--slo"),
     # ---- agentload report, compare, fleet, locustfile, dashboard
-    (["agentload", "report", str(MISSING)], "no sweep"),
-    (["agentload", "report", str(A_FILE)], "no sweep"),
+    (["agentload", "report", str(MISSING)], "no such folder"),
+    (["agentload", "report", str(A_FILE)], "is a file"),
+    (["agentload", "report", str(A_FOLDER)], "no cells.jsonl"),
     (["agentload", "report", str(A_FOLDER), "--slo", "p99=1"], "--slo"),
     (["agentload", "report", str(A_FOLDER), "--projection-agents", "0"], "--projection-agents"),
     (["agentload", "compare", str(MISSING), str(A_FOLDER)], "no such file"),
-    (["agentload", "compare", str(A_FOLDER), str(MISSING)], "no such file"),
+    (["agentload", "compare", str(A_FOLDER), str(A_FOLDER)], "neither a sweep folder"),
     (["agentload", "compare", str(A_FOLDER), str(A_FOLDER), "--fail-if-worse", "task_s=5"], "--fail-if-worse"),
-    (["agentload", "compare", str(A_FOLDER), str(A_FOLDER), "--out", str(A_FOLDER)], "--out"),
+    (["agentload", "compare", str(A_FOLDER), str(A_FOLDER), "--out", str(A_FILE)], "--out"),
     (["agentload", "fleet", "--workers", "abc"], "--workers"),
     (["agentload", "fleet", "--workers", "0"], "--workers"),
     (["agentload", "locustfile", "--probe=yes"], "--probe"),
@@ -303,6 +304,37 @@ def main() -> None:
                 traceback.print_exc()
                 code = "traceback"
         print(json.dumps({"i": i, "code": code, "stderr": err.getvalue()}), flush=True)
+    print(json.dumps({"flags": sorted(every_flag())}), flush=True)
+
+
+def every_flag() -> set[str]:
+    """Every agentload option of a Locust run (``locust --x``) and every flag of every command
+    (``mock --port``): what the table must try at least once."""
+    import argparse
+
+    from agentload.cli import build_parser
+    from agentload.core.fields import flag_of, option_fields
+    from agentload.influx.config import InfluxOptions
+    from agentload.probe.options import ProbeOptions
+    from agentload.runtime.options import RunOptions
+
+    out = {f"locust {flag_of(f, o)}" for c in (RunOptions, InfluxOptions) for f, o, _ in option_fields(c)}
+    out |= {f"probe {flag_of(f, o)}" for f, o, _ in option_fields(ProbeOptions)}
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name, parser in sub.choices.items():
+        out |= {
+            f"{name} {flag}"
+            for a in parser._actions
+            for flag in a.option_strings
+            if flag not in ("-h", "--help")
+        }
+    return out
+
+
+def tried(argv: list[str]) -> set[str]:
+    """The flags a case's command line gives, as ``every_flag`` names them."""
+    command = argv[1] if argv[0] == "agentload" else argv[0]
+    return {f"{command} {a.split('=')[0]}" for a in argv if a.startswith("-")}
 
 
 if __name__ == "__main__":

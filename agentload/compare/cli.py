@@ -9,6 +9,7 @@ from html import escape
 from pathlib import Path
 
 from ..core.errors import AgentloadError
+from ..core.paths import check_output_folder
 from ..core.strategies import order
 from ..metrics.format import Fmt, text
 from .diff import FIGURES, Difference, differences, parse_tolerances
@@ -98,6 +99,8 @@ interval is a seeded bootstrap of both runs' samples; "n.s." marks one that span
 
 def run(args: argparse.Namespace) -> int:
     tolerances = parse_tolerances(args.fail_if_worse)
+    out = args.out or Path("runs") / time.strftime("compare-%Y%m%d-%H%M%S")
+    check_output_folder("--out", out)  # (before the runs are read: a mistake here costs nothing)
     a, b = load_run(args.run_a), load_run(args.run_b)
     common = sorted(
         set(a.groups) & set(b.groups), key=lambda k: (a.groups[k].uplink_kbps, order(a.groups[k].strategy))
@@ -120,7 +123,6 @@ def run(args: argparse.Namespace) -> int:
         verdict = "within every tolerance (" + args.fail_if_worse + ")"
     else:
         verdict = "no --fail-if-worse given: differences only"
-    out = args.out or Path("runs") / time.strftime("compare-%Y%m%d-%H%M%S")
     try:
         out.mkdir(parents=True, exist_ok=True)
         table = markdown(diffs)

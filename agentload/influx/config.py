@@ -61,6 +61,10 @@ def influx_config(namespace: Any) -> InfluxConfig | None:
     o = read_options(InfluxOptions, namespace)
     url = o.influx_url.strip()
     if not url:
+        given = [flag for flag, v in (("--influx-db", o.influx_db), ("--influx-org", o.influx_org),
+                                      ("--influx-rp", o.influx_rp), ("--influx-token", o.influx_token)) if v]  # fmt: skip
+        if given:  # (they would be ignored: a run the user thinks writes to InfluxDB, and does not)
+            raise AgentloadError(f"{given[0]}: needs --influx-url (e.g. --influx-url http://127.0.0.1:8086)")
         return None
     u = urlsplit(url)
     try:

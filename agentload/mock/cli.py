@@ -166,6 +166,13 @@ def mock_config(a: argparse.Namespace) -> MockConfig:
     lat = LatencyModel.zero() if o.latency == "zero" else LatencyModel()
     overrides = {f.name: getattr(o, f.name) for f in fields(LatencyModel) if getattr(o, f.name) is not None}
     lat = LatencyModel(**{**lat.__dict__, **overrides})
+    for flag, value, fix in (
+        ("--host", o.host, "give an address to listen on (127.0.0.1; 0.0.0.0 for every interface)"),
+        ("--model", o.model, "give the model name /v1/models lists (e.g. gpt-5.4)"),
+        ("--api-key", o.api_key, f"give the key clients must send, or leave it out (and {MOCK_KEY_ENV} unset) to take any"),
+    ):  # fmt: skip
+        if value is not None and not value.strip():
+            raise AgentloadError(f"{flag}: empty; {fix}")
     if (o.tls_cert is None) != (o.tls_key is None):
         raise AgentloadError("--tls-cert and --tls-key: give both (a PEM certificate and its key) or neither")
     for flag, path in (("--tls-cert", o.tls_cert), ("--tls-key", o.tls_key)):

@@ -84,6 +84,8 @@ def run_record(a: argparse.Namespace) -> int:
         upstream = Upstream.parse(a.upstream)
     except ValueError as e:
         raise AgentloadError(str(e)) from None
+    if not a.bind.strip():  # (an empty address listens on every interface)
+        raise AgentloadError("--bind: empty; give an address (127.0.0.1; 0.0.0.0 for every interface)")
     if not 0 <= a.port <= 65535:
         raise AgentloadError(f"--port {a.port}: give 0 to 65535")
     if a.name and not a.name.replace("-", "").replace("_", "").isalnum():

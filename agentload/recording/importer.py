@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ..core.errors import AgentloadError, TaskFileError
 from ..workload import load_task
 from .claude_transcript import is_transcript, read_transcript
 from .codex_rollout import is_rollout, read_rollout
@@ -33,7 +34,10 @@ def read_log(path: Path) -> list[RecordedSession]:
 
 def import_logs(paths: list[Path], out: Path, keep_content: bool = False, tools_from: str = "") -> list[Path]:
     """Writes each session of each log as a task file in ``out``; returns the files."""
-    tools: list[dict[str, Any]] | None = list(load_task(tools_from).tools) if tools_from else None
+    try:
+        tools: list[dict[str, Any]] | None = list(load_task(tools_from).tools) if tools_from else None
+    except TaskFileError as e:
+        raise AgentloadError(f"--tools-from: {e}") from None
     written = []
     for path in paths:
         stem = re.sub(r"[^A-Za-z0-9_-]+", "-", path.stem).strip("-")[:48] or "session"

@@ -283,6 +283,9 @@ def _cumulative(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
 def build(
     run_dir: Path, projection_agents: int = DEFAULT_PROJECTION_AGENTS, slo: str | None = None
 ) -> Report:
+    if not run_dir.is_dir():
+        what = "is a file" if run_dir.exists() else "no such folder"
+        raise AgentloadError(f"{run_dir}: {what}; give a sweep's folder (what agentload sweep --out wrote)")
     store = RunStore(run_dir)
     cells = store.results()
     if not cells:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..core.errors import AgentloadError
 from ..core.strategies import BY_NAME, NAMES
@@ -118,6 +120,14 @@ class SweepSpec:
             raise AgentloadError("--duration must be more than 0 s and --warmup 0 s or more")
         if self.processes < 1:
             raise AgentloadError("--processes: 1 or more")
+        if self.task_target < 0:
+            raise AgentloadError("--tasks: 0 (cells end by --duration) or more")
+        if not math.isfinite(self.tool_latency_scale) or self.tool_latency_scale < 0:
+            raise AgentloadError("--tool-latency-scale: 0 (no tool time) or more")
+        for flag, url in (("--host", self.host), ("--master-url", self.master_url)):
+            u = urlsplit(url)
+            if url and (u.scheme not in ("http", "https") or not u.hostname):
+                raise AgentloadError(f"{flag}: {url!r} is not an http(s) URL (e.g. http://127.0.0.1:8000)")
         self.objectives  # noqa: B018 (a bad --slo fails here, with its fix)
         for t in self.tasks:  # a task name or file that does not load fails here, with its fix
             load_tasks(builtin_task_names() if t == "all" else [t])
@@ -125,6 +135,9 @@ class SweepSpec:
 
 def parse_list(flag: str, text: str, kind: type = str) -> list[Any]:
     try:
-        return [kind(v.strip()) for v in text.split(",") if v.strip()]
+        values = [kind(v.strip()) for v in text.split(",") if v.strip()]
     except ValueError:
         raise AgentloadError(f"{flag}: {text!r} is not a comma-separated list of {kind.__name__}") from None
+    if not values:
+        raise AgentloadError(f"{flag}: empty; give one value or more, comma-separated")
+    return values
