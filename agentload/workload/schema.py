@@ -218,7 +218,9 @@ def parse_task(data: Any, file: str) -> Task:
     c = _Checker(file)
     if not isinstance(data, dict):
         raise c.fail(
-            "", "the document must be a mapping", "start from one of the built-in tasks under tasks/"
+            "",
+            "the document must be a mapping",
+            "start from tasks/example-two-turn.yaml in a checkout, or from agentload/workload/builtin/ in the package",
         )
     c.unknown(data, TASK_FIELDS, "")
     schema = c.get(data, "schema", "", int, required=False, default=SCHEMA_VERSION)

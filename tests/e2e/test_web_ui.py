@@ -68,7 +68,7 @@ def _wait(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-
         time.sleep(0.3)
 
 
-def test_the_forms_strategy_chooses_what_the_swarm_runs(web_ui) -> None:  # type: ignore[no-untyped-def]
+def test_the_forms_strategy_chooses_what_the_swarm_runs(web_ui, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     base, mock = web_ui
     answer = _swarm(base, mock, strategy="ws")
     assert answer["success"], answer
@@ -82,6 +82,9 @@ def test_the_forms_strategy_chooses_what_the_swarm_runs(web_ui) -> None:  # type
     assert total["num_requests"] == turns["num_requests"]  # ttft and task entries are not requests
     _call(base, "/stop", {})
     _wait(lambda: _call(base, "/stats/requests")["state"] == "stopped")
+    # the Stop button ends the run as every stop does: the comparison table is printed
+    _wait(lambda: "agentload: per-strategy comparison" in (tmp_path / "out.log").read_text())
+    _wait(lambda: re.search(r"^\| ws \| [1-9]", (tmp_path / "out.log").read_text(), flags=re.M) is not None)
     _call(base, "/stats/reset", {})
     assert _rows(base) == {}  # RESET cleared the Agents tab too
     answer = _swarm(base, mock, strategy="http-stateless,chat", user_count="2")
@@ -97,7 +100,9 @@ def test_the_forms_strategy_chooses_what_the_swarm_runs(web_ui) -> None:  # type
         ({"strategy": "bogus"}, "--strategy"),
         ({"tool_latency_scale": "abc"}, "--tool-latency-scale"),
         ({"uplink_kbps": "-5"}, "--uplink-kbps"),
-        ({"strategy": "all", "user_count": "2"}, "-u/--users"),
+        ({"user_count": "0"}, "-u/--users"),
+        ({"model": ""}, "--model"),
+        ({"strategy": ""}, "--strategy"),
     ],
 )
 def test_a_bad_value_in_the_form_is_refused_with_its_message(
@@ -127,3 +132,42 @@ def test_the_page_shows_agentloads_fields_and_tab_in_chromium(web_ui, tmp_path: 
     text = " ".join(re.sub(r"<[^>]+>", "", label) for label in labels)
     assert "Strategy" in text and "On Rate Limit" in text and "Tool Latency Scale" in text, text[:2000]
     assert not re.search(r"\d \d", text), text  # no "4 29" where a name had digits
+
+
+def test_the_class_picker_and_the_strategy_field_agree_or_the_swarm_is_refused(
+    start_mock, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    mock = start_mock("--ttft-ms", "20", "--output-tps", "2000")
+    port = free_port()
+    proc = procs.start(
+        locust_argv("--host", mock.url, "--web-port", str(port), "--class-picker", "--tool-latency-scale", "0.05",
+                    headless=False),
+        cwd=ROOT, stdout=(tmp_path / "out.log").open("w"), stderr=(tmp_path / "err.log").open("w"),
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait(lambda: _reachable(base), timeout=30)
+        picked = urllib.parse.urlencode(
+            [("user_count", "1"), ("spawn_rate", "1"), ("host", mock.url), ("user_classes", "WsAgent"),
+             ("strategy", "chat")]
+        ).encode()  # fmt: skip
+        with urllib.request.urlopen(urllib.request.Request(base + "/swarm", data=picked), timeout=10) as r:
+            answer = json.loads(r.read())
+        assert answer["success"] is False and "ChatAgent" in answer["message"], answer
+        assert _call(base, "/stats/requests")["state"] in ("ready", "stopped")  # nothing started
+        picked = picked.replace(b"strategy=chat", b"strategy=all")
+        with urllib.request.urlopen(urllib.request.Request(base + "/swarm", data=picked), timeout=10) as r:
+            assert json.loads(r.read())["success"]
+        _wait(lambda: _rows(base).get("ws", {}).get("tasks", "0") not in ("0", "-"))
+        assert set(_rows(base)) == {"ws"}  # the picked class, and only it
+        _call(base, "/stop", {})
+    finally:
+        procs.stop_group(proc, grace_s=10)
+
+
+def _reachable(base: str) -> bool:
+    try:
+        _call(base, "/agentload/totals")
+        return True
+    except OSError:
+        return False
