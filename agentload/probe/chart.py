@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .state import StepResult
+from collections.abc import Sequence
+from typing import Protocol
 
 
-def svg_chart(results: list[StepResult], width: int = 720, height: int = 360) -> str:
+class Step(Protocol):
+    """What the chart reads of a measured step (probe.state's StepResult)."""
+
+    agents: int
+    rpm: float
+    tpm: float
+    ratio_429: float
+
+
+def svg_chart(results: Sequence[Step], width: int = 720, height: int = 360) -> str:
     """Achieved RPM and TPM (each scaled to its own maximum) and the 429 ratio, by agents per step."""
     pad = 50
     w, h = width - 2 * pad, height - 2 * pad
