@@ -1,9 +1,11 @@
 """The probe in Locust: its options, its per-second counters on every process, and the master's ramp.
 
 Importing this module (the probe's locustfile does, after probe.options) installs the probe the way
-the runtime's components install themselves: at init its component on the run context: every turn goes into per-second counts, workers send their counts
-(and their open WebSocket connections) with their reports, the master merges them, and the load
-shape measures each step from them. At the end the master writes the probe's report.
+the runtime's components install themselves, at init, given what it reads (the run context and the
+InfluxDB output, found in the Environment's registry that runtime.plugin's init filled): every turn
+goes into per-second counts, workers send their counts (and their open WebSocket connections) with
+their reports, the master merges them, and the load shape (which has only the Environment) finds the
+probe under ``PROBE`` and measures each step from it. At the end the master writes the probe's report.
 """
 
 from __future__ import annotations
@@ -19,18 +21,23 @@ from ..core.errors import AgentloadError
 from ..launch.locust import REPORT_LAG_S
 from ..runtime import plugin  # noqa: F401  (the runtime's listeners first: the probe's build on them)
 from ..runtime.context import RunContext, context_of
+from ..runtime.influx_output import INFLUX, InfluxOutput
+from ..runtime.registry import Key, registry_of
 from ..runtime.role import Role
 from .options import ProbeSettings
 from .per_second import PerSecondCounts
 from .state import ProbeState
 
-EXTENSION = "probe"
 REPORT_KEY = "agentload_seconds"
 
 
 class ProbeComponent:
-    def __init__(self, ctx: RunContext) -> None:
+    """The probe in one process: its per-second counts, and on the master (or a standalone run) the
+    ramp's state; each step's point goes to InfluxDB through ``influx``."""
+
+    def __init__(self, ctx: RunContext, influx: InfluxOutput) -> None:
         self.ctx = ctx
+        self.influx = influx
         self.seconds = PerSecondCounts()
         self.state: ProbeState | None = None  # the master's (or a standalone run's) ramp
 
@@ -63,21 +70,31 @@ class ProbeComponent:
             self.ctx.say(self.state.summary())
 
 
-def probe_of(environment: Environment) -> ProbeComponent:
-    return context_of(environment).extensions[EXTENSION]
+PROBE = Key("rate-limit probe", ProbeComponent)
 
 
-@events.init.add_listener
-def _on_init(environment: Environment, **_kw: Any) -> None:
-    ctx = context_of(environment)  # agentload.runtime's init listener ran first (it was imported first)
-    probe = ctx.extensions[EXTENSION] = ProbeComponent(ctx)
+def install(ctx: RunContext, influx: InfluxOutput) -> ProbeComponent:
+    probe = ProbeComponent(ctx, influx)
     if ctx.role.reports:  # checked at start already (probe.options)
-        probe.state = ProbeState(ProbeSettings.from_options(environment.parsed_options))
+        probe.state = ProbeState(ProbeSettings.from_options(ctx.environment.parsed_options))
     ctx.events.turn.add_listener(lambda record, outcome: probe.seconds.add_turn(record))
     ctx.events.report.add_listener(probe.report)
     ctx.events.merge.add_listener(probe.merge)
     if ctx.role.reports:
         ctx.events.finish.add_listener(probe.finish)
+    return probe
+
+
+def probe_of(environment: Environment) -> ProbeComponent:
+    return registry_of(environment).get(PROBE)
+
+
+@events.init.add_listener
+def _on_init(environment: Environment, **_kw: Any) -> None:
+    """The probe's wiring: agentload.runtime's init listener ran first (it was imported first), so
+    the run context and the InfluxDB output are in the registry."""
+    found = registry_of(environment)
+    found.put(PROBE, install(context_of(environment), found.get(INFLUX)))
 
 
 class ProbeShape(LoadTestShape):
@@ -105,7 +122,7 @@ class ProbeShape(LoadTestShape):
         # measure each finished step once its last seconds have been reported
         while len(state.results) < len(s.steps) and t >= (len(state.results) + 1) * s.hold_s + REPORT_LAG_S:
             r = state.evaluate(len(state.results), probe.seconds)
-            sink = probe.ctx.influx.sink if probe.ctx.influx else None
+            sink = probe.influx.sink
             if sink is not None:
                 sink.probe_step(
                     r.step,

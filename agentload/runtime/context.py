@@ -1,9 +1,11 @@
-"""The run context: what one Locust process's agentload shares, hung off Locust's Environment.
+"""The run context: what is run-wide in one Locust process's agentload, found from Locust's Environment.
 
-There is no module-level mutable state: everything a run keeps lives here, on
-``environment.agentload``. The settings are rebuilt whenever a test starts (a worker receives the
-master's options then, and the web UI may change them between swarms); the components and what they
-measured live as long as the process.
+There is no module-level mutable state: the run context lives in the Environment's registry
+(runtime.registry). It holds the environment, this process's role, the settings, agentload's events,
+the shared tool outputs, the agent ids and the run's id, and says the end-of-run lines and raises the
+exit code. The settings are rebuilt whenever a test starts (a worker receives the master's options
+then, and the web UI may change them between swarms). It knows none of the components: each gets what
+it reads as arguments when runtime.plugin installs it.
 """
 
 from __future__ import annotations
@@ -11,22 +13,15 @@ from __future__ import annotations
 import itertools
 import sys
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from locust.env import Environment
 
 from ..workload import TextCache
 from .events import AgentloadEvents
 from .options import RunSettings
+from .registry import Key, registry_of
 from .role import Role, process_id, role_of
-
-if TYPE_CHECKING:
-    from .cpu_watch import CpuWatch
-    from .final_reports import FinalReports
-    from .influx_output import InfluxOutput
-    from .loop import Sessions
-    from .records_file import RecordsFile
-    from .summary import Summary
 
 
 @dataclass
@@ -38,14 +33,6 @@ class RunContext:
     tool_outputs: TextCache = field(default_factory=TextCache)  # rendered once per process, shared
     agent_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     run_id: str = ""  # this test's name in InfluxDB (given, or made at test start)
-    # the runtime's components (each installed itself on these events; the others read them here)
-    summary: Summary | None = None
-    cpu: CpuWatch | None = None
-    records: RecordsFile | None = None
-    influx: InfluxOutput | None = None
-    finals: FinalReports | None = None
-    sessions: Sessions | None = None
-    extensions: dict[str, Any] = field(default_factory=dict)  # components from outside the runtime (probe)
 
     def say(self, text: str) -> None:
         """An end-of-run line: to stdout, or to stderr where stdout carries Locust's --json."""
@@ -73,14 +60,16 @@ class RunContext:
         return self.environment.host or getattr(self.environment.parsed_options, "host", None) or ""
 
 
+RUN_CONTEXT = Key("run context", RunContext)
+
+
 def attach(environment: Environment, settings: RunSettings) -> RunContext:
     ctx = RunContext(environment, role_of(environment.runner), settings)
-    environment.agentload = ctx  # type: ignore[attr-defined]
-    return ctx
+    return registry_of(environment).put(RUN_CONTEXT, ctx)
 
 
 def context_of(environment: Environment) -> RunContext:
-    ctx = getattr(environment, "agentload", None)
-    if ctx is None:
+    registry = registry_of(environment)
+    if RUN_CONTEXT not in registry:
         raise RuntimeError("agentload is not installed in this Locust process (import agentload.runtime)")
-    return ctx
+    return registry.get(RUN_CONTEXT)

@@ -121,8 +121,9 @@ class CpuWatch:
         return every
 
 
-def install(ctx: RunContext) -> CpuWatch:
-    cpu = ctx.cpu = CpuWatch()
+def install(ctx: RunContext, cpu: CpuWatch) -> None:
+    """The watch's totals in every report and merged on the master; at the end, one line if any
+    process was over --cpu-warn-percent (its sampling starts with the test: ``start_for``)."""
     ev = ctx.events
     ev.report.add_listener(lambda data: data.__setitem__(REPORT_KEY, cpu.totals()))
 
@@ -141,10 +142,9 @@ def install(ctx: RunContext) -> CpuWatch:
                 ctx.say(line)
 
         ev.finish.add_listener(finish)
-    return cpu
 
 
-def start_for(ctx: RunContext) -> None:
+def start_for(ctx: RunContext, cpu: CpuWatch) -> None:
     """Sample this process while its agents run (from test start)."""
-    if ctx.cpu is not None and ctx.role.runs_agents:
-        ctx.cpu.start(lambda: ctx.settings.options.cpu_warn_percent, lambda: ctx.worker_id)
+    if ctx.role.runs_agents:
+        cpu.start(lambda: ctx.settings.options.cpu_warn_percent, lambda: ctx.worker_id)

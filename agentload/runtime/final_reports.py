@@ -41,13 +41,13 @@ class FinalReports:
         self.ctx.events.merge.fire(worker=msg.node_id, data=msg.data or {})
         self.waiting.discard(msg.node_id)
 
-    def timeout_s(self) -> float:
+    def timeout_s(self, flush_s: float) -> float:
         env = self.ctx.environment
-        flush = self.ctx.influx.flush_timeout_s if self.ctx.influx else 0.0
-        return (env.stop_timeout or 0) + flush + MARGIN_S
+        return (env.stop_timeout or 0) + flush_s + MARGIN_S
 
-    def collect(self) -> None:
-        """Ask every worker for its last figures and wait for them (bounded); name the silent ones."""
+    def collect(self, flush_s: float) -> None:
+        """Ask every worker for its last figures and wait for them (bounded: --stop-timeout, then
+        ``flush_s`` for its InfluxDB points, and a margin); name the silent ones."""
         runner = self.ctx.runner
         gone = sorted(c.id for c in runner.clients.all if c.state == STATE_MISSING)
         ids = [c.id for c in runner.clients.all if c.state != STATE_MISSING]
@@ -55,7 +55,7 @@ class FinalReports:
         self.waiting.update(ids)
         for cid in ids:
             runner.send_message(FINAL_REQUEST, None, client_id=cid)
-        deadline = time.monotonic() + self.timeout_s()
+        deadline = time.monotonic() + self.timeout_s(flush_s)
         while self.waiting and time.monotonic() < deadline:
             # a worker Locust found missing meanwhile (no heartbeat) will not answer: no wait for it
             for cid in list(self.waiting):
@@ -82,11 +82,10 @@ class FinalReports:
         self.sent = True
 
 
-def install(ctx: RunContext) -> FinalReports:
-    finals = ctx.finals = FinalReports(ctx)
+def install(ctx: RunContext, finals: FinalReports) -> None:
+    """The master takes the workers' final reports; a worker answers the master's request."""
     runner = ctx.runner
     if ctx.role == Role.MASTER:
         runner.register_message(FINAL_REPORT, finals.receive)
     elif ctx.role == Role.WORKER:
         runner.register_message(FINAL_REQUEST, finals.answer, concurrent=True)
-    return finals

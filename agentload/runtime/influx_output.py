@@ -13,10 +13,13 @@ from ..influx.config import InfluxConfig, influx_config
 from ..influx.schema import PointTags
 from ..influx.sink import InfluxSink
 from ..influx.writer import PointWriter, WriteCounts
+from .registry import Key
 from .role import Role
 
 if TYPE_CHECKING:
     from .context import RunContext
+    from .final_reports import FinalReports
+    from .summary import Summary
 
 log = logging.getLogger("agentload")
 REPORT_KEY = "agentload_influx"
@@ -28,8 +31,13 @@ def target_host(host: str) -> str:
 
 
 class InfluxOutput:
-    def __init__(self, ctx: RunContext) -> None:
+    """This process's points; at a run's end, its end point (the totals from ``summary``, the workers
+    missing from ``finals``) and the write counts."""
+
+    def __init__(self, ctx: RunContext, summary: Summary, finals: FinalReports) -> None:
         self.ctx = ctx
+        self.summary = summary
+        self.finals = finals
         self.config: InfluxConfig | None = None
         self.sink: InfluxSink | None = None
         self.workers: dict[str, dict[str, int]] = {}  # master: each worker's latest cumulative counts
@@ -84,19 +92,19 @@ class InfluxOutput:
         """The master or a standalone run, with every worker's figures in: the run's end point."""
         if self.sink is None:
             return
-        summary = self.ctx.summary
-        tot = summary.overall() if summary else None
+        summary = self.summary
+        tot = summary.overall()
         self.sink.run_event(
             "end",
             {
-                "tasks_ok": tot.tasks_ok if tot else 0,
-                "tasks_failed": tot.tasks_failed if tot else 0,
-                "turns_ok": tot.turns_ok if tot else 0,
-                "turns_failed": tot.turns_failed if tot else 0,
-                "missing_workers": len(self.ctx.finals.missing) if self.ctx.finals else 0,
+                "tasks_ok": tot.tasks_ok,
+                "tasks_failed": tot.tasks_failed,
+                "turns_ok": tot.turns_ok,
+                "turns_failed": tot.turns_failed,
+                "missing_workers": len(self.finals.missing),
             },
         )
-        if summary is not None and summary.objectives:
+        if summary.objectives:
             for row in summary.rows():
                 for v in row.slo or ():
                     self.sink.slo(
@@ -166,7 +174,7 @@ class InfluxOutput:
         if self.config is None:
             return
         total = self.totals(own)
-        missing = ctx.finals.missing if ctx.finals else []
+        missing = self.finals.missing
         ctx.say(f"\nagentload: InfluxDB points: {total.line()} ({1 + len(self.workers)} processes)")
         if total.dropped or missing:
             if missing:
@@ -176,8 +184,13 @@ class InfluxOutput:
             ctx.exit_with(1)
 
 
-def install(ctx: RunContext) -> InfluxOutput:
-    out = ctx.influx = InfluxOutput(ctx)
+INFLUX = Key("InfluxDB output", InfluxOutput)  # (the probe writes its steps' points with its sink)
+
+
+def install(ctx: RunContext, summary: Summary, finals: FinalReports) -> InfluxOutput:
+    """This process's InfluxDB output, on the agents' events, the reports and the run's end (it is
+    configured and opened once the options are checked: runtime.plugin)."""
+    out = InfluxOutput(ctx, summary, finals)
     ev = ctx.events
     if ctx.role.runs_agents:
         ev.turn.add_listener(lambda record, outcome: out.sink.turn(record) if out.sink else None)

@@ -9,15 +9,14 @@ that started is accounted for) but is no failure of the server: it stays out of 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from locust.env import Environment
 from locust.stats import RequestStats, StatsError
 
 from ..client import TurnOutcome, describe_outcome
 from ..core.records import ErrorKind, TaskRecord, TurnRecord
-
-if TYPE_CHECKING:
-    from .context import RunContext
+from .events import AgentloadEvents
 
 
 class TurnFailure(Exception):
@@ -37,9 +36,10 @@ def log_apart(stats: RequestStats, method: str, name: str, ms: float, length: in
         stats.errors[key].occurred()
 
 
-def install(ctx: RunContext) -> None:
-    fire = ctx.environment.events.request.fire
-    stats = ctx.environment.stats
+def install(events: AgentloadEvents, environment: Environment) -> None:
+    """Each turn and task of ``events`` into the Locust ``environment``'s stats."""
+    fire = environment.events.request.fire
+    stats = environment.stats
 
     def turn(record: TurnRecord, outcome: TurnOutcome) -> None:
         rec = record
@@ -61,5 +61,5 @@ def install(ctx: RunContext) -> None:
             error = None if rec.ok else TurnFailure(f"task failed: {rec.error_kind}")
             log_apart(stats, rec.strategy, "task", rec.duration_ms, rec.bytes_received, error)
 
-    ctx.events.turn.add_listener(turn)
-    ctx.events.task.add_listener(task)
+    events.turn.add_listener(turn)
+    events.task.add_listener(task)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -27,8 +28,10 @@ from typing import TYPE_CHECKING, Any
 import gevent
 from gevent.event import AsyncResult
 
+from .registry import Key
+
 if TYPE_CHECKING:
-    from .context import RunContext
+    from locust.env import Environment  # (only for its type: importing Locust patches the process)
 
 FLEET_KEY = "agentload_fleet_users"  # on the parsed options: the fleet's agents per user class
 
@@ -137,24 +140,31 @@ class Clock:
 
 
 class Sessions:
-    """The sessions loop of one process: a clock per strategy, started by its first agent."""
+    """The sessions loop of one process: a clock per strategy, started by its first agent. It reads
+    the loop from the current settings (``loop``), the runner's state and the fleet from the Locust
+    ``environment``, and hands each arrival that found no free agent to ``on_dropped`` (the summary
+    counts them)."""
 
-    def __init__(self, ctx: RunContext) -> None:
-        self.ctx = ctx
+    def __init__(
+        self, loop: Callable[[], Loop], environment: Environment, on_dropped: Callable[[str], None]
+    ) -> None:
+        self._loop = loop
+        self.environment = environment
+        self.on_dropped = on_dropped
         self.clocks: dict[str, Clock] = {}
 
     @property
     def loop(self) -> Loop:
-        return self.ctx.settings.loop
+        return self._loop()
 
     @property
     def stopping(self) -> bool:
-        runner = self.ctx.environment.runner
+        runner = self.environment.runner
         return getattr(runner, "state", "") in ("stopping", "stopped", "cleanup")
 
     @property
     def fleet(self) -> dict[str, int]:
-        return dict(getattr(self.ctx.environment.parsed_options, FLEET_KEY, None) or {})
+        return dict(getattr(self.environment.parsed_options, FLEET_KEY, None) or {})
 
     def join(self, user_class: str, strategy: str) -> Clock:
         clock = self.clocks.get(user_class)
@@ -169,8 +179,7 @@ class Sessions:
             clock.agents -= 1
 
     def dropped(self, strategy: str) -> None:
-        if self.ctx.summary is not None:
-            self.ctx.summary.add_dropped(strategy)
+        self.on_dropped(strategy)
 
     def stop(self) -> None:
         for c in self.clocks.values():
@@ -178,15 +187,20 @@ class Sessions:
         self.clocks.clear()
 
 
-def set_fleet(ctx: RunContext) -> None:
+SESSIONS = Key("sessions loop", Sessions)  # (the users join it: runtime.users)
+
+
+def set_fleet(environment: Environment) -> None:
     """On the master or a standalone run, at test start: the fleet's agents per class, on the options
     the workers receive with their spawn message."""
-    env, runner = ctx.environment, ctx.environment.runner
-    total = int(getattr(runner, "target_user_count", 0) or 0)
-    setattr(env.parsed_options, FLEET_KEY, fleet_counts(list(env.user_classes), total))
+    total = int(getattr(environment.runner, "target_user_count", 0) or 0)
+    setattr(environment.parsed_options, FLEET_KEY, fleet_counts(list(environment.user_classes), total))
 
 
-def install(ctx: RunContext) -> Sessions:
-    sessions = ctx.sessions = Sessions(ctx)
-    ctx.environment.events.test_stop.add_listener(lambda **_kw: sessions.stop())
+def install(
+    loop: Callable[[], Loop], environment: Environment, on_dropped: Callable[[str], None]
+) -> Sessions:
+    """The sessions loop of this process; its clocks stop with the test."""
+    sessions = Sessions(loop, environment, on_dropped)
+    environment.events.test_stop.add_listener(lambda **_kw: sessions.stop())
     return sessions

@@ -1,8 +1,10 @@
 """agentload inside Locust: its options on Locust's parser, and at init a run context with its components.
 
 Importing this module (the packaged locustfile does) adds two things to Locust: agentload's options
-(runtime.options, influx.config) and the init listener that builds the run context and lets each
-component install its own listeners, as Locust's own stats do. Which process does what:
+(runtime.options, influx.config) and the init listener that builds the run context and the components,
+the one place they are wired: each gets what it reads as arguments and installs its own listeners, as
+Locust's own stats do (``setup_distributed_stats_event_listeners(events, stats)``). What is found
+later from the Environment alone goes in its registry (runtime.registry). Which process does what:
 
 - a standalone run or a worker runs agents, and writes records and InfluxDB points of its own;
 - the master writes only run-level points, merges the workers' figures, collects their final reports
@@ -38,7 +40,10 @@ from . import (
     summary,
     web_ui,
 )
-from .context import RunContext, attach, context_of
+from .context import RunContext, attach
+from .cpu_watch import CpuWatch
+from .final_reports import FinalReports
+from .influx_output import InfluxOutput
 from .options import (
     STRATEGIES_KEY,
     RunSettings,
@@ -47,7 +52,10 @@ from .options import (
     request_headers,
 )
 from .preflight import check_host, check_tasks
+from .records_file import RecordsFile
+from .registry import Key, registry_of
 from .role import Role, role_of
+from .summary import Summary
 
 log = logging.getLogger("agentload")
 WEB_HOST_DEFAULT = "127.0.0.1"
@@ -91,7 +99,7 @@ def check_start(options: Any, host: str, user_classes: list[Any], worker: bool, 
         if path:  # the files the run will write can be written: checked before any load, not after it
             check_output_file(flag, path)
     starts_now = bool(getattr(options, "headless", False) or getattr(options, "autostart", False))
-    users = getattr(options, "num_users", None)
+    users: Any = getattr(options, "num_users", None)  # (checked for None in checks_users)
     checks_users = starts_now and not shape and users is not None  # -u as Locust counts it (selection)
     if checks_users and (warning := selection.check_users(int(users), chosen.classes)):
         warnings.append(warning)
@@ -118,26 +126,34 @@ def _on_init(environment: Environment, runner: Any = None, **_kw: Any) -> None:
         environment.user_classes[:] = list(checked.classes)
         setattr(options, STRATEGIES_KEY, checked.settings.strategy_names)
     ctx = attach(environment, checked.settings)
-    # the components, each installing its own listeners; their order is the order of the end's lines
-    summary.install(ctx)
-    records_file.install(ctx)
-    locust_stats.install(ctx)
-    cpu_watch.install(ctx)
-    influx_output.install(ctx)
-    final_reports.install(ctx)
+    # The components, each given what it reads (the CPU watch and the final reports are made first:
+    # the summary's JSON reads them). Each installs its own listeners; their order is the order of
+    # the end's lines.
+    cpu = cpu_watch.CpuWatch()
+    finals = final_reports.FinalReports(ctx)
+    run_summary = summary.install(ctx, cpu, finals)
+    records = records_file.install(ctx)
+    locust_stats.install(ctx.events, environment)
+    cpu_watch.install(ctx, cpu)
+    influx = influx_output.install(ctx, run_summary, finals)
+    final_reports.install(ctx, finals)
     fatal.install(ctx)
-    web_ui.install(ctx)
-    loop.install(ctx)
-    stopping.install(ctx)
+    web_ui.install(ctx, run_summary)
+    sessions = loop.install(lambda: ctx.settings.loop, environment, run_summary.add_dropped)
+    stopping.install(ctx, finals, records)
     _connect_reports(ctx)
+    # what is found later from the Environment alone (runtime.registry)
+    found = registry_of(environment)
+    found.put(loop.SESSIONS, sessions)  # the users join it
+    found.put(influx_output.INFLUX, influx)  # the probe writes its steps' points with it
+    found.put(LIFECYCLE, Lifecycle(ctx, run_summary, records, cpu, influx, finals))  # test start, stop
     try:
-        assert ctx.influx is not None
-        ctx.influx.configure(options)
-        _preflight(ctx)
+        influx.configure(options)
+        _preflight(ctx, influx)
         if ctx.role != Role.WORKER:
-            ctx.influx.open()
+            influx.open()
         if ctx.role == Role.LOCAL:
-            records_file.open_for(ctx)
+            records_file.open_for(ctx, records)
     except AgentloadError as e:
         stop_at_start(str(e))
 
@@ -158,7 +174,7 @@ def _starts_now(ctx: RunContext) -> bool:
     return bool(getattr(o, "headless", False) or getattr(o, "autostart", False))
 
 
-def _preflight(ctx: RunContext) -> None:
+def _preflight(ctx: RunContext, influx: InfluxOutput) -> None:
     """Before a run that starts at once (headless, --autostart): does --host answer and take the key,
     and does InfluxDB take the token (runtime.preflight)."""
     env = ctx.environment
@@ -166,8 +182,8 @@ def _preflight(ctx: RunContext) -> None:
         return
     check_host(env.host, request_headers(), ctx.settings.timeouts.connect_s, API_KEY_ENV)
     check_tasks(env.host, request_headers(), ctx.settings.timeouts.connect_s, ctx.settings.tasks)
-    if ctx.influx is not None and ctx.influx.config is not None:
-        ctx.influx.config.target.check()
+    if influx.config is not None:
+        influx.config.target.check()
 
 
 def _connect_reports(ctx: RunContext) -> None:
@@ -182,51 +198,81 @@ def _connect_reports(ctx: RunContext) -> None:
         )
 
 
+class Lifecycle:
+    """A test's start and stop in this process: the settings rebuilt, the run named, the components
+    started; at the stop, the outputs flushed and (on the master) the workers' last figures collected.
+    Locust's listeners below find it from the Environment."""
+
+    def __init__(
+        self,
+        ctx: RunContext,
+        summary: Summary,
+        records: RecordsFile,
+        cpu: CpuWatch,
+        influx: InfluxOutput,
+        finals: FinalReports,
+    ) -> None:
+        self.ctx = ctx
+        self.summary = summary
+        self.records = records
+        self.cpu = cpu
+        self.influx = influx
+        self.finals = finals
+
+    def test_start(self) -> None:
+        """Workers get the master's options only now (and the web UI may have changed them): rebuild
+        the settings; what was measured stays."""
+        ctx = self.ctx
+        environment = ctx.environment
+        runner = environment.runner
+        try:
+            ctx.settings = RunSettings.build(environment.parsed_options, environment.host or "")
+            if ctx.role != Role.WORKER:  # (the web UI may have picked other classes since)
+                _select(ctx)
+            self.influx.configure(environment.parsed_options)
+            records_file.open_for(ctx, self.records)
+        except AgentloadError as e:
+            log.error("agentload: %s", e)
+            if runner is not None:
+                runner.quit()
+            return
+        options = environment.parsed_options
+        assert options is not None
+        if ctx.role != Role.WORKER:  # the master names the run; workers receive its options
+            options.run_id = ctx.settings.options.run_id or new_run_id()
+            loop.set_fleet(environment)
+        ctx.run_id = options.run_id
+        if ctx.role.runs_agents:
+            # Everything alive now (modules, Locust, the tasks) is left out of every later collection: a
+            # collection's pause lands in whatever TTFT is being timed (README, Performance).
+            gc.freeze()
+            cpu_watch.start_for(ctx, self.cpu)
+        self.influx.test_start()
+
+    def test_stop(self) -> None:
+        """This process's agents have stopped (every cut-off attempt recorded): flush; the master also
+        collects the workers' last figures before the run's end is written."""
+        ctx = self.ctx
+        self.summary.test_stop()  # (the run's time ends now, not when the workers' last reports are in)
+        if ctx.role.runs_agents:
+            ctx.events.agents_stopped.fire()
+        if ctx.role == Role.MASTER:
+            self.finals.collect(self.influx.flush_timeout_s)
+        if ctx.role.reports:
+            ctx.events.run_stopped.fire()
+
+
+LIFECYCLE = Key("test start and stop", Lifecycle)
+
+
 @events.test_start.add_listener
 def _on_test_start(environment: Environment, **_kw: Any) -> None:
-    """Workers get the master's options only now (and the web UI may have changed them): rebuild the
-    settings; what was measured stays."""
-    ctx = context_of(environment)
-    runner = environment.runner
-    try:
-        ctx.settings = RunSettings.build(environment.parsed_options, environment.host or "")
-        if ctx.role != Role.WORKER:  # (the web UI may have picked other classes since)
-            _select(ctx)
-        assert ctx.influx is not None
-        ctx.influx.configure(environment.parsed_options)
-        records_file.open_for(ctx)
-    except AgentloadError as e:
-        log.error("agentload: %s", e)
-        if runner is not None:
-            runner.quit()
-        return
-    options = environment.parsed_options
-    assert options is not None
-    if ctx.role != Role.WORKER:  # the master names the run; workers receive its options
-        options.run_id = ctx.settings.options.run_id or new_run_id()
-        loop.set_fleet(ctx)
-    ctx.run_id = options.run_id
-    if ctx.role.runs_agents:
-        # Everything alive now (modules, Locust, the tasks) is left out of every later collection: a
-        # collection's pause lands in whatever TTFT is being timed (README, Performance).
-        gc.freeze()
-        cpu_watch.start_for(ctx)
-    ctx.influx.test_start()
+    registry_of(environment).get(LIFECYCLE).test_start()
 
 
 @events.test_stop.add_listener
 def _on_test_stop(environment: Environment, **_kw: Any) -> None:
-    """This process's agents have stopped (every cut-off attempt recorded): flush; the master also
-    collects the workers' last figures before the run's end is written."""
-    ctx = context_of(environment)
-    if ctx.summary is not None:
-        ctx.summary.test_stop()  # (the run's time ends now, not when the workers' last reports are in)
-    if ctx.role.runs_agents:
-        ctx.events.agents_stopped.fire()
-    if ctx.role == Role.MASTER and ctx.finals is not None:
-        ctx.finals.collect()
-    if ctx.role.reports:
-        ctx.events.run_stopped.fire()
+    registry_of(environment).get(LIFECYCLE).test_stop()
 
 
 def new_run_id() -> str:

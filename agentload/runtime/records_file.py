@@ -73,7 +73,8 @@ class RecordsFile:
 
 
 def install(ctx: RunContext) -> RecordsFile:
-    records = ctx.records = RecordsFile()
+    """The records file: written on every record, flushed when the agents stop, closed at the end."""
+    records = RecordsFile()
     ctx.events.turn.add_listener(records.write)
     ctx.events.task.add_listener(records.write)
     ctx.events.agents_stopped.add_listener(records.flush)
@@ -87,8 +88,8 @@ def install(ctx: RunContext) -> RecordsFile:
     return records
 
 
-def open_for(ctx: RunContext) -> None:
+def open_for(ctx: RunContext, records: RecordsFile) -> None:
     """Open the file the (current) options name, on a process that runs agents."""
     path = ctx.settings.options.records
-    if path and ctx.role.runs_agents and ctx.records is not None:
-        ctx.records.open(records_path(path, ctx.role, ctx.worker_id))
+    if path and ctx.role.runs_agents:
+        records.open(records_path(path, ctx.role, ctx.worker_id))

@@ -28,14 +28,21 @@ from .role import Role
 
 if TYPE_CHECKING:
     from .context import RunContext
+    from .final_reports import FinalReports
+    from .records_file import RecordsFile
 
 log = logging.getLogger("agentload")
 FORCED_EXIT = 130
 
 
 class Stopping:
-    def __init__(self, ctx: RunContext) -> None:
+    """The run's end on ``quitting``; a worker stopped on its own sends ``finals``; a quick exit closes
+    ``records``."""
+
+    def __init__(self, ctx: RunContext, finals: FinalReports, records: RecordsFile) -> None:
         self.ctx = ctx
+        self.finals = finals
+        self.records = records
         self.quitting = False
         self.finished = gevent.event.Event()
         self.sigterms = 0
@@ -72,24 +79,22 @@ class Stopping:
         runner = ctx.environment.runner
         if runner is not None and runner.state not in (STATE_INIT, STATE_STOPPED):
             runner.stop()
-        finals = ctx.finals
-        if ctx.role == Role.WORKER and finals is not None and not finals.sent:
+        finals = self.finals
+        if ctx.role == Role.WORKER and not finals.sent:
             try:
                 finals.send()
             except Exception as e:  # the master is gone: what this worker wrote locally stands
                 log.warning("agentload: could not send the final report to the master (%s)", e)
 
     def quick_exit(self) -> None:
-        records = self.ctx.records
-        if records is not None:
-            records.close()
+        self.records.close()
         print("agentload: stopped at once (a second signal); attempts still running were not recorded",
               file=sys.stderr, flush=True)  # fmt: skip
         os._exit(FORCED_EXIT)
 
 
-def install(ctx: RunContext) -> Stopping:
-    stopping = Stopping(ctx)
+def install(ctx: RunContext, finals: FinalReports, records: RecordsFile) -> Stopping:
+    stopping = Stopping(ctx, finals, records)
     ctx.environment.events.quitting.add_listener(stopping.on_quitting)
     gevent.signal_handler(signal.SIGTERM, stopping.on_sigterm)
     signal.signal(signal.SIGINT, stopping.on_sigint)

@@ -26,6 +26,8 @@ from ..metrics.spread import Samples
 
 if TYPE_CHECKING:
     from .context import RunContext
+    from .cpu_watch import CpuWatch
+    from .final_reports import FinalReports
 
 REPORT_KEY = "agentload"
 SAMPLES_KEY = "agentload_samples"
@@ -129,8 +131,11 @@ class Summary:
         )
 
 
-def install(ctx: RunContext) -> Summary:
-    summary = ctx.summary = Summary(ctx.settings.objectives)
+def install(ctx: RunContext, cpu: CpuWatch, finals: FinalReports) -> Summary:
+    """The summary of this run: on the agents' events, the reports and the merge; at the end the table,
+    the checks and the summary JSON (which has every process's CPU from ``cpu`` and the workers that
+    sent no final report from ``finals``)."""
+    summary = Summary(ctx.settings.objectives)
     ev = ctx.events
     ev.attempt.add_listener(summary.add_attempt)
     ev.turn.add_listener(summary.add_turn)
@@ -156,7 +161,7 @@ def install(ctx: RunContext) -> Summary:
 
     ev.merge.add_listener(merge)
     if ctx.role.reports:
-        ev.finish.add_listener(lambda: _finish(ctx, summary))
+        ev.finish.add_listener(lambda: _finish(ctx, summary, cpu, finals))
         if ctx.environment.web_ui is not None:  # the web UI's Stop ends a run, not the process
             ev.run_stopped.add_listener(lambda: _show_table(ctx, summary, summary.rows()))
     return summary
@@ -175,7 +180,7 @@ def _show_table(ctx: RunContext, summary: Summary, rows: list[ComparisonRow]) ->
     summary.table_shown = True
 
 
-def _finish(ctx: RunContext, summary: Summary) -> None:
+def _finish(ctx: RunContext, summary: Summary, cpu: CpuWatch, finals: FinalReports) -> None:
     rows = summary.rows()
     _show_table(ctx, summary, rows)
     _settle_exit_code_for_429s(ctx, summary)
@@ -204,8 +209,8 @@ def _finish(ctx: RunContext, summary: Summary) -> None:
                 "failed": tot.turns_failed,
                 "interrupted": tot.turns_interrupted,
             },
-            "workers": ctx.cpu.every_process(ctx.worker_id, ctx.role) if ctx.cpu else {},
-            "missing_workers": list(ctx.finals.missing) if ctx.finals else [],
+            "workers": cpu.every_process(ctx.worker_id, ctx.role),
+            "missing_workers": list(finals.missing),
         }
         try:
             Path(path).parent.mkdir(parents=True, exist_ok=True)

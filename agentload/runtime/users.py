@@ -22,8 +22,9 @@ from ..core.records import ErrorKind
 from ..core.strategies import BY_NAME, STRATEGIES, Strategy
 from . import plugin  # noqa: F401  (importing the users installs agentload's options and listeners)
 from .context import context_of
-from .loop import Clock, LoopKind
+from .loop import SESSIONS, Clock, LoopKind
 from .options import request_headers
+from .registry import registry_of
 
 
 class AgentUser(User):
@@ -48,8 +49,9 @@ class AgentUser(User):
         tasks = list(settings.tasks)
         self._clock: Clock | None = None
         self._ticket = False  # a session arrived for this agent (taken in wait_time)
-        if settings.loop.kind == LoopKind.SESSIONS and ctx.sessions is not None:
-            self._clock = ctx.sessions.join(type(self).__name__, self.strategy.name)
+        if settings.loop.kind == LoopKind.SESSIONS:
+            sessions = registry_of(self.environment).get(SESSIONS)
+            self._clock = sessions.join(type(self).__name__, self.strategy.name)
         self.agent, self.transport = self._new_agent()
         # start each agent on a different task so a small run still covers every task
         offset = self.agent.agent_id % len(tasks)
@@ -101,9 +103,8 @@ class AgentUser(User):
         transport = getattr(self, "transport", None)
         if transport is not None:
             transport.close()
-        ctx = context_of(self.environment)
-        if getattr(self, "_clock", None) is not None and ctx.sessions is not None:
-            ctx.sessions.leave(type(self).__name__)
+        if getattr(self, "_clock", None) is not None:
+            registry_of(self.environment).get(SESSIONS).leave(type(self).__name__)
 
 
 # One class per strategy, written out so that Locust (by name on the command line, --class-picker),

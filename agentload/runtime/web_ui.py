@@ -38,12 +38,11 @@ def tab_rows(summary: Summary) -> list[dict[str, str]]:
     return text_rows(summary.recent_rows(), WEB_COLUMNS)
 
 
-def install(ctx: RunContext) -> None:
-    """Add the tab to the web UI (where there is one)."""
+def install(ctx: RunContext, summary: Summary) -> None:
+    """Add the tab (``summary``'s rows) to the web UI (where there is one)."""
     web_ui = ctx.environment.web_ui
-    if web_ui is None or ctx.summary is None:
+    if web_ui is None:
         return
-    summary = ctx.summary
     assert web_ui.app is not None
     web_ui.template_args["extended_tabs"] = [{"title": "Agents", "key": TAB_KEY}]
     web_ui.template_args["extended_tables"] = [
