@@ -1,5 +1,5 @@
-"""The package's shape, checked: roles as packages, imports only downward, no import circles, imports
-inside functions only with a reason written beside them."""
+"""The package's shape, checked: roles as packages, imports only downward, no import circles (type-only
+imports included), imports inside functions only with a reason written beside them."""
 
 from __future__ import annotations
 
@@ -40,14 +40,26 @@ def _resolve(mod: str, node: ast.ImportFrom) -> str:
     return ".".join(parent + ([node.module] if node.module else []))
 
 
+def module_level(tree: ast.Module) -> list[ast.AST]:
+    """What a module runs when it is imported, and what a type checker reads as if it did: every node
+    but those inside its functions (``if TYPE_CHECKING:`` blocks included)."""
+    out: list[ast.AST] = []
+    todo: list[ast.AST] = [tree]
+    while todo:
+        node = todo.pop()
+        out.append(node)
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            todo.extend(ast.iter_child_nodes(node))
+    return out
+
+
 def imports(mod: str, path: Path, top_level_only: bool) -> set[str]:
+    """The agentload modules ``mod`` imports: at the module level (type-only imports included), or
+    anywhere (inside functions too)."""
     tree = ast.parse(path.read_text())
     out: set[str] = set()
-    body: list[ast.stmt] = list(tree.body)
-    nodes = body if top_level_only else list(ast.walk(tree))
+    nodes = module_level(tree) if top_level_only else list(ast.walk(tree))
     for node in nodes:
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            continue
         if isinstance(node, ast.ImportFrom):
             target = _resolve(mod, node)
             if target.startswith("agentload"):
@@ -107,6 +119,15 @@ def test_no_import_circles() -> None:
             break
     # a package's __init__ re-exporting its modules is not a circle of its own
     assert not cycle, " -> ".join(cycle)
+
+
+def test_type_only_imports_count_as_imports(tmp_path: Path) -> None:
+    """An import under ``if TYPE_CHECKING:`` is an edge of the circle check's graph like any other."""
+    source = tmp_path / "m.py"
+    source.write_text(
+        "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    from agentload.runtime.summary import Summary\n"
+    )
+    assert imports("agentload.m", source, top_level_only=True) == {"agentload.runtime.summary"}
 
 
 def test_imports_inside_functions_say_why() -> None:
