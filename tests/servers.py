@@ -14,11 +14,35 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+import gevent
+
+T = TypeVar("T")
 
 INFLUX_DB = "agentload"  # the database the tests create on their InfluxDB 1.x server
 ADMIN = ("admin", "agentload-admin")  # the user of an InfluxDB1(auth=True)
+
+
+def wait_for(condition: Callable[[], T], timeout: float = 30.0, what: str = "", interval: float = 0.05) -> T:
+    """Poll ``condition`` until it returns something true and return that; fail the test if it has not
+    within ``timeout`` seconds (``what`` names what was awaited). The tests' one way to wait for
+    something that takes its time, instead of sleeping a guess and asserting after it.
+
+    It sleeps with gevent's sleep: agents that run in the test's own process (greenlets) go on while it
+    waits; in a process without greenlets that is a plain sleep."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(
+                f"timed out after {timeout:g} s waiting for {what or condition}: last {value!r}"
+            )
+        gevent.sleep(interval)
 
 
 def free_port() -> int:

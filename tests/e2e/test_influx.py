@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import time
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +24,7 @@ from agentload.mock import MockProcess
 from tests.paths import ROOT
 from tests.runlocust import read_records, run_locust
 from tests.servers import INFLUX_DB as DB
-from tests.servers import InfluxDB1, VictoriaMetrics
+from tests.servers import InfluxDB1, VictoriaMetrics, wait_for
 
 LOAD = ("--headless", "-u", "6", "-r", "20", "--processes", "2", "--tool-latency-scale", "0.02")
 COUNTS = re.compile(r"InfluxDB points: written (\d+), retried (\d+), dropped (\d+)")
@@ -222,6 +221,20 @@ def test_distributed_run_to_victoriametrics_v2_reads_back_every_record(
     )
 
 
+RECOVERED = "accepts writes again"  # what a writer logs when InfluxDB takes its writes again
+
+
+def write_failures(stderr: str) -> list[str]:
+    """The writers' failed-write warnings (each writer logs the first failure of an outage)."""
+    return re.findall(r"InfluxDB at \S+ (?:unreachable|answered)", stderr)
+
+
+def tasks_recorded(records: Path) -> int:
+    """Tasks the workers have written to their records files so far (flushed task by task)."""
+    files = records.parent.glob(records.stem + ".*" + records.suffix)
+    return sum(f.read_text().count('"kind":"task"') for f in files)
+
+
 def test_database_restart_mid_run_loses_no_point(
     influx1: InfluxDB1, mock: MockProcess, tmp_path: Path
 ) -> None:
@@ -242,16 +255,34 @@ def test_database_restart_mid_run_loses_no_point(
         "--influx-flush-interval",
         "0.2",
     )
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = tmp_path / "out.log", tmp_path / "err.log"
+    with out.open("w") as stdout_file, err.open("w") as stderr_file:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=stdout_file, stderr=stderr_file, text=True)
     try:
-        time.sleep(3.0)
+        wait_for(
+            lambda: influx1_points(influx1, run_id, schema.TURN), 60, "the run's first points in InfluxDB"
+        )
         influx1.stop()  # mid-run: writes now fail and are retried
-        time.sleep(3.0)
+        tasks_before = tasks_recorded(records)
+        # points buffered while it is down: both workers' writes failed, and tasks ended (their points
+        # are held for a retry)
+        wait_for(
+            lambda: len(write_failures(err.read_text())) >= 2 and tasks_recorded(records) >= tasks_before + 2,
+            60,
+            "both workers' writes to fail and tasks to end while InfluxDB is down",
+        )
         influx1.start()
-        stdout, stderr = proc.communicate(timeout=120)
+        # ... and written after: every writer that failed says it writes again
+        wait_for(
+            lambda: err.read_text().count(RECOVERED) >= len(write_failures(err.read_text())),
+            60,
+            "the writers to write their buffered points to the restarted InfluxDB",
+        )
+        proc.wait(120)
     finally:
         if proc.poll() is None:
             proc.kill()
+    stdout, stderr = out.read_text(), err.read_text()
     assert proc.returncode == 0, stderr[-3000:]
     written, retried, dropped = counts_line(stdout)
     assert retried > 0, "the database outage did not happen during the run"

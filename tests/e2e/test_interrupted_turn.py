@@ -11,6 +11,7 @@ from agentload.client import Agent, AgentSettings, Timeouts, TransportConfig, ap
 from agentload.core.records import TurnRecord
 from agentload.core.strategies import BY_NAME
 from agentload.workload import load_task
+from tests.servers import wait_for
 
 MOCK = ("--ttft-ms", "3000", "--prefill-ms-per-1k", "0", "--cached-ms-per-1k", "0")
 
@@ -26,8 +27,13 @@ def test_a_cut_turn_keeps_its_bytes_and_the_close_is_apart(start_mock, strategy:
     turns: list[TurnRecord] = []
     agent = Agent(settings, transport, 0, lambda rec, _out: turns.append(rec), lambda _task: None)
     worker = gevent.spawn(agent.run_task, load_task("fix-failing-test"))
-    gevent.sleep(0.5)  # connected, the request is out, the model is "thinking" (3 s)
-    requests = [e for e in mock.stats()["exchanges"] if e["path"] == "/v1/responses" and e["response_id"]]
+
+    def request_taken_up() -> list[dict]:
+        stats = mock.stats()["exchanges"]
+        return [e for e in stats if e["path"] == "/v1/responses" and e["response_id"]]
+
+    # connected, the request is out and the mock has taken it up: the model is "thinking" (3 s)
+    requests = wait_for(request_taken_up, 10, "the mock to take up the task's first request")
     assert len(requests) == 1 and not turns
     worker.kill(block=True, timeout=5)
     assert worker.dead
