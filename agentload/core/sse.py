@@ -9,7 +9,7 @@ or ``\\r`` (a ``\\r\\n`` split between two pieces is one line end), one space af
 stripped and no more, a line that begins with a colon is a comment, ``id``, ``retry`` and unknown fields
 are ignored, a blank line dispatches the event (none when it has no data), and a leading byte-order
 mark is dropped. ``flush`` is for the end of a body: what an unterminated last event holds (the spec
-drops it; the agents take it, the recorder does not ask).
+drops it; the agents take it, the recorder does not ask). ``encode`` is the writing side (the mock's).
 """
 
 from __future__ import annotations
@@ -92,10 +92,9 @@ def iter_sse(pieces: Iterable[bytes]) -> Iterator[Event]:
 
 
 def encode(event: str, data: bytes) -> bytes:
-    """One event on the wire: its ``event:`` line (none when ``event`` is ''), ``data`` in as many
-    ``data:`` lines as it has lines, and the blank line that dispatches it."""
-    if b"\n" in data or b"\r" in data:
-        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\ndata: ")
+    """One event on the wire: its ``event:`` line (none when ``event`` is ''), ``data`` in one ``data:``
+    line, and the blank line that dispatches it. ``data`` holds no line break (JSON never does: its
+    strings escape them; a check would cost the mock's streaming path more than the framing does)."""
     if event:
         return b"event: " + event.encode() + b"\ndata: " + data + b"\n\n"
     return b"data: " + data + b"\n\n"

@@ -76,22 +76,27 @@ def mask_payload(payload: bytes, key: bytes) -> bytes:
 
 
 def encode_frame(
-    opcode: int, payload: bytes, key: bytes | None = None, *, fin: bool = True, rsv1: bool = False
+    opcode: int, payload: bytes, key: bytes | None = None, fin: bool = True, rsv1: bool = False
 ) -> bytes:
     """One frame: masked with the 4-byte ``key`` (a client's frame; RFC 6455 requires it), or unmasked
     when ``key`` is None (a server's). ``fin`` clear: a fragment with more to follow; ``rsv1``: the first
     frame of a compressed message."""
     n = len(payload)
-    b0 = opcode | (FIN if fin else 0) | (RSV1 if rsv1 else 0)
-    m = MASKED if key is not None else 0
+    b0 = opcode | 0x80 if fin else opcode  # (FIN)
+    if rsv1:
+        b0 |= RSV1
+    if key is None:  # (the mock's frames: one per event, kept short)
+        if n < 126:
+            return _LEN1.pack(b0, n) + payload
+        if n < 65536:
+            return _LEN2.pack(b0, 126, n) + payload
+        return _LEN8.pack(b0, 127, n) + payload
     if n < 126:
-        head = _LEN1.pack(b0, m | n)
+        head = _LEN1.pack(b0, MASKED | n)
     elif n < 65536:
-        head = _LEN2.pack(b0, m | 126, n)
+        head = _LEN2.pack(b0, MASKED | 126, n)
     else:
-        head = _LEN8.pack(b0, m | 127, n)
-    if key is None:
-        return head + payload
+        head = _LEN8.pack(b0, MASKED | 127, n)
     return head + key + mask_payload(payload, key)
 
 

@@ -125,10 +125,13 @@ def test_any_split_point_gives_the_same_events(cuts: list[int]) -> None:
 @settings(max_examples=100, deadline=None)
 @given(
     events=st.lists(
-        st.tuples(st.sampled_from(["", "response.created", "x"]), st.binary(max_size=40)), max_size=6
+        st.tuples(
+            st.sampled_from(["", "response.created", "x"]),
+            st.binary(max_size=40).filter(lambda b: b"\n" not in b and b"\r" not in b),
+        ),
+        max_size=6,
     )
 )
 def test_the_mocks_encoding_reads_back(events: list[tuple[str, bytes]]) -> None:
     wire = b"".join(encode(name, data) for name, data in events)
-    expect = [(name, data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")) for name, data in events]
-    assert list(iter_sse([wire[i : i + 3] for i in range(0, len(wire), 3)])) == expect
+    assert list(iter_sse([wire[i : i + 3] for i in range(0, len(wire), 3)])) == events
