@@ -32,7 +32,10 @@ def resolve_task_path(name_or_path: str, tasks_dir: Path = TASKS_DIR) -> Path:
     p = Path(name_or_path)
     if p.is_dir():
         raise TaskFileError(
-            str(p), "", "is a folder", f"give a task file in it (e.g. {p / 'my-task.yaml'}) or a built-in name"
+            str(p),
+            "",
+            "is a folder",
+            f"give a task file in it (e.g. {p / 'my-task.yaml'}) or a built-in name",
         )
     if p.suffix in TASK_SUFFIXES:
         if not p.is_file():

@@ -164,7 +164,9 @@ def load_profile(name_or_path: str) -> ClientProfile:
     """A profile by built-in name (``codex``) or by file path (YAML or JSON)."""
     path = Path(name_or_path)
     if path.is_dir():
-        raise TaskFileError(str(path), "", "is a folder", "give a profile file (YAML or JSON) or a built-in name")
+        raise TaskFileError(
+            str(path), "", "is a folder", "give a profile file (YAML or JSON) or a built-in name"
+        )
     if path.suffix not in (".yaml", ".yml", ".json"):
         path = PROFILES_DIR / f"{name_or_path}.yaml"
         if not path.is_file():
