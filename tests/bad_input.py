@@ -81,7 +81,7 @@ CASES: list[tuple[list[str], str]] = [
     ([*RUN, "--start-jitter", "-1"], "--start-jitter"),
     ([*RUN, "--slo", "task_s=fast"], "--slo"),
     ([*RUN, "--slo", "nosuch=1"], "--slo"),
-    ([*RUN, "--run-id", "a/b"], "--run-id"),
+    ([*RUN, "--run-id", "a b"], "--run-id"),
     ([*RUN, "--run-id", "x" * 200], "--run-id"),
     ([*RUN, "--cpu-warn-percent", "150"], "--cpu-warn-percent"),
     ([*RUN, "--host", "http://[::1"], "--host"),

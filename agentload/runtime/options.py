@@ -31,7 +31,7 @@ from ..workload.profile import MINIMAL, ClientProfile, load_profile
 from .loop import Loop
 
 USER_AGENT = f"agentload/{__version__}"
-RUN_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}")
+RUN_ID = re.compile(r"[A-Za-z0-9._:+@/-]{1,100}")  # an InfluxDB tag value: no space, quote or line break
 MAX_SESSION_RATE = 10_000  # sessions/s per strategy across the fleet
 MAX_TASK_RATE = 100.0  # tasks/s per agent
 STRATEGIES_KEY = "agentload_strategies"  # on the parsed options: the strategies the master chose (selection)
@@ -320,8 +320,8 @@ class RunSettings:
             strategies = [BY_NAME[n] for n in chosen if n in BY_NAME]
         if o.run_id and not RUN_ID.fullmatch(o.run_id):
             raise AgentloadError(
-                f"--run-id {o.run_id[:40]!r}: use up to 100 letters, digits, '.', '_', ':' or '-' (it names "
-                "the run in InfluxDB and in the dashboard's run filter)"
+                f"--run-id {o.run_id[:40]!r}: use up to 100 letters, digits and . _ : + @ / - (no spaces, "
+                "quotes or line breaks: it names the run in InfluxDB and the dashboard)"
             )
         if not o.model.strip():
             raise AgentloadError("--model: empty; give the model to request (e.g. --model gpt-5.4)")
