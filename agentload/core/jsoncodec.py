@@ -1,7 +1,7 @@
 """Compact JSON for the hot paths: every event the mock streams, every request body an agent sends.
 
 Why not ``json.dumps(obj, separators=...)``: given any argument it builds a new encoder per call, which
-for a 100-byte delta event costs more than the encoding (README, Performance). These reuse one C encoder, the same one ``json.dumps`` ends up in, so the bytes are identical.
+for a 100-byte delta event costs more than the encoding (docs/performance.md). These reuse one C encoder, the same one ``json.dumps`` ends up in, so the bytes are identical.
 """
 
 from __future__ import annotations

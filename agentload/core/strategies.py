@@ -29,7 +29,7 @@ class Strategy:
     chained: bool  # continues by previous_response_id instead of resending the history
     user_class: str  # the Locust user class name (what --class-picker and /swarm select by)
     colour: str  # the report's colour for it
-    summary: str  # what each turn sends, for help texts and the README's table
+    summary: str  # what each turn sends, for help texts and docs/strategies-and-metrics.md's table
 
 
 STRATEGIES: tuple[Strategy, ...] = (

@@ -19,7 +19,7 @@ async def collect_garbage(interval_s: float) -> None:
     Why: with many open streams the mock holds hundreds of thousands of objects that the collector
     tracks (each connection's coroutines, buffers and ledger entries), and Python's automatic collector
     scans them all now and then, a pause in which no token goes out (how long, and what it did to first
-    tokens: README, Performance). Almost nothing the mock makes is cyclic garbage, so one collection a
+    tokens: docs/performance.md). Almost nothing the mock makes is cyclic garbage, so one collection a
     minute keeps memory flat and costs one pause a minute. What is alive at start (the task scripts,
     modules) is frozen out of every collection. ``interval_s`` 0 keeps Python's automatic collector."""
     gc.collect()

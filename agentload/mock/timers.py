@@ -5,7 +5,7 @@ the kernel adds its timer slack, so every event the mock paces goes out up to a 
 time: most of the TTFT error a user of the mock would see. A timerfd takes an absolute
 CLOCK_MONOTONIC deadline to the nanosecond with no slack; registered in the same epoll set, it wakes
 the loop on time, and asyncio runs the timer it was waiting for. bench/mock_timers.py compares the
-two loops (figures: README, Performance).
+two loops (figures: docs/performance.md).
 
 Cost: one ``timerfd_settime`` call (ctypes) per loop iteration that sleeps. Elsewhere than Linux the
 loop keeps its default selector (kqueue already takes a nanosecond timeout).

@@ -8,7 +8,7 @@ consumed (packets that waited unread are merged and keep the newest stamp). So t
 is the stamp of the read that brought it: exact while its agent is late by less than the gap to the
 next packet, otherwise late by at most that lag, never early. To keep that lag short when a burst
 makes many sockets readable at once, an armed socket's reader runs first in the hub's iteration
-(libev priority); bench/generator.py measures what that does to the TTFT error (README, Performance).
+(libev priority); bench/generator.py measures what that does to the TTFT error (docs/performance.md).
 Only the reads until the first token are stamped (one ``recvmsg`` instead of a ``recv``); the
 streaming reads after it are plain.
 Over TLS, whose reads happen inside OpenSSL, a peek at the encrypted bytes before each read gives the
@@ -16,7 +16,7 @@ same stamp (OpenSSL reads one record at a time, so the rest stays in the kernel 
 
 Measured and left out: coalescing the streaming reads (a read that would wait sleeps a few tens of ms
 first and takes every delta that came meanwhile) saves a paced worker's CPU, but delays each agent's
-next turn by up to that window, which shows in time per task (README, Performance).
+next turn by up to that window, which shows in time per task (docs/performance.md).
 
 Where there is no stamp (not Linux; a packet the kernel did not stamp), TTFT falls back to when the
 agent read the event.
