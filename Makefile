@@ -25,6 +25,7 @@ test: $(STAMP)
 	tests/install_services.sh
 	tests/install_codex.sh $(VENV)
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 	$(PY) -m pytest -q -rs -p no:cacheprovider tests/unit tests/e2e
 
