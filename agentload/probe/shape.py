@@ -5,7 +5,9 @@ the runtime's components install themselves, at init, given what it reads (the r
 InfluxDB output, found in the Environment's registry that runtime.plugin's init filled): every turn
 goes into per-second counts, workers send their counts (and their open WebSocket connections) with
 their reports, the master merges them, and the load shape (which has only the Environment) finds the
-probe under ``PROBE`` and measures each step from it. At the end the master writes the probe's report.
+probe under ``PROBE`` and measures each step from it. Every process that runs agents also watches its
+own event loop for stalls (per_second.LoopWatch), so that a step the generator could not drive is not
+taken for the target's limit. At the end the master writes the probe's report.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from ..runtime.influx_output import INFLUX, InfluxOutput
 from ..runtime.registry import Key, registry_of
 from ..runtime.role import Role
 from .options import ProbeSettings
-from .per_second import PerSecondCounts
+from .per_second import LoopWatch, PerSecondCounts
 from .state import ProbeState
 
 REPORT_KEY = "agentload_seconds"
@@ -40,6 +42,7 @@ class ProbeComponent:
         self.influx = influx
         self.seconds = PerSecondCounts()
         self.state: ProbeState | None = None  # the master's (or a standalone run's) ramp
+        self.loop_watch: LoopWatch | None = None  # where agents run: their event loop's stalls
 
     def open_connections(self) -> int:
         """WebSocket connections this process's agents hold open right now."""
@@ -78,6 +81,8 @@ def install(ctx: RunContext, influx: InfluxOutput) -> ProbeComponent:
     if ctx.role.reports:  # checked at start already (probe.options)
         probe.state = ProbeState(ProbeSettings.from_options(ctx.environment.parsed_options))
     ctx.events.turn.add_listener(lambda record, outcome: probe.seconds.add_turn(record))
+    if ctx.role.runs_agents:
+        probe.loop_watch = LoopWatch(probe.seconds).start()
     ctx.events.report.add_listener(probe.report)
     ctx.events.merge.add_listener(probe.merge)
     if ctx.role.reports:

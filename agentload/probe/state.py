@@ -9,6 +9,15 @@ to back; open loop: ``--task-rate`` paces every agent, so a step's offered rate 
 The limit that bound is the 429 type the stopping step met most (requests, tokens or connections); at
 that step the achieved rate of that kind is the limit (a saturated token bucket passes exactly its
 refill rate), reported next to the knee: the last sustainable step's agents, RPM, TPM and connections.
+
+That holds only while the generator keeps asking. A generator whose event loop stalls (a CPU-starved
+or paused worker) leaves the limiter refilling with nobody asking: what it cannot hold is lost, and
+the step achieves less than the limit (the token probe of tests/e2e/test_rate_limits.py, against
+200,000 TPM, read 160,867 with its process paused 2 s in the 9 s window). So each step also says
+how long the generator's loops stalled in its window (per_second's LoopWatch); a step stalled beyond
+MAX_STALLED_FRACTION measured the generator, not the target: the ramp stops there, no knee is taken
+from it and no limit is reported found; what it met is reported as a lower bound, with the stall, and
+the advice to give the generator more CPU.
 """
 
 from __future__ import annotations
@@ -22,6 +31,10 @@ from typing import Any
 from .chart import svg_chart
 from .options import ProbeSettings
 from .per_second import LIMIT_TYPES, PerSecondCounts
+
+# a step whose generator stalled longer than this share of its measured window measured the generator
+MAX_STALLED_FRACTION = 0.05
+UNITS = {"requests": "requests per minute", "tokens": "tokens per minute", "connections": "connections"}
 
 
 @dataclass
@@ -38,6 +51,12 @@ class StepResult:
     other_errors: int
     ttft_mean_ms: float | None
     connections: int
+    # the generator's event loops in the measured window: seconds stalled (summed over the processes
+    # that run agents), that as a share of the seconds watched, and the longest single stall
+    generator_stalled_s: float = 0.0
+    generator_stalled_fraction: float = 0.0
+    generator_stall_max_s: float = 0.0
+    generator_bound: bool = False  # stalled past MAX_STALLED_FRACTION: the step measured the generator
     sustainable: bool = True
     reason: str = ""
 
@@ -74,9 +93,19 @@ class ProbeState:
             other_errors=tot.other_errors,
             ttft_mean_ms=tot.ttft_sum_ms / tot.ttft_n if tot.ttft_n else None,
             connections=seconds.max_connections(a, b),
+            generator_stalled_s=tot.stalled_s,
+            generator_stalled_fraction=tot.stalled_s / tot.watched_s if tot.watched_s else 0.0,
+            generator_stall_max_s=tot.stall_max_s,
         )
         first = self.results[0].ttft_mean_ms if self.results else None
-        if r.ratio_429 > self.settings.max_429:
+        # the generator first: a step it could not drive measured it, whatever else its figures say
+        if r.generator_stalled_fraction > MAX_STALLED_FRACTION:
+            r.sustainable, r.generator_bound = False, True
+            r.reason = (
+                f"the generator fell behind: its event loop stalled {r.generator_stalled_fraction:.0%} of "
+                f"the {secs} s measured (longest {r.generator_stall_max_s:.1f} s)"
+            )
+        elif r.ratio_429 > self.settings.max_429:
             r.sustainable, r.reason = False, f"429 ratio {r.ratio_429:.1%} > {self.settings.max_429:.1%}"
         elif first and r.ttft_mean_ms and r.ttft_mean_ms > first * self.settings.max_ttft_factor:
             r.sustainable, r.reason = (
@@ -93,15 +122,28 @@ class ProbeState:
         ok = [r for r in self.results if r.sustainable]
         return ok[-1] if ok else None
 
+    def _stopping_step(self) -> StepResult | None:
+        return next((r for r in self.results if not r.sustainable), None)
+
+    @staticmethod
+    def _met(step: StepResult) -> dict[str, float]:
+        """The limits a step met, by 429 type (most refusals first), each with what it achieved of it."""
+        achieved = {"requests": step.rpm, "tokens": step.tpm, "connections": float(step.connections)}
+        met = sorted((k for k, n in step.rate_limited.items() if n), key=lambda k: -step.rate_limited[k])
+        return {k: achieved[k] for k in met}
+
     def limits_found(self) -> dict[str, float]:
         """The limits met at the first unsustainable step, by 429 type (most refusals first), each
-        with what the step achieved of it: a saturated limit passes exactly its rate."""
-        bad = next((r for r in self.results if not r.sustainable), None)
-        if bad is None:
-            return {}
-        achieved = {"requests": bad.rpm, "tokens": bad.tpm, "connections": float(bad.connections)}
-        met = sorted((k for k, n in bad.rate_limited.items() if n), key=lambda k: -bad.rate_limited[k])
-        return {k: achieved[k] for k in met}
+        with what the step achieved of it: a saturated limit passes exactly its rate. None when the
+        generator fell behind in that step (see lower_bounds)."""
+        bad = self._stopping_step()
+        return self._met(bad) if bad is not None and not bad.generator_bound else {}
+
+    def lower_bounds(self) -> dict[str, float]:
+        """What a step the generator could not drive met (its limits, each with what it achieved): the
+        limit is at least that, and it may be more (the generator's stalls left it unused)."""
+        bad = self._stopping_step()
+        return self._met(bad) if bad is not None and bad.generator_bound else {}
 
     def as_dict(self) -> dict[str, Any]:
         knee = self.knee()
@@ -111,12 +153,15 @@ class ProbeState:
             "stopped": self.stopped,
             "knee": asdict(knee) if knee else None,
             "limits_found": self.limits_found(),
+            "generator_bound": any(r.generator_bound for r in self.results),
+            "lower_bounds": self.lower_bounds(),
         }
 
     def table(self) -> str:
         rows = [
-            "| step | agents | RPM | TPM | 429 ratio | 429 req/tok/conn | TTFT ms | connections | sustainable |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "| step | agents | RPM | TPM | 429 ratio | 429 req/tok/conn | TTFT ms | connections | generator stalled "
+            "| sustainable |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in self.results:
             rl = "/".join(str(r.rate_limited[k]) for k in LIMIT_TYPES)
@@ -124,7 +169,7 @@ class ProbeState:
             ok = "yes" if r.sustainable else f"no: {r.reason}"
             rows.append(
                 f"| {r.step} | {r.agents} | {r.rpm:.0f} | {r.tpm:.0f} | {r.ratio_429:.1%} | {rl} | {ttft} | "
-                f"{r.connections} | {ok} |"
+                f"{r.connections} | {r.generator_stalled_fraction:.0%} | {ok} |"
             )
         return "\n".join(rows)
 
@@ -138,13 +183,17 @@ class ProbeState:
             )
         else:
             lines.append("knee: not even the first step was sustainable")
-        units = {
-            "requests": "requests per minute",
-            "tokens": "tokens per minute",
-            "connections": "connections",
-        }
         for kind, value in self.limits_found().items():
-            lines.append(f"limit found: {units[kind]} ~ {value:.0f}")
+            lines.append(f"limit found: {UNITS[kind]} ~ {value:.0f}")
+        bad = self._stopping_step()
+        if bad is not None and bad.generator_bound:
+            lines.append(
+                f"limit not measured: at step {bad.step} ({bad.agents} agents) {bad.reason}, so what it "
+                "achieved is the generator's shortfall, not the target's limit; give the generator more "
+                "CPU (more workers, fewer agents each, a quieter machine) and probe again"
+            )
+            for kind, value in self.lower_bounds().items():
+                lines.append(f"lower bound: {UNITS[kind]} >= {value:.0f} (met while the generator stalled)")
         return "\n".join(lines)
 
     def write(self) -> Path:

@@ -1,11 +1,13 @@
 """Rate limits: the mock enforces them like OpenAI (checked with the official SDK), agents honor them,
-and the probe finds each limit within 10 %."""
+and the probe finds each limit within 10 %, unless its generator stalled, which it then says."""
 
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import openai
@@ -16,6 +18,7 @@ from agentload.client.wire.websocket import WsConnection, WsHandshakeError
 from agentload.core.rate_headers import RateLimitInfo, parse_go_duration
 from tests.paths import ROOT
 from tests.runlocust import read_records, run_locust
+from tests.servers import wait_for
 
 LIMITS = ("--rpm", "600", "--tpm", "200000", "--max-connections", "50")
 MOCK = ("--latency", "zero", "--ttft-ms", "20", *LIMITS)
@@ -144,28 +147,70 @@ PROBES = {
 }
 
 
-def test_the_probe_finds_each_limit_within_ten_percent(start_mock, tmp_path: Path) -> None:
+STALL_S = 2.5  # how long the stalled probe's generator is paused in its limit step's measured window
+
+
+def _started(records: Path) -> list[float]:
+    """When each turn recorded so far started (the records file is written task by task)."""
+    if not records.exists():
+        return []
+    return [
+        json.loads(line)["started_at"] for line in records.read_text().splitlines() if '"kind":"turn"' in line
+    ]
+
+
+def test_the_probe_finds_each_limit_within_ten_percent_or_says_it_could_not(
+    start_mock, tmp_path: Path
+) -> None:
     """Three bounded probes at once, each against its own mock configured with 600 RPM, 200k TPM and
-    50 connections: each reports the limit its workload meets first."""
+    50 connections: each reports the limit its workload meets first, within 10 %. The figure is the
+    rate the limit step achieved, which is the limit only while the generator keeps asking: a busy
+    machine that stalls the generator makes it less (a 2 s stall in the 9 s window read 160,867 TPM).
+    The probe watches its own event loop for that; where it stalled, the probe must say so and report
+    what it met as a lower bound, never as the limit. A fourth probe, the token one again, is paused
+    for STALL_S inside its limit step's window, as a starved machine would pause it: it must say so."""
     runs = {}
-    for kind, (_, opts) in PROBES.items():
+    for kind, (_, opts) in [*PROBES.items(), ("stalled", PROBES["tokens"])]:
         mock = start_mock(*MOCK)
         out = tmp_path / kind
         cmd = [sys.executable, "-m", "agentload", "probe", "--host", mock.url, "--only-summary"]
-        # a 10 s measured window per step: one 20k-token turn more or less is then 3 %, not 10 %
+        # a 9 s measured window per step (its whole seconds): one 1,270-token turn more or less is 4 %
         cmd += ["--probe-hold", "16", "--probe-warmup", "6", "--probe-out", str(out), "--run-time", "90s"]
-        runs[kind] = (
-            subprocess.Popen(cmd + opts, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
-            out,
-        )
+        cmd += ["--records", str(tmp_path / f"{kind}.jsonl")]
+        with (tmp_path / f"{kind}.out").open("w") as stdout, (tmp_path / f"{kind}.err").open("w") as stderr:
+            runs[kind] = (subprocess.Popen(cmd + opts, cwd=ROOT, stdout=stdout, stderr=stderr), out)
+
+    # the stalled one: its step 3 (5 agents, 38 to 48 s from the start) measures from 38 s; pause it at 40 s
+    stalled, records = runs["stalled"][0], tmp_path / "stalled.jsonl"
+    first = min(wait_for(lambda: _started(records), 60, "the stalled probe's first turn"))
+    wait_for(lambda: max(_started(records)) >= first + 40, 90, "the stalled probe 2 s into step 3's window")
+    stalled.send_signal(signal.SIGSTOP)
+    try:
+        time.sleep(STALL_S)  # the stall itself (what is checked is what the probe then reports)
+    finally:
+        stalled.send_signal(signal.SIGCONT)
+
     for kind, (proc, out) in runs.items():
-        stdout, stderr = proc.communicate(timeout=120)
+        proc.wait(120)
+        stdout, stderr = (tmp_path / f"{kind}.out").read_text(), (tmp_path / f"{kind}.err").read_text()
         assert proc.returncode == 0, f"{kind}: {stderr[-3000:]}"
         report = json.loads((out / "probe.json").read_text())
-        expected = PROBES[kind][0]
-        found = report["limits_found"]
+        expected = PROBES["tokens" if kind == "stalled" else kind][0]
+        steps, knee, found = report["steps"], report["knee"], report["limits_found"]
+        assert (out / "probe.svg").read_text().startswith("<svg")
+        assert steps[-1]["sustainable"] is False and (knee is None or knee["agents"] < steps[-1]["agents"])
+        if kind == "stalled":  # paused in step 3's window: step 3 is the one the probe distrusts
+            assert report["generator_bound"] and steps[-1]["step"] == 3, steps
+            assert steps[-1]["generator_stall_max_s"] >= STALL_S - 0.5, steps
+        if report["generator_bound"]:  # it could not drive a step: it says so, and reports no limit
+            assert steps[-1]["generator_bound"] and found == {}, report
+            bounds = report["lower_bounds"]  # what that step met, if it met a limit at all
+            assert list(bounds)[:1] in ([], ["tokens" if kind == "stalled" else kind]), f"{kind}: {report}"
+            assert kind != "stalled" or list(bounds) == ["tokens"], report
+            assert all(value < expected * 1.1 for value in bounds.values()), bounds
+            assert "limit not measured" in stdout and "limit found" not in stdout, stdout[-2000:]
+            continue
+        assert not any(s["generator_bound"] for s in steps) and report["lower_bounds"] == {}, steps
         assert list(found)[:1] == [kind], f"{kind}: the probe met {found}: {stdout[-2000:]}"
-        assert found[kind] == pytest.approx(expected, rel=0.10), f"{kind}: {report['steps']}"
-        knee = report["knee"]
-        assert knee is not None and knee["agents"] < report["steps"][-1]["agents"]
-        assert "limit found" in stdout and (out / "probe.svg").read_text().startswith("<svg")
+        assert found[kind] == pytest.approx(expected, rel=0.10), f"{kind}: {steps}"
+        assert knee is not None and "limit found" in stdout
