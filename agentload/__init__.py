@@ -7,13 +7,9 @@ they run beside the locustfile's own users.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-try:
-    __version__ = version("agentload")  # the one place it is set: pyproject.toml
-except PackageNotFoundError:  # (a source tree that was never installed)
-    __version__ = "0+unknown"
+from .core.version import __version__ as __version__
 
 __all__ = ["AgentUser", "ChatAgent", "HttpChainedAgent", "HttpStatelessAgent", "WsAgent", "WsStoredAgent"]
 

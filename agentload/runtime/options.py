@@ -18,7 +18,7 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
-from .. import __version__
+from ..core.version import __version__
 from ..client import AgentSettings, On429, Timeouts, TransportConfig
 from ..core.deflate import BodyEncoding, DeflateParams
 from ..core.errors import AgentloadError
