@@ -71,6 +71,7 @@ class Agent:
             bytes_sent=0,
             bytes_received=0,
             profile=conv.profile.name,
+            link=self.settings.link,
         )
         try:
             self._work(task, conv, rec)
@@ -229,6 +230,7 @@ class Agent:
             client_lag_ms=reply.client_lag_ms,
             profile=conv.profile.name,
             warmup=att.warmup,
+            link=self.settings.link,
         )
         rec.bytes_sent += tr.bytes_sent
         rec.bytes_received += tr.bytes_received

@@ -44,3 +44,4 @@ class AgentSettings:
     max_retries: int = 2  # per turn, after transient failures (records.TRANSIENT); then the task fails
     outputs: TextCache | None = field(default=None, compare=False)  # rendered tool outputs, per process
     profile: ClientProfile | None = None  # the request shape; None: each task's own, else minimal
+    link: str = ""  # the link the agent's connections are behind (--link's text), for its records

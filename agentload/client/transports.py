@@ -23,6 +23,7 @@ from geventhttpclient.response import HTTPConnectionClosed, HTTPParseError
 
 from ..core.deflate import BodyEncoding, DeflateParams
 from ..core.jsoncodec import dumps_utf8 as dumps
+from ..core.link import LinkSpec
 from ..core.records import ErrorKind
 from ..core.sse import iter_sse
 from ..core.strategies import Api, Strategy
@@ -33,7 +34,7 @@ from .stream import ChatConsumer, ResponsesConsumer, TurnOutcome, error_from_bod
 from .wire import rxstamp
 from .wire.counting import WireCounter
 from .wire.http import HttpReply, HttpWire
-from .wire.uplink import Uplink
+from .wire.link import Link
 from .wire.websocket import WsClosed, WsConnection, WsHandshakeError
 
 Request = tuple[dict[str, Any], dict[str, str] | None]  # a body and the request's extra headers
@@ -194,7 +195,7 @@ class _HttpStreaming:
         base: str,
         headers: dict[str, str],
         timeouts: Timeouts,
-        uplink: Uplink | None = None,
+        link: Link | None = None,
         encoding: BodyEncoding = BodyEncoding.OFF,
     ) -> None:
         self.timeouts = timeouts
@@ -204,7 +205,7 @@ class _HttpStreaming:
             headers,
             connect_timeout=timeouts.connect_s,
             network_timeout=timeouts.first_token_s,
-            uplink=uplink,
+            link=link,
         )
         self.counter = self.wire.counter
 
@@ -299,10 +300,10 @@ class ResponsesWebSocket:
         base: str,
         headers: dict[str, str],
         timeouts: Timeouts,
-        uplink: Uplink | None = None,
+        link: Link | None = None,
         deflate: DeflateParams | None = None,
     ) -> None:
-        self.uplink = uplink
+        self.link = link
         self.deflate = deflate
         self.url = ws_url(base)
         self.headers = headers
@@ -348,7 +349,7 @@ class ResponsesWebSocket:
                     self.counter,
                     connect_timeout=t.connect_s,
                     network_timeout=t.connect_s,
-                    uplink=self.uplink,
+                    link=self.link,
                     deflate=self.deflate,
                 )
                 self.connects += 1
@@ -402,12 +403,13 @@ class ResponsesWebSocket:
 class TransportConfig:
     """How a run's agents connect, the same for every agent (built once per run from its settings).
 
-    ``uplink_kbps`` > 0 shapes each connection's upload rate (wire/uplink.py); ``ws_deflate`` offers
+    ``link`` puts each agent's connections behind a link (its round trips and rates: wire/link.py;
+    None: loopback as it is, and the sockets do no work for it); ``ws_deflate`` offers
     permessage-deflate on WebSocket connections; ``http_compression`` compresses HTTP request bodies;
     ``http_accept_encoding`` asks for compressed HTTP replies (Accept-Encoding)."""
 
     timeouts: Timeouts
-    uplink_kbps: float = 0.0
+    link: LinkSpec | None = None
     ws_deflate: DeflateParams | None = None
     http_compression: BodyEncoding = BodyEncoding.OFF
     http_accept_encoding: BodyEncoding = BodyEncoding.OFF
@@ -418,11 +420,11 @@ def make_transport(
 ) -> Transport:
     """A strategy's own connection to the API at ``base``, sending ``headers`` on every request."""
     c = config
-    uplink = Uplink(c.uplink_kbps) if c.uplink_kbps > 0 else None
+    link = Link(c.link) if c.link is not None and not c.link.off else None
     if c.http_accept_encoding != BodyEncoding.OFF and not strategy.websocket:
         headers = {**headers, "Accept-Encoding": c.http_accept_encoding.value}
     if strategy.websocket:
-        return ResponsesWebSocket(base, headers, c.timeouts, uplink, c.ws_deflate)
+        return ResponsesWebSocket(base, headers, c.timeouts, link, c.ws_deflate)
     if strategy.api == Api.CHAT:
-        return ChatHttp(base, headers, c.timeouts, uplink, c.http_compression)
-    return ResponsesHttp(base, headers, c.timeouts, uplink, c.http_compression)
+        return ChatHttp(base, headers, c.timeouts, link, c.http_compression)
+    return ResponsesHttp(base, headers, c.timeouts, link, c.http_compression)

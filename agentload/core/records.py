@@ -88,6 +88,7 @@ class TurnRecord:
     client_lag_ms: float | None = None
     profile: str = "minimal"  # the client profile whose request shape this turn sent
     warmup: bool = False  # this attempt began with a warm-up request (generate: false), counted in it
+    link: str = ""  # the link the agent was behind (--link, core.link), "" for none: loopback as it is
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "kind": "turn"}
@@ -123,6 +124,7 @@ class TaskRecord:
     rate_limit_wait_ms: float = 0.0
     turn_bytes_sent: list[int] = field(default_factory=list)
     profile: str = "minimal"  # the client profile whose request shape the task sent
+    link: str = ""  # the link the agent was behind (--link), "" for none
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "kind": "task"}

@@ -18,13 +18,15 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..core.version import __version__
 from ..client import AgentSettings, On429, Timeouts, TransportConfig
 from ..core.deflate import BodyEncoding, DeflateParams
 from ..core.errors import AgentloadError
 from ..core.fields import add_arguments, opt, read_options
+from ..core.link import PROFILES as LINK_PROFILES
+from ..core.link import LinkSpec, LinkSpecError, link_text, parse_link
 from ..core.protocol import API_KEY_ENV, REASONING_EFFORTS
 from ..core.strategies import BY_NAME, NAMES, Strategy
+from ..core.version import __version__
 from ..metrics.slo import METRICS, Objective, parse_slo
 from ..workload import Task, TextCache, builtin_task_names, load_tasks
 from ..workload.profile import MINIMAL, ClientProfile, load_profile
@@ -109,13 +111,22 @@ class RunOptions:
         minimum=0,
         meaning="0 = no retries",
     )
+    link: str = opt(
+        "",
+        "the network between each agent and the API, modelled in the agents' sockets: a profile "
+        f"({', '.join(LINK_PROFILES)}), figures (e.g. rtt=40ms,up=20mbit,down=100mbit,jitter=5ms,loss=0.1%), "
+        "or both (broadband,rtt=80ms); each request costs a round trip and its bytes at the uplink rate, "
+        "a reply its bytes at the downlink rate, a connection its handshakes' round trips (default: none, "
+        "loopback as it is; docs/time-model.md)",
+        metavar="PROFILE|rtt=..,up=..,down=..",
+        web_ui=True,
+    )
     uplink_kbps: float = opt(
         0.0,
-        "shape each agent's upload rate to this many kbit/s, as on a constrained link (0 = not shaped): "
-        "resending the context costs most there",
+        "the uplink part of --link alone (kept for older command lines): shape each agent's upload rate "
+        "to this many kbit/s (0 = not shaped); with --link, it sets that link's uplink",
         minimum=0,
         meaning="0 = not shaped",
-        web_ui=True,
     )
     ws_compression: WsCompression = opt(
         WsCompression.OFF,
@@ -303,6 +314,7 @@ class RunSettings:
     timeouts: Timeouts
     objectives: tuple[Objective, ...] = ()
     profile: ClientProfile | None = None  # --client-profile; None: each task's own
+    link: LinkSpec | None = None  # --link (and --uplink-kbps); None: loopback as it is
 
     @property
     def profile_names(self) -> list[str]:
@@ -343,6 +355,7 @@ class RunSettings:
             timeouts=Timeouts(o.connect_timeout, o.first_token_timeout, o.idle_timeout),
             objectives=parse_slo(o.slo),
             profile=load_profile(o.client_profile) if o.client_profile else None,
+            link=read_link(o.link, o.uplink_kbps),
         )
 
     @property
@@ -363,7 +376,7 @@ class RunSettings:
         """How every agent of this run connects (made once, on first use)."""
         o = self.options
         return TransportConfig(
-            self.timeouts, o.uplink_kbps, self.ws_deflate, o.http_compression, o.http_accept_encoding
+            self.timeouts, self.link, self.ws_deflate, o.http_compression, o.http_accept_encoding
         )
 
     def with_strategies(self, strategies: tuple[Strategy, ...]) -> RunSettings:
@@ -387,7 +400,19 @@ class RunSettings:
             max_retries=o.max_retries,
             outputs=outputs,
             profile=self.profile,
+            link=link_text(self.link),
         )
+
+
+def read_link(text: str, uplink_kbps: float = 0.0) -> LinkSpec | None:
+    """``--link`` checked, with ``--uplink-kbps`` (the older flag) as its uplink."""
+    try:
+        link = parse_link(text)
+    except LinkSpecError as e:
+        raise AgentloadError(f"--link: {e}") from None
+    if uplink_kbps > 0:
+        link = replace(link or LinkSpec(), up_kbps=uplink_kbps)
+    return link
 
 
 def request_headers() -> dict[str, str]:

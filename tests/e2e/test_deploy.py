@@ -84,7 +84,7 @@ def test_dockerfile_layout_builds_and_its_commands_run(tmp_path: Path) -> None:
     for module in (
         "agentload/cli.py",
         "agentload/mock/faults.py",
-        "agentload/client/wire/uplink.py",
+        "agentload/client/wire/link.py",
         "agentload/runtime/locustfile.py",
         "agentload/workload/builtin/fix-failing-test.yaml",
     ):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket as _stdsocket
 import ssl as _stdssl
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,8 +18,9 @@ import gevent.socket
 import gevent.ssl
 from gevent._socketcommon import timeout_default
 
+from ...core.link import TLS_ROUND_TRIPS
 from . import rxstamp
-from .uplink import Uplink
+from .link import Link
 
 
 @dataclass
@@ -54,8 +56,8 @@ def _late(e: BaseException) -> bool:
 
 
 class _Counting:
-    """What both counting sockets do: count, shape the uplink, and read a timed-out read again when
-    the data is there after all.
+    """What both counting sockets do: count, carry the bytes over the agent's link (--link: none by
+    default, and then no work for it), and read a timed-out read again when the data is there after all.
 
     Why a timed-out read is looked at again: on a busy worker the event loop may run a socket's timer
     before its readiness, both due in the same iteration, when the data came in time but this process
@@ -63,19 +65,34 @@ class _Counting:
     server's silence, and must not be counted as the server's failure: the read is made again."""
 
     counter: WireCounter
-    uplink: Uplink | None = None
+    link: Link | None = None
     stamps = False  # the kernel stamps what this socket receives (rxstamp.enable)
     stamp_reads = False  # recv() asks for the stamp (until a first token: rxstamp.arm)
     rx_newest_ns = 0  # the last stamped read's newest packet (Unix ns; 0: none)
 
     def send(self, data, flags=0, timeout=timeout_default):  # noqa: ANN001 - gevent's signature
-        if self.uplink is not None:
-            data = memoryview(data)[: self.uplink.before_send(len(data))]
-        n = super().send(data, flags, timeout)  # type: ignore[misc]
+        link = self.link
+        if link is None:
+            n = super().send(data, flags, timeout)  # type: ignore[misc]
+            self.counter.sent += n
+            return n
+        asked = link.before_send(len(data))
+        n = super().send(memoryview(data)[:asked], flags, timeout)  # type: ignore[misc]
         self.counter.sent += n
-        if self.uplink is not None:
-            self.uplink.sent(n)
+        link.sent(asked, n)
         return n
+
+    def connect(self, address):  # noqa: ANN001 - gevent's signature
+        super().connect(address)  # type: ignore[misc]
+        if self.link is not None:
+            self.link.handshake(1)  # TCP's SYN, SYN-ACK (the request rides on the ACK)
+
+    def _arrived(self, n: int) -> None:
+        """``n`` bytes read: the link lets them through at its downlink rate. A stamped read that had
+        to wait for it is stamped when it ends (the bytes' modelled arrival)."""
+        assert self.link is not None
+        if self.link.received(n) and self.stamp_reads:
+            self.rx_newest_ns = time.time_ns()
 
     def _waiting(self) -> bool:
         return data_waiting(self)
@@ -94,11 +111,15 @@ class _Counting:
     def recv(self, *args, **kw):  # noqa: ANN002, ANN003
         data = self._read(self._recv, *args, **kw)
         self.counter.received += len(data)
+        if self.link is not None:
+            self._arrived(len(data))
         return data
 
     def recv_into(self, *args, **kw):  # noqa: ANN002, ANN003
         n = self._read(super().recv_into, *args, **kw)  # type: ignore[misc]
         self.counter.received += n
+        if self.link is not None:
+            self._arrived(n)
         return n
 
 
@@ -128,13 +149,17 @@ class CountingSSLContext(gevent.ssl.SSLContext):
 
     sslsocket_class = CountingSSLSocket
     counter: WireCounter
-    uplink: Uplink | None = None
+    link: Link | None = None
 
     def wrap_socket(self, *args, **kw):  # noqa: ANN002, ANN003
+        """Wraps a connected plain socket (its TCP connect did not go through the link) and completes
+        the TLS handshake: with a link, the connect's round trip and TLS's are waited here."""
         sock = super().wrap_socket(*args, **kw)
         sock.counter = self.counter
-        sock.uplink = self.uplink
+        sock.link = self.link
         sock.stamps = rxstamp.enable(sock)
+        if self.link is not None:
+            self.link.handshake(1 + TLS_ROUND_TRIPS)
         return sock
 
 
@@ -143,11 +168,11 @@ def counting_socket(
     family: int = _stdsocket.AF_INET,
     type: int = _stdsocket.SOCK_STREAM,
     proto: int = 0,
-    uplink: Uplink | None = None,
+    link: Link | None = None,
 ) -> CountingSocket:
     sock = CountingSocket(family, type, proto)
     sock.counter = counter
-    sock.uplink = uplink
+    sock.link = link
     sock.stamps = rxstamp.enable(sock)
     return sock
 
@@ -159,14 +184,12 @@ def trust(ctx: _stdssl.SSLContext) -> None:
     ctx.load_verify_locations(certifi.where())
 
 
-def ssl_context(
-    counter: WireCounter, insecure: bool = False, uplink: Uplink | None = None
-) -> CountingSSLContext:
+def ssl_context(counter: WireCounter, insecure: bool = False, link: Link | None = None) -> CountingSSLContext:
     ctx = CountingSSLContext(gevent.ssl.PROTOCOL_TLS_CLIENT)
     trust(ctx)
     if insecure:
         ctx.check_hostname = False
         ctx.verify_mode = gevent.ssl.CERT_NONE
     ctx.counter = counter
-    ctx.uplink = uplink
+    ctx.link = link
     return ctx

@@ -22,7 +22,7 @@ from ...core.deflate import BodyEncoding, StreamDecoder, encode_body
 from ...core.protocol import default_port
 from . import rxstamp
 from .counting import WireCounter, counting_socket, ssl_context
-from .uplink import Uplink
+from .link import Link
 
 BLOCK_SIZE = 65536
 
@@ -118,7 +118,7 @@ class HttpWire:
         connect_timeout: float = 10.0,
         network_timeout: float = 120.0,
         insecure: bool = False,
-        uplink: Uplink | None = None,
+        link: Link | None = None,
     ) -> None:
         u = urlsplit(base_url)
         self.counter = WireCounter()
@@ -128,7 +128,7 @@ class HttpWire:
         if tls:
 
             def factory(*_a: Any, **_kw: Any) -> Any:
-                return ssl_context(self.counter, insecure, uplink)
+                return ssl_context(self.counter, insecure, link)
 
             kw = {"ssl": True, "ssl_context_factory": factory, "insecure": insecure}
         self.client = HTTPClient(
@@ -144,7 +144,7 @@ class HttpWire:
         pool = self.client._connection_pool
         if not tls:
             pool._create_tcp_socket = lambda family, socktype, proto: counting_socket(  # type: ignore[method-assign,assignment]
-                self.counter, family, socktype, proto, uplink
+                self.counter, family, socktype, proto, link
             )
         # A kept-alive socket keeps the timeout its last response left on it (the idle one): each
         # request sets its own for the wait to the response head.

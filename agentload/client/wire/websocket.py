@@ -35,7 +35,7 @@ from ...core.websocket import (
     parse_close,
 )
 from .counting import WireCounter, counting_socket, ssl_context
-from .uplink import Uplink
+from .link import Link
 
 RECV_BLOCK = 65536
 
@@ -64,7 +64,7 @@ class WsConnection:
     connect_timeout: float = 10.0
     network_timeout: float = 120.0
     insecure: bool = False
-    uplink: Uplink | None = None  # a shaped upload link (--uplink-kbps)
+    link: Link | None = None  # the agent's link (--link): round trips and rates
     handshake_headers: dict[str, str] = field(default_factory=dict)
     handshake_bytes: tuple[int, int] = (0, 0)
     deflate: DeflateParams | None = None  # offer permessage-deflate with these parameters
@@ -87,12 +87,12 @@ class WsConnection:
         if tls:
             raw = gevent.socket.socket(family, socktype, proto)
         else:
-            raw = counting_socket(self.counter, family, socktype, proto, self.uplink)
+            raw = counting_socket(self.counter, family, socktype, proto, self.link)
         raw.settimeout(self.connect_timeout)
         try:
             raw.connect(addr)
             if tls:
-                ctx = ssl_context(self.counter, self.insecure, self.uplink)
+                ctx = ssl_context(self.counter, self.insecure, self.link)
                 raw = ctx.wrap_socket(raw, server_hostname=host)
             raw.settimeout(self.network_timeout)
         except BaseException:
