@@ -60,7 +60,8 @@ class StreamEncoder:
 
     def compress(self, data: bytes) -> bytes:
         if self.encoding == BodyEncoding.GZIP:
-            return self._z.compress(data) + self._z.flush(zlib.Z_SYNC_FLUSH)
+            out: bytes = self._z.compress(data) + self._z.flush(zlib.Z_SYNC_FLUSH)
+            return out
         return bytes(self._z.compress(data, self._z.FLUSH_BLOCK))
 
     def finish(self) -> bytes:
@@ -175,9 +176,9 @@ class MessageDeflate:
         self.window_bits = max(9, window_bits)
         self.no_context_takeover = no_context_takeover
         self.level, self.mem_level = level, mem_level
-        self._z: Any = None
+        self._z: zlib._Compress | None = None
 
-    def _new(self) -> Any:
+    def _new(self) -> zlib._Compress:
         return zlib.compressobj(self.level, zlib.DEFLATED, -self.window_bits, self.mem_level)
 
     def compress(self, payload: bytes) -> bytes:
@@ -193,7 +194,7 @@ class MessageInflate:
     def __init__(self, window_bits: int, no_context_takeover: bool) -> None:
         self.window_bits = window_bits
         self.no_context_takeover = no_context_takeover
-        self._z: Any = None
+        self._z: zlib._Decompress | None = None
 
     def decompress(self, data: bytes) -> bytes:
         if self._z is None or self.no_context_takeover:

@@ -47,13 +47,13 @@ def opt(default: Any, help: str, **kw: Any) -> Any:
     return dataclasses.field(default=default, metadata={OPT: Opt(help, **kw)})
 
 
-def option_fields(cls: type) -> list[tuple[dataclasses.Field, Opt, Any]]:
+def option_fields(cls: type) -> list[tuple[dataclasses.Field[Any], Opt, Any]]:
     """(field, option, resolved type) of every option field of a settings class."""
     hints = typing.get_type_hints(cls)
     return [(f, f.metadata[OPT], hints[f.name]) for f in dataclasses.fields(cls) if OPT in f.metadata]
 
 
-def flag_of(f: dataclasses.Field, o: Opt) -> str:
+def flag_of(f: dataclasses.Field[Any], o: Opt) -> str:
     return o.flag or "--" + f.name.replace("_", "-")
 
 
