@@ -43,7 +43,7 @@ class TaskBackoff:
         if interrupted:
             return 0.0
         self.failures += 1
-        top = min(TASK_BACKOFF_MAX_S, TASK_BACKOFF_BASE_S * 2 ** (self.failures - 1))
+        top: float = min(TASK_BACKOFF_MAX_S, TASK_BACKOFF_BASE_S * 2 ** (self.failures - 1))
         return top * self.rng.uniform(0.5, 1.0)
 
 
@@ -52,7 +52,8 @@ def retry_backoff_s(kind: str | None, retry: int, rng: random.Random | None = No
     if kind in IMMEDIATE_RETRY:
         return 0.0
     r = (rng or random).random()
-    return min(RETRY_FAILURE_MAX_S, RETRY_FAILURE_BASE_S * 2**retry) * (1.0 - 0.25 * r)
+    cap: float = min(RETRY_FAILURE_MAX_S, RETRY_FAILURE_BASE_S * 2**retry)
+    return cap * (1.0 - 0.25 * r)
 
 
 def rate_limit_backoff_s(

@@ -59,6 +59,8 @@ def from_ancillary(ancdata: list[tuple[int, int, bytes]]) -> int:
     """The receive time (Unix ns) in a ``recvmsg`` result's ancillary data, or 0 when it has none."""
     for level, kind, data in ancdata:
         if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= _TIMESPEC.size:
+            sec: int
+            nsec: int
             sec, nsec = _TIMESPEC.unpack_from(data)
             return sec * 1_000_000_000 + nsec
     return 0
