@@ -100,8 +100,8 @@ class ByteLedger:
     max_closed: int = 10_000  # closed connections kept in detail; older ones live on in ``forgotten``
     forgotten: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_TOTAL_KEYS, 0))
     connections: dict[int, ConnectionBytes] = field(default_factory=dict)
-    exchanges: deque = field(default_factory=deque)
-    _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    exchanges: deque[Exchange] = field(default_factory=deque)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _kept: int = 0  # connections the last prune had to keep (open, or with exchanges still listed)
 
     def open(self, peer: str) -> ConnectionBytes:

@@ -9,6 +9,7 @@ import secrets
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from ..core.deflate import BodyEncoding, encode_body
 from ..core.jsoncodec import dumps_ascii
@@ -58,7 +59,7 @@ def _error_body(message: str, kind: str) -> dict[str, Any]:
 
 
 @web.middleware
-async def openai_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+async def openai_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     await request.read()
     request[ARRIVED] = asyncio.get_running_loop().time()
     conn = connection_of(request)

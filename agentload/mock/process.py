@@ -32,8 +32,8 @@ class MockProcess:
     env: dict[str, str] | None = None
     startup_timeout_s: float = 30.0
     url: str = ""
-    proc: subprocess.Popen | None = None
-    log_tail: deque = field(default_factory=lambda: deque(maxlen=200))  # its last output lines
+    proc: subprocess.Popen[str] | None = None
+    log_tail: deque[str] = field(default_factory=lambda: deque(maxlen=200))  # its last output lines
 
     def __enter__(self) -> MockProcess:
         return self.start()
@@ -90,7 +90,8 @@ class MockProcess:
     def stats(self, exchanges: bool = True) -> dict[str, Any]:
         url = f"{self.url}/_agentload/stats?exchanges={int(exchanges)}"
         with urllib.request.urlopen(url, timeout=10, context=self._control_tls()) as r:
-            return json.loads(r.read())
+            stats: dict[str, Any] = json.loads(r.read())
+            return stats
 
     def reset(self) -> None:
         req = urllib.request.Request(f"{self.url}/_agentload/reset", data=b"", method="POST")

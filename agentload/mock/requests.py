@@ -121,7 +121,7 @@ def unanswered_calls(items: list[dict[str, Any]], pending: tuple[str, ...] = ())
     return list(open_calls)
 
 
-def _check_str(obj: dict, key: str, param: str, required: bool = True) -> str | None:
+def _check_str(obj: dict[str, Any], key: str, param: str, required: bool = True) -> str | None:
     v = obj.get(key)
     if v is None:
         if required:
@@ -191,7 +191,7 @@ def _normalize_item(raw: Any, i: int) -> dict[str, Any]:
     return raw
 
 
-def _choice(body: dict, key: str, param: str, allowed: tuple[str, ...]) -> str | None:
+def _choice(body: dict[str, Any], key: str, param: str, allowed: tuple[str, ...]) -> str | None:
     v = body.get(key)
     if v is None:
         return None
@@ -204,7 +204,7 @@ def _choice(body: dict, key: str, param: str, allowed: tuple[str, ...]) -> str |
     return str(v)
 
 
-def _object(body: dict, key: str) -> dict[str, Any]:
+def _object(body: dict[str, Any], key: str) -> dict[str, Any]:
     v = body.get(key)
     if v is None:
         return {}
@@ -213,7 +213,7 @@ def _object(body: dict, key: str) -> dict[str, Any]:
     return v
 
 
-def _client_metadata(body: dict) -> dict[str, str]:
+def _client_metadata(body: dict[str, Any]) -> dict[str, str]:
     raw = body.get("client_metadata")
     if raw is None:
         return {}
@@ -284,7 +284,7 @@ def parse_create(body: Any, *, websocket: bool) -> CreateRequest:
     )
 
 
-def _check_fields(body: dict, websocket: bool) -> None:
+def _check_fields(body: dict[str, Any], websocket: bool) -> None:
     """The envelope: a WebSocket message is a ``response.create`` (not in the background), an HTTP
     body carries none of WebSocket mode's own fields, and neither an unknown one."""
     if websocket:
@@ -330,14 +330,14 @@ def _tool_list(tools: Any) -> list[Any]:
     return tools
 
 
-def _optional_bool(body: dict, key: str) -> bool | None:
+def _optional_bool(body: dict[str, Any], key: str) -> bool | None:
     v = body.get(key)
     if v is not None and not isinstance(v, bool):
         raise bad_request(f"Invalid type for '{key}': expected a boolean.", key, "invalid_type")
     return v
 
 
-def _bool(body: dict, key: str, default: bool) -> bool:
+def _bool(body: dict[str, Any], key: str, default: bool) -> bool:
     v = _optional_bool(body, key)
     return default if v is None else v
 

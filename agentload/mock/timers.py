@@ -21,7 +21,7 @@ import select
 import selectors
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 CLOCK_MONOTONIC = 1  # asyncio's loop.time() is time.monotonic(), this clock
 TFD_TIMER_ABSTIME = 1
@@ -51,7 +51,10 @@ def _libc() -> Any | None:
 
 # gevent's monkey-patching removes EpollSelector; a patched process (a Locust worker, a benchmark)
 # may import the mock package to start the mock as a child process, never to serve in itself.
-_EPOLL: Any = getattr(selectors, "EpollSelector", selectors.SelectSelector)
+if TYPE_CHECKING:  # (the selector it is wherever it serves)
+    _EPOLL = selectors.EpollSelector
+else:
+    _EPOLL = getattr(selectors, "EpollSelector", selectors.SelectSelector)
 
 
 class PreciseEpollSelector(_EPOLL):
@@ -60,6 +63,8 @@ class PreciseEpollSelector(_EPOLL):
     The timerfd is in the epoll set edge-triggered and outside the selector's map, so asyncio never
     sees it: its expiry only ends the wait. Edge-triggered, each expiry wakes epoll once without a
     read (the kernel signals every expiry), so it costs no syscall beyond the arming."""
+
+    _selector: select.epoll  # (the base class's epoll object, which typeshed leaves out)
 
     def __init__(self, libc: Any) -> None:
         super().__init__()
