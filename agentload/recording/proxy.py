@@ -88,7 +88,7 @@ class RecordingProxy:
         self._raw = itertools.count(1)
         self.unparsed = 0
         self.connections = 0
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def serve(self, host: str, port: int) -> asyncio.Server:
         async def on_client(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
