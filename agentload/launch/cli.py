@@ -6,11 +6,12 @@ import argparse
 import os
 import sys
 
+from ..core.argparsing import OneLineParser
 from .fleet import run_fleet
 from .locust import LOCUSTFILE, PROBE_LOCUSTFILE
 
 
-def add_parsers(sub: argparse._SubParsersAction) -> None:
+def add_parsers(sub: argparse._SubParsersAction[OneLineParser]) -> None:
     p = sub.add_parser(
         "fleet",
         help="a Locust master and N worker processes on this machine (Locust options after --)",

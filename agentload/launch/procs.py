@@ -11,25 +11,25 @@ import time
 from typing import Any
 
 
-def start(cmd: list[str], **kw: Any) -> subprocess.Popen:
+def start(cmd: list[str], **kw: Any) -> subprocess.Popen[Any]:
     """Start ``cmd`` as the leader of a new process group (the terminal's Ctrl-C does not reach it:
     its parent forwards what it should get)."""
     return subprocess.Popen(cmd, start_new_session=True, **kw)
 
 
-def signal_group(proc: subprocess.Popen, sig: int) -> None:
+def signal_group(proc: subprocess.Popen[Any], sig: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, sig)
 
 
-def wait(proc: subprocess.Popen, timeout_s: float) -> int | None:
+def wait(proc: subprocess.Popen[Any], timeout_s: float) -> int | None:
     try:
         return proc.wait(max(0.0, timeout_s))
     except subprocess.TimeoutExpired:
         return None
 
 
-def stop_group(proc: subprocess.Popen, grace_s: float = 10.0) -> int:
+def stop_group(proc: subprocess.Popen[Any], grace_s: float = 10.0) -> int:
     """SIGTERM to the group (agentload's stop: agents record, files flush), then after ``grace_s`` a
     second SIGTERM (its quick exit), and SIGKILL for whatever is still there. Returns the exit code."""
     if proc.poll() is None:
@@ -43,7 +43,7 @@ def stop_group(proc: subprocess.Popen, grace_s: float = 10.0) -> int:
     return proc.returncode
 
 
-def wait_all(procs: list[subprocess.Popen], timeout_s: float) -> None:
+def wait_all(procs: list[subprocess.Popen[Any]], timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     for p in procs:
         wait(p, deadline - time.monotonic())

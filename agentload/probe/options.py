@@ -77,12 +77,13 @@ class ProbeSettings:
         )  # fmt: skip
 
 
-@events.init_command_line_parser.add_listener
 def _on_parser(parser: Any) -> None:
     add_probe_options(parser)
 
 
-@events.init.add_listener
+events.init_command_line_parser.add_listener(_on_parser)
+
+
 def _check_at_start(environment: Any, runner: Any = None, **_kw: Any) -> None:
     if isinstance(runner, WorkerRunner):  # a worker's options come from its master
         return
@@ -90,3 +91,6 @@ def _check_at_start(environment: Any, runner: Any = None, **_kw: Any) -> None:
         ProbeSettings.from_options(environment.parsed_options)
     except AgentloadError as e:
         stop_at_start(str(e))
+
+
+events.init.add_listener(_check_at_start)

@@ -94,12 +94,14 @@ def probe_of(environment: Environment) -> ProbeComponent:
     return registry_of(environment).get(PROBE)
 
 
-@events.init.add_listener
 def _on_init(environment: Environment, **_kw: Any) -> None:
     """The probe's wiring: agentload.runtime's init listener ran first (it was imported first), so
     the run context and the InfluxDB output are in the registry."""
     found = registry_of(environment)
     found.put(PROBE, install(context_of(environment), found.get(INFLUX)))
+
+
+events.init.add_listener(_on_init)
 
 
 class ProbeShape(LoadTestShape):

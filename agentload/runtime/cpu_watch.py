@@ -42,7 +42,7 @@ class CpuWatch:
     peak: float = 0.0
     warned: bool = False
     workers: dict[str, dict[str, float]] = field(default_factory=dict)  # master: worker -> totals
-    rss_mib: deque = field(default_factory=lambda: deque(maxlen=RSS_SAMPLES))  # this process's memory
+    rss_mib: deque[float] = field(default_factory=lambda: deque(maxlen=RSS_SAMPLES))  # this process's memory
     _greenlet: Any = None
 
     def start(self, threshold: Callable[[], float], worker: Callable[[], str]) -> None:

@@ -9,6 +9,7 @@ that started is accounted for) but is no failure of the server: it stays out of 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from locust.env import Environment
@@ -38,7 +39,7 @@ def log_apart(stats: RequestStats, method: str, name: str, ms: float, length: in
 
 def install(events: AgentloadEvents, environment: Environment) -> None:
     """Each turn and task of ``events`` into the Locust ``environment``'s stats."""
-    fire = environment.events.request.fire
+    fire: Callable[..., None] = environment.events.request.fire
     stats = environment.stats
 
     def turn(record: TurnRecord, outcome: TurnOutcome) -> None:

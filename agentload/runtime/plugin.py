@@ -61,7 +61,6 @@ log = logging.getLogger("agentload")
 WEB_HOST_DEFAULT = "127.0.0.1"
 
 
-@events.init_command_line_parser.add_listener
 def _on_parser(parser: Any) -> None:
     add_run_options(parser)
     add_influx_options(parser)
@@ -70,6 +69,9 @@ def _on_parser(parser: Any) -> None:
     # A worker that dies mid-run takes its agents with it; with rebalancing the master moves them onto
     # the live workers within seconds (Locust's own --enable-rebalancing, on by default here).
     parser.set_defaults(web_host=WEB_HOST_DEFAULT, enable_rebalancing=True)
+
+
+events.init_command_line_parser.add_listener(_on_parser)
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,6 @@ def check_start(options: Any, host: str, user_classes: list[Any], worker: bool, 
     return StartCheck(settings.with_strategies(chosen.strategies), chosen.classes, tuple(warnings))
 
 
-@events.init.add_listener
 def _on_init(environment: Environment, runner: Any = None, **_kw: Any) -> None:
     options = environment.parsed_options
     worker = role_of(runner) == Role.WORKER
@@ -156,6 +157,9 @@ def _on_init(environment: Environment, runner: Any = None, **_kw: Any) -> None:
             records_file.open_for(ctx, records)
     except AgentloadError as e:
         stop_at_start(str(e))
+
+
+events.init.add_listener(_on_init)
 
 
 def _select(ctx: RunContext) -> None:
@@ -265,14 +269,18 @@ class Lifecycle:
 LIFECYCLE = Key("test start and stop", Lifecycle)
 
 
-@events.test_start.add_listener
 def _on_test_start(environment: Environment, **_kw: Any) -> None:
     registry_of(environment).get(LIFECYCLE).test_start()
 
 
-@events.test_stop.add_listener
+events.test_start.add_listener(_on_test_start)
+
+
 def _on_test_stop(environment: Environment, **_kw: Any) -> None:
     registry_of(environment).get(LIFECYCLE).test_stop()
+
+
+events.test_stop.add_listener(_on_test_stop)
 
 
 def new_run_id() -> str:
