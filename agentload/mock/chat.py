@@ -145,10 +145,11 @@ def completion(gen: Generation, cid: str, created: int) -> dict[str, Any]:
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:
     engine = request.app[ENGINE]
-    body = parse_json_body(await request.read())
+    raw = await request.read()
+    body = parse_json_body(raw)
     faults = await http_faults(request, "chat")
     chat = parse_chat(body, request.headers.get(TASK_HEADER))
-    gen = engine.start_chat(chat, rate_key(request))
+    gen = engine.start_chat(chat, rate_key(request), body_bytes=len(raw))
     cid = f"chatcmpl-{secrets.token_hex(12)}"
     created = int(time.time())
     limit_headers = reserve_tokens(request, gen.reserved_tokens())

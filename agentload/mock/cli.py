@@ -12,10 +12,11 @@ from ..core.errors import AgentloadError, TaskFileError
 from ..core.fields import add_arguments, opt, read_options
 from ..core.protocol import MOCK_KEY_ENV
 from ..workload import load_task
-from .config import DefaultScript, LatencyModel, MockConfig
+from .config import SERVER_PROFILES, DefaultScript, LatencyModel, MockConfig, ServerCost
 from .faults import FAULTS, FaultConfig, FaultSpecError, parse_faults
 
 _D, _L, _S, _F = MockConfig, LatencyModel, DefaultScript, FaultConfig  # the defaults' one place
+_OAI = SERVER_PROFILES["openai-like"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,48 @@ class MockOptions:
     )
     output_tps: float | None = opt(
         None, f"output tokens per second, 0 = unpaced (default {_L.output_tps:g})", minimum=0
+    )
+    server_profile: str = opt(
+        "none",
+        "the server's own work per request before its model starts, added to TTFT (mock.config.ServerCost; "
+        "docs/time-model.md): none, or openai-like (fitted by `agentload calibrate` to the published "
+        "HTTP and WebSocket figures); the five options below override its figures",
+        choices=tuple(SERVER_PROFILES),
+    )
+    admission_ms: float | None = opt(
+        None,
+        "per new HTTP request (and per WebSocket upgrade): authentication, rate limits, routing "
+        f"(openai-like: {_OAI.admission_ms:g})",
+        minimum=0,
+    )
+    ingest_ms_per_kb: float | None = opt(
+        None,
+        f"per KB of request body: parsing and validating it (openai-like: {_OAI.ingest_ms_per_kb:g})",
+        minimum=0,
+    )
+    reasoning_item_ms: float | None = opt(
+        None,
+        "per resent reasoning item: decrypting and checking its encrypted_content (openai-like: "
+        f"{_OAI.reasoning_item_ms:g})",
+        minimum=0,
+    )
+    store_load_ms: float | None = opt(
+        None,
+        "per previous_response_id loaded from the store (HTTP; a WebSocket connection that does not hold "
+        f"it) (openai-like: {_OAI.store_load_ms:g})",
+        minimum=0,
+    )
+    prompt_ms_per_1k: float | None = opt(
+        None,
+        "per 1,000 prompt tokens rendered, tokenized and hashed for the prompt cache: the whole prompt, "
+        f"but only the new items on a warm WebSocket connection (openai-like: {_OAI.prompt_ms_per_1k:g})",
+        minimum=0,
+    )
+    time_scale: float = opt(
+        1.0,
+        "run every modelled time this many times as long (0.1: ten times faster), the latency model's and "
+        "the server profile's alike, their shape kept (sweeps and the demo run at 0.1)",
+        above=0,
     )
     chunk_tokens: int = opt(_D.chunk_tokens, "output tokens per delta event", minimum=1)
     ws_lifetime: float = opt(
@@ -165,7 +208,10 @@ def mock_config(a: argparse.Namespace) -> MockConfig:
     o = read_options(MockOptions, a)
     lat = LatencyModel.zero() if o.latency == "zero" else LatencyModel()
     overrides = {f.name: getattr(o, f.name) for f in fields(LatencyModel) if getattr(o, f.name) is not None}
-    lat = LatencyModel(**{**lat.__dict__, **overrides})
+    lat = LatencyModel(**{**lat.__dict__, **overrides}).scaled(o.time_scale)
+    cost = SERVER_PROFILES[o.server_profile]
+    costs = {f.name: getattr(o, f.name) for f in fields(ServerCost) if getattr(o, f.name) is not None}
+    cost = ServerCost(**{**cost.__dict__, **costs}).scaled(o.time_scale)
     for flag, value, fix in (
         ("--host", o.host, "give an address to listen on (127.0.0.1; 0.0.0.0 for every interface)"),
         ("--model", o.model, "give the model name /v1/models lists (e.g. gpt-5.4)"),
@@ -193,6 +239,7 @@ def mock_config(a: argparse.Namespace) -> MockConfig:
         tls_cert=o.tls_cert,
         tls_key=o.tls_key,
         latency=lat,
+        server_cost=cost,
         default_script=DefaultScript(calls_per_turn=o.default_calls, turns=o.default_turns),
         tasks_dir=o.tasks_dir,
         task_files=task_files,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from ..workload import TASKS_DIR
@@ -44,6 +44,89 @@ class LatencyModel:
     def token_interval_s(self) -> float:
         return 1.0 / self.output_tps if self.output_tps > 0 else 0.0
 
+    def scaled(self, scale: float) -> LatencyModel:
+        """The same model ``scale`` times as long (0.1: ten times faster), its shape kept."""
+        return LatencyModel(
+            ttft_ms=self.ttft_ms * scale,
+            prefill_ms_per_1k=self.prefill_ms_per_1k * scale,
+            cached_ms_per_1k=self.cached_ms_per_1k * scale,
+            output_tps=self.output_tps / scale if self.output_tps > 0 else 0.0,
+        )
+
+
+@dataclass(frozen=True)
+class RequestWork:
+    """What one request makes a server do before its model can start, in the units the server-cost
+    model prices (mock.engine counts them; the calibration counts the same)."""
+
+    new_request: bool = False  # a new HTTP request (a WebSocket connection paid at its upgrade)
+    body_bytes: int = 0  # the request body as received (JSON)
+    reasoning_items: int = 0  # resent reasoning items with encrypted_content, to decrypt and check
+    store_load: bool = False  # previous_response_id loaded from the store, not the connection's memory
+    prompt_tokens: int = 0  # prompt tokens rendered, tokenized and hashed for the prompt cache
+
+
+@dataclass(frozen=True)
+class ServerCost:
+    """What a server does per request before the model's prefill starts: the time it adds to TTFT.
+
+    Loopback has none of it, and it is where, with the network, what a continuation saves comes from:
+    a warm WebSocket connection keeps its last response in memory and skips most of it. Each mechanism
+    has its parameter (the defaults of ``--server-profile openai-like`` in SERVER_PROFILES, fitted by
+    ``agentload calibrate`` to the published figures: docs/time-model.md):
+
+    - admission: a new HTTP request is authenticated, rate-checked and routed to a model server; a
+      WebSocket connection is, once, at its upgrade, and its requests are not;
+    - ingest: a body is read, parsed and validated, per KB: a stateless request resends its whole
+      context every turn, a continuation only its new items;
+    - reasoning items: each resent reasoning item's encrypted_content is decrypted and checked;
+    - store load: ``previous_response_id`` over HTTP (and on a WebSocket connection that does not hold
+      it: ws-stored after a reconnect) loads the stored response and its context;
+    - prompt: the prompt is rendered, tokenized and hashed to find it in the prompt cache, per 1,000
+      tokens of it: the whole context for a request the connection does not hold, only the new items
+      for a continuation on a warm connection.
+
+    Nothing here is a result: time per task is what these make of the bytes and turns a task has.
+    """
+
+    admission_ms: float = 0.0
+    ingest_ms_per_kb: float = 0.0
+    reasoning_item_ms: float = 0.0
+    store_load_ms: float = 0.0
+    prompt_ms_per_1k: float = 0.0
+
+    @property
+    def enabled(self) -> bool:
+        return any(getattr(self, f.name) for f in fields(self))
+
+    def request_s(self, w: RequestWork) -> float:
+        ms = (
+            (self.admission_ms if w.new_request else 0.0)
+            + self.ingest_ms_per_kb * w.body_bytes / 1000.0
+            + self.reasoning_item_ms * w.reasoning_items
+            + (self.store_load_ms if w.store_load else 0.0)
+            + self.prompt_ms_per_1k * w.prompt_tokens / 1000.0
+        )
+        return ms / 1000.0
+
+    def scaled(self, scale: float) -> ServerCost:
+        return ServerCost(**{f.name: getattr(self, f.name) * scale for f in fields(self)})
+
+
+# The server profiles (--server-profile). openai-like: fitted by `agentload calibrate` (agentload.sweep
+# .calibrate) so that the published workloads land in the published ranges: its fit and residuals are
+# in docs/time-model.md, with the command that printed them.
+SERVER_PROFILES: dict[str, ServerCost] = {
+    "none": ServerCost(),
+    "openai-like": ServerCost(
+        admission_ms=100.0,
+        ingest_ms_per_kb=12.0,
+        reasoning_item_ms=160.0,
+        store_load_ms=1000.0,
+        prompt_ms_per_1k=63.0,
+    ),
+}
+
 
 @dataclass(frozen=True)
 class DefaultScript:
@@ -63,6 +146,7 @@ class MockConfig:
     tls_cert: Path | None = None  # with tls_key: serve https and wss (PEM files)
     tls_key: Path | None = None
     latency: LatencyModel = field(default_factory=LatencyModel)
+    server_cost: ServerCost = field(default_factory=ServerCost)  # none unless --server-profile
     default_script: DefaultScript = field(default_factory=DefaultScript)
     tasks_dir: Path = TASKS_DIR
     task_files: tuple[Path, ...] = ()  # a user's task files, besides the tasks_dir (found by their name)

@@ -21,7 +21,7 @@ from ..core.jsoncodec import dumps_utf8
 from ..core.protocol import ENCRYPTED_REASONING, TASK_METADATA_KEY
 from ..core.tokens import BYTES_PER_TOKEN, estimate_tokens, text_tokens
 from ..workload import synth_text
-from .config import MockConfig
+from .config import MockConfig, RequestWork
 from .errors import previous_not_found
 from .model import Plan, PlannedCall, ScriptedModel
 from .models import SUMMARY_TOKENS_PER_REASONING_TOKEN, model_info
@@ -80,9 +80,11 @@ class ResponseStore:
 class Generation:
     """One response being produced: its object, its usage, and its events with their time offsets.
 
-    Time runs: the prompt's prefill (``ttft_s``), then the model's reasoning (``reasoning_s``, summary
-    deltas streaming through it when a summary was asked), then the visible output at the output pace.
-    The time to first token a client measures is the first visible delta's: prefill plus reasoning.
+    Time runs: the server's own work on the request (``server_s``: mock.config.ServerCost, 0 unless a
+    server profile is on; ``response.created`` comes after it), the prompt's prefill (``ttft_s``), then
+    the model's reasoning (``reasoning_s``, summary deltas streaming through it when a summary was
+    asked), then the visible output at the output pace. The time to first token a client measures is
+    the first visible delta's: server work, prefill and reasoning.
     """
 
     req: CreateRequest
@@ -96,6 +98,8 @@ class Generation:
     reasoning_tokens: int = 0
     effort: str | None = None
     summary_text: str = ""
+    server_s: float = 0.0  # the server's work before the model starts (ServerCost of ``work``)
+    work: RequestWork | None = None  # what that work was (counted when a server profile is on)
 
     @property
     def reasoning_s(self) -> float:
@@ -103,7 +107,7 @@ class Generation:
 
     @property
     def first_output_s(self) -> float:
-        return self.ttft_s + self.reasoning_s
+        return self.server_s + self.ttft_s + self.reasoning_s
 
     def reserved_tokens(self) -> int:
         """What OpenAI reserves against TPM at request start: input plus the estimated output."""
@@ -196,16 +200,17 @@ class Generation:
     def events(self) -> Iterator[tuple[float, dict[str, Any]]]:
         """(seconds after the request was read, event without sequence_number), in order: created,
         the reasoning item, the message, the calls, completed."""
-        yield 0.0, {"type": "response.created", "response": self.response_object("in_progress", [], False)}
+        t0 = self.server_s
+        yield t0, {"type": "response.created", "response": self.response_object("in_progress", [], False)}
         yield (
-            0.0,
+            t0,
             {"type": "response.in_progress", "response": self.response_object("in_progress", [], False)},
         )
         d = _Deltas(
             max(1, self.config.chunk_tokens) * BYTES_PER_TOKEN,
             Obfuscator(hash(self.id)) if self.req.obfuscation else None,
         )
-        t = self.ttft_s
+        t = t0 + self.ttft_s
         if self._reasons:
             t = yield from self._reasoning_events(t, d)
         index = self._first_index()
@@ -374,6 +379,8 @@ class Engine:
         )
         # requests by how they began: "new" (no previous_response_id), "continued", "warmup", "chat"
         self.starts: Counter[str] = Counter()
+        # count each request's work (RequestWork) even with no server cost (the calibration reads it)
+        self.count_work = config.server_cost.enabled
         self.input_items: Counter[str] = Counter()  # input items received, by type (resent reasoning too)
 
     def snapshot(self) -> dict[str, Any]:
@@ -404,9 +411,20 @@ class Engine:
             return 0
         return min(tokens, self.prompt_cache.cached_tokens(scope_of(scope_key, cache_key), parts))
 
-    def start(self, req: CreateRequest, prev: ResponseState | None, scope_key: str = "") -> Generation:
+    def start(
+        self,
+        req: CreateRequest,
+        prev: ResponseState | None,
+        scope_key: str = "",
+        *,
+        body_bytes: int = 0,
+        new_request: bool = False,
+        warm: bool = False,
+    ) -> Generation:
         """A Responses API request: continuing ``prev`` (the cached or stored response), or new.
-        ``scope_key`` is the caller's rate-limit key: prompt caches are per organisation."""
+        ``scope_key`` is the caller's rate-limit key: prompt caches are per organisation. For the
+        server's own work (mock.config.ServerCost): ``body_bytes`` as received, ``new_request`` (a new
+        HTTP request), ``warm`` (``prev`` is the connection's own, in memory)."""
         check_tool_outputs(req.items, prev.pending_calls if prev else ())
         self.input_items.update(str(item.get("type")) for item in req.items)
         own = req.input_tokens()
@@ -425,11 +443,29 @@ class Engine:
         pending = (
             () if req.generate else tuple(unanswered_calls(req.items, prev.pending_calls if prev else ()))
         )
-        return self._generate(req, task, turn, seed, input_tokens, cached, pending, _prefix_tokens(req, prev))
+        gen = self._generate(req, task, turn, seed, input_tokens, cached, pending, _prefix_tokens(req, prev))
+        if self.count_work:
+            self._price(
+                gen,
+                RequestWork(
+                    new_request=new_request,
+                    body_bytes=body_bytes,
+                    reasoning_items=sum(
+                        1 for i in req.items if i.get("type") == "reasoning" and i.get("encrypted_content")
+                    ),
+                    store_load=prev is not None and not warm,
+                    prompt_tokens=own if warm else input_tokens,
+                ),
+            )
+        return gen
 
-    def start_chat(self, chat: ChatRequest, scope_key: str = "") -> Generation:
+    def _price(self, gen: Generation, work: RequestWork) -> None:
+        gen.work = work
+        gen.server_s = self.config.server_cost.request_s(work)
+
+    def start_chat(self, chat: ChatRequest, scope_key: str = "", *, body_bytes: int = 0) -> Generation:
         """A Chat Completions request: stateless, so its turn is the assistant messages it carries; its
-        prefix may be in the prompt cache."""
+        prefix may be in the prompt cache. Each is a new HTTP request of ``body_bytes``."""
         first_user = next((m for m in chat.messages if m.get("role") == "user"), {})
         seed = hashlib.sha1(
             dumps_utf8({"content": first_user.get("content")}) + (chat.task or "").encode()
@@ -444,7 +480,11 @@ class Engine:
         cached = self._cached_prefix(
             scope_key, chat.prompt_cache_key, chat.prompt_parts(), chat.prompt_tokens
         )
-        return self._generate(req, chat.task, turn, seed, chat.prompt_tokens, cached, ())
+        gen = self._generate(req, chat.task, turn, seed, chat.prompt_tokens, cached, ())
+        if self.count_work:
+            work = RequestWork(new_request=True, body_bytes=body_bytes, prompt_tokens=chat.prompt_tokens)
+            self._price(gen, work)
+        return gen
 
     def _generate(
         self,

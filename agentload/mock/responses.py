@@ -20,11 +20,12 @@ from .ws import websocket_session
 
 async def create_response(request: web.Request) -> web.StreamResponse:
     engine = request.app[ENGINE]
-    body = parse_json_body(await request.read())
+    raw = await request.read()
+    body = parse_json_body(raw)
     faults = await http_faults(request, "responses")
     req = parse_create(body, websocket=False)
     prev = engine.resolve_previous(req)
-    gen = engine.start(req, prev, rate_key(request))
+    gen = engine.start(req, prev, rate_key(request), body_bytes=len(raw), new_request=True)
     limit_headers = reserve_tokens(request, gen.reserved_tokens()) if req.generate else {}
     exchange = exchange_of(request)
     if exchange is not None:

@@ -22,6 +22,7 @@ from ..core.deflate import MessageDeflate
 from ..core.jsoncodec import dumps_ascii
 from ..core.websocket import OP_TEXT, WsCodec, close_payload, frame_size
 from . import aiohttp_ws
+from .config import RequestWork
 from .engine import ResponseState
 from .errors import ApiError, bad_request
 from .faults import STATUS_FAULTS, first_of
@@ -184,7 +185,8 @@ class WsSession:
                 return
             lane = self.lanes[key] = Lane(key)
             lane.task = asyncio.create_task(self._lane_worker(lane))
-        lane.queue.put_nowait((req, exchange, received))
+        size = len(data.encode()) if self.engine.count_work else 0  # (bytes: only to price them)
+        lane.queue.put_nowait((req, exchange, received, size))
 
     def _cached(self, rid: str | None) -> ResponseState | None:
         for lane in self.lanes.values():
@@ -194,15 +196,17 @@ class WsSession:
 
     async def _lane_worker(self, lane: Lane) -> None:
         while True:
-            req, exchange, received = await lane.queue.get()
+            req, exchange, received, size = await lane.queue.get()
             lane.busy = True
             try:
                 async with self.in_flight:
-                    await self._respond(lane, req, exchange, received)
+                    await self._respond(lane, req, exchange, received, size)
             finally:
                 lane.busy = lane.queue.qsize() > 0
 
-    async def _respond(self, lane: Lane, req: CreateRequest, exchange: Any, received: float) -> None:
+    async def _respond(
+        self, lane: Lane, req: CreateRequest, exchange: Any, received: float, size: int = 0
+    ) -> None:
         faults = self.faults.draw("ws") if self.faults.config.enabled else []
         try:
             status = first_of(faults, STATUS_FAULTS)
@@ -213,8 +217,10 @@ class WsSession:
                 await self.ws.close()
                 return
             self.limiter.admit_request(self.key)
-            prev = self.engine.resolve_previous(req, self._cached(req.previous_response_id))
-            gen = self.engine.start(req, prev, self.key)
+            cached = self._cached(req.previous_response_id)
+            prev = self.engine.resolve_previous(req, cached)
+            warm = prev is not None and prev is cached  # held in this connection's memory
+            gen = self.engine.start(req, prev, self.key, body_bytes=size, warm=warm)
             if req.generate:
                 self.limiter.admit_tokens(self.key, gen.reserved_tokens())
         except ApiError as e:
@@ -257,6 +263,9 @@ async def websocket_session(request: web.Request) -> web.WebSocketResponse:
     limiter, key = request.app[LIMITER], rate_key(request)
     limiter.open_connection(key)  # raises the 429 ApiError, answered before any upgrade
     try:
+        cost = request.app[CONFIG].server_cost
+        if cost.admission_ms:  # a connection is admitted once, at its upgrade (mock.config.ServerCost)
+            await asyncio.sleep(cost.request_s(RequestWork(new_request=True)))
         ws = web.WebSocketResponse(
             max_msg_size=256 * 1024 * 1024,
             autoping=True,
