@@ -12,6 +12,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import gevent
 from gevent import GreenletExit
@@ -169,7 +170,9 @@ class Agent:
             if reply.error_kind == ErrorKind.PREVIOUS_NOT_FOUND:
                 forced_full = True
 
-    def _warm_up(self, conv: Conversation, body: dict, headers: dict[str, str] | None) -> TurnOutcome:
+    def _warm_up(
+        self, conv: Conversation, body: dict[str, Any], headers: dict[str, str] | None
+    ) -> TurnOutcome:
         """The profile's warm-up (``generate: false``, the leading context items) on a new connection:
         the turn's request then continues from its response. Its bytes are the attempt's."""
         reply = self.transport.exchange(body, headers)

@@ -11,7 +11,7 @@ import socket as _stdsocket
 import ssl as _stdssl
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import certifi
 import gevent.socket
@@ -70,10 +70,10 @@ class _Counting:
     stamp_reads = False  # recv() asks for the stamp (until a first token: rxstamp.arm)
     rx_newest_ns = 0  # the last stamped read's newest packet (Unix ns; 0: none)
 
-    def send(self, data, flags=0, timeout=timeout_default):  # noqa: ANN001 - gevent's signature
+    def send(self, data: bytes, flags: int = 0, timeout: Any = timeout_default) -> int:  # gevent's signature
         link = self.link
         if link is None:
-            n = super().send(data, flags, timeout)  # type: ignore[misc]
+            n: int = super().send(data, flags, timeout)  # type: ignore[misc]
             self.counter.sent += n
             return n
         asked = link.before_send(len(data))
@@ -82,7 +82,7 @@ class _Counting:
         link.sent(asked, n)
         return n
 
-    def connect(self, address):  # noqa: ANN001 - gevent's signature
+    def connect(self, address: Any) -> None:  # gevent's signature
         super().connect(address)  # type: ignore[misc]
         if self.link is not None:
             self.link.handshake(1)  # TCP's SYN, SYN-ACK (the request rides on the ACK)
@@ -108,30 +108,30 @@ class _Counting:
     def _recv(self, *args: Any, **kw: Any) -> bytes:
         raise NotImplementedError
 
-    def recv(self, *args, **kw):  # noqa: ANN002, ANN003
-        data = self._read(self._recv, *args, **kw)
+    def recv(self, *args: Any, **kw: Any) -> bytes:
+        data: bytes = self._read(self._recv, *args, **kw)
         self.counter.received += len(data)
         if self.link is not None:
             self._arrived(len(data))
         return data
 
-    def recv_into(self, *args, **kw):  # noqa: ANN002, ANN003
-        n = self._read(super().recv_into, *args, **kw)  # type: ignore[misc]
+    def recv_into(self, *args: Any, **kw: Any) -> int:
+        n: int = self._read(super().recv_into, *args, **kw)  # type: ignore[misc]
         self.counter.received += n
         if self.link is not None:
             self._arrived(n)
         return n
 
 
-class CountingSocket(_Counting, gevent.socket.socket):
+class CountingSocket(_Counting, gevent.socket.socket):  # type: ignore[misc]  # gevent ships no types: its classes are Any
     def _recv(self, *args: Any, **kw: Any) -> bytes:
         if self.stamp_reads:
             data, self.rx_newest_ns = rxstamp.stamped_recv(self, args[0])
             return data
-        return gevent.socket.socket.recv(self, *args, **kw)
+        return cast(bytes, gevent.socket.socket.recv(self, *args, **kw))
 
 
-class CountingSSLSocket(_Counting, gevent.ssl.SSLSocket):
+class CountingSSLSocket(_Counting, gevent.ssl.SSLSocket):  # type: ignore[misc]  # gevent ships no types
     """Over TLS the stamp comes from a peek at the encrypted bytes; decrypted bytes pending count as
     data waiting."""
 
@@ -141,20 +141,20 @@ class CountingSSLSocket(_Counting, gevent.ssl.SSLSocket):
     def _recv(self, *args: Any, **kw: Any) -> bytes:
         if self.stamp_reads and not self.pending():  # pending: decrypted with the last stamped read
             self.rx_newest_ns = rxstamp.peek_stamp(self)
-        return gevent.ssl.SSLSocket.recv(self, *args, **kw)
+        return cast(bytes, gevent.ssl.SSLSocket.recv(self, *args, **kw))
 
 
-class CountingSSLContext(gevent.ssl.SSLContext):
+class CountingSSLContext(gevent.ssl.SSLContext):  # type: ignore[misc]  # gevent ships no types
     """An SSL context whose sockets count plaintext bytes into ``context.counter``."""
 
     sslsocket_class = CountingSSLSocket
     counter: WireCounter
     link: Link | None = None
 
-    def wrap_socket(self, *args, **kw):  # noqa: ANN002, ANN003
+    def wrap_socket(self, *args: Any, **kw: Any) -> CountingSSLSocket:
         """Wraps a connected plain socket (its TCP connect did not go through the link) and completes
         the TLS handshake: with a link, the connect's round trip and TLS's are waited here."""
-        sock = super().wrap_socket(*args, **kw)
+        sock: CountingSSLSocket = super().wrap_socket(*args, **kw)  # (its sslsocket_class)
         sock.counter = self.counter
         sock.link = self.link
         sock.stamps = rxstamp.enable(sock)

@@ -75,7 +75,7 @@ class HttpReply:
         return out
 
     def read(self) -> bytes:
-        body = self._resp.read()
+        body: bytes = self._resp.read()
         enc = self.headers.get("content-encoding", "identity")
         if enc not in ("identity", ""):
             with contextlib.suppress(ValueError):  # an error body that does not decode is read as it came

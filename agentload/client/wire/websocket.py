@@ -153,7 +153,7 @@ class WsConnection:
 
     def _recv(self) -> bytes:
         assert self.sock is not None
-        data = self.sock.recv(RECV_BLOCK)
+        data: bytes = self.sock.recv(RECV_BLOCK)
         if not data:
             raise WsClosed(None, "connection closed by peer")
         return data
