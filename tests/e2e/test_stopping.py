@@ -19,19 +19,13 @@ from agentload.launch import procs
 from agentload.launch.locust import locust_argv
 from tests.paths import ROOT
 from tests.runlocust import read_records
+from tests.servers import wait_for
 
 MOCK = ("--ttft-ms", "50", "--output-tps", "400")
 
 
 def _start(cmd: list[str], tmp: Path) -> subprocess.Popen:
     return procs.start(cmd, cwd=ROOT, stdout=(tmp / "out.log").open("w"), stderr=(tmp / "err.log").open("w"))
-
-
-def _wait_for(predicate, timeout: float = 45.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.2)
 
 
 def _tasks_recorded(folder: Path) -> bool:
@@ -60,7 +54,7 @@ def test_a_signal_ends_the_run_as_its_run_time_would(start_mock, tmp_path: Path,
     )  # fmt: skip
     proc = _start(cmd, tmp_path)
     try:
-        _wait_for(lambda: _tasks_recorded(tmp_path))
+        wait_for(lambda: _tasks_recorded(tmp_path), 45, "the agents' first tasks in the records")
         time.sleep(1.0)  # agents in every phase: waiting for tokens, streaming, running tools
         os.kill(proc.pid, sig)
         rc = proc.wait(40)
@@ -75,7 +69,9 @@ def test_a_signal_ends_the_run_as_its_run_time_would(start_mock, tmp_path: Path,
     records = read_records(tmp_path / "records.jsonl")  # every line complete JSON
     assert sum(r["kind"] == "turn" for r in records) == t["started"]
     assert _group_gone(proc)
-    _wait_for(lambda: mock.stats(exchanges=False)["totals"]["open"] == 0, 10)
+    wait_for(
+        lambda: mock.stats(exchanges=False)["totals"]["open"] == 0, 10, "every socket closed at the mock"
+    )
 
 
 def test_a_second_signal_ends_the_run_at_once_and_keeps_the_records_file_whole(
@@ -88,11 +84,16 @@ def test_a_second_signal_ends_the_run_at_once_and_keeps_the_records_file_whole(
     )  # fmt: skip
     proc = _start(cmd, tmp_path)
     try:
-        _wait_for(
-            lambda: any((tmp_path).glob("records*.jsonl")) and (tmp_path / "records.jsonl").stat().st_size > 0
+        wait_for(
+            lambda: (
+                any((tmp_path).glob("records*.jsonl")) and (tmp_path / "records.jsonl").stat().st_size > 0
+            ),
+            45,
+            "the first records",
         )
         os.kill(proc.pid, signal.SIGTERM)
-        time.sleep(1.5)  # the first stop waits for the agents' tasks (up to --stop-timeout 60)
+        # the first stop has begun, and waits for the agents' tasks (up to --stop-timeout 60)
+        wait_for(lambda: "Got SIGTERM signal" in _output(tmp_path), 30, "the run to take the first SIGTERM")
         assert proc.poll() is None
         t0 = time.monotonic()
         os.kill(proc.pid, signal.SIGTERM)
@@ -114,7 +115,7 @@ def test_an_interrupted_fleet_stops_its_workers_and_writes_its_summary(start_moc
            "--only-summary"]  # fmt: skip
     proc = _start(cmd, tmp_path)
     try:
-        _wait_for(lambda: _tasks_recorded(tmp_path))
+        wait_for(lambda: _tasks_recorded(tmp_path), 45, "the agents' first tasks in the records")
         fleet = psutil.Process(proc.pid)
         children = fleet.children(recursive=True)
         assert len(children) == 3  # the master and two workers
@@ -139,12 +140,14 @@ def test_an_interrupted_sweep_leaves_no_cell_running(tmp_path: Path, sig: int) -
            "--agents", "2", "--duration", "60", "--warmup", "1", "--processes", "1", "--task", "fix-failing-test"]  # fmt: skip
     proc = _start(cmd, tmp_path)
     try:
-        _wait_for(
+        wait_for(
             lambda: (
                 _tasks_recorded(out / "cells" / "ws-a2-fix-failing-test-gpt-5.4")
                 if (out / "cells").exists()
                 else False
-            )
+            ),
+            45,
+            "the first cell's first tasks",
         )
         everything = psutil.Process(proc.pid).children(recursive=True)
         assert len(everything) >= 3  # the mock, the cell's master and its worker
@@ -153,8 +156,16 @@ def test_an_interrupted_sweep_leaves_no_cell_running(tmp_path: Path, sig: int) -
     finally:
         procs.stop_group(proc, grace_s=5)
     assert rc == 130 and "interrupted" in _output(tmp_path)
-    time.sleep(1.0)
-    assert not [p for p in everything if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    wait_for(
+        lambda: not [p for p in everything if _alive(p)], 30, "the sweep's mock, master and worker to exit"
+    )
+
+
+def _alive(p: psutil.Process) -> bool:
+    try:
+        return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:  # gone between the two questions
+        return False
 
 
 @pytest.mark.parametrize("strategy", ["ws", "http-stateless"])
@@ -166,7 +177,7 @@ def test_a_target_that_answers_404_to_everything_is_not_hammered(tmp_path: Path,
     server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
                               cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
-        _wait_for(lambda: server.stderr is not None and _listening(port), 20)
+        wait_for(lambda: server.stderr is not None and _listening(port), 20, "http.server to listen")
         cmd = locust_argv("--host", f"http://127.0.0.1:{port}", "-u", "2", "-r", "2", "--run-time", "60s",
                           "--strategy", strategy, "--only-summary")  # fmt: skip
         t0 = time.monotonic()
