@@ -13,6 +13,13 @@ turn's ``message`` (what the model writes before its calls: ``bytes`` or ``text`
 ``context`` (messages before the prompt: role, sizes or text of their parts, whether the warm-up carries
 them), ``client_profile`` (a profile name or mapping: agentload.workload.profile), and ``recorded``
 (what the recording measured, for the task and per turn: kept, not interpreted).
+
+Sessions imported from public traces (hundreds of turns, several prompts) also use, per turn (the
+agents do not act on these yet): ``calls: []`` (an answer the session goes on after; not on the last
+turn), ``user_message`` (a later message of the user's that the turn's request carries: ``bytes`` or
+``text``; not on the first turn, whose is the prompt), ``pause_s`` (the human's pause before it),
+``compacted`` (the context shrank for this request) and ``subagents`` (how many subagents its calls
+started). ``max_turns`` may exceed 200 where the file scripts more turns.
 """
 
 from __future__ import annotations
@@ -140,6 +147,8 @@ class _Checker:
             return (self.get(obj, "text", path, str),)
         if "bytes" in obj:
             n = self.get(obj, "bytes", path, int)
+            if not 0 <= n <= 10_000_000:
+                raise self.fail(f"{path}.bytes", f"{n} out of range", "use 0 to 10000000")
             return (synth_text("text", n, seed),)
         parts = self.get(obj, "parts", path, list, fix="give `text`, `bytes` or `parts`")
         out = []
@@ -232,13 +241,20 @@ def parse_task(data: Any, file: str) -> Task:
     tools = _tools(c, c.get(data, "tools", "", list))
     profile = _tool_profile(c, data, tools.names)
     turns = [
-        _turn(c, turn, f"turns[{ti}]", f"{name}:{ti}", tools, profile)
+        _turn(c, turn, f"turns[{ti}]", f"{name}:{ti}", tools, profile, first=ti == 0)
         for ti, turn in enumerate(c.get(data, "turns", "", list))
     ]
     # no turns of tool calls: a one-answer task (the rate-limit probe's calibration workloads)
+    if turns and not turns[-1].calls:
+        raise c.fail(
+            f"turns[{len(turns) - 1}].calls",
+            "empty on the last turn",
+            "a task's last turn makes at least one tool call; put the last answer in final_message",
+        )
     max_turns = c.get(data, "max_turns", "", int, required=False, default=max(len(turns) + 1, 10))
-    if not 1 <= max_turns <= MAX_TURNS:
-        raise c.fail("max_turns", f"{max_turns} out of range", f"use 1 to {MAX_TURNS}")
+    limit = max(MAX_TURNS, len(turns) + 1)  # an imported session may script hundreds of turns
+    if not 1 <= max_turns <= limit:
+        raise c.fail("max_turns", f"{max_turns} out of range", f"use 1 to {limit}")
 
     return Task(
         name=name,
@@ -321,30 +337,71 @@ def _tool_profile(c: _Checker, data: dict, tool_names: set[str]) -> dict[str, To
     return profile
 
 
+TURN_FIELDS = frozenset(
+    {"calls", "reasoning_tokens", "recorded", "message", "user_message", "pause_s", "compacted", "subagents"}
+)
+MAX_SUBAGENTS = 1_000
+
+
 def _turn(
-    c: _Checker, turn: Any, p: str, seed: str, tools: _Tools, profile: dict[str, ToolResultSpec]
+    c: _Checker,
+    turn: Any,
+    p: str,
+    seed: str,
+    tools: _Tools,
+    profile: dict[str, ToolResultSpec],
+    *,
+    first: bool = False,
 ) -> Turn:
-    """One of ``turns``: its calls (at least one), reasoning, message and what was recorded of it."""
+    """One of ``turns``: its calls (none: an answer the session goes on after, as an imported session
+    has), reasoning, message, what the user wrote before it and after what pause, whether the context
+    was compacted, the subagents it started, and what was recorded of it."""
     if not isinstance(turn, dict):
         raise c.fail(p, "must be a mapping", "write `{calls: [...]}`")
-    c.unknown(turn, {"calls", "reasoning_tokens", "recorded", "message"}, p)
+    c.unknown(turn, TURN_FIELDS, p)
     raw_calls = c.get(turn, "calls", p, list)
-    if not raw_calls:
-        raise c.fail(
-            f"{p}.calls",
-            "empty",
-            "a turn makes at least one tool call; put the last answer in final_message",
-        )
     calls = [
         _call(c, call, f"{p}.calls[{ci}]", f"{seed}:{ci}", tools, profile)
         for ci, call in enumerate(raw_calls)
     ]
+    user = _user_message(c, turn, p, f"{seed}:user", first)
+    pause_s = c.get(turn, "pause_s", p, float, required=False, default=None)
+    if pause_s is not None:
+        if not 0 <= pause_s < float("inf"):
+            raise c.fail(f"{p}.pause_s", f"{pause_s} out of range", "use 0 or more seconds")
+        if user is None:
+            raise c.fail(
+                f"{p}.pause_s",
+                "a pause with no user_message",
+                "give the turn the `user_message` it waits for",
+            )
+    subagents = c.get(turn, "subagents", p, int, required=False, default=0)
+    if not 0 <= subagents <= MAX_SUBAGENTS:
+        raise c.fail(f"{p}.subagents", f"{subagents} out of range", f"use 0 to {MAX_SUBAGENTS:,}")
     return Turn(
         calls=tuple(calls),
         reasoning_tokens=_reasoning(c, turn, p),
         recorded=_recorded(c, turn, p) or None,
         message=_turn_message(c, turn, p, f"{seed}:message"),
+        user_message=user,
+        pause_s=pause_s,
+        compacted=c.get(turn, "compacted", p, bool, required=False, default=False),
+        subagents=subagents,
     )
+
+
+def _user_message(c: _Checker, turn: dict[str, Any], path: str, seed: str, first: bool) -> str | None:
+    """A later message of the user's that a turn's request carries: ``{bytes: N}`` or ``{text: ...}``."""
+    raw = turn.get("user_message")
+    if raw is None:
+        return None
+    where = f"{path}.user_message"
+    if first:
+        raise c.fail(where, "on the first turn", "the first turn's user message is the task's `prompt`")
+    if not isinstance(raw, dict):
+        raise c.fail(where, "must be a mapping", "write `{bytes: 120}` or `{text: ...}`")
+    c.unknown(raw, {"text", "bytes"}, where)
+    return "".join(c.text_parts(raw, where, seed))
 
 
 def _call(

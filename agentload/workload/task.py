@@ -53,10 +53,19 @@ class ContextMessage:
 
 @dataclass(frozen=True)
 class Turn:
+    """One model turn: its calls (none: an answer the session goes on after, in an imported session),
+    and what a recorded session says of it beside them."""
+
     calls: tuple[ToolCall, ...]
     reasoning_tokens: int | None = None  # how much the model thinks before this turn's calls
     message: str | None = None  # what the model writes before this turn's calls (recorded sessions)
     recorded: dict[str, Any] | None = field(default=None, compare=False)  # what a recording measured
+    # imported sessions (not replayed yet): the user's message this turn's request carries, the human's
+    # pause before it, whether the agent compacted its context for it, subagents its calls started
+    user_message: str | None = None
+    pause_s: float | None = None
+    compacted: bool = False
+    subagents: int = 0
 
 
 @dataclass(frozen=True)
