@@ -19,17 +19,15 @@ from urllib.parse import urlsplit
 import psutil
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from agentload.client import ChatHttp, ResponsesHttp, ResponsesWebSocket, Timeouts, api_base
 from agentload.client.wire.websocket import WsConnection
 from agentload.core.records import ErrorKind
 from agentload.launch.locust import locust_argv
-from agentload.mock.errors import ApiError
-from agentload.mock.requests import parse_create
 from tests.paths import ROOT
 from tests.runlocust import run_briefly
 from tests.servers import InfluxDB1, free_port
+from tests.unit.request_bodies import BODY, CHAT, CREATE, JSON, error_shape
 
 HTTP_BODY = {"model": "gpt-5.4", "input": "Fix the failing test.", "stream": True}
 WS_BODY = {"type": "response.create", "model": "gpt-5.4", "input": "Fix the failing test."}
@@ -124,116 +122,6 @@ def test_unknown_events_are_ignored_and_every_stream_fault_is_classified(start_m
 
 
 # ---------------------------------------------------------------------------------- fuzzing
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
-    max_leaves=12,
-)
-FIELDS = ("model", "input", "instructions", "tools", "store", "stream", "previous_response_id", "metadata")
-ITEM_TYPES = [
-    "message", "function_call", "function_call_output", "custom_tool_call", "custom_tool_call_output",
-    "reasoning", "local_shell_call", "web_search_call", "compaction", "item_reference", "bogus",
-]  # fmt: skip
-ITEM = st.fixed_dictionaries(
-    {},
-    optional={
-        "type": st.sampled_from(ITEM_TYPES) | JSON,
-        "role": st.sampled_from(["user", "assistant", "system", "developer", "tool"]) | JSON,
-        "id": st.just("rs_1") | JSON,
-        "content": JSON,
-        "call_id": JSON,
-        "name": JSON,
-        "arguments": JSON,
-        "input": JSON,
-        "output": JSON,
-        "summary": st.just([]) | JSON,
-        "encrypted_content": st.just("gAAAAA") | JSON,
-    },
-)
-# tools as clients declare them, with parameters of any shape (the mock's model calls them)
-TOOL = st.fixed_dictionaries(
-    {
-        "type": st.sampled_from(["function", "custom", "web_search"]),
-        "name": st.sampled_from(["exec_command", "apply_patch", "x"]),
-    },
-    optional={"parameters": JSON, "strict": JSON, "format": JSON},
-)
-CREATE = st.fixed_dictionaries(
-    {},
-    optional={
-        "model": st.just("gpt-5.4") | JSON,
-        "input": st.text(max_size=30) | st.lists(ITEM, max_size=4) | JSON,
-        "instructions": JSON,
-        "tools": st.lists(TOOL | JSON, max_size=3) | JSON,
-        "store": st.booleans() | JSON,
-        "stream": st.booleans() | JSON,
-        "previous_response_id": st.just("resp_unknown") | JSON,
-        "metadata": st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=3) | JSON,
-        "max_output_tokens": JSON,
-        "stream_id": JSON,
-        "generate": JSON,
-        "include": st.just(["reasoning.encrypted_content"]) | JSON,
-        "reasoning": st.fixed_dictionaries(
-            {},
-            optional={
-                "effort": st.sampled_from(["low", "high", "x"]) | JSON,
-                "summary": st.just("auto") | JSON,
-            },
-        )
-        | JSON,
-        "text": JSON,
-        "tool_choice": JSON,
-        "parallel_tool_calls": st.booleans() | JSON,
-        "prompt_cache_key": JSON,
-        "client_metadata": st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=3) | JSON,
-        "stream_options": JSON,
-        "moderation": JSON,
-        "prompt_cache_retention": JSON,
-    },
-)
-CHAT = st.fixed_dictionaries(
-    {},
-    optional={
-        "model": st.just("gpt-5.4") | JSON,
-        "messages": st.lists(ITEM | st.fixed_dictionaries({"role": JSON, "content": JSON}), max_size=4)
-        | JSON,
-        "stream": st.booleans() | JSON,
-        "tools": JSON,
-        "metadata": JSON,
-        "stream_options": JSON,
-        "max_tokens": JSON,
-        "reasoning_effort": JSON,
-        "parallel_tool_calls": JSON,
-        "prompt_cache_key": JSON,
-    },
-)
-BODY = (
-    st.binary(max_size=64)
-    | JSON.map(lambda v: json.dumps(v).encode())
-    | CREATE.map(lambda v: json.dumps(v).encode())
-)
-
-
-def _error_shape(body: dict) -> bool:
-    err = body.get("error")
-    return (
-        isinstance(err, dict)
-        and isinstance(err.get("message"), str)
-        and isinstance(err.get("type"), str)
-        and set(err) >= {"message", "type", "param", "code"}
-    )
-
-
-@settings(max_examples=400, deadline=None)
-@given(body=CREATE | JSON)
-def test_any_create_body_parses_or_is_a_400_in_openai_shape(body):
-    for websocket in (False, True):
-        try:
-            parse_create(body, websocket=websocket)
-        except ApiError as e:
-            assert e.status == 400 and _error_shape(e.body())
-
-
 def assert_no_internal_error(mock) -> None:
     """The mock logs every 500 it answers ("internal error on ..."), with its traceback."""
     assert not [line for line in mock.log_tail if "internal error" in line or "Traceback" in line]
@@ -259,7 +147,7 @@ def test_the_mock_answers_any_http_body_with_200_or_a_400_never_500(fuzz_mock, r
             data = resp.read()
             assert resp.status in (200, 400), (path, body, resp.status, data[:300])
             if resp.status == 400:
-                assert _error_shape(json.loads(data)), data
+                assert error_shape(json.loads(data)), data
     finally:
         conn.close()
     assert_no_internal_error(fuzz_mock)
@@ -276,7 +164,7 @@ def test_the_mock_answers_any_websocket_message_with_events_or_a_400_error_event
         while True:
             event = json.loads(conn.recv_message())
             if event["type"] == "error":
-                assert event["status"] == 400 and _error_shape(event), event
+                assert event["status"] == 400 and error_shape(event), event
                 break
             if event["type"] in ("response.completed", "response.failed"):
                 break
