@@ -53,7 +53,7 @@ BUSY = "import time\nend = time.monotonic() + 900\nwhile time.monotonic() < end:
 
 
 @pytest.fixture(scope="module")
-def busy_neighbor() -> Iterator[subprocess.Popen]:
+def busy_neighbor() -> Iterator[subprocess.Popen[bytes]]:
     """A CPU-bound process beside the test, as on a shared CI machine (bounded: it ends by itself after
     15 minutes, and the fixture ends it at once)."""
     proc = subprocess.Popen([sys.executable, "-c", BUSY])

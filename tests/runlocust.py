@@ -13,7 +13,7 @@ from agentload.launch.locust import locust_argv
 from tests.paths import ROOT
 
 
-def run_group(cmd: list[str], timeout: float, **kw: Any) -> subprocess.CompletedProcess:
+def run_group(cmd: list[str], timeout: float, **kw: Any) -> subprocess.CompletedProcess[str]:
     """``subprocess.run`` for a command that starts processes of its own: it runs in a process group of
     its own, and on a timeout the whole group is killed (nothing is left running behind a failed test)."""
     proc = procs.start(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
@@ -30,7 +30,7 @@ def run_group(cmd: list[str], timeout: float, **kw: Any) -> subprocess.Completed
 
 def run_locust(
     host: str, tmp: Path, *args: str, timeout: float = 120, env: dict[str, str] | None = None
-) -> tuple[subprocess.CompletedProcess, dict]:
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
     """Headless Locust, bounded by --run-time (given in ``args``) and ``timeout``; returns the process and
     the summary JSON it wrote."""
     summary = tmp / "summary.json"
@@ -60,7 +60,7 @@ def read_records(path: Path) -> list[dict[str, Any]]:
 
 def run_briefly(
     *args: str, run_time: str = "1s", env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess:
+) -> subprocess.CompletedProcess[str]:
     """One agent for ``run_time``: for runs that are meant to stop at start (bad options, a refused key)."""
     return run_group(
         locust_argv("-u", "1", "--run-time", run_time, "--strategy", "ws", *args),

@@ -16,7 +16,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import gevent
 
@@ -48,7 +48,8 @@ def wait_for(condition: Callable[[], T], timeout: float = 30.0, what: str = "", 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 def _binary(name: str) -> str:
@@ -75,7 +76,7 @@ class Server:
         self.root = root
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
         self.log = root / f"{self.name}.log"
 
     def argv(self) -> list[str]:
@@ -84,7 +85,7 @@ class Server:
     def ready(self) -> bool:
         raise NotImplementedError
 
-    def start(self, timeout: float = 30.0) -> Server:
+    def start(self, timeout: float = 30.0) -> Self:
         self.root.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(self.argv(), stdout=log, stderr=subprocess.STDOUT)
@@ -163,9 +164,10 @@ bind-address = "127.0.0.1:{self.rpc_port}"
         result = body["results"][0]
         if "error" in result:
             raise RuntimeError(f"InfluxQL error: {result['error']} in {q}")
-        return result.get("series", [])
+        series: list[dict[str, Any]] = result.get("series", [])
+        return series
 
-    def start(self, timeout: float = 30.0) -> InfluxDB1:
+    def start(self, timeout: float = 30.0) -> Self:
         super().start(timeout)
         if self.auth:  # allowed without credentials while there is no user yet
             self.query(f"CREATE USER {ADMIN[0]} WITH PASSWORD '{ADMIN[1]}' WITH ALL PRIVILEGES")
