@@ -5,22 +5,23 @@ recorded with its bytes."""
 from __future__ import annotations
 
 import random
+from typing import Any, NoReturn
 
 import gevent
 import pytest
 
-from agentload.client import Agent, AgentSettings, On429
+from agentload.client import Agent, AgentSettings, On429, TurnOutcome
 from agentload.client.stream import FunctionCall
 from agentload.core.records import ErrorKind, TaskRecord, TurnRecord
 from agentload.core.strategies import BY_NAME
 from agentload.workload import load_task
-from tests.unit.fakes import FakeTransport, failed, ok, rate_limited
+from tests.unit.fakes import FakeTransport, Step, failed, ok, rate_limited
 
 TASK = load_task("fix-failing-test")
 
 
 def run(
-    strategy: str, script: list, **settings_kw
+    strategy: str, script: list[Step], **settings_kw: Any
 ) -> tuple[TaskRecord, list[TurnRecord], list[float], FakeTransport]:
     transport = FakeTransport(script, websocket=BY_NAME[strategy].websocket)
     settings = AgentSettings(BY_NAME[strategy], "gpt-5.4", tool_latency_scale=0, **settings_kw)
@@ -70,7 +71,7 @@ def test_a_transient_failure_is_retried_with_backoff_and_counted() -> None:
 
 
 def test_retries_run_out_and_the_task_fails() -> None:
-    script = [failed(ErrorKind.TIMEOUT, "first_token_timeout") for _ in range(3)]
+    script: list[Step] = [failed(ErrorKind.TIMEOUT, "first_token_timeout") for _ in range(3)]
     rec, turns, sleeps, _ = run("ws", script, max_retries=2)
     assert not rec.ok and rec.error_kind == ErrorKind.TIMEOUT and len(turns) == 3 and len(sleeps) == 2
 
@@ -100,7 +101,7 @@ def test_max_429_retries_bounds_the_waits() -> None:
 
 
 def test_previous_response_not_found_resends_the_full_context_at_once() -> None:
-    script = [
+    script: list[Step] = [
         ok(calls=1, response_id="r1"),
         failed(ErrorKind.PREVIOUS_NOT_FOUND, "previous_response_not_found"),
         ok(),
@@ -116,7 +117,7 @@ def test_previous_response_not_found_resends_the_full_context_at_once() -> None:
 def test_a_lost_websocket_takes_a_store_false_conversation_with_it(strategy: str, recovers: bool) -> None:
     """The connection drops mid-turn; the retry on a new connection must resend everything where the
     conversation lived only in that connection (store=false), and continues where it was stored."""
-    script = [ok(calls=1, response_id="r1"), failed(ErrorKind.CONNECTION, "ws_close_1006"), ok()]
+    script: list[Step] = [ok(calls=1, response_id="r1"), failed(ErrorKind.CONNECTION, "ws_close_1006"), ok()]
     transport = FakeTransport(script, websocket=True, lose_after={1})
     turns: list[TurnRecord] = []
     agent = Agent(
@@ -134,11 +135,11 @@ def test_a_lost_websocket_takes_a_store_false_conversation_with_it(strategy: str
 
 
 def test_a_turn_cut_off_by_the_run_is_recorded_with_its_bytes_and_the_connection_closed() -> None:
-    def stuck() -> None:
+    def stuck() -> NoReturn:
         gevent.sleep(10)
         raise AssertionError("never reached")
 
-    transport = FakeTransport([ok(calls=1), stuck], websocket=True)  # type: ignore[list-item]
+    transport = FakeTransport([ok(calls=1), stuck], websocket=True)
     turns: list[TurnRecord] = []
     tasks: list[TaskRecord] = []
     agent = Agent(
@@ -156,9 +157,9 @@ def test_a_turn_cut_off_by_the_run_is_recorded_with_its_bytes_and_the_connection
     assert tasks[0].error_kind == ErrorKind.INTERRUPTED and transport.closed == 1
 
 
-def _reasoning_reply(custom: bool = False):
+def _reasoning_reply(custom: bool = False) -> TurnOutcome:
     out = ok(calls=1)
-    reasoning = {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": "gAAAAA" + "x" * 90,
+    reasoning: dict[str, Any] = {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": "gAAAAA" + "x" * 90,
                  "status": None}  # fmt: skip
     if custom:
         out.calls = [FunctionCall("call_c", "apply_patch", "*** Begin Patch\n*** End Patch\n", custom=True)]

@@ -20,12 +20,13 @@ from agentload.core.deflate import MessageDeflate, MessageInflate
 from agentload.core.websocket import OP_BINARY, OP_TEXT, WsCodec, accept_key, new_key
 from agentload.mock import aiohttp_ws
 
-SOCKETS = web.AppKey("sockets", asyncio.Queue)
+Sockets = asyncio.Queue[tuple[web.WebSocketResponse, asyncio.Event]]  # each connection, and its end
+SOCKETS: web.AppKey[Sockets] = web.AppKey("sockets", asyncio.Queue)
 MESSAGES = [b'{"type":"response.output_text.delta","delta":"word %d ","sequence_number":%d}' % (i, i)
             for i in range(50)]  # fmt: skip
 
 
-def run(scenario: Callable[[TestServer, asyncio.Queue], Awaitable[None]]) -> None:
+def run(scenario: Callable[[TestServer, Sockets], Awaitable[None]]) -> None:
     async def main() -> None:
         async with _server() as (server, sockets):
             await asyncio.wait_for(scenario(server, sockets), 60)
@@ -34,7 +35,7 @@ def run(scenario: Callable[[TestServer, asyncio.Queue], Awaitable[None]]) -> Non
 
 
 @asynccontextmanager
-async def _server() -> AsyncIterator[tuple[TestServer, asyncio.Queue]]:
+async def _server() -> AsyncIterator[tuple[TestServer, Sockets]]:
     async def handler(request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(compress=True, max_msg_size=0)
         await ws.prepare(request)
@@ -51,14 +52,15 @@ async def _server() -> AsyncIterator[tuple[TestServer, asyncio.Queue]]:
     app = web.Application()
     app[SOCKETS] = asyncio.Queue()
     app.router.add_get("/ws", handler)
-    async with TestServer(app) as server:
+    server = TestServer(app)  # (its __aenter__ is typed as returning the base class)
+    async with server:
         yield server, app[SOCKETS]
 
 
 def test_the_internals_are_where_the_adapter_expects_them() -> None:
     """Named one by one, so an upgrade that moves one says which."""
 
-    async def scenario(server: TestServer, sockets: asyncio.Queue) -> None:
+    async def scenario(server: TestServer, sockets: Sockets) -> None:
         async with aiohttp.ClientSession() as session, session.ws_connect(server.make_url("/ws")) as client:
             ws, _ = await sockets.get()
             writer = ws._writer
@@ -78,7 +80,7 @@ def test_the_internals_are_where_the_adapter_expects_them() -> None:
 
 
 def test_frames_written_raw_reach_aiohttps_client_compressed() -> None:
-    async def scenario(server: TestServer, sockets: asyncio.Queue) -> None:
+    async def scenario(server: TestServer, sockets: Sockets) -> None:
         async with (
             aiohttp.ClientSession() as session,
             session.ws_connect(server.make_url("/ws"), compress=15) as client,
@@ -101,7 +103,7 @@ def test_no_context_takeover_when_the_client_asks() -> None:
     """A raw client (core's codec) asking for server_no_context_takeover: the adapter sees it, and
     every message inflates on its own."""
 
-    async def scenario(server: TestServer, sockets: asyncio.Queue) -> None:
+    async def scenario(server: TestServer, sockets: Sockets) -> None:
         reader, writer = await asyncio.open_connection(server.host, server.port)
         key = new_key()
         writer.write(
@@ -128,7 +130,7 @@ def test_no_context_takeover_when_the_client_asks() -> None:
 
 
 def test_a_large_write_waits_for_the_transport_to_drain_and_a_closed_one_refuses() -> None:
-    async def scenario(server: TestServer, sockets: asyncio.Queue) -> None:
+    async def scenario(server: TestServer, sockets: Sockets) -> None:
         async with aiohttp.ClientSession() as session:
             client = await session.ws_connect(server.make_url("/ws"), max_msg_size=0)
             ws, done = await sockets.get()
@@ -141,6 +143,7 @@ def test_a_large_write_waits_for_the_transport_to_drain_and_a_closed_one_refuses
 
             reading = asyncio.create_task(read_all())
             await aiohttp_ws.write_frames(ws, frames)
+            assert ws._writer is not None
             transport = ws._writer.transport
             assert transport.get_write_buffer_size() <= transport.get_write_buffer_limits()[1]
             assert await reading == n * len(block)

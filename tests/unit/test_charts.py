@@ -23,13 +23,19 @@ def test_zero_is_inside_the_axis_with_room_on_both_sides(values: list[float]) ->
 
 def test_a_value_without_an_interval_is_a_dot_alone() -> None:
     svg = charts.interval_chart(
-        "Change", "% change", [("ws: bytes sent", "ws", -91.2, (-91.7, -90.7)), ("ws: time per task", "ws", -3.0, None)]
+        "Change",
+        "% change",
+        [("ws: bytes sent", "ws", -91.2, (-91.7, -90.7)), ("ws: time per task", "ws", -3.0, None)],
     )
     groups = re.findall(r'<g class="series"[^>]*data-interval="(yes|no)">(.*?)</g>', svg)
     assert [(has, body.count("<line")) for has, body in groups] == [("yes", 3), ("no", 0)]
-    plot_x = float(re.search(r'<rect class="plot" x="([\d.]+)"', svg).group(1))
+    plot = re.search(r'<rect class="plot" x="([\d.]+)"', svg)
+    assert plot is not None
+    plot_x = float(plot.group(1))
     label_xs = [float(x) for x in re.findall(r'<text class="row-label" x="([\d.]+)"', svg)]
     longest = max(len("ws: bytes sent"), len("ws: time per task"))
     assert label_xs and all(x + charts.CHAR_W * longest <= plot_x for x in label_xs)
-    zero = float(re.search(r'<line class="zero"[^>]* x1="([\d.]+)"', svg).group(1))
+    zero_line = re.search(r'<line class="zero"[^>]* x1="([\d.]+)"', svg)
+    assert zero_line is not None
+    zero = float(zero_line.group(1))
     assert plot_x < zero

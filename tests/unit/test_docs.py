@@ -9,6 +9,7 @@ monkey-patches the process that imports it. Lines that are not an ``agentload`` 
 
 from __future__ import annotations
 
+import argparse
 import difflib
 import json
 import re
@@ -154,7 +155,8 @@ def parse_in_child(argvs: list[list[str]], classes: list[str]) -> list[str | Non
         timeout=120,
     )
     assert out.returncode == 0, f"the parsing child failed:\n{out.stderr}"
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    complaints: list[str | None] = json.loads(out.stdout.strip().splitlines()[-1])
+    return complaints
 
 
 # made-up flags and classes that must not parse (so the check is known to catch them)
@@ -211,11 +213,13 @@ def child() -> None:
     probe_parser = get_parser(default_config_files=[])
     classes = {s.user_class for s in STRATEGIES} | {"AgentUser"} | set(request["classes"])
 
-    def parse(parser: object, args: list[str]) -> tuple[object | None, str | None]:
+    def parse(
+        parser: argparse.ArgumentParser, args: list[str]
+    ) -> tuple[argparse.Namespace | None, str | None]:
         err = io.StringIO()
         try:
             with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-                return parser.parse_args(args), None  # type: ignore[attr-defined]
+                return parser.parse_args(args), None
         except SystemExit as e:
             if e.code in (0, None):  # --help
                 return None, None

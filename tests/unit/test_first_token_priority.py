@@ -20,7 +20,8 @@ def test_agents_waiting_for_a_first_token_read_before_streaming_ones() -> None:
     """A burst: many sockets turn readable while the worker is busy. In the hub iteration that
     follows, the agents armed for a first token read first (libev priority), the streaming ones
     after, so the first tokens are read before a next packet can merge with them."""
-    readers, writers = [], []
+    readers: list[CountingSocket] = []
+    writers: list[socket.socket] = []
     for _ in range(8):
         a, b = socket.socketpair()
         reader = CountingSocket(fileno=a.detach())
@@ -48,5 +49,7 @@ def test_agents_waiting_for_a_first_token_read_before_streaming_ones() -> None:
         assert set(order[:2]) == armed, order
         assert all(r._read_event.priority == 0 for r in readers)  # disarm put them back
     finally:
-        for s in [*readers, *writers]:
-            s.close()
+        for r in readers:
+            r.close()
+        for w in writers:
+            w.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ from agentload.core.websocket import OP_TEXT, WsCodec
 from agentload.mock import openapi
 from agentload.mock.chat import chat_chunks
 from agentload.mock.config import LatencyModel, MockConfig
-from agentload.mock.engine import Engine
+from agentload.mock.engine import Engine, Generation
 from agentload.mock.errors import ApiError
 from agentload.mock.models import REASONING_TOKENS, encrypted_size, model_info
 from agentload.mock.openapi_gen import generate
@@ -50,7 +51,7 @@ PATCH = {
 ASK = {"type": "function", "name": "request_user_input", "parameters": {"type": "object", "properties": {}}}
 
 
-def codex_body(**extra: object) -> dict:
+def codex_body(**extra: object) -> dict[str, Any]:
     body = {
         "model": "gpt-5.1-codex",
         "instructions": "You are a coding agent.",
@@ -122,7 +123,7 @@ def test_codex_request_parses() -> None:
         ({"client_metadata": {"k": 1}}, "client_metadata"),
     ],
 )
-def test_bad_requests_name_the_param(change: dict, param: str) -> None:
+def test_bad_requests_name_the_param(change: dict[str, Any], param: str) -> None:
     with pytest.raises(ApiError) as err:
         parse_create(codex_body(**change), websocket=False)
     assert err.value.status == 400
@@ -208,7 +209,7 @@ def _engine(**config: object) -> Engine:
     return Engine(MockConfig(latency=LatencyModel(ttft_ms=100, output_tps=100), **config))  # type: ignore[arg-type]
 
 
-def _events(gen) -> list[dict]:
+def _events(gen: Generation) -> list[dict[str, Any]]:
     return [e for _, e in gen.events()]
 
 
@@ -253,8 +254,8 @@ def test_the_clients_tools_are_called_and_custom_calls_stream_as_openai_streams_
     assert json.loads(calls[0]["arguments"])["cmd"] in READ_ONLY_COMMANDS
     done = [e for e in _events(gen) if e["type"] == "response.function_call_arguments.done"]
     assert done and done[0]["name"] == "exec_command"
-    deltas = [e for e in _events(gen) if e["type"].endswith(".delta")]
-    assert deltas and all((len(e["delta"]) + len(e["obfuscation"])) % 16 == 0 for e in deltas)
+    delta_events = [e for e in _events(gen) if e["type"].endswith(".delta")]
+    assert delta_events and all((len(e["delta"]) + len(e["obfuscation"])) % 16 == 0 for e in delta_events)
     quiet = parse_create(codex_body(stream_options={"include_obfuscation": False}), websocket=False)
     assert not [e for e in _events(_engine().start(quiet, None)) if "obfuscation" in e]
 

@@ -7,6 +7,8 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
+from typing import Any
 
 import gevent
 import pytest
@@ -90,22 +92,23 @@ STEPS = textwrap.dedent(
 )
 
 
-def _probe(stall_s: float, tmp_path) -> dict:  # type: ignore[no-untyped-def]
+def _probe(stall_s: float, tmp_path: Path) -> dict[str, Any]:
     run = subprocess.run(
         [sys.executable, "-c", STEPS, str(stall_s), str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
-    return json.loads(run.stdout)
+    state: dict[str, Any] = json.loads(run.stdout)
+    return state
 
 
-def test_the_limit_step_measured_with_the_generator_on_time_is_the_limit(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_limit_step_measured_with_the_generator_on_time_is_the_limit(tmp_path: Path) -> None:
     report = _probe(0.0, tmp_path)
     assert report["limits_found"] == {"tokens": pytest.approx(2 * 1270 * 60)}
     assert report["knee"]["agents"] == 2 and not report["generator_bound"] and report["lower_bounds"] == {}
     assert "limit found: tokens per minute ~ 152400" in report["summary"]
 
 
-def test_a_step_the_generator_stalled_in_gives_a_lower_bound_and_says_why(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_step_the_generator_stalled_in_gives_a_lower_bound_and_says_why(tmp_path: Path) -> None:
     report = _probe(2.0, tmp_path)
     bad = report["steps"][-1]
     assert bad["generator_bound"] and not bad["sustainable"] and "the generator fell behind" in bad["reason"]

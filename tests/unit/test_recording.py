@@ -17,7 +17,7 @@ from agentload.client.conversation import Conversation
 from agentload.core.deflate import MessageDeflate, MessageInflate
 from agentload.core.errors import TaskFileError
 from agentload.core.strategies import BY_NAME
-from agentload.core.websocket import OP_CLOSE, OP_PING, OP_TEXT, WsCodec, encode_frame
+from agentload.core.websocket import OP_CLOSE, OP_PING, OP_TEXT, Message, WsCodec, encode_frame
 from agentload.recording.chains import Chains, sessions_of
 from agentload.recording.exchange import Exchange
 from agentload.recording.http1 import Head
@@ -43,7 +43,7 @@ def test_frames_fed_in_pieces_masked_fragmented_and_compressed() -> None:
     ]
     stream = b"".join(frames)
     reader = WsCodec(client=False, inflate=MessageInflate(15, False))  # (reading what a client sent)
-    out = []
+    out: list[Message] = []
     for i in range(0, len(stream), 7):  # seven bytes at a time
         reader.receive_data(stream[i : i + 7])
         out += reader.events()
@@ -143,6 +143,7 @@ def test_stateless_requests_link_by_their_growing_input_and_chained_ones_by_id()
         exchange({"model": "m", "previous_response_id": "r3", "input": [answer(2, 50)]}, [DONE], "r4", 21.0)
     )
     assert a is b and c is d and a is not c
+    assert a is not None and c is not None
     (s,) = sessions_of(a, "p")
     assert s.recorded["strategy"] == "http-stateless" and s.prompt == "Fix it, please."
     assert [len(c.output or "") for t in s.turns for c in t.calls] == [700] and s.final_message == "All done."
@@ -169,6 +170,7 @@ def test_a_full_resend_after_a_chain_continues_it() -> None:
     full = [PROMPT, call(1), answer(1, 10), call(2), answer(2, 20)]
     c = chains.add(exchange({"model": "m", "input": full, "store": False}, [DONE], "r3", 3.0))
     assert a is b is c
+    assert a is not None
     (s,) = sessions_of(a, "p")
     assert [len(c.output or "") for t in s.turns for c in t.calls] == [10, 20] and s.final_message
 
@@ -188,6 +190,7 @@ def test_a_task_document_keeps_sizes_and_shapes_not_content() -> None:
     assert len(t.prompt) == len(PROMPT["content"]) and len(t.final_message) == len("All done.")
     assert json.loads(t.turns[0].calls[0].arguments).keys() == {"path"}
     assert len(t.turns[0].calls[0].arguments) == len(call(1)["arguments"])
+    assert t.turns[0].recorded is not None
     assert t.turns[0].calls[0].result.bytes == 1234 and t.turns[0].recorded["bytes_sent"] == 100
     kept = parse_task(task_document(s, "t", keep_content=True), "t.yaml")
     assert kept.prompt == PROMPT["content"] and kept.turns[0].calls[0].result.text == "x" * 1234
@@ -251,7 +254,7 @@ def test_the_codex_profile_resends_tools_and_metadata_and_warms_up() -> None:
         ({"name": ""}, "name"),
     ],
 )
-def test_a_bad_profile_names_its_field(doc: dict, field: str) -> None:
+def test_a_bad_profile_names_its_field(doc: dict[str, Any], field: str) -> None:
     with pytest.raises(TaskFileError) as e:
         parse_profile(doc, "p.yaml")
     assert e.value.path == field

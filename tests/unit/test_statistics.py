@@ -7,6 +7,7 @@ import random
 import statistics
 import subprocess
 import sys
+from collections.abc import Sequence
 
 import pytest
 
@@ -21,7 +22,7 @@ from agentload.sweep.charts import nice_ticks
 from tests.paths import ROOT
 
 
-def task(ms: float, ttfts: list[float], ok: bool = True) -> tuple[TaskRecord, list[TurnRecord]]:
+def task(ms: float, ttfts: Sequence[float], ok: bool = True) -> tuple[TaskRecord, list[TurnRecord]]:
     turns = [TurnRecord("ws", "t", "m", 1, 1, i, 0.0, 20.0, v, 100, 300) for i, v in enumerate(ttfts)]
     rec = TaskRecord("ws", "t", "m", 1, 1, 0.0, ms, len(ttfts), 0, 100 * len(ttfts), 300, ok=ok,
                      ttft_first_ms=ttfts[0], ttft_max_ms=max(ttfts))  # fmt: skip
@@ -45,8 +46,11 @@ def test_goodput_counts_the_tasks_that_met_every_objective() -> None:
     for ms, ttfts in ((1000, [100, 200]), (3000, [100, 150]), (1000, [100, 900]), (500, [800, 100])):
         rec, turns = task(ms, ttfts)
         for r in turns:
-            t.add_attempt(), t.add_turn(r), s.add_turn(r)
-        t.add_task(rec), s.add_task(rec)
+            t.add_attempt()
+            t.add_turn(r)
+            s.add_turn(r)
+        t.add_task(rec)
+        s.add_task(rec)
     objs = parse_slo("task_s=2,ttft_p99_ms=500")  # per task: at most 2 s, and no turn's TTFT above 500
     assert good_tasks(s, objs) == 1
     assert good_tasks(s, parse_slo("ttft_first_p90_ms=500")) == 3  # only the first turn's TTFT binds
@@ -60,8 +64,11 @@ def test_a_met_objective_and_a_failed_one() -> None:
     s, t = Samples(), Totals()
     rec, turns = task(1000, [100, 120])
     for r in turns:
-        t.add_attempt(), t.add_turn(r), s.add_turn(r)
-    t.add_task(rec), s.add_task(rec)
+        t.add_attempt()
+        t.add_turn(r)
+        s.add_turn(r)
+    t.add_task(rec)
+    s.add_task(rec)
     (ok,) = comparison([Group("ws", t, samples=s, seconds=1.0)], objectives=parse_slo("ttft_p99_ms=500"))
     (bad,) = comparison([Group("ws", t, samples=s, seconds=1.0)], objectives=parse_slo("ttft_p50_ms=50"))
     assert ok.slo_met and ok.good_tasks == 1 and not bad.slo_met and bad.good_tasks == 0
@@ -80,7 +87,9 @@ def test_the_interval_of_a_statistic_covers_the_truth_and_is_seeded() -> None:
 def test_past_the_bootstrap_limit_the_interval_is_the_normal_one() -> None:
     rng = random.Random(5)
     big = [rng.expovariate(1.0) for _ in range(BOOTSTRAP_MAX_N + 1)]
-    lo, hi = mean_ci(big)  # type: ignore[misc]
+    ci = mean_ci(big)
+    assert ci is not None
+    lo, hi = ci
     se = statistics.stdev(big) / len(big) ** 0.5
     assert hi - lo == pytest.approx(2 * 1.959964 * se)
 
@@ -94,7 +103,10 @@ def test_compare_tolerances_and_which_change_is_worse() -> None:
     rng = random.Random(1)
     for _ in range(50):
         v = rng.uniform(1, 2)
-        a.task_s.append(v), b.task_s.append(1.08 * v), a.task_sent.append(1e4), b.task_sent.append(1e4)
+        a.task_s.append(v)
+        b.task_s.append(1.08 * v)
+        a.task_sent.append(1e4)
+        b.task_sent.append(1e4)
     d = {x.figure: x for x in differences("ws", a, b, {"task_s": 0.05, "sent_per_task": 0.0})}
     assert d["task_s"].change == pytest.approx(0.08) and d["task_s"].worse
     assert not d["sent_per_task"].worse and d["sent_per_task"].change == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -33,7 +34,7 @@ def test_event_type_is_read_without_decoding_and_falls_back() -> None:
     assert event_type(b"not json") == ""
 
 
-def _feed(events: list[dict]) -> TurnOutcome:
+def _feed(events: list[dict[str, Any]]) -> TurnOutcome:
     out = TurnOutcome()
     c = ResponsesConsumer(out)
     for e in events:
