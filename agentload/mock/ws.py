@@ -48,10 +48,10 @@ def lifetime_error(minutes: float) -> ApiError:
 @dataclass
 class Lane:
     key: str
-    queue: asyncio.Queue = field(default_factory=asyncio.Queue)
+    queue: asyncio.Queue[tuple[CreateRequest, Any, float, int]] = field(default_factory=asyncio.Queue)
     cache: ResponseState | None = None
     busy: bool = False
-    task: asyncio.Task | None = None
+    task: asyncio.Task[None] | None = None
 
 
 def _close_frame_size(msg: Any) -> int:
