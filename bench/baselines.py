@@ -19,13 +19,14 @@ import argparse
 import json
 import subprocess
 import sys
+from typing import Any
 
 from .harness import GEN_CORE, ROOT, TASK, banner, mock, run_locust, table
 
 AGENTS, SDK_THREADS = 32, 8
 
 
-def _run_child(kind: str, host: str, agents: int, seconds: float) -> dict:
+def _run_child(kind: str, host: str, agents: int, seconds: float) -> dict[str, Any]:
     cmd = [
         "taskset",
         "-c",
@@ -41,7 +42,8 @@ def _run_child(kind: str, host: str, agents: int, seconds: float) -> dict:
     p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=seconds + 120)
     if p.returncode != 0:
         raise RuntimeError(f"{kind} failed:\n{p.stderr[-3000:]}")
-    return json.loads(p.stdout.strip().splitlines()[-1])
+    measured: dict[str, Any] = json.loads(p.stdout.strip().splitlines()[-1])
+    return measured
 
 
 def main() -> None:
@@ -49,7 +51,7 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=10.0)
     a = p.parse_args()
     banner(f"Baselines: task {TASK}, zero-latency mock, {a.seconds:g} s each")
-    results: dict[str, dict] = {}
+    results: dict[str, dict[str, Any]] = {}
     with mock("--latency", "zero") as m:
         common = ("--task", TASK, "--tool-latency-scale", "0")
         for s in ("ws", "http-chained"):

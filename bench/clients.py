@@ -18,6 +18,8 @@ if __name__ == "__main__" and sys.argv[1].startswith("bare:"):
 import json  # noqa: E402
 import os  # noqa: E402
 import time  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from typing import Any  # noqa: E402
 
 from agentload.client import Timeouts, api_base  # noqa: E402
 from agentload.workload import (
@@ -35,13 +37,14 @@ def run(kind: str, host: str, agents: int, seconds: float) -> None:
         import gevent
 
         from agentload.client import Agent, AgentSettings, TransportConfig, make_transport
+        from agentload.core.records import TurnRecord
         from agentload.core.strategies import BY_NAME
 
         st = BY_NAME[kind[5:]]
         settings = AgentSettings(st, MODEL, tool_latency_scale=0, outputs=cache)
 
-        def on_turn(r: object, _o: object) -> None:
-            counts["events"] += r.events  # type: ignore[attr-defined]
+        def on_turn(r: TurnRecord, _o: object) -> None:
+            counts["events"] += r.events
             counts["turns"] += 1
 
         def agent(i: int) -> None:
@@ -76,7 +79,7 @@ def run(kind: str, host: str, agents: int, seconds: float) -> None:
             client = openai.OpenAI(api_key="sk-bench-loopback", base_url=base, max_retries=0)
             with client.responses.connect() as conn:
 
-                def respond(kwargs: dict) -> object:
+                def respond(kwargs: dict[str, Any]) -> Iterator[Any]:
                     conn.response.create(**kwargs)
                     for event in conn:
                         yield event

@@ -27,7 +27,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agentload.launch.locust import locust_argv  # noqa: E402
+from agentload.launch.locust import LOCUSTFILE, locust_argv  # noqa: E402
 from agentload.mock import MockProcess  # noqa: E402
 
 TASK = "fix-failing-test"  # the coding task every benchmark replays (12 turns, 15 tool calls)
@@ -47,7 +47,8 @@ def pin(pid: int, core: int) -> None:
 
 def cpu_seconds(proc: psutil.Process) -> float:
     t = proc.cpu_times()
-    return t.user + t.system
+    seconds: float = t.user + t.system
+    return seconds
 
 
 @contextlib.contextmanager
@@ -163,7 +164,7 @@ def run_locust(
             "--model",
             MODEL,
             *args,
-            **({"locustfile": locustfile} if locustfile else {}),
+            locustfile=locustfile or LOCUSTFILE,
         )
         proc = subprocess.Popen(
             ["taskset", "-c", str(GEN_CORE), *cmd],

@@ -40,6 +40,7 @@ def main() -> None:
             ):
                 r = run_locust(m.url, n, 5, "--strategy", s, "--task", TASK, *extra, mock_proc=m, spawn_s=2)
                 per = (r.window.rss - base[s]) / (n - 1)
+                assert r.mock_window is not None  # (mock_proc given)
                 rows.append(
                     [
                         s,
@@ -51,14 +52,14 @@ def main() -> None:
                         per / 1024,
                         r.mock_window.rss / mib,
                     ]
-                )  # type: ignore[union-attr]
+                )
         n = a.agents
-        steps = [("idle, open sockets", ())] + [
+        steps: list[tuple[str, tuple[str, ...]]] = [("idle, open sockets", ())] + [
             (f"idle, open sockets, deflate {b} bits", ("--ws-compression", "deflate", "--ws-window-bits", b))
             for b in a.deflate_bits.split(",")
             if b
         ]
-        for mode, extra in steps:
+        for mode, flags in steps:
             r = run_locust(
                 m.url,
                 n,
@@ -68,7 +69,7 @@ def main() -> None:
                 "--task",
                 TASK,
                 *IDLE,
-                *extra,
+                *flags,
                 mock_proc=m,
                 spawn_s=max(2, n / 500),
             )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from typing import Any
 
 from agentload.core.jsoncodec import dumps_ascii
 from agentload.mock.config import LatencyModel, MockConfig
@@ -26,7 +27,7 @@ REQUESTS = 300
 
 
 def stateless_body(turns: int = 40, output_bytes: int = 3500) -> bytes:
-    items: list[dict] = [{"type": "message", "role": "user", "content": "Fix the failing test."}]
+    items: list[dict[str, Any]] = [{"type": "message", "role": "user", "content": "Fix the failing test."}]
     for i in range(turns):
         items.append(
             {"type": "function_call", "call_id": f"c{i}", "name": "read_file", "arguments": '{"path":"a.py"}'}

@@ -24,7 +24,7 @@ STRATEGIES = ("ws", "http-stateless")
 ROUNDS, SECONDS, AGENTS = 2, 8.0, 10
 
 
-def start_recorder(upstream: str, out: Path) -> tuple[subprocess.Popen, str]:
+def start_recorder(upstream: str, out: Path) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "agentload", "record", "--port", "0", "--upstream", upstream, "--out", str(out)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -38,10 +38,12 @@ COUNTS = {"events": 0, "turns": 0}
 CACHE = TextCache()
 
 
-@events.init_command_line_parser.add_listener
 def _options(parser: Any) -> None:
     add_run_options(parser)  # the same flags as agentload's locustfile, so the harness drives both alike
     add_influx_options(parser)
+
+
+events.init_command_line_parser.add_listener(_options)
 
 
 class StreamingOpenAIClient(OpenAIClient):
@@ -92,8 +94,10 @@ class BaselineOpenAIUser(OpenAIUser):
         run_task(self.task_def, MODEL, True, respond, CACHE, count)
 
 
-@events.quitting.add_listener
 def _write(environment: Any, **_kw: Any) -> None:
     path = environment.parsed_options.summary_json
     if path:
         Path(path).write_text(json.dumps({"rows": [dict(COUNTS)]}))
+
+
+events.quitting.add_listener(_write)
