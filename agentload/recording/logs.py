@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import zlib
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from ..core.errors import AgentloadError
 
@@ -19,28 +21,46 @@ class LogError(AgentloadError):
         super().__init__(f"{where}: {problem} (fix: {fix})")
 
 
+def open_text(path: Path) -> IO[str]:
+    """A log as text, gunzipped on the way when its name ends in .gz (how trace corpora ship)."""
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8")
+    return path.open(encoding="utf-8")
+
+
 def json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object) of each non-blank line; a line that is not a JSON object is a LogError."""
+    """(line number, object) of each non-blank line, read as it goes (a corpus may be large); a line
+    that is not a JSON object is a LogError."""
+    n = 0
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
+        with open_text(path) as f:
+            for n, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise LogError(
+                        path,
+                        n,
+                        f"not JSON ({e.msg})",
+                        "give the log as its agent wrote it, one JSON object a line",
+                    ) from None
+                if not isinstance(obj, dict):
+                    raise LogError(
+                        path,
+                        n,
+                        "not a JSON object",
+                        "give the log as its agent wrote it, one JSON object a line",
+                    )
+                yield n, obj
+    except (OSError, UnicodeDecodeError, EOFError, zlib.error) as e:
         raise LogError(
-            path, 0, f"cannot read it ({e.__class__.__name__})", "give a UTF-8 JSONL file"
+            path,
+            n + 1 if n else 0,
+            f"cannot read it ({e.__class__.__name__})",
+            "give a UTF-8 JSONL file (or one gzipped)",
         ) from None
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise LogError(
-                path, n, f"not JSON ({e.msg})", "give the log as its agent wrote it, one JSON object a line"
-            ) from None
-        if not isinstance(obj, dict):
-            raise LogError(
-                path, n, "not a JSON object", "give the log as its agent wrote it, one JSON object a line"
-            )
-        yield n, obj
 
 
 def timestamp(value: Any) -> float | None:

@@ -1,7 +1,10 @@
 """A recorded session in one form whatever it came from (the proxy's exchanges, a Codex rollout, a
-Claude Code transcript): the context before the prompt, the prompt, and the model turns with their
-calls, the calls' outputs, the tool time between turns and what was measured. agentload.recording.taskdoc
-writes it as a task file."""
+Claude Code transcript, a public trace corpus): the context before the prompt, the prompt, and the model
+turns with their calls, the calls' outputs, the tool time between turns and what was measured.
+agentload.recording.taskdoc writes it as a task file.
+
+A public trace holds sizes, not text: its sessions say how many bytes each text had (``*_bytes``) and
+leave the texts empty; the task file gets synthetic text of those sizes."""
 
 from __future__ import annotations
 
@@ -19,6 +22,9 @@ class RecordedCall:
     custom: bool = False
     output: str | None = None  # what the client sent back (None: the session ended before it did)
     call_id: str = ""
+    args_bytes: int | None = None  # a trace's size of the arguments (JSON), where it has no text
+    output_bytes: int | None = None  # a trace's size of the output, where it has no text
+    latency_s: float | None = None  # this call's own tool time, where the source measured it
 
 
 @dataclass
@@ -28,6 +34,11 @@ class RecordedTurn:
     reasoning_tokens: int | None = None
     tool_time_s: float = 0.0  # from this turn's reply ending to the client's next request
     measured: dict[str, Any] = field(default_factory=dict)  # the task file's per-turn ``recorded``
+    message_bytes: int | None = None  # a trace's size of ``message``, where it has no text
+    user_bytes: int | None = None  # a user's message before this turn's request (not the prompt)
+    pause_s: float | None = None  # the human's pause before that message
+    compacted: bool = False  # the context this turn's request carried shrank (the agent compacted it)
+    subagents: int = 0  # subagents this turn's calls started
 
 
 @dataclass
@@ -48,6 +59,13 @@ class RecordedSession:
     profile: ClientProfile | None = None
     recorded: dict[str, Any] = field(default_factory=dict)  # the task file's task-level ``recorded``
     notes: list[str] = field(default_factory=list)  # what could not be kept, said in the file
+    # a public trace: the whole session is one task, answers the user replied to are turns of their own
+    # (no calls), and texts are sizes only
+    whole: bool = False
+    prompt_bytes: int | None = None
+    instructions_bytes: int | None = None
+    description: str = ""  # the task's description, where the source says more than its client
+    name_hint: str = ""  # what tells this session apart from the file's others (its id, a subagent's)
 
     @property
     def final_message(self) -> str:
@@ -56,7 +74,10 @@ class RecordedSession:
 
     @property
     def tool_turns(self) -> list[RecordedTurn]:
-        """The turns that made calls (a task file's ``turns``)."""
+        """A task file's ``turns``: those that made calls; for a whole session every turn but a last
+        one without calls (the final answer)."""
+        if self.whole:
+            return self.turns[:-1] if self.turns and not self.turns[-1].calls else list(self.turns)
         return [t for t in self.turns if t.calls]
 
 

@@ -60,6 +60,17 @@ def _text(text: str, keep: bool, seed: str) -> str:
     return text if keep else synth_text("text", len(text.encode()), seed)
 
 
+def _sized_args(n: int, seed: str) -> dict[str, Any]:
+    """Arguments whose compact JSON is ``n`` bytes (at least ``{}``): one synthetic string field."""
+    pad = n - len('{"input":""}')
+    return {"input": synth_text("text", pad, seed).replace("\n", " ")} if pad >= 0 else {}
+
+
+def _sized_text(text: str, n: int | None, keep: bool, seed: str) -> str:
+    """A text, or synthetic text of ``n`` bytes where the source gave only its size."""
+    return synth_text("text", n, seed) if n is not None else _text(text, keep, seed)
+
+
 def _turn_doc(turn: RecordedTurn, index: int, keep: bool, name: str) -> dict[str, Any]:
     calls = []
     latency_ms = round(turn.tool_time_s * 1000.0 / max(1, len(turn.calls)), 1)
@@ -69,20 +80,34 @@ def _turn_doc(turn: RecordedTurn, index: int, keep: bool, name: str) -> dict[str
         if call.custom:
             n = len(call.arguments.encode())
             doc["input"] = call.arguments if keep else {"synth": result_kind(call.name, ""), "bytes": n}
+        elif call.args_bytes is not None and not (keep and call.arguments):
+            doc["args"] = _sized_args(call.args_bytes, seed)
         else:
             doc["args"] = _args(call.arguments, keep, seed)
         output = call.output if call.output is not None else ""
-        if keep:
-            doc["result"] = {"text": output, "latency_ms": latency_ms}
+        ms = latency_ms if call.latency_s is None else round(call.latency_s * 1000.0, 1)
+        if keep and call.output_bytes is None:
+            doc["result"] = {"text": output, "latency_ms": ms}
         else:
             kind = result_kind(call.name, call.arguments)
-            doc["result"] = {"kind": kind, "bytes": len(output.encode()), "latency_ms": latency_ms}
+            size = call.output_bytes if call.output_bytes is not None else len(output.encode())
+            doc["result"] = {"kind": kind, "bytes": size, "latency_ms": ms}
         calls.append(doc)
     out: dict[str, Any] = {"calls": calls}
-    if turn.message:
+    if turn.message_bytes:
+        out["message"] = {"bytes": turn.message_bytes}
+    elif turn.message:
         out["message"] = {"text": turn.message} if keep else {"bytes": len(turn.message.encode())}
     if turn.reasoning_tokens is not None:
         out["reasoning_tokens"] = int(turn.reasoning_tokens)
+    if turn.user_bytes is not None:
+        out["user_message"] = {"bytes": turn.user_bytes}
+        if turn.pause_s is not None:
+            out["pause_s"] = round(turn.pause_s, 3)
+    if turn.compacted:
+        out["compacted"] = True
+    if turn.subagents:
+        out["subagents"] = turn.subagents
     if turn.measured:
         out["recorded"] = turn.measured
     return out
@@ -94,9 +119,12 @@ def task_document(session: RecordedSession, name: str, keep_content: bool = Fals
     doc: dict[str, Any] = {
         "schema": 1,
         "name": name,
-        "description": f"recorded from {session.recorded.get('client') or session.source}"
+        "description": session.description
+        or f"recorded from {session.recorded.get('client') or session.source}"
         + (f" over {session.recorded['via']}" if session.recorded.get("via") else ""),
-        "instructions": _text(session.instructions, keep, f"{name}:instructions"),
+        "instructions": _sized_text(
+            session.instructions, session.instructions_bytes, keep, f"{name}:instructions"
+        ),
         "tools": session.tools,
     }
     if session.context:
@@ -105,11 +133,12 @@ def task_document(session: RecordedSession, name: str, keep_content: bool = Fals
              **({"warmup": True} if c.warmup else {})}
             for c in session.context
         ]  # fmt: skip
-    doc["prompt"] = _text(session.prompt, keep, f"{name}:prompt")
+    doc["prompt"] = _sized_text(session.prompt, session.prompt_bytes, keep, f"{name}:prompt")
     turns = session.tool_turns
     doc["turns"] = [_turn_doc(t, i, keep, name) for i, t in enumerate(turns)]
     final = session.turns[-1] if session.turns and not session.turns[-1].calls else None
-    doc["final_message"] = _text(session.final_message, keep, f"{name}:final")
+    final_bytes = final.message_bytes if final is not None else None
+    doc["final_message"] = _sized_text(session.final_message, final_bytes, keep, f"{name}:final")
     if final is not None and final.reasoning_tokens is not None:
         doc["reasoning_tokens"] = int(
             final.reasoning_tokens
@@ -118,9 +147,15 @@ def task_document(session: RecordedSession, name: str, keep_content: bool = Fals
     if session.profile is not None:
         doc["client_profile"] = session.profile.as_document()
     recorded = dict(session.recorded)
-    recorded["content"] = "kept" if keep else "synthetic, same sizes"
-    if final is not None and final.measured:
-        recorded["final_turn"] = final.measured
+    recorded.setdefault("content", "kept" if keep else "synthetic, same sizes")
+    if final is not None and (final.measured or final.user_bytes is not None or final.compacted):
+        # (the final answer is not a turn: its own user message, pause and compaction are kept here)
+        extra = {
+            "user_message_bytes": final.user_bytes,
+            "pause_s": final.pause_s,
+            "compacted": final.compacted or None,
+        }
+        recorded["final_turn"] = {**final.measured, **{k: v for k, v in extra.items() if v is not None}}
     if session.notes:
         recorded["notes"] = sorted(set(session.notes))
     doc["recorded"] = recorded
