@@ -28,6 +28,8 @@ A_FILE = TMP / "a-file"  # a file where a folder goes
 A_FOLDER = TMP / "a-folder"  # a folder where a file goes
 EMPTY = TMP / "empty.yaml"
 NOT_JSON = TMP / "not-json.jsonl"
+TRACELAB_BAD = TMP / "tracelab-bad.jsonl"  # a TraceLab round trace whose second row is malformed
+WEKA_BAD = TMP / "weka-bad.json"  # a Weka trace whose second request's input is not a count
 MISSING = TMP / "no-such" / "thing.yaml"
 ACCEPTED = "ACCEPTED"  # what the stand-ins print when a command would have started
 RUN = ["locust", "--headless", "-u", "5", "-t", "1s", "--host", "http://127.0.0.1:9"]  # a run that starts now
@@ -170,6 +172,8 @@ CASES: list[tuple[list[str], str]] = [
     (["agentload", "import", str(NOT_JSON), "--out", str(TMP / "imp"), "--keep-content=1"], "--keep-content"),
     (["agentload", "import", str(NOT_JSON), "--out", str(TMP / "imp"), "--tools-from", str(A_FOLDER)], "--tools-from"),
     (["agentload", "import", str(NOT_JSON), "--out", str(TMP / "imp"), "--tools-from", str(MISSING)], "--tools-from"),
+    (["agentload", "import", str(TRACELAB_BAD), "--out", str(TMP / "imp")], "tracelab-bad.jsonl:2: `round_index` must be a count"),
+    (["agentload", "import", str(WEKA_BAD), "--out", str(TMP / "imp")], "weka-bad.json: requests[1].in: must be a token count"),
     # ---- agentload demo
     (["agentload", "demo", "--out", str(A_FILE)], "--out"),
     (["agentload", "demo", "--agents", "0"], "--agents"),
@@ -226,6 +230,13 @@ def make_fixtures() -> None:
     A_FILE.write_text("x")
     EMPTY.write_text("")
     NOT_JSON.write_text("this is not JSON\n")
+    row = {"provider": "codex", "session_id": "codex:x", "round_index": 0, "input_tokens_total": 10,
+           "prefix_tokens": 0, "newly_append_tokens": 10, "output_tokens": 5, "timing_events": [], "tools": []}  # fmt: skip
+    TRACELAB_BAD.write_text(json.dumps(row) + "\n" + json.dumps({**row, "round_index": "1"}) + "\n")
+    request = {"t": 0.0, "type": "n", "in": 100, "out": 10, "input_types": ["text"], "output_types": ["text"]}
+    WEKA_BAD.write_text(
+        json.dumps({"id": "x", "block_size": 64, "requests": [request, {**request, "in": "many"}]})
+    )
 
 
 class Accepted(BaseException):
