@@ -50,10 +50,10 @@ class _Checker:
 
     def get(
         self,
-        obj: dict,
+        obj: dict[str, Any],
         key: str,
         path: str,
-        typ: type | tuple,
+        typ: type | tuple[type, ...],
         *,
         required: bool = True,
         default: Any = None,
@@ -72,7 +72,7 @@ class _Checker:
             raise self.fail(full, f"must be {names}, got {type(value).__name__}", f"make `{key}` a {names}")
         return value
 
-    def unknown(self, obj: dict, allowed: Set[str], path: str) -> None:
+    def unknown(self, obj: dict[str, Any], allowed: Set[str], path: str) -> None:
         extra = sorted(set(obj) - allowed)
         if extra:
             where = f"{path}.{extra[0]}" if path else extra[0]
@@ -141,7 +141,7 @@ class _Checker:
             path, "must be a string or {synth: KIND, bytes: N}", "write the custom tool's raw input"
         )
 
-    def text_parts(self, obj: dict, path: str, seed: str) -> tuple[str, ...]:
+    def text_parts(self, obj: dict[str, Any], path: str, seed: str) -> tuple[str, ...]:
         """A message's text: ``text``, ``bytes`` (one synthetic part) or ``parts`` (sizes or texts)."""
         if "text" in obj:
             return (self.get(obj, "text", path, str),)
@@ -176,7 +176,7 @@ def _tool_names(tools: list[dict[str, Any]]) -> set[str]:
     return names
 
 
-def _turn_message(c: _Checker, turn: dict, path: str, seed: str) -> str | None:
+def _turn_message(c: _Checker, turn: dict[str, Any], path: str, seed: str) -> str | None:
     """What the model writes before a turn's calls: ``{bytes: N}`` (synthetic) or ``{text: ...}``."""
     raw = turn.get("message")
     if raw is None:
@@ -188,12 +188,12 @@ def _turn_message(c: _Checker, turn: dict, path: str, seed: str) -> str | None:
     return "".join(c.text_parts(raw, where, seed))
 
 
-def _recorded(c: _Checker, obj: dict, path: str) -> dict[str, Any]:
+def _recorded(c: _Checker, obj: dict[str, Any], path: str) -> dict[str, Any]:
     rec = c.get(obj, "recorded", path, dict, required=False, default={})
     return dict(rec)
 
 
-def _profile(c: _Checker, data: dict) -> ClientProfile | None:
+def _profile(c: _Checker, data: dict[str, Any]) -> ClientProfile | None:
     raw = data.get("client_profile")
     if raw is None:
         return None
@@ -205,9 +205,9 @@ def _profile(c: _Checker, data: dict) -> ClientProfile | None:
     return parse_profile(raw, c.file, "client_profile")
 
 
-def _reasoning(c: _Checker, obj: dict, path: str) -> int | None:
+def _reasoning(c: _Checker, obj: dict[str, Any], path: str) -> int | None:
     """``reasoning_tokens``: what a reasoning model thinks per turn (0 to 100,000), or absent."""
-    n = c.get(obj, "reasoning_tokens", path, int, required=False, default=None)
+    n: int | None = c.get(obj, "reasoning_tokens", path, int, required=False, default=None)
     if n is not None and not 0 <= n <= MAX_REASONING_TOKENS:
         where = f"{path}.reasoning_tokens" if path else "reasoning_tokens"
         raise c.fail(where, f"{n} out of range", f"use 0 to {MAX_REASONING_TOKENS:,}")
@@ -283,7 +283,7 @@ class _Tools:
     custom: set[str] = field(default_factory=set)
 
 
-def _tools(c: _Checker, raw: list) -> _Tools:
+def _tools(c: _Checker, raw: list[Any]) -> _Tools:
     """``tools``: function tools checked and filled in; a recorded client's other tools as declared."""
     tools = _Tools()
     for i, t in enumerate(raw):
@@ -321,7 +321,7 @@ def _tools(c: _Checker, raw: list) -> _Tools:
     return tools
 
 
-def _tool_profile(c: _Checker, data: dict, tool_names: set[str]) -> dict[str, ToolResultSpec]:
+def _tool_profile(c: _Checker, data: dict[str, Any], tool_names: set[str]) -> dict[str, ToolResultSpec]:
     """``tool_profile``: what a call of each tool returns where the call does not say (and ``default``)."""
     profile: dict[str, ToolResultSpec] = {}
     raw_profile = c.get(data, "tool_profile", "", dict, required=False, default={})
@@ -435,7 +435,7 @@ def _call(
 CONTEXT_ROLES = ("developer", "system", "user", "assistant")
 
 
-def _context(c: _Checker, data: dict, name: str) -> tuple[ContextMessage, ...]:
+def _context(c: _Checker, data: dict[str, Any], name: str) -> tuple[ContextMessage, ...]:
     out = []
     for i, m in enumerate(c.get(data, "context", "", list, required=False, default=[])):
         p = f"context[{i}]"
