@@ -43,14 +43,19 @@ def add_parsers(sub: argparse._SubParsersAction[OneLineParser]) -> None:
 
     p = sub.add_parser(
         "import",
-        help="agent logs as task files: Codex CLI rollouts, Claude Code transcripts",
+        help="agent logs and public traces as task files: Codex CLI rollouts, Claude Code transcripts, "
+        "TraceLab round traces, Weka traces",
         description="Reads Codex CLI session rollouts (CODEX_HOME/sessions/**/rollout-*.jsonl) and Claude "
-        "Code transcripts (~/.claude/projects/*/*.jsonl) and writes each session (each prompt of it) as "
-        "a task file in --out, in the recorder's format: turns, calls, output sizes, tool time, tokens. "
-        "Content is replaced by synthetic text of the same size unless --keep-content. Example: "
-        "agentload import ~/.codex/sessions/2026/12/02/rollout-*.jsonl --out sessions/",
+        "Code transcripts (~/.claude/projects/*/*.jsonl), each session (each prompt of it) a task file in "
+        "--out, in the recorder's format: turns, calls, output sizes, tool time, tokens; and public "
+        "traces of coding agents, each whole session a task file: TraceLab's normalized round JSONL "
+        "(gzipped too) and Weka / kv-cache-tester traces (.json), with the user's later messages, the "
+        "pauses before them, compaction and subagents (docs/recording.md). Which format a file is, its "
+        "fields tell. Content is replaced by synthetic text of the same size unless --keep-content (a "
+        "trace holds sizes only). Example: agentload import ~/.codex/sessions/2026/12/02/rollout-*.jsonl "
+        "--out sessions/",
     )
-    p.add_argument("logs", nargs="+", help="the log files")
+    p.add_argument("logs", nargs="+", help="the log or trace files")
     p.add_argument("--out", required=True, help="the folder the task files are written to")
     p.add_argument(
         "--keep-content", action="store_true", help="keep prompts, outputs and arguments as they were"
