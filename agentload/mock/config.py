@@ -130,11 +130,12 @@ SERVER_PROFILES: dict[str, ServerCost] = {
 
 @dataclass(frozen=True)
 class DefaultScript:
-    """What the scripted model does for a conversation that names no task in its metadata."""
+    """What the scripted model does for a conversation that names no task in its metadata: calls of the
+    tools the client declared, ``calls_per_turn`` a turn for ``turns`` turns, then its final message (at
+    once when no tool was declared: OpenAI never calls one the client did not)."""
 
     calls_per_turn: int = 3
     turns: int = 4
-    arguments_bytes: int = 64
     final_message: str = "Done: the change is made and the tests pass."
 
 

@@ -53,6 +53,7 @@ class ResponseState:
     pending_calls: tuple[str, ...]  # function calls the next request must answer
     response: dict[str, Any] | None = None  # the final Response object (stored responses only)
     prefix_tokens: int = 0  # of context_tokens, the latest request's instructions and tools
+    tools: tuple[dict[str, Any], ...] = ()  # the tools the conversation declared last (what it may call)
 
 
 class ResponseStore:
@@ -443,7 +444,11 @@ class Engine:
         pending = (
             () if req.generate else tuple(unanswered_calls(req.items, prev.pending_calls if prev else ()))
         )
-        gen = self._generate(req, task, turn, seed, input_tokens, cached, pending, _prefix_tokens(req, prev))
+        # a continuation that does not resend its tools keeps those its conversation declared
+        tools = tuple(req.tools) or (prev.tools if prev is not None else ())
+        gen = self._generate(
+            req, task, turn, seed, input_tokens, cached, pending, _prefix_tokens(req, prev), tools
+        )
         if self.count_work:
             self._price(
                 gen,
@@ -496,11 +501,13 @@ class Engine:
         cached: int,
         pending_without_output: tuple[str, ...],
         prefix_tokens: int = 0,
+        tools: tuple[dict[str, Any], ...] | None = None,
     ) -> Generation:
         rid = new_id("resp")
         info = model_info(req.model)
+        tools = tuple(req.tools) if tools is None else tools
         if req.generate:
-            plan = self.model.plan(task, turn, seed, req.tools, req.parallel_tool_calls is not False)
+            plan = self.model.plan(task, turn, seed, tools, req.parallel_tool_calls is not False)
         else:
             plan = Plan()
         reasoning = 0
@@ -533,6 +540,7 @@ class Engine:
             context_tokens=input_tokens + visible,
             pending_calls=pending,
             prefix_tokens=prefix_tokens,
+            tools=tools,
         )
         return Generation(
             req=req,

@@ -14,14 +14,13 @@ get the same reply.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..core.errors import TaskFileError
-from ..workload import Task, load_task, synth_text
+from ..workload import Task, load_task
 from .config import DefaultScript
 from .errors import ApiError, bad_request
 from .tools import plan_calls
@@ -114,21 +113,11 @@ class ScriptedModel:
             return Plan(message=d.final_message)
         n = d.calls_per_turn if parallel else 1
         own = plan_calls(list(tools), n, conversation_seed, turn)
-        if own:
-            return Plan(
-                calls=tuple(
-                    PlannedCall(_call_id(conversation_seed, turn, i), c.name, c.arguments, c.custom)
-                    for i, c in enumerate(own)
-                )
+        if not own:  # OpenAI's model never calls a tool the client did not declare: a plain answer
+            return Plan(message=d.final_message)
+        return Plan(
+            calls=tuple(
+                PlannedCall(_call_id(conversation_seed, turn, i), c.name, c.arguments, c.custom)
+                for i, c in enumerate(own)
             )
-        planned = []
-        for i in range(n):
-            path = f"src/module_{turn}_{i}.py"
-            pad = max(
-                0, d.arguments_bytes - len(json.dumps({"path": path, "note": ""}, separators=(",", ":")))
-            )
-            args = json.dumps(
-                {"path": path, "note": synth_text("text", pad, f"{turn}:{i}")}, separators=(",", ":")
-            )
-            planned.append(PlannedCall(_call_id(conversation_seed, turn, i), "read_file", args))
-        return Plan(calls=tuple(planned))
+        )

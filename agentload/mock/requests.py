@@ -16,6 +16,7 @@ from ..core.jsoncodec import dumps_utf8
 from ..core.protocol import REASONING_EFFORTS, TASK_METADATA_KEY
 from ..core.tokens import estimate_tokens
 from .errors import ApiError, bad_request
+from .models import model_info
 from .openapi import (
     CHAT_FIELDS,
     CHAT_ROLES,
@@ -172,7 +173,9 @@ def _normalize_item(raw: Any, i: int) -> dict[str, Any]:
         _check_message(raw, p)
         return {**raw, "type": "message"}
     for key in INPUT_ITEM_TYPES[t]:
-        if key not in raw:
+        if key not in raw and not (t == "reasoning" and key == "id" and "encrypted_content" in raw):
+            # (the spec requires a reasoning item's id, but OpenAI takes one without it that carries its
+            # encrypted_content: a store=false client such as opencode resends its reasoning so)
             raise bad_request(
                 f"Missing required parameter: '{p}.{key}'.", f"{p}.{key}", "missing_required_parameter"
             )
@@ -527,6 +530,13 @@ def parse_chat(body: Any, task_header: str | None = None) -> ChatRequest:
         raise bad_request("Invalid type for 'tools': expected an array.", "tools", "invalid_type")
     _check_tool_replies(messages)
     task = metadata.get(TASK_METADATA_KEY) or task_header
+    if "max_tokens" in body and model_info(model).reasons:  # as OpenAI answers it for gpt-5.x and o-series
+        raise bad_request(
+            "Unsupported parameter: 'max_tokens' is not supported with this model. Use "
+            "'max_completion_tokens' instead.",
+            "max_tokens",
+            "unsupported_parameter",
+        )
     max_out = body.get("max_completion_tokens", body.get("max_tokens"))
     obfuscation = opts.get("include_obfuscation", True) if isinstance(opts, dict) else True
     cache_key = body.get("prompt_cache_key")

@@ -7,14 +7,25 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import openai
+from openai.types.responses import (
+    FunctionToolParam,
+    Response,
+    ResponseFunctionToolCall,
+    ResponseInputParam,
+    ResponseStreamEvent,
+)
+
+from agentload.mock import MockProcess
 
 TTFT_MS, PREFILL_MS_PER_1K, CACHED_MS_PER_1K = 150.0, 40.0, 5.0
 
 
-def _first_delta_ms(stream) -> tuple[float, object]:
+def _first_delta_ms(stream: Iterable[ResponseStreamEvent]) -> tuple[float, Response]:
     t0 = time.perf_counter()
     first = None
     final = None
@@ -23,10 +34,11 @@ def _first_delta_ms(stream) -> tuple[float, object]:
             first = (time.perf_counter() - t0) * 1000
         if event.type == "response.completed":
             final = event.response
+    assert first is not None and final is not None, "no delta, or no response.completed"
     return first, final
 
 
-def test_ttft_follows_the_latency_model(start_mock):
+def test_ttft_follows_the_latency_model(start_mock: Callable[..., MockProcess]) -> None:
     mock = start_mock(
         "--ttft-ms",
         str(TTFT_MS),
@@ -40,19 +52,28 @@ def test_ttft_follows_the_latency_model(start_mock):
     client = openai.OpenAI(base_url=f"{mock.url}/v1", api_key="sk-test", max_retries=0)
     client.models.list()  # open the keep-alive connection first: TTFT is the model's, not TCP's
     big = "def f(x):\n    return x\n" * 1500  # ~36 KB, ~9k tokens: prefill cost is visible
-    measured, final = _first_delta_ms(client.responses.create(model="m", input=big, stream=True, store=True))
+    read: FunctionToolParam = {"type": "function", "name": "read_file", "parameters": {}, "strict": False}
+    measured, final = _first_delta_ms(
+        client.responses.create(model="m", input=big, tools=[read], stream=True, store=True)
+    )
     u = final.usage
+    assert u is not None
     expected = TTFT_MS + PREFILL_MS_PER_1K * (u.input_tokens - u.input_tokens_details.cached_tokens) / 1000
     assert u.input_tokens_details.cached_tokens == 0 and u.input_tokens > 8000
     assert abs(measured - expected) < 10, (measured, expected)
     # continuation from the stored response: its context is cached, so the prefill is cheap
-    calls = [{"type": "function_call_output", "call_id": o.call_id, "output": "ok"} for o in final.output]
+    called = [o for o in final.output if isinstance(o, ResponseFunctionToolCall)]
+    assert len(called) == len(final.output), final.output  # (the mock's model "m" only calls tools)
+    calls: ResponseInputParam = [
+        {"type": "function_call_output", "call_id": o.call_id, "output": "ok"} for o in called
+    ]
     measured2, final2 = _first_delta_ms(
         client.responses.create(
             model="m", previous_response_id=final.id, input=calls, stream=True, store=True
         )
     )
     u2 = final2.usage
+    assert u2 is not None
     cached = u2.input_tokens_details.cached_tokens
     assert cached == u.total_tokens
     expected2 = (
@@ -77,7 +98,7 @@ def _raw_request(url: str, payload: bytes) -> tuple[bytes, bytes]:
     return req, b"".join(chunks)
 
 
-def test_byte_ledger_equals_bytes_on_the_client_socket(start_mock):
+def test_byte_ledger_equals_bytes_on_the_client_socket(start_mock: Callable[..., MockProcess]) -> None:
     mock = start_mock("--latency", "zero")
     body_stream = json.dumps({"model": "m", "input": "count me", "stream": True}).encode()
     body_json = json.dumps({"model": "m", "input": "x" * 70_000}).encode()
@@ -94,7 +115,7 @@ def test_byte_ledger_equals_bytes_on_the_client_socket(start_mock):
     assert mock.stats()["totals"]["received"] == 0
 
 
-def test_mock_cli_errors_are_one_line(tmp_path):
+def test_mock_cli_errors_are_one_line(tmp_path: Path) -> None:
     not_pem = tmp_path / "not.pem"
     not_pem.write_text("not a certificate\n")
     for args, flag in (
