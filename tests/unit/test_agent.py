@@ -15,6 +15,7 @@ from agentload.client.stream import FunctionCall
 from agentload.core.records import ErrorKind, TaskRecord, TurnRecord
 from agentload.core.strategies import BY_NAME
 from agentload.workload import load_task
+from tests.servers import wait_for
 from tests.unit.fakes import FakeTransport, Step, failed, ok, rate_limited
 
 TASK = load_task("fix-failing-test")
@@ -150,7 +151,7 @@ def test_a_turn_cut_off_by_the_run_is_recorded_with_its_bytes_and_the_connection
         tasks.append,
     )
     g = gevent.spawn(agent.run_task, TASK)
-    gevent.sleep(0.05)
+    wait_for(lambda: len(transport.requests) == 2, 10, "the second turn's request on the wire")
     g.kill(block=True)
     assert [t.error_kind for t in turns] == [None, ErrorKind.INTERRUPTED]
     assert turns[1].bytes_sent == transport.sent_per_call  # what it had put on the wire
