@@ -9,6 +9,7 @@ from html import escape
 from pathlib import Path
 
 from ..core.errors import AgentloadError
+from ..core.link import link_order
 from ..core.paths import check_output_folder
 from ..core.strategies import order
 from ..metrics.format import Fmt, text
@@ -103,7 +104,8 @@ def run(args: argparse.Namespace) -> int:
     check_output_folder("--out", out)  # (before the runs are read: a mistake here costs nothing)
     a, b = load_run(args.run_a), load_run(args.run_b)
     common = sorted(
-        set(a.groups) & set(b.groups), key=lambda k: (a.groups[k].uplink_kbps, order(a.groups[k].strategy))
+        set(a.groups) & set(b.groups),
+        key=lambda k: (link_order(a.groups[k].link), order(a.groups[k].strategy)),
     )
     if not common:
         raise AgentloadError(

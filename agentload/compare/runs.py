@@ -1,5 +1,5 @@
 """A run to compare, read from what it wrote: a sweep folder (its cells.jsonl, pooled per strategy and
-uplink as its report pools them) or a plain run's records (``--records FILE``: the file and its
+link as its report pools them) or a plain run's records (``--records FILE``: the file and its
 workers' files beside it), every completed task counted."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from ..sweep.report import build
 class Run:
     path: Path
     kind: str  # "sweep" or "records"
-    groups: dict[str, Group]  # by row label (strategy, and uplink where a sweep varied it)
+    groups: dict[str, Group]  # by row label (strategy, and link where a sweep varied it)
 
 
 def _record_files(path: Path) -> list[Path]:

@@ -4,7 +4,7 @@ This module is the one place that knows how a record becomes a point. The Grafan
 deploy/grafana and the tests read their measurement, tag and field names from here.
 
 Tags are bounded by construction (run, worker process, strategy, task, model, target host, outcome,
-turn index): never an agent id, never a key. Everything per agent is a field. Numbers are exact:
+client profile, link, turn index): never an agent id, never a key. Everything per agent is a field. Numbers are exact:
 floats are written with ``repr`` (shortest round-trip form, so a TTFT of 412.3071 ms reads back as
 412.3071), integers with the ``i`` suffix.
 """
@@ -27,7 +27,7 @@ MEASUREMENTS = (TURN, TASK, THROUGHPUT, RUN, PROBE, SLO)
 
 # tag keys (besides the common ones) per measurement
 COMMON_TAGS = ("run_id", "worker", "host")
-RECORD_TAGS = ("strategy", "task", "model", "outcome", "profile")
+RECORD_TAGS = ("strategy", "task", "model", "outcome", "profile", "link")  # (link: "" is left out)
 TURN_TAGS = (*RECORD_TAGS, "turn")
 OK = "ok"  # the outcome tag of a successful turn or task; failures carry their ErrorKind
 

@@ -1,8 +1,8 @@
-"""The comparison: one typed row per strategy (or per strategy and uplink), computed from Totals.
+"""The comparison: one typed row per strategy (or per strategy and link), computed from Totals.
 
 The end-of-run summary, the web UI's Agents tab, a sweep's report and its cells all read their figures
 from ``ComparisonRow``; reductions and speed-ups are against the baseline strategy's row of the same
-uplink (core.strategies.BASELINE).
+link (core.strategies.BASELINE).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from ..core.link import link_order
 from ..core.strategies import BASELINE, order
 from .slo import Objective, Verdict, good_tasks, verdicts
 from .spread import Interval, Samples, change_ci, ci_method, mean_ci, percentile
@@ -26,11 +27,11 @@ class Exposure:
 
 @dataclass(frozen=True)
 class Group:
-    """One row's input: a label, its strategy, its Totals, and (in a sweep) its uplink and exposure."""
+    """One row's input: a label, its strategy, its Totals, and (in a sweep) its link and exposure."""
 
     strategy: str
     totals: Totals
-    uplink_kbps: float = 0.0
+    link: str = ""  # the link's text (core.link), when a sweep varied it; "" for none
     exposure: Exposure | None = None
     samples: Samples | None = None  # per task and per turn: percentiles, intervals, goodput
     seconds: float | None = None  # the time the Totals cover (a run's, or a sweep's windows): goodput
@@ -38,7 +39,7 @@ class Group:
 
     @property
     def label(self) -> str:
-        up = f" @ {self.uplink_kbps:g} kbit/s" if self.uplink_kbps else ""
+        up = f" @ {self.link}" if self.link else ""
         return self.strategy + up + (f" [{self.compression}]" if self.compression else "")
 
 
@@ -46,7 +47,7 @@ class Group:
 class ComparisonRow:
     label: str
     strategy: str
-    uplink_kbps: float
+    link: str
     compression: str  # a sweep's compression variant, "" for none
     tasks: int  # completed tasks: every per-task figure is over these
     failed_tasks: int
@@ -192,7 +193,7 @@ def _row(
     return ComparisonRow(
         label=group.label,
         strategy=group.strategy,
-        uplink_kbps=group.uplink_kbps,
+        link=group.link,
         compression=group.compression,
         tasks=n,
         failed_tasks=t.tasks_failed,
@@ -237,13 +238,14 @@ def _row(
 def comparison(
     groups: list[Group], projection_agents: int | None = None, objectives: tuple[Objective, ...] = ()
 ) -> list[ComparisonRow]:
-    """One row per group, in (compression, uplink, strategy) order, each against the baseline of its
-    uplink and compression (the baseline itself is compared with nothing)."""
-    ordered = sorted(groups, key=lambda g: (g.compression, g.uplink_kbps, order(g.strategy)))
-    bases = {(g.uplink_kbps, g.compression): g for g in ordered if g.strategy == BASELINE}
+    """One row per group, in (compression, link, strategy) order, each against the baseline of its
+    link and compression (the baseline itself is compared with nothing). Links come in the order of
+    what they cost a request (core.link.link_order: no link first, then by round trip)."""
+    ordered = sorted(groups, key=lambda g: (g.compression, link_order(g.link), order(g.strategy)))
+    bases = {(g.link, g.compression): g for g in ordered if g.strategy == BASELINE}
     rows = []
     for g in ordered:
-        b = None if g.strategy == BASELINE else bases.get((g.uplink_kbps, g.compression))
+        b = None if g.strategy == BASELINE else bases.get((g.link, g.compression))
         rows.append(
             row_of(g, b.totals if b else None, projection_agents, b.samples if b else None, objectives)
         )

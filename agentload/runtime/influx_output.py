@@ -9,6 +9,7 @@ import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from ..core.link import link_text
 from ..influx.config import InfluxConfig, influx_config
 from ..influx.schema import PointTags
 from ..influx.sink import InfluxSink
@@ -75,11 +76,14 @@ class InfluxOutput:
             return
         self.sink.tags = PointTags(run_id=ctx.run_id, worker=ctx.worker_id, host=target_host(ctx.host))
         strategies = ",".join(ctx.settings.strategy_names)
+        link = link_text(ctx.settings.link)  # (the agents' --link: "" for none)
         if ctx.role == Role.MASTER:
-            self.sink.run_event("start", {"workers": ctx.runner.worker_count, "strategies": strategies})
+            self.sink.run_event(
+                "start", {"workers": ctx.runner.worker_count, "strategies": strategies, "link": link}
+            )
             return
         if ctx.role == Role.LOCAL:
-            self.sink.run_event("start", {"workers": 0, "strategies": strategies})
+            self.sink.run_event("start", {"workers": 0, "strategies": strategies, "link": link})
         self.sink.start_throughput()
 
     def agents_stopped(self) -> None:

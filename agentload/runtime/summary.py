@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..client import On429
+from ..core.link import link_text
 from ..core.records import ErrorKind, TaskRecord, TurnRecord
 from ..metrics import SUMMARY_COLUMNS, ComparisonRow, Group, Totals, comparison, markdown, summed
 from ..metrics.format import with_slo
@@ -202,6 +203,7 @@ def _finish(ctx: RunContext, summary: Summary, cpu: CpuWatch, finals: FinalRepor
             "seconds": summary.seconds,
             "loop": ctx.settings.loop.as_dict(),
             "client_profiles": ctx.settings.profile_names,
+            "link": link_text(ctx.settings.link),  # the agents' --link ("" for none)
             "slo": [str(o) for o in summary.objectives],
             "turns": {
                 "started": tot.turns_started,

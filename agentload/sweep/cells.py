@@ -1,6 +1,6 @@
 """What one sweep cell measured, computed from its records alone (warm-up excluded).
 
-A cell is one Locust run of one strategy at one agent count, task, model and uplink. Its figures come
+A cell is one Locust run of one strategy at one agent count, task, model and link. Its figures come
 from the JSONL records its workers wrote, never from Locust's stats, so a report can be recomputed and
 checked from the same files. The measured window starts after the warm-up: a task counts when it
 started inside the window, and every turn attempt of a counted task counts (the turns of tasks begun
@@ -37,9 +37,7 @@ class CellResult:
 
     def group(self) -> Group:
         s = self.spec
-        return Group(
-            s.strategy, self.totals, s.uplink_kbps, self.exposure, self.samples, self.window_s, s.variant
-        )
+        return Group(s.strategy, self.totals, s.link, self.exposure, self.samples, self.window_s, s.variant)
 
     def row(self, objectives: tuple[Objective, ...] = ()) -> ComparisonRow:
         return row_of(self.group(), None, objectives=objectives)
@@ -83,7 +81,7 @@ class CellResult:
         samples = Samples().merge(d.get("samples") or {})  # cells written before samples: none
         turns = TurnSamples().merge(d.get("turn_samples") or {})
         return cls(
-            CellSpec(**d["spec"]),
+            CellSpec.from_dict(d["spec"]),
             d["window_start"],
             d["window_s"],
             Totals.from_dict(d["totals"]),

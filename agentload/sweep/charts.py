@@ -34,7 +34,7 @@ def _colour(name: str, i: int) -> str:
 def _opacity(name: str) -> str:
     return (
         ' fill-opacity="0.55"' if " @ " in name or " [" in name else ""
-    )  # a shaped uplink: its strategy's colour, lighter
+    )  # behind a link (or compressed): its strategy's colour, lighter
 
 
 def nice_step(span: float, n: int = 5) -> float:

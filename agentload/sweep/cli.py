@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 import time
@@ -11,13 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import AgentloadError
+from ..core.link import PROFILES as LINK_PROFILES
+from ..core.link import split_links, uplink_text
 from ..core.paths import check_output_folder
 from ..core.strategies import NAMES
 from ..metrics.slo import parse_slo
-from .demo import DEMO, DEMO_AGENTS, run_demo
+from . import calibrate
+from .demo import DEMO, DEMO_AGENTS, DEMO_LINK, run_demo
 from .report import DEFAULT_PROJECTION_AGENTS, write_report
 from .runner import report_objectives, run_sweep
-from .spec import SweepSpec, parse_list
+from .spec import DEFAULT_SERVER_PROFILE, DEFAULT_TIME_SCALE, SERVER_PROFILE_NAMES, SweepSpec, parse_list
 
 DEFAULT_MODEL = "gpt-5.4"
 
@@ -49,6 +53,20 @@ def _add_cell_options(p: argparse.ArgumentParser, duration: float, warmup: float
         help="objectives METRIC=LIMIT,... (e.g. ttft_p99_ms=2000,task_s_p90=60), each checked per strategy "
         "and per cell; goodput counts the tasks that met them all; exit code 1 when one fails",
     )
+    p.add_argument(
+        "--server-profile",
+        default=DEFAULT_SERVER_PROFILE,
+        help="the embedded mock's server profile: its work per request before the model starts "
+        f"({', '.join(SERVER_PROFILE_NAMES)}; default {DEFAULT_SERVER_PROFILE}, fitted by agentload calibrate)",
+    )
+    p.add_argument(
+        "--time-scale",
+        type=float,
+        default=DEFAULT_TIME_SCALE,
+        help="the embedded mock's modelled time (latency model and server profile) and the links' round trips "
+        f"and rates, x this (default {DEFAULT_TIME_SCALE:g}: ten times faster, the shape kept, as the tools' "
+        "--tool-latency-scale; 1 = real time); against --host the links run in real time",
+    )
     p.add_argument("locust_args", nargs="*", help="after --: Locust/agentload options for every cell")
 
 
@@ -63,12 +81,18 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--agents", type=int, default=DEMO_AGENTS, help=f"agents per strategy (default {DEMO_AGENTS})"
     )
+    p.add_argument(
+        "--link",
+        default=DEMO_LINK,
+        help=f"the agents' link: a profile ({', '.join(LINK_PROFILES)}), figures (rtt=40ms,up=20mbit,"
+        f"down=100mbit) or none (default {DEMO_LINK}; docs/time-model.md)",
+    )
     _add_cell_options(p, DEMO.duration_s, DEMO.warmup_s, DEMO.processes)
     p.set_defaults(run=_demo)
 
     p = sub.add_parser(
         "sweep",
-        help="run a matrix of cells (strategy x agents x task x model x uplink) and write the report",
+        help="run a matrix of cells (strategy x agents x task x model x link) and write the report",
         description="Each cell is one Locust run (master + local workers) against --host or the embedded "
         "mock. Cells are recorded as they finish (cells.jsonl, cells.csv); --resume runs the missing ones. "
         "Locust options for every cell follow `--`, e.g. -- --on-429 retry.",
@@ -83,7 +107,16 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "--models", default=DEFAULT_MODEL, help=f"models, comma-separated (default {DEFAULT_MODEL})"
     )
     p.add_argument(
-        "--uplink-kbps", default="0", help="uplink rates in kbit/s, comma-separated (0 = not shaped)"
+        "--link",
+        default=None,
+        help="the agents' links, one cell each: profiles (datacenter,broadband,mobile), figures "
+        "(rtt=40ms,up=20mbit,down=100mbit) or none; several specs with figures are separated by ';' "
+        "(e.g. 'none;broadband;rtt=80ms,up=1mbit') (default none: loopback as it is)",
+    )
+    p.add_argument(
+        "--uplink-kbps",
+        default=None,
+        help="(older) uplink rates in kbit/s, comma-separated (0 = not shaped): each the link up=RATE",
     )
     p.add_argument(
         "--compression",
@@ -128,6 +161,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(run=_report)
 
+    calibrate.add_parser(sub)
+
 
 def _demo(a: argparse.Namespace) -> int:
     if a.agents < 1 or a.processes < 1 or a.tool_latency_scale < 0:
@@ -145,6 +180,9 @@ def _demo(a: argparse.Namespace) -> int:
             a.tool_latency_scale,
             a.locust_args or [],
             a.slo,
+            link=a.link,
+            time_scale=a.time_scale,
+            server_profile=a.server_profile,
         )
     )
 
@@ -156,7 +194,7 @@ def _sweep(a: argparse.Namespace) -> int:
         agents=parse_list("--agents", a.agents, int),
         tasks=parse_list("--task", a.task),
         models=parse_list("--models", a.models),
-        uplinks_kbps=parse_list("--uplink-kbps", a.uplink_kbps, float),
+        links=sweep_links(a.link, a.uplink_kbps),
         compressions=parse_list("--compression", a.compression),
         duration_s=a.duration,
         task_target=a.tasks,
@@ -167,6 +205,8 @@ def _sweep(a: argparse.Namespace) -> int:
         locust_args=a.locust_args or [],
         master_url=a.master_url or "",
         slo=a.slo or "",
+        time_scale=a.time_scale,
+        server_profile=a.server_profile,
     )
     check_output_folder("--out", out)
     if spec.master_url and (spec.locust_args or spec.task_target):
@@ -174,6 +214,25 @@ def _sweep(a: argparse.Namespace) -> int:
             "--master-url: the master's own options apply; -- options and --tasks need local cells"
         )
     return _interruptible(lambda: run_sweep(spec, out, a.resume))
+
+
+def sweep_links(link: str | None, uplink_kbps: str | None) -> list[str]:
+    """``--link``'s specs, or the older ``--uplink-kbps`` rates as links (not both)."""
+    if link is not None and uplink_kbps is not None:
+        raise AgentloadError("--link and --uplink-kbps: give one (--uplink-kbps 512 is --link up=512kbit)")
+    if uplink_kbps is not None:
+        rates = parse_list("--uplink-kbps", uplink_kbps, float)
+        if any(not math.isfinite(u) or u < 0 for u in rates):
+            raise AgentloadError("--uplink-kbps: 0 (not shaped) or more kbit/s")
+        return [uplink_text(u) for u in rates]
+    if link is None:
+        return [""]
+    specs = split_links(link)
+    if not link.strip() or any(not t for t in specs):
+        raise AgentloadError(
+            "--link: empty; give profiles (e.g. datacenter,broadband,mobile), figures, or none"
+        )
+    return specs
 
 
 def _interruptible(run: Callable[[], int]) -> int:

@@ -1,5 +1,5 @@
 """What a sweep ran, in words: the report's header block, so every absolute figure reads in its context
-(a mock's sped-up latency model is not a real endpoint's, and an ingress in Gbit/s is for the pacing
+(a mock's sped-up time model is not a real endpoint's, and an ingress in Gbit/s is for the pacing
 that ran)."""
 
 from __future__ import annotations
@@ -13,11 +13,13 @@ from typing import Any
 
 from ..core.errors import AgentloadError
 from ..core.fields import add_arguments, read_options
+from ..core.link import parse_link
+from ..mock.config import SERVER_PROFILES, LatencyModel
 from ..runtime.loop import Loop
 from ..runtime.options import RunOptions
 from ..workload import builtin_task_names, load_tasks
 from ..workload.profile import MINIMAL
-from .spec import SWEEP_MOCK_ARGS, SweepSpec
+from .spec import SweepSpec
 
 
 def cell_options(spec: SweepSpec) -> RunOptions:
@@ -35,11 +37,43 @@ def cell_options(spec: SweepSpec) -> RunOptions:
 def latency_model(spec: SweepSpec) -> str:
     if spec.host:
         return "the endpoint's own (a real endpoint)"
-    args = dict(zip(SWEEP_MOCK_ARGS[::2], SWEEP_MOCK_ARGS[1::2], strict=True))
+    m = LatencyModel()
     return (
-        f"the embedded mock's, sped up: TTFT {args['--ttft-ms']} ms, prefill {args['--prefill-ms-per-1k']} "
-        f"ms per 1k uncached tokens ({args['--cached-ms-per-1k']} cached), "
-        f"{args['--output-tps']} output tokens/s, reasoning at the same token rate"
+        f"the embedded mock's realistic model: TTFT {m.ttft_ms:g} ms, prefill {m.prefill_ms_per_1k:g} ms per 1k "
+        f"uncached tokens ({m.cached_ms_per_1k:g} cached), {m.output_tps:g} output tokens/s, reasoning at the "
+        f"same token rate{_scaled(spec)}"
+    )
+
+
+def server_profile(spec: SweepSpec) -> str:
+    if spec.host:
+        return "the endpoint's own"
+    c = SERVER_PROFILES[spec.server_profile]
+    if not c.enabled:
+        return "none (the mock's work costs only what it takes)"
+    return (
+        f"{spec.server_profile}: admission {c.admission_ms:g} ms per new HTTP request or WebSocket upgrade, "
+        f"ingest {c.ingest_ms_per_kb:g} ms per KB of body, {c.reasoning_item_ms:g} ms per resent reasoning item, "
+        f"store load {c.store_load_ms:g} ms, prompt {c.prompt_ms_per_1k:g} ms per 1k tokens the server rebuilds "
+        f"(fitted by agentload calibrate){_scaled(spec)}"
+    )
+
+
+def _scaled(spec: SweepSpec) -> str:
+    s = spec.time_scale
+    return "" if s == 1 else f"; all at x{s:g} time (its shape kept, {1 / s:g} times faster than real time)"
+
+
+def links(spec: SweepSpec) -> str:
+    out = []
+    for text in spec.links:
+        link = parse_link(text)
+        out.append("none (loopback as it is)" if link is None else link.describe())
+    scale = spec.link_scale
+    return "; ".join(out) + (
+        f"; at x{scale:g} time (round trips x{scale:g}, rates /{scale:g})"
+        if scale != 1 and any(spec.links)
+        else ""
     )
 
 
@@ -88,6 +122,7 @@ class Header:
         items = [
             ("target", s.host or "the embedded mock (agentload mock, on this machine)"),
             ("latency model", latency_model(s)),
+            ("server profile", server_profile(s)),
             ("client profile", client_profiles(s, o)),
             ("strategies", ", ".join(s.strategies)),
             ("agents per cell", ", ".join(str(a) for a in s.agents)),
@@ -100,7 +135,7 @@ class Header:
                 "compression",
                 compression(o) if s.compressions == ["off"] else "per cell: " + ", ".join(s.compressions),
             ),
-            ("uplinks", ", ".join("not shaped" if not u else f"{u:g} kbit/s" for u in s.uplinks_kbps)),
+            ("links", links(s)),
             ("local worker processes", "the master's own workers" if s.master_url else str(s.processes)),
         ]
         if s.slo:

@@ -55,7 +55,7 @@ class MasterClient:
                 ("strategy", cell.strategy),
                 ("task", cell.task),
                 ("model", cell.model),
-                ("uplink_kbps", f"{cell.uplink_kbps:g}"),
+                ("link", spec.cell_link(cell) or "none"),
                 ("tool_latency_scale", f"{spec.tool_latency_scale:g}"),
                 *compression_form(cell.compression),
             ],

@@ -1,7 +1,7 @@
 """``agentload report RUN_DIR``: the sweep's comparison as one self-contained HTML page, Markdown and JSON.
 
 Everything comes from ``cells.jsonl`` (each cell's Totals, themselves computed from its records): per
-strategy (and per uplink, when the sweep varied it) the cells' Totals are merged, so the table's
+strategy (and per link, when the sweep varied it) the cells' Totals are merged, so the table's
 numbers are exact sums over the records and can be recomputed from them.
 
 The projection answers "what would N concurrent agents need?": ingress bandwidth = N x the bytes one
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import AgentloadError
+from ..core.link import link_order
 from ..core.strategies import BASELINE, order
 from ..metrics import Column, ComparisonRow, Exposure, Fmt, Group, Totals, comparison, html_table, markdown
 from ..metrics.format import PROJECTION_COLUMNS, report_columns, with_slo
@@ -35,11 +36,11 @@ DEFAULT_PROJECTION_AGENTS = 1_000_000
 
 @dataclass
 class Pool:
-    """The cells of one strategy at one uplink and compression, pooled (once: a report reads its
+    """The cells of one strategy at one link and compression, pooled (once: a report reads its
     figures several times, and the pooling and the bootstrap behind them are not free)."""
 
     strategy: str
-    uplink_kbps: float
+    link: str
     compression: str
     cells: list[CellResult]
 
@@ -56,7 +57,7 @@ class Pool:
         exposure = Exposure(agent_s, len(self.cells))
         seconds = sum(c.window_s for c in self.cells)
         variant = self.cells[0].spec.variant if self.cells else ""
-        return Group(self.strategy, totals, self.uplink_kbps, exposure, samples, seconds, variant)
+        return Group(self.strategy, totals, self.link, exposure, samples, seconds, variant)
 
     def turns(self) -> TurnSamples:
         out = TurnSamples()
@@ -106,7 +107,8 @@ class Report:
         return markdown(self.rows(), self.columns())
 
     def chart_svgs(self) -> list[str]:
-        plain = [p for p in self.pools if not p.uplink_kbps] or self.pools
+        links = sorted({p.link for p in self.pools}, key=link_order)
+        plain = [p for p in self.pools if p.link == links[0]]  # the per-turn charts: one link's
         rows = self.rows()
         out: list[str] = []
         turns = {p.group().label: p.turns() for p in plain}
@@ -171,14 +173,18 @@ class Report:
                 limited[label].append((a, sum(c.totals.rate_limited / c.window_s for c in cs) / len(cs)))
         out.append(charts.line_chart("Throughput against agents", "agents", "turns/s", dict(curves)))
         out.append(charts.line_chart("429s against agents", "agents", "429s/s", dict(limited)))
-        uplinks = sorted({p.uplink_kbps for p in self.pools})
-        if len(uplinks) > 1:
+        if len(links) > 1:  # the links in the order of what they cost: x is that order
             series: dict[str, list[tuple[float, float]]] = defaultdict(list)
             for r in rows:
-                if r.task_s is not None and r.uplink_kbps:
+                if r.task_s is not None:
                     name = r.strategy + (f" [{r.compression}]" if r.compression else "")
-                    series[name].append((r.uplink_kbps, r.task_s))
-            out.append(charts.line_chart("Time per task against uplink", "uplink kbit/s", "s", dict(series)))
+                    series[name].append((float(links.index(r.link) + 1), r.task_s))
+            names = ", ".join(f"{i} {link or 'none'}" for i, link in enumerate(links, 1))
+            out.append(
+                charts.line_chart(
+                    "Time per task against link", f"link ({names})", "s", dict(series), integer_x=True
+                )
+            )
         return out
 
     @staticmethod
@@ -292,11 +298,12 @@ def build(
         raise AgentloadError(
             f"{run_dir}: no cells.jsonl with finished cells (run agentload sweep --out {run_dir})"
         )
-    pools: dict[tuple[str, float, str], Pool] = {}
+    pools: dict[tuple[str, str, str], Pool] = {}
+    varied = len({c.spec.link for c in cells}) > 1  # one link for all: the header names it, not each row
     for c in cells:
-        key = (c.spec.strategy, float(c.spec.uplink_kbps), c.spec.compression)
+        key = (c.spec.strategy, c.spec.link if varied else "", c.spec.compression)
         pools.setdefault(key, Pool(*key, cells=[])).cells.append(c)
-    ordered = sorted(pools, key=lambda k: (k[2] != "off", k[2], k[1], order(k[0])))
+    ordered = sorted(pools, key=lambda k: (k[2] != "off", k[2], link_order(k[1]), order(k[0])))
     spec = store.read_spec() if store.exists() else None
     if spec is None:
         raise AgentloadError(f"{run_dir}: no sweep.json (run agentload sweep --out {run_dir})")

@@ -1,4 +1,4 @@
-"""``agentload sweep``: a matrix of cells (strategy x agents x task x model x uplink), one Locust run each.
+"""``agentload sweep``: a matrix of cells (strategy x agents x task x model x link), one Locust run each.
 
 Each cell runs on a Locust master with local worker processes, against ``--host`` or the embedded mock
 (started once for the sweep). A cell lasts its warm-up plus ``--duration``, or until ``--tasks`` tasks
@@ -27,7 +27,7 @@ from ..workload.files import TASK_SUFFIXES
 from .cells import CellResult, measure, read_records
 from .master import run_cell_on_master
 from .report import Report, write_report
-from .spec import SWEEP_MOCK_ARGS, CellSpec, SweepSpec, compression_args
+from .spec import CellSpec, SweepSpec, compression_args, mock_args
 from .store import RunStore
 
 
@@ -37,7 +37,7 @@ def target(spec: SweepSpec) -> Iterator[str]:
     if spec.host:
         yield spec.host
         return
-    with MockProcess([*SWEEP_MOCK_ARGS, *mock_task_args(spec.tasks)]) as mock:
+    with MockProcess([*mock_args(spec), *mock_task_args(spec.tasks)]) as mock:
         yield mock.url
 
 
@@ -75,7 +75,7 @@ def run_cell(spec: SweepSpec, cell: CellSpec, host: str, folder: Path) -> CellRe
     cmd = locust_argv(
         "--host", host, "--processes", str(spec.processes), "-u", str(cell.agents), "-r", str(cell.agents),
         "--run-time", f"{run_s:g}s", "--stop-timeout", "120", "--strategy", cell.strategy,
-        "--task", cell.task, "--model", cell.model, "--uplink-kbps", f"{cell.uplink_kbps:g}",
+        "--task", cell.task, "--model", cell.model, "--link", spec.cell_link(cell) or "none",
         "--tool-latency-scale", f"{spec.tool_latency_scale:g}", "--records", str(folder / "records.jsonl"),
         "--summary-json", str(folder / "summary.json"), "--only-summary", "--loglevel", "WARNING",
         "--run-id", f"sweep-{cell.id}", *compression_args(cell.compression), *spec.locust_args,

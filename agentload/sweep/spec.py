@@ -1,25 +1,33 @@
-"""What a sweep runs: its matrix (strategies x agents x tasks x models x uplinks) and each cell of it."""
+"""What a sweep runs: its matrix (strategies x agents x tasks x models x links) and each cell of it."""
 
 from __future__ import annotations
 
 import itertools
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from ..core.errors import AgentloadError
+from ..core.link import LinkSpecError, link_text, parse_link, uplink_only, uplink_text
 from ..core.strategies import BY_NAME, NAMES
 from ..metrics.slo import Objective, parse_slo
+from ..mock.config import SERVER_PROFILES
 from ..workload import builtin_task_names, load_tasks
 from ..workload.files import TASK_SUFFIXES
 
 OFF = "off"
-# the embedded mock's latency for sweeps: realistic shape, sped up so a 10-turn task takes seconds
-SWEEP_MOCK_ARGS = [
-    "--ttft-ms", "250", "--prefill-ms-per-1k", "20", "--cached-ms-per-1k", "2", "--output-tps", "1000",
-]  # fmt: skip
+# the embedded mock for sweeps: the realistic latency model and a server profile, their time scaled
+# (--time-scale: 0.1 by default, as the tools' --tool-latency-scale) so a task takes seconds, its shape kept
+DEFAULT_TIME_SCALE = 0.1
+DEFAULT_SERVER_PROFILE = "openai-like"
+
+
+def mock_args(spec: SweepSpec) -> list[str]:
+    """The embedded mock's options for a sweep."""
+    return ["--time-scale", f"{spec.time_scale:g}", "--server-profile", spec.server_profile]
 
 
 @dataclass(frozen=True)
@@ -30,15 +38,24 @@ class CellSpec:
     agents: int
     task: str
     model: str
-    uplink_kbps: float = 0.0
+    link: str = ""  # the agents' link (core.link's text, before the sweep's time scale); "" for none
     compression: str = OFF  # what the agents compress: "off", or "deflate", "gzip", "zstd" joined by "+"
 
     @property
     def id(self) -> str:
         task = Path(self.task).stem if self.task.endswith(TASK_SUFFIXES) else self.task
-        up = f"-up{self.uplink_kbps:g}k" if self.uplink_kbps else ""
         comp = f"-c{self.compression}" if self.compression != OFF else ""
-        return f"{self.strategy}-a{self.agents}-{task}-{self.model}{up}{comp}".replace("/", "_")
+        return f"{self.strategy}-a{self.agents}-{task}-{self.model}{_link_id(self.link)}{comp}".replace(
+            "/", "_"
+        )
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CellSpec:
+        """A cell as cells.jsonl keeps it (an older one's ``uplink_kbps`` read as its link)."""
+        d = dict(d)
+        if "uplink_kbps" in d:
+            d.setdefault("link", uplink_text(float(d.pop("uplink_kbps") or 0)))
+        return cls(**d)
 
     @property
     def variant(self) -> str:
@@ -82,7 +99,7 @@ class SweepSpec:
     agents: list[int]
     tasks: list[str]
     models: list[str]
-    uplinks_kbps: list[float] = field(default_factory=lambda: [0.0])
+    links: list[str] = field(default_factory=lambda: [""])  # "" for none: loopback as it is
     compressions: list[str] = field(default_factory=lambda: [OFF])
     duration_s: float = 60.0
     task_target: int = 0  # > 0: end a cell once this many tasks started after the warm-up have finished
@@ -93,6 +110,28 @@ class SweepSpec:
     locust_args: list[str] = field(default_factory=list)
     master_url: str = ""  # a running Locust master's web UI (started with --class-picker): drive it instead
     slo: str = ""  # objectives, as --slo takes them: checked per strategy and per cell
+    time_scale: float = DEFAULT_TIME_SCALE  # the embedded mock's modelled time and the links', x this
+    server_profile: str = DEFAULT_SERVER_PROFILE  # the embedded mock's (mock.config.SERVER_PROFILES)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SweepSpec:
+        """A spec as sweep.json keeps it (an older one's ``uplinks_kbps`` read as links)."""
+        d = dict(d)
+        if "uplinks_kbps" in d:
+            d.setdefault("links", [uplink_text(float(u or 0)) for u in d.pop("uplinks_kbps")])
+        return cls(**d)
+
+    @property
+    def link_scale(self) -> float:
+        """The links' time scale: the mock's, when the sweep runs its own; real time against --host."""
+        return 1.0 if self.host else self.time_scale
+
+    def cell_link(self, cell: CellSpec) -> str:
+        """The ``--link`` a cell's agents run with: its link at the sweep's time scale."""
+        spec = parse_link(cell.link)
+        if spec is None:
+            return ""
+        return spec.scaled(self.link_scale).text
 
     @property
     def objectives(self) -> tuple[Objective, ...]:
@@ -102,7 +141,7 @@ class SweepSpec:
         return [
             CellSpec(s, a, t, m, u, c)
             for t, m, c, u, a, s in itertools.product(
-                self.tasks, self.models, self.compressions, self.uplinks_kbps, self.agents, self.strategies
+                self.tasks, self.models, self.compressions, self.links, self.agents, self.strategies
             )
         ]
 
@@ -114,8 +153,18 @@ class SweepSpec:
             raise AgentloadError("--agents: give whole numbers of 1 or more, e.g. 4,16,64")
         for c in self.compressions:
             check_compression(c)
-        if any(u < 0 for u in self.uplinks_kbps):
-            raise AgentloadError("--uplink-kbps: 0 (not shaped) or more kbit/s")
+        for i, text in enumerate(self.links):
+            try:
+                spec = parse_link(text)
+            except LinkSpecError as e:
+                raise AgentloadError(f"--link: {e}") from None
+            self.links[i] = link_text(spec)  # (one text per link: its cells' ids and rows' labels)
+        if not math.isfinite(self.time_scale) or self.time_scale <= 0:
+            raise AgentloadError("--time-scale: above 0 (0.1: ten times faster than real time)")
+        if self.server_profile not in SERVER_PROFILE_NAMES:
+            raise AgentloadError(
+                f"--server-profile: unknown {self.server_profile!r} (use {', '.join(SERVER_PROFILE_NAMES)})"
+            )
         if self.duration_s <= 0 or self.warmup_s < 0:
             raise AgentloadError("--duration must be more than 0 s and --warmup 0 s or more")
         if self.processes < 1:
@@ -131,6 +180,20 @@ class SweepSpec:
         self.objectives  # noqa: B018 (a bad --slo fails here, with its fix)
         for t in self.tasks:  # a task name or file that does not load fails here, with its fix
             load_tasks(builtin_task_names() if t == "all" else [t])
+
+
+SERVER_PROFILE_NAMES = tuple(SERVER_PROFILES)
+
+
+def _link_id(link: str) -> str:
+    """A link's part of a cell id: ``-up512k`` for an uplink alone (as older sweeps named it), else
+    ``-l`` and the link's text."""
+    if not link:
+        return ""
+    spec = parse_link(link)
+    if spec is not None and spec == uplink_only(spec.up_kbps):
+        return f"-up{spec.up_kbps:g}k"
+    return "-l" + re.sub(r"[^A-Za-z0-9.%]+", "-", link)
 
 
 def parse_list(flag: str, text: str, kind: type = str) -> list[Any]:

@@ -16,7 +16,7 @@ from .cells import CellResult
 from .spec import CellSpec, SweepSpec
 
 CSV_FIELDS = (
-    "id", "strategy", "agents", "task", "model", "uplink_kbps", "window_s", "tasks_ok", "tasks_failed",
+    "id", "strategy", "agents", "task", "model", "link", "window_s", "tasks_ok", "tasks_failed",
     "turns_ok", "turn_attempts", "rate_limited", "sent_per_task", "received_per_task", "task_s",
     "ttft_mean_ms", "ttft_first_ms", "turns_per_s", "tasks_per_s", "rate_limited_per_s", "sent_per_agent_s",
 )  # fmt: skip
@@ -42,7 +42,7 @@ class RunStore:
 
     def read_spec(self) -> SweepSpec:
         try:
-            return SweepSpec(**json.loads(self.spec_path.read_text()))
+            return SweepSpec.from_dict(json.loads(self.spec_path.read_text()))
         except (OSError, ValueError, TypeError) as e:
             raise AgentloadError(f"{self.spec_path}: not a sweep spec agentload can read ({e})") from None
 

@@ -19,6 +19,8 @@ from .task import Task
 
 TASKS_DIR = Path(__file__).resolve().parent / "builtin"
 PROBE_SUBDIR = "probe"
+# tasks found by name but not part of "all": the probe's calibration workloads, and the long session
+NAMED_ONLY_SUBDIRS = (PROBE_SUBDIR, "long")
 TASK_SUFFIXES = (".yaml", ".yml", ".json")
 
 
@@ -42,8 +44,9 @@ def resolve_task_path(name_or_path: str, tasks_dir: Path = TASKS_DIR) -> Path:
             raise TaskFileError(str(p), "", "file not found", "give an existing task file or a built-in name")
         return p
     candidate = tasks_dir / f"{name_or_path}.yaml"
-    if not candidate.is_file():  # the probe's calibration workloads: found by name, not part of "all"
-        candidate = tasks_dir / PROBE_SUBDIR / f"{name_or_path}.yaml"
+    for sub in NAMED_ONLY_SUBDIRS:  # found by name, not part of "all"
+        if not candidate.is_file():
+            candidate = tasks_dir / sub / f"{name_or_path}.yaml"
     if not candidate.is_file():
         names = ", ".join(builtin_task_names(tasks_dir)) or "(none)"
         raise TaskFileError(name_or_path, "", "no such task", f"use a task file path or one of: {names}")

@@ -99,7 +99,7 @@ def test_the_forms_strategy_chooses_what_the_swarm_runs(web_ui, tmp_path: Path) 
     [
         ({"strategy": "bogus"}, "--strategy"),
         ({"tool_latency_scale": "abc"}, "--tool-latency-scale"),
-        ({"uplink_kbps": "-5"}, "--uplink-kbps"),
+        ({"link": "rtt=-5ms"}, "--link"),
         ({"user_count": "0"}, "-u/--users"),
         ({"model": ""}, "--model"),
         ({"strategy": ""}, "--strategy"),

@@ -67,7 +67,7 @@ def test_tasks_are_exact_lines_and_a_failure_without_a_kind_is_error() -> None:
 
 
 def test_the_tag_lists_are_the_tags_written() -> None:
-    rec = TurnRecord("s", "t", "m", 0, 0, 0, 1.0, 1.0, None, 0, 0)
+    rec = TurnRecord("s", "t", "m", 0, 0, 0, 1.0, 1.0, None, 0, 0, link="broadband")
     tags = schema.turn_line(rec, TAGS, 1).split(" ", 1)[0].replace("\\ ", "").split(",")[1:]
     keys = {t.split("=", 1)[0] for t in tags if "=" in t}
     assert keys == {*schema.COMMON_TAGS, *schema.TURN_TAGS}

@@ -94,7 +94,7 @@ def test_merging_parts_equals_accumulating_the_whole_exactly() -> None:
     assert same(merged.minus(parts[0]), summed(parts[1:]))
 
 
-def test_rows_compare_against_the_baseline_of_the_same_uplink() -> None:
+def test_rows_compare_against_the_baseline_of_the_same_link() -> None:
     rng = random.Random(3)
     base, ws = accumulate(records(rng, "http-stateless", 10)), accumulate(records(rng, "ws", 10))
     rows = comparison([Group("ws", ws), Group("http-stateless", base)])
@@ -107,8 +107,11 @@ def test_rows_compare_against_the_baseline_of_the_same_uplink() -> None:
     )
     assert w.sent_by_turn[1] == pytest.approx(ws.turn_sent[1] / ws.turn_n[1]) and w.turn9_sent is None
     assert w.cached_share == pytest.approx(ws.cached_tokens / ws.input_tokens)
-    shaped = comparison([Group("ws", ws, 512.0), Group("http-stateless", base)])
-    assert shaped[1].label == "ws @ 512 kbit/s" and shaped[1].sent_reduction is None  # no baseline at 512
+    shaped = comparison([Group("ws", ws, "broadband"), Group("http-stateless", base)])
+    assert shaped[1].label == "ws @ broadband" and shaped[1].sent_reduction is None  # no baseline there
+    both = comparison([Group("ws", ws, "mobile"), Group("http-stateless", base, "mobile"), Group("ws", ws)])
+    assert [r.label for r in both] == ["ws", "http-stateless @ mobile", "ws @ mobile"]  # none first
+    assert both[2].sent_reduction is not None and both[0].sent_reduction is None
 
 
 def test_a_row_with_exposure_projects_ingress() -> None:
