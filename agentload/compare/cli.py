@@ -8,6 +8,7 @@ import time
 from html import escape
 from pathlib import Path
 
+from ..core.argparsing import Parser
 from ..core.errors import AgentloadError
 from ..core.link import link_order
 from ..core.paths import check_output_folder
@@ -20,7 +21,7 @@ _FIGURE_FMT = {"task_s": Fmt.S2, "task_s_p50": Fmt.S2, "task_s_p90": Fmt.S2, "se
 _UNITS = {"sent_per_task": "KB"}
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[Parser]) -> None:
     p = sub.add_parser(
         "compare",
         help="two runs or sweeps side by side: the differences with their 95 %% intervals; a regression gate",

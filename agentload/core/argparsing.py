@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import NoReturn
+from typing import NoReturn, TypeVar
+
+# the parser class of a sub-command table (``argparse._SubParsersAction[Parser]``): each role's
+# add_parser(s) takes the agentload command's (OneLineParser) or a plain argparse one alike
+Parser = TypeVar("Parser", bound=argparse.ArgumentParser)
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -6,12 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..core.argparsing import OneLineParser
+from ..core.argparsing import Parser
 from ..core.errors import AgentloadError
 from .dashboard import render
 
 
-def add_parser(sub: argparse._SubParsersAction[OneLineParser]) -> None:
+def add_parser(sub: argparse._SubParsersAction[Parser]) -> None:
     p = sub.add_parser(
         "dashboard",
         help="write the Grafana dashboard (InfluxQL over agentload's InfluxDB points)",

@@ -6,12 +6,12 @@ import argparse
 import os
 import sys
 
-from ..core.argparsing import OneLineParser
+from ..core.argparsing import Parser
 from .fleet import run_fleet
 from .locust import LOCUSTFILE, PROBE_LOCUSTFILE
 
 
-def add_parsers(sub: argparse._SubParsersAction[OneLineParser]) -> None:
+def add_parsers(sub: argparse._SubParsersAction[Parser]) -> None:
     p = sub.add_parser(
         "fleet",
         help="a Locust master and N worker processes on this machine (Locust options after --)",

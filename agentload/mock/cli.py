@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from ..core.argparsing import OneLineParser
+from ..core.argparsing import Parser
 from ..core.errors import AgentloadError, TaskFileError
 from ..core.fields import add_arguments, opt, read_options
 from ..core.protocol import MOCK_KEY_ENV
@@ -184,7 +184,7 @@ FAULTS_HELP = (
 )
 
 
-def add_parser(sub: argparse._SubParsersAction[OneLineParser]) -> None:
+def add_parser(sub: argparse._SubParsersAction[Parser]) -> None:
     p = sub.add_parser(
         "mock",
         help="run the embedded OpenAI-compatible mock server",

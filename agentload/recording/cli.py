@@ -9,7 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
-from ..core.argparsing import OneLineParser
+from ..core.argparsing import Parser
 from ..core.errors import AgentloadError
 from ..core.paths import output_folder
 from .importer import import_logs
@@ -19,7 +19,7 @@ from .recorder import WRITE_INTERVAL_S, Recorder
 READY = "agentload record: listening on"
 
 
-def add_parsers(sub: argparse._SubParsersAction[OneLineParser]) -> None:
+def add_parsers(sub: argparse._SubParsersAction[Parser]) -> None:
     p = sub.add_parser(
         "record",
         help="a recording proxy: point a real agent at it; each session becomes a task file",

@@ -32,6 +32,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 
+from ..core.argparsing import Parser
 from ..core.errors import AgentloadError
 from ..core.link import PROFILES, LinkSpec
 from ..mock.config import SERVER_PROFILES, ServerCost
@@ -127,7 +128,7 @@ class Model:
 
 def uneven(cost: ServerCost, work: dict[str, float]) -> float:
     """How unevenly a turn's server time is spread over the mechanisms (0: equal shares)."""
-    ms = [getattr(cost, p) * work[p] for p in PARAMETERS]
+    ms: list[float] = [getattr(cost, p) * work[p] for p in PARAMETERS]
     total = sum(ms)
     if total <= 0:
         return 1.0
@@ -260,7 +261,7 @@ def report(model: Model, fitted: ServerCost, stored: ServerCost) -> str:
     return "\n".join(lines)
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[Parser]) -> None:
     p = sub.add_parser(
         "calibrate",
         help="fit the mock's server-cost model to the published HTTP/WebSocket figures and print the fit",

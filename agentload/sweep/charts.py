@@ -42,7 +42,7 @@ def nice_step(span: float, n: int = 5) -> float:
     if span <= 0:
         return 1.0
     raw = span / n
-    power = 10 ** math.floor(math.log10(raw))
+    power: float = 10 ** math.floor(math.log10(raw))
     for m in (1, 2, 2.5, 5, 10):
         if raw <= m * power:
             return m * power

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..core.argparsing import Parser
 from ..core.errors import AgentloadError
 from ..core.link import PROFILES as LINK_PROFILES
 from ..core.link import split_links, uplink_text
@@ -70,7 +71,7 @@ def _add_cell_options(p: argparse.ArgumentParser, duration: float, warmup: float
     p.add_argument("locust_args", nargs="*", help="after --: Locust/agentload options for every cell")
 
 
-def add_parsers(sub: argparse._SubParsersAction) -> None:
+def add_parsers(sub: argparse._SubParsersAction[Parser]) -> None:
     p = sub.add_parser(
         "demo",
         help="a small sweep of every strategy against the embedded mock: the table and the HTML report",
