@@ -5,6 +5,7 @@ must answer with a 200 or an OpenAI-shaped 400, never a 500."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -98,7 +99,7 @@ BODY = (
 )
 
 
-def error_shape(body: dict) -> bool:
+def error_shape(body: dict[str, Any]) -> bool:
     """An error body as OpenAI sends one: message, type, param and code."""
     err = body.get("error")
     return (

@@ -33,7 +33,7 @@ def _docs() -> list[tuple[Path, dict[str, Any]]]:
 
 
 @pytest.mark.parametrize("path_doc", _docs(), ids=lambda pd: f"{pd[0].name}:{pd[1]['kind']}")
-def test_kubernetes_manifests_validate(path_doc) -> None:
+def test_kubernetes_manifests_validate(path_doc: tuple[Path, dict[str, Any]]) -> None:
     _, doc = path_doc
     kubernetes_validate.validate(doc, "1.30", strict=True)
 
@@ -79,7 +79,8 @@ def _unquote(v: Any) -> Any:
 
 def _tf(name: str) -> dict[str, Any]:
     with (ROOT / "terraform" / "aws" / name).open() as f:
-        return _unquote(hcl2.load(f))
+        module: dict[str, Any] = _unquote(hcl2.load(f))
+        return module
 
 
 def _resources() -> dict[str, dict[str, Any]]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from agentload.mock.ledger import ByteLedger
 
 
-def test_ledger_stays_bounded_and_keeps_totals_exact():
+def test_ledger_stays_bounded_and_keeps_totals_exact() -> None:
     ledger = ByteLedger(max_exchanges=3, max_closed=2)
     for i in range(50):
         conn = ledger.open(f"127.0.0.1:{i}")
@@ -35,7 +35,7 @@ def test_ledger_stays_bounded_and_keeps_totals_exact():
     }
 
 
-def test_ledger_prunes_rarely_with_many_open_connections():
+def test_ledger_prunes_rarely_with_many_open_connections() -> None:
     """10,000 open sockets must not make every new connection scan them all."""
     ledger = ByteLedger(max_exchanges=100_000, max_closed=100)
     scans = 0

@@ -53,8 +53,12 @@ def test_every_timer_fires_in_order_on_the_mock_loop() -> None:
         fired: list[tuple[float, float, int]] = []
         delays = [0.0003 + 0.00037 * i for i in range(40)]
         start = loop.time()
+
+        def fire(i: int, due: float) -> None:
+            fired.append((loop.time(), due, i))
+
         for i, d in enumerate(delays):
-            loop.call_at(start + d, lambda i=i, due=start + d: fired.append((loop.time(), due, i)))
+            loop.call_at(start + d, fire, i, start + d)
         await asyncio.sleep(delays[-1] + 0.05)
         return fired
 

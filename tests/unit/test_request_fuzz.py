@@ -3,6 +3,8 @@ the running mock on the wire is tests/e2e/test_reliability.py's)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import given, settings
 
 from agentload.mock.errors import ApiError
@@ -12,7 +14,7 @@ from tests.unit.request_bodies import CREATE, JSON, error_shape
 
 @settings(max_examples=400, deadline=None)
 @given(body=CREATE | JSON)
-def test_any_create_body_parses_or_is_a_400_in_openai_shape(body):
+def test_any_create_body_parses_or_is_a_400_in_openai_shape(body: Any) -> None:  # (any JSON value)
     for websocket in (False, True):
         try:
             parse_create(body, websocket=websocket)

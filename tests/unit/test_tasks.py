@@ -3,6 +3,8 @@ that a bad option stops a run at start is tests/e2e/test_tasks.py's)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import yaml
 from hypothesis import given, settings
@@ -12,7 +14,7 @@ from agentload.core.errors import TaskFileError
 from agentload.workload import TASKS_DIR, builtin_task_names, load_task, parse_task
 
 
-def test_builtin_tasks_match_the_real_sessions_they_model():
+def test_builtin_tasks_match_the_real_sessions_they_model() -> None:
     names = builtin_task_names()
     assert names == ["add-search-feature", "fix-failing-test", "refactor-api-layer"]
     fix, search, refactor = (
@@ -28,9 +30,9 @@ def test_builtin_tasks_match_the_real_sessions_they_model():
     assert any(c.result.latency_s >= 2 for t in fix.turns for c in t.calls if c.tool == "run_tests")
 
 
-def _doc(**over):
+def _doc(**over: Any) -> dict[str, Any]:
     base = yaml.safe_load((TASKS_DIR / "_coding_agent.yaml").read_text())
-    doc = {
+    doc: dict[str, Any] = {
         "name": "t",
         "prompt": "p",
         "final_message": "f",
@@ -71,7 +73,7 @@ def _doc(**over):
         (_doc(max_turns=0), "max_turns", "1 to"),
     ],
 )
-def test_schema_errors_name_file_field_and_fix(doc, path, fix_word):
+def test_schema_errors_name_file_field_and_fix(doc: dict[str, Any], path: str, fix_word: str) -> None:
     with pytest.raises(TaskFileError) as e:
         parse_task(doc, "my-task.yaml")
     assert e.value.file == "my-task.yaml" and e.value.path == path
@@ -105,7 +107,7 @@ _json = st.recursive(
         max_size=9,
     )
 )
-def test_any_document_loads_or_fails_with_a_task_file_error(doc):
+def test_any_document_loads_or_fails_with_a_task_file_error(doc: dict[str, Any]) -> None:
     try:
         parse_task(doc, "fuzz.yaml")
     except TaskFileError as e:
