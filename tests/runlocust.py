@@ -12,6 +12,9 @@ from agentload.launch import procs
 from agentload.launch.locust import locust_argv
 from tests.paths import ROOT
 
+# a module fixture's run against a mock: the Locust process, its summary JSON, its records, the mock's stats
+MockedRun = tuple[subprocess.CompletedProcess[str], dict[str, Any], list[dict[str, Any]], dict[str, Any]]
+
 
 def run_group(cmd: list[str], timeout: float, **kw: Any) -> subprocess.CompletedProcess[str]:
     """``subprocess.run`` for a command that starts processes of its own: it runs in a process group of

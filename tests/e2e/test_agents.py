@@ -9,16 +9,21 @@ CA that the agents trust through SSL_CERT_FILE), where both sides count the byte
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from agentload.core.strategies import NAMES as STRATEGIES
 from agentload.launch.locust import locust_argv
-from tests.runlocust import read_records, run_locust
+from agentload.mock import MockProcess
+from tests.runlocust import MockedRun, read_records, run_locust
 from tests.servers import make_tls_files
 
 
 @pytest.fixture(scope="module", params=["tcp", "tls"])
-def fleet_run(request, tmp_path_factory):
+def fleet_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> MockedRun:
     """Every strategy, 40 agents, 8 s. Over TCP the model reasons (gpt-5.4 at its default effort, as a
     user's run does); over TLS it is told not to (--reasoning-effort none), the published harness's
     shape, which resends no reasoning."""
@@ -51,7 +56,7 @@ def fleet_run(request, tmp_path_factory):
     return proc, summary, read_records(tmp / "records.jsonl"), stats
 
 
-def test_eight_agents_of_each_strategy_without_failures(fleet_run):
+def test_eight_agents_of_each_strategy_without_failures(fleet_run: MockedRun) -> None:
     proc, summary, records, _ = fleet_run
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = {r["strategy"]: r for r in summary["rows"]}
@@ -65,7 +70,7 @@ def test_eight_agents_of_each_strategy_without_failures(fleet_run):
     assert "per-strategy comparison" in proc.stdout
 
 
-def test_client_bytes_equal_server_counters_per_turn(fleet_run):
+def test_client_bytes_equal_server_counters_per_turn(fleet_run: MockedRun) -> None:
     _, _, records, stats = fleet_run
     exchanges = {e["response_id"]: e for e in stats["exchanges"] if e["response_id"]}
     handshakes = {e["connection"]: e for e in stats["exchanges"] if e["kind"] == "ws-handshake"}
@@ -92,7 +97,7 @@ def test_client_bytes_equal_server_counters_per_turn(fleet_run):
     assert stats["totals"]["received"] == turn_total + closes + checks[0]["received"]
 
 
-def test_builtin_tasks_reproduce_published_shape(fleet_run):
+def test_builtin_tasks_reproduce_published_shape(fleet_run: MockedRun) -> None:
     _, summary, records, stats = fleet_run
     rows = {r["strategy"]: r for r in summary["rows"]}
     http, ws = rows["http-stateless"], rows["ws"]
@@ -115,7 +120,9 @@ def test_builtin_tasks_reproduce_published_shape(fleet_run):
     assert ws["cached_share"] > 0.8 and 0.3 < http["cached_share"] < ws["cached_share"], (ws, http)
 
 
-def test_web_ui_agents_tab_shows_bytes_per_turn_and_ttft(start_mock, tmp_path):
+def test_web_ui_agents_tab_shows_bytes_per_turn_and_ttft(
+    start_mock: Callable[..., MockProcess], tmp_path: Path
+) -> None:
     """The web UI (bounded: --autostart, --run-time, --autoquit) serves the Agents tab's data."""
     import json
     import re
@@ -124,7 +131,7 @@ def test_web_ui_agents_tab_shows_bytes_per_turn_and_ttft(start_mock, tmp_path):
     import time
     import urllib.request
 
-    from tests.runlocust import ROOT
+    from tests.paths import ROOT
 
     mock = start_mock("--latency", "zero")
     with socket.socket() as s:
@@ -157,7 +164,8 @@ def test_web_ui_agents_tab_shows_bytes_per_turn_and_ttft(start_mock, tmp_path):
         text=True,
     )
     try:
-        rows, page = [], ""
+        rows: list[dict[str, Any]] = []
+        page = ""
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and not (
             len(rows) == len(STRATEGIES) and all(r["turn9_kb"] != "-" for r in rows)
@@ -183,10 +191,12 @@ def test_web_ui_agents_tab_shows_bytes_per_turn_and_ttft(start_mock, tmp_path):
         assert '"extended_tabs"' in page or "extended_tabs" in page
     finally:
         proc.wait(timeout=30)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.returncode == 0, proc.stderr.read()[-2000:] if proc.stderr else ""
 
 
-def test_websocket_agents_recover_from_connection_lifetime(start_mock, tmp_path):
+def test_websocket_agents_recover_from_connection_lifetime(
+    start_mock: Callable[..., MockProcess], tmp_path: Path
+) -> None:
     """With a 1 s connection lifetime, every connection ends with websocket_connection_limit_reached
     mid-task: agents reconnect, resend (ws) or continue from the store (ws-stored), and no task fails."""
     mock = start_mock("--ws-lifetime", "1", "--ttft-ms", "20", "--output-tps", "4000")

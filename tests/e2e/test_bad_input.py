@@ -11,18 +11,20 @@ import argparse
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from agentload.cli import build_parser
+from agentload.mock import MockProcess
 from tests import bad_input
 from tests.paths import ROOT
 from tests.runlocust import run_briefly
 
 
-def one_line(proc: subprocess.CompletedProcess, *needles: str) -> str:
+def one_line(proc: subprocess.CompletedProcess[str], *needles: str) -> str:
     out = proc.stdout + proc.stderr
     assert proc.returncode == 2, (proc.returncode, out[-2000:])
     assert "Traceback" not in out, out[-3000:]
@@ -33,7 +35,7 @@ def one_line(proc: subprocess.CompletedProcess, *needles: str) -> str:
     return lines[0]
 
 
-def agentload(*args: str) -> subprocess.CompletedProcess:
+def agentload(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "agentload", *args], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
@@ -162,7 +164,7 @@ def test_every_help_prints() -> None:
             assert "--probe-steps" in proc.stdout
 
 
-def test_a_task_the_mock_does_not_know_stops_the_run_at_start(start_mock) -> None:  # type: ignore[no-untyped-def]
+def test_a_task_the_mock_does_not_know_stops_the_run_at_start(start_mock: Callable[..., MockProcess]) -> None:
     mock = start_mock()
     proc = run_briefly("--host", mock.url, "--task", "tasks/example-two-turn.yaml", run_time="20s")
     line = one_line(proc, "--task", "does not know", "agentload mock --task tasks/example-two-turn.yaml")

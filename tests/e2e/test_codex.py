@@ -14,10 +14,13 @@ import os
 import subprocess
 import sys
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from agentload.mock import MockProcess
 from tests.paths import ROOT
 
 PINNED = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["agentload"]["npm"]["@openai/codex"]
@@ -67,7 +70,7 @@ def codex() -> Path:
     return CODEX
 
 
-def run_codex(codex: Path, base_url: str, root: Path, websockets: bool) -> tuple[list[dict], Path]:
+def run_codex(codex: Path, base_url: str, root: Path, websockets: bool) -> tuple[list[dict[str, Any]], Path]:
     """One ``codex exec`` session; its JSON events and its CODEX_HOME."""
     home, work = root / "codex-home", root / "work"
     home.mkdir()
@@ -96,7 +99,7 @@ def run_codex(codex: Path, base_url: str, root: Path, websockets: bool) -> tuple
     return events, home
 
 
-def check_session(events: list[dict], home: Path) -> None:
+def check_session(events: list[dict[str, Any]], home: Path) -> None:
     """Every turn completed, Codex's own tools ran, and none of its calls was refused as unsupported."""
     types = [e["type"] for e in events]
     assert "turn.completed" in types and "turn.failed" not in types, types
@@ -129,7 +132,9 @@ def no_key_written(home: Path) -> None:
             assert DUMMY_KEY not in path.read_text(errors="replace"), path
 
 
-def codex_session(codex: Path, start_mock, tmp_path: Path, websockets: bool, *mock_args: str) -> dict:
+def codex_session(
+    codex: Path, start_mock: Callable[..., MockProcess], tmp_path: Path, websockets: bool, *mock_args: str
+) -> dict[str, Any]:
     """A whole Codex session against a mock of its own, checked (check_session, no key written);
     the mock's stats after it."""
     mock = start_mock("--latency", "zero", *mock_args)
@@ -139,12 +144,12 @@ def codex_session(codex: Path, start_mock, tmp_path: Path, websockets: bool, *mo
     return mock.stats(exchanges=True)
 
 
-def frames_received(stats: dict) -> list[int]:
+def frames_received(stats: dict[str, Any]) -> list[int]:
     """Bytes of each WebSocket message the mock received, the warm-up first."""
     return [e["received"] for e in stats["exchanges"] if e["kind"] == "ws-message"]
 
 
-def test_codex_over_http(codex, start_mock, tmp_path):
+def test_codex_over_http(codex: Path, start_mock: Callable[..., MockProcess], tmp_path: Path) -> None:
     stats = codex_session(codex, start_mock, tmp_path, False)
     starts = stats["model"]["requests"]
     # stateless HTTP: every request carries the whole history, and the prompt cache holds its prefix
@@ -155,7 +160,9 @@ def test_codex_over_http(codex, start_mock, tmp_path):
     assert {e["kind"] for e in stats["exchanges"]} == {"http"}
 
 
-def test_codex_over_websocket_mode(codex, start_mock, tmp_path):
+def test_codex_over_websocket_mode(
+    codex: Path, start_mock: Callable[..., MockProcess], tmp_path: Path
+) -> None:
     stats = codex_session(codex, start_mock, tmp_path, True)
     starts = stats["model"]["requests"]
     # a warm-up (generate: false), then each turn continued by previous_response_id on the connection
@@ -168,7 +175,9 @@ def test_codex_over_websocket_mode(codex, start_mock, tmp_path):
     assert max(frames_received(stats)[1:]) < 8_000, frames_received(stats)
 
 
-def test_codex_over_websocket_mode_without_deflate(codex, start_mock, tmp_path):
+def test_codex_over_websocket_mode_without_deflate(
+    codex: Path, start_mock: Callable[..., MockProcess], tmp_path: Path
+) -> None:
     """--ws-compression off: the mock declines the extension and Codex sends its frames uncompressed
     (tools and client_metadata resent on every frame: about 11 KB each)."""
     stats = codex_session(codex, start_mock, tmp_path, True, "--ws-compression", "off")

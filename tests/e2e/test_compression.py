@@ -5,17 +5,20 @@ the payload bytes (the messages before compression) apart."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from agentload.mock import MockProcess
-from tests.runlocust import read_records, run_locust
+from tests.runlocust import MockedRun, read_records, run_locust
 
 RUN = ("--headless", "-u", "4", "-r", "4", "--run-time", "5s", "--strategy", "ws,ws-stored",
        "--tool-latency-scale", "0", "--reasoning-effort", "none")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
-def deflate_run(tmp_path_factory: pytest.TempPathFactory):
+def deflate_run(tmp_path_factory: pytest.TempPathFactory) -> MockedRun:
     tmp = tmp_path_factory.mktemp("deflate")
     with MockProcess(["--latency", "zero"]) as mock:
         proc, summary = run_locust(
@@ -25,14 +28,14 @@ def deflate_run(tmp_path_factory: pytest.TempPathFactory):
     return proc, summary, read_records(tmp / "records.jsonl"), stats
 
 
-def test_deflate_is_negotiated_and_every_turn_succeeds(deflate_run) -> None:
+def test_deflate_is_negotiated_and_every_turn_succeeds(deflate_run: MockedRun) -> None:
     proc, summary, records, stats = deflate_run
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert stats["websocket"]["deflate_connections"] >= 4  # one per agent, at least
     assert all(r["turn_failures"] == 0 and r["tasks"] > 0 for r in summary["rows"])
 
 
-def check_against_ledger(records: list[dict], stats: dict) -> list[dict]:
+def check_against_ledger(records: list[dict[str, Any]], stats: dict[str, Any]) -> list[dict[str, Any]]:
     """Every finished turn's wire bytes are the mock's count of them; its payload is larger."""
     exchanges = {e["response_id"]: e for e in stats["exchanges"] if e["response_id"]}
     handshakes = {e["connection"]: e for e in stats["exchanges"] if e["kind"] == "ws-handshake"}
@@ -51,7 +54,7 @@ def check_against_ledger(records: list[dict], stats: dict) -> list[dict]:
     return turns
 
 
-def test_wire_bytes_equal_the_mocks_ledger_and_payload_bytes_are_larger(deflate_run) -> None:
+def test_wire_bytes_equal_the_mocks_ledger_and_payload_bytes_are_larger(deflate_run: MockedRun) -> None:
     _, _, records, stats = deflate_run
     turns = check_against_ledger(records, stats)
     for t in turns:  # (frames: no headers to allow for)
@@ -64,7 +67,7 @@ def test_wire_bytes_equal_the_mocks_ledger_and_payload_bytes_are_larger(deflate_
     assert all(r["payload_bytes_sent"] > r["bytes_sent"] for r in tasks)
 
 
-def test_without_compression_payload_is_the_frames_less_their_headers(tmp_path) -> None:
+def test_without_compression_payload_is_the_frames_less_their_headers(tmp_path: Path) -> None:
     with MockProcess(["--latency", "zero"]) as mock:
         proc, _ = run_locust(mock.url, tmp_path, *RUN)
         stats = mock.stats()
@@ -75,7 +78,7 @@ def test_without_compression_payload_is_the_frames_less_their_headers(tmp_path) 
         assert 0 < frames - t["payload_bytes_sent"] <= 14, t  # one masked client frame's header
 
 
-def http_run(tmp_path, *flags: str) -> list[dict]:
+def http_run(tmp_path: Path, *flags: str) -> list[dict[str, Any]]:
     """Two HTTP agents (stateless Responses and chat) for 4 s with ``flags``: every turn succeeds, and
     each finished turn's wire bytes are the mock's count of them."""
     run = ("--headless", "-u", "2", "-r", "2", "--run-time", "4s", "--strategy", "http-stateless,chat",
@@ -89,14 +92,18 @@ def http_run(tmp_path, *flags: str) -> list[dict]:
 
 
 @pytest.mark.parametrize("encoding", ["gzip", "zstd"])
-def test_compressed_http_bodies_are_read_by_the_mock_and_counted_both_ways(tmp_path, encoding: str) -> None:
+def test_compressed_http_bodies_are_read_by_the_mock_and_counted_both_ways(
+    tmp_path: Path, encoding: str
+) -> None:
     turns = http_run(tmp_path, "--http-compression", encoding)
     # a request's payload is its JSON; on the wire it went compressed, headers and all, in less
     assert sum(t["bytes_sent"] for t in turns) < 0.5 * sum(t["payload_bytes_sent"] for t in turns)
 
 
 @pytest.mark.parametrize("encoding", ["gzip", "zstd"])
-def test_compressed_replies_when_asked_are_decoded_and_counted_both_ways(tmp_path, encoding: str) -> None:
+def test_compressed_replies_when_asked_are_decoded_and_counted_both_ways(
+    tmp_path: Path, encoding: str
+) -> None:
     """--http-accept-encoding: the mock streams its SSE replies compressed (flushed event by event), the
     agents decode them as they arrive; the wire bytes received equal the mock's ledger, the payload is
     the decoded stream, and every turn's first token still arrives (no event held in a compressor)."""
@@ -106,7 +113,7 @@ def test_compressed_replies_when_asked_are_decoded_and_counted_both_ways(tmp_pat
     assert received < 0.6 * sum(t["payload_bytes_received"] for t in turns), received
 
 
-def test_a_sweep_takes_compression_as_a_dimension(tmp_path) -> None:
+def test_a_sweep_takes_compression_as_a_dimension(tmp_path: Path) -> None:
     import json
     import subprocess
     import sys

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -26,12 +27,12 @@ from tests.runlocust import read_records
 
 
 @pytest.fixture(scope="module")
-def mock():
+def mock() -> Iterator[MockProcess]:
     with MockProcess(["--ttft-ms", "30", "--output-tps", "2000"]) as m:
         yield m
 
 
-def fleet(host: str, tmp: Path, run_time: str) -> subprocess.Popen:
+def fleet(host: str, tmp: Path, run_time: str) -> subprocess.Popen[str]:
     """The fleet in a process group of its own: ``procs.stop_group`` ends it, whatever a test left."""
     cmd = [sys.executable, "-m", "agentload", "fleet", "--workers", "2", "--"]
     cmd += ["--headless", "-u", "8", "-r", "8", "--run-time", run_time, "--strategy", "ws,http-stateless"]
@@ -40,7 +41,7 @@ def fleet(host: str, tmp: Path, run_time: str) -> subprocess.Popen:
     return procs.start(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def test_the_masters_totals_equal_the_sum_of_the_workers_records(mock, tmp_path: Path) -> None:
+def test_the_masters_totals_equal_the_sum_of_the_workers_records(mock: MockProcess, tmp_path: Path) -> None:
     proc = fleet(mock.url, tmp_path, "8s")
     try:
         out, err = proc.communicate(timeout=120)
@@ -52,7 +53,7 @@ def test_the_masters_totals_equal_the_sum_of_the_workers_records(mock, tmp_path:
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["missing_workers"] == [] and len(summary["workers"]) == 2
     records = read_records(tmp_path / "records.jsonl")
-    by = defaultdict(lambda: defaultdict(int))
+    by: defaultdict[str, defaultdict[str, int]] = defaultdict(lambda: defaultdict(int))
     for r in records:
         s = by[r["strategy"]]
         if r["kind"] == "turn":
@@ -71,8 +72,8 @@ def test_the_masters_totals_equal_the_sum_of_the_workers_records(mock, tmp_path:
 
 
 def test_the_run_survives_a_killed_worker_and_the_master_reports_it(
-    mock, busy_neighbor, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    mock: MockProcess, busy_neighbor: subprocess.Popen[bytes], tmp_path: Path
+) -> None:
     """On a busy machine (a CPU-bound process beside it): one worker killed mid-run, the master moves its
     agents onto the other, every strategy keeps running, and the master names the lost worker."""
     proc = fleet(mock.url, tmp_path, "24s")

@@ -74,7 +74,9 @@ def vm_points(server: VictoriaMetrics, run_id: str, measurement: str) -> dict[st
     return out
 
 
-def check_records_match(expected: dict, got_turns: dict, got_tasks: dict, exact_floats: bool) -> None:
+def check_records_match(
+    expected: dict[str, Any], got_turns: dict[str, Any], got_tasks: dict[str, Any], exact_floats: bool
+) -> None:
     """Counts and sums of the read-back points equal the records, worker by worker."""
     assert len(expected) == 2, f"expected two workers' records, got {list(expected)}"
     assert set(got_turns) == set(expected), "worker ids in the database differ from the workers' records"
@@ -126,7 +128,7 @@ def influx1_args(influx1: InfluxDB1, run_id: str) -> list[str]:
 @pytest.fixture(scope="module")
 def influx1_run(
     influx1: InfluxDB1, mock: MockProcess, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[subprocess.CompletedProcess, Path, str]:
+) -> tuple[subprocess.CompletedProcess[str], Path, str]:
     """One distributed run (master + 2 workers) writing to InfluxDB 1.x, shared by the tests below."""
     run_id, tmp = "it-influx1", tmp_path_factory.mktemp("influx1-run")
     proc, _ = run_locust(
@@ -147,7 +149,7 @@ SLO = "ttft_p99_ms=60000,task_s_p90=600"  # met on a zero-latency mock: goodput 
 
 
 def test_distributed_run_to_influxdb1_reads_back_every_record(
-    influx1: InfluxDB1, influx1_run: tuple[subprocess.CompletedProcess, Path, str]
+    influx1: InfluxDB1, influx1_run: tuple[subprocess.CompletedProcess[str], Path, str]
 ) -> None:
     proc, tmp_path, run_id = influx1_run
     expected = expected_by_worker(tmp_path / "records.jsonl")
@@ -331,7 +333,7 @@ def test_unreachable_database_counts_every_point_dropped_and_fails_the_run(
 
 
 def test_dashboard_file_is_current_and_every_query_runs(
-    influx1: InfluxDB1, influx1_run: tuple[subprocess.CompletedProcess, Path, str]
+    influx1: InfluxDB1, influx1_run: tuple[subprocess.CompletedProcess[str], Path, str]
 ) -> None:
     """The checked-in dashboard equals `agentload dashboard`, and each InfluxQL query returns data
     from the points of a real run."""

@@ -4,12 +4,16 @@ and the WebSocket close frame is counted apart from the turn, as the mock counts
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import gevent
 import pytest
 
 from agentload.client import Agent, AgentSettings, Timeouts, TransportConfig, api_base, make_transport
 from agentload.core.records import TurnRecord
 from agentload.core.strategies import BY_NAME
+from agentload.mock import MockProcess
 from agentload.workload import load_task
 from tests.servers import wait_for
 
@@ -17,7 +21,9 @@ MOCK = ("--ttft-ms", "3000", "--prefill-ms-per-1k", "0", "--cached-ms-per-1k", "
 
 
 @pytest.mark.parametrize("strategy", ["ws", "http-stateless"])
-def test_a_cut_turn_keeps_its_bytes_and_the_close_is_apart(start_mock, strategy: str) -> None:
+def test_a_cut_turn_keeps_its_bytes_and_the_close_is_apart(
+    start_mock: Callable[..., MockProcess], strategy: str
+) -> None:
     mock = start_mock(*MOCK)
     settings = AgentSettings(strategy=BY_NAME[strategy], model="m", tool_latency_scale=0)
     timeouts = Timeouts(connect_s=5, first_token_s=10, idle_s=10)
@@ -28,7 +34,7 @@ def test_a_cut_turn_keeps_its_bytes_and_the_close_is_apart(start_mock, strategy:
     agent = Agent(settings, transport, 0, lambda rec, _out: turns.append(rec), lambda _task: None)
     worker = gevent.spawn(agent.run_task, load_task("fix-failing-test"))
 
-    def request_taken_up() -> list[dict]:
+    def request_taken_up() -> list[dict[str, Any]]:
         stats = mock.stats()["exchanges"]
         return [e for e in stats if e["path"] == "/v1/responses" and e["response_id"]]
 
@@ -42,7 +48,7 @@ def test_a_cut_turn_keeps_its_bytes_and_the_close_is_apart(start_mock, strategy:
     turn = turns[0]
     assert turn.error_kind == "interrupted"
     stats = mock.stats()
-    by_kind: dict[str, list[dict]] = {}
+    by_kind: dict[str, list[dict[str, Any]]] = {}
     for e in stats["exchanges"]:
         by_kind.setdefault(e["kind"], []).append(e)
     request = next(e for e in stats["exchanges"] if e["response_id"] == requests[0]["response_id"])

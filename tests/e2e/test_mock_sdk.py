@@ -8,17 +8,32 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import openai
 import pytest
-from openai.types.chat import ChatCompletion, ChatCompletionChunk
-from openai.types.responses import Response, ResponseStreamEvent
+from openai.types.chat import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionFunctionToolParam,
+    ChatCompletionMessageParam,
+)
+from openai.types.responses import (
+    FunctionToolParam,
+    Response,
+    ResponseFunctionToolCall,
+    ResponseInputParam,
+    ResponseStreamEvent,
+)
 from openai.types.responses.responses_server_event import ResponsesServerEvent
 from pydantic import TypeAdapter
 
+from agentload.mock import MockProcess
+
 STREAM_EVENT = TypeAdapter(ResponseStreamEvent)
 SERVER_EVENT = TypeAdapter(ResponsesServerEvent)
-TOOLS = [
+TOOLS: list[FunctionToolParam] = [
     {
         "type": "function",
         "name": "read_file",
@@ -34,7 +49,10 @@ TOOLS = [
 SPEC_EXTRAS = {"response.function_call_arguments.done": {"name"}}
 
 
-def validated(adapter: TypeAdapter, event) -> object:
+Event = TypeVar("Event", ResponseStreamEvent, ResponsesServerEvent)
+
+
+def validated(adapter: TypeAdapter[Event], event: Event) -> Event:
     """Re-validate an SDK-parsed event strictly; no unknown top-level fields either, but the ones
     OpenAI's spec and reference have beyond the SDK's types."""
     obj = adapter.validate_python(event.model_dump(mode="json", exclude_unset=True))
@@ -44,18 +62,18 @@ def validated(adapter: TypeAdapter, event) -> object:
     return obj
 
 
-def calls_of(response) -> list:
+def calls_of(response: Response) -> list[ResponseFunctionToolCall]:
     return [o for o in response.output if o.type == "function_call"]
 
 
 @pytest.fixture
-def client(zero_mock):
+def client(zero_mock: MockProcess) -> Iterator[openai.OpenAI]:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         yield openai.OpenAI(base_url=f"{zero_mock.url}/v1", api_key="sk-test", max_retries=0)
 
 
-def test_responses_streaming_every_event_validates(client):
+def test_responses_streaming_every_event_validates(client: openai.OpenAI) -> None:
     with client.responses.create(
         model="gpt-5.4", input="Fix the failing test", tools=TOOLS, stream=True
     ) as s:
@@ -67,51 +85,60 @@ def test_responses_streaming_every_event_validates(client):
     assert [e.sequence_number for e in events] == list(range(len(events)))
     for e in events:
         validated(STREAM_EVENT, e)
-    done = events[-1].response
+    last = events[-1]
+    assert last.type == "response.completed"
+    done = last.response
+    assert done.usage is not None
     assert done.status == "completed" and len(done.output) == 4
     # gpt-5.4 reasons: its reasoning item comes first, then the calls of the declared tool
     assert done.output[0].type == "reasoning" and done.usage.output_tokens_details.reasoning_tokens > 0
     assert [item.name for item in calls_of(done)] == ["read_file"] * 3
-    assert any(e.type == "response.function_call_arguments.delta" and e.obfuscation for e in events)
-    assert all(e.name == "read_file" for e in events if e.type == "response.function_call_arguments.done")
+    # (obfuscation and name: fields OpenAI sends that the SDK's types leave out, SPEC_EXTRAS)
+    assert any(e.type == "response.function_call_arguments.delta" and e.obfuscation for e in events)  # type: ignore[attr-defined]
+    assert all(e.name == "read_file" for e in events if e.type == "response.function_call_arguments.done")  # type: ignore[attr-defined]
     assert done.usage.input_tokens > 0 and done.usage.output_tokens > 0
 
 
-def test_responses_non_streaming_and_retrieve_stored(client):
+def test_responses_non_streaming_and_retrieve_stored(client: openai.OpenAI) -> None:
     r = client.responses.create(model="gpt-5.4", input="hello", tools=TOOLS, store=True)
     Response.model_validate(r.model_dump(mode="json"))
     assert r.output[0].type == "reasoning" and calls_of(r) and r.completed_at
     again = client.responses.retrieve(r.id)
     assert again.id == r.id and again.output == r.output
     # chained over HTTP from the stored response: its context is cached (its reasoning is not kept)
-    outputs = [{"type": "function_call_output", "call_id": c.call_id, "output": "ok"} for c in calls_of(r)]
+    outputs: ResponseInputParam = [
+        {"type": "function_call_output", "call_id": c.call_id, "output": "ok"} for c in calls_of(r)
+    ]
     r2 = client.responses.create(model="gpt-5.4", previous_response_id=r.id, input=outputs, store=True)
     u = r.usage
+    assert u is not None and r2.usage is not None
     assert (
         r2.usage.input_tokens_details.cached_tokens
         == u.total_tokens - u.output_tokens_details.reasoning_tokens
     )
 
 
-def test_http_error_shapes(client, zero_mock):
+def test_http_error_shapes(client: openai.OpenAI, zero_mock: MockProcess) -> None:
     with pytest.raises(openai.BadRequestError) as e:
         client.responses.create(model="gpt-5.4", input="x", previous_response_id="resp_unknown")
     assert e.value.code == "previous_response_not_found" and e.value.param == "previous_response_id"
     with pytest.raises(openai.BadRequestError) as e:
-        client.responses.create(model="gpt-5.4", input=[{"type": "bogus"}])
+        client.responses.create(model="gpt-5.4", input=[{"type": "bogus"}])  # type: ignore[list-item,misc]  # (no input item, on purpose)
     assert e.value.param == "input[0].type"
     with pytest.raises(openai.NotFoundError):
         client.responses.retrieve("resp_missing")
 
 
-def test_websocket_ten_turn_conversation_with_store_false(client):
+def test_websocket_ten_turn_conversation_with_store_false(client: openai.OpenAI) -> None:
     """responses.connect(): a 10-turn tool-calling conversation continued by previous_response_id."""
-    all_events = []
+    all_events: list[ResponsesServerEvent] = []
     with client.responses.connect() as conn:
         prev = None
-        new_input: list = [{"type": "message", "role": "user", "content": "Refactor the API layer"}]
+        new_input: ResponseInputParam = [
+            {"type": "message", "role": "user", "content": "Refactor the API layer"}
+        ]
         for turn in range(11):
-            kwargs = {"model": "gpt-5.4", "store": False, "input": new_input}
+            kwargs: dict[str, Any] = {"model": "gpt-5.4", "store": False, "input": new_input}
             if prev is None:
                 kwargs["tools"] = TOOLS
             else:
@@ -123,9 +150,10 @@ def test_websocket_ten_turn_conversation_with_store_false(client):
                 if event.type == "response.completed":
                     break
                 assert event.type != "error", event
+            assert event.type == "response.completed"
             resp = event.response
             if turn > 0:
-                assert resp.usage.input_tokens_details.cached_tokens > 0
+                assert resp.usage is not None and resp.usage.input_tokens_details.cached_tokens > 0
             prev = resp.id
             calls = calls_of(resp)
             if turn < 10:
@@ -138,7 +166,7 @@ def test_websocket_ten_turn_conversation_with_store_false(client):
     assert sum(1 for e in all_events if e.type == "response.completed") == 11
 
 
-def test_websocket_previous_response_not_found_and_warmup(client):
+def test_websocket_previous_response_not_found_and_warmup(client: openai.OpenAI) -> None:
     with client.responses.connect() as conn:
         conn.response.create(model="gpt-5.4", store=False, input="hi", previous_response_id="resp_nope")
         event = conn.recv()
@@ -148,32 +176,36 @@ def test_websocket_previous_response_not_found_and_warmup(client):
         assert event.error.param == "previous_response_id"
         # warm-up: generate=false prepares state and gives an id to chain from, with no output
         conn.response.create(model="gpt-5.4", store=False, input="Fix the bug", tools=TOOLS, generate=False)
-        events = []
+        events: list[ResponsesServerEvent] = []
         for ev in conn:
             events.append(validated(SERVER_EVENT, ev))
             if ev.type == "response.completed":
                 break
-        assert events[-1].response.output == []
-        conn.response.create(
-            model="gpt-5.4", store=False, input=[], previous_response_id=events[-1].response.id
-        )
+        warm = events[-1]
+        assert warm.type == "response.completed"
+        assert warm.response.output == []
+        conn.response.create(model="gpt-5.4", store=False, input=[], previous_response_id=warm.response.id)
         for ev in conn:
             validated(SERVER_EVENT, ev)
             if ev.type in ("response.completed", "error"):
                 break
         assert ev.type == "response.completed" and calls_of(ev.response)
         # an older id than the latest is gone with store=false
-        conn.response.create(
-            model="gpt-5.4", store=False, input=[], previous_response_id=events[-1].response.id
-        )
+        conn.response.create(model="gpt-5.4", store=False, input=[], previous_response_id=warm.response.id)
         ev = conn.recv()
         assert ev.type == "error" and ev.error.code == "previous_response_not_found"
 
 
-def test_chat_completions_streaming_and_not(client):
-    params = {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}
-    tools = [{"type": "function", "function": {"name": "read_file", "parameters": params}}]
-    msgs = [{"role": "user", "content": "fix it"}]
+def test_chat_completions_streaming_and_not(client: openai.OpenAI) -> None:
+    params: dict[str, object] = {
+        "type": "object",
+        "properties": {"path": {"type": "string"}},
+        "required": ["path"],
+    }
+    tools: list[ChatCompletionFunctionToolParam] = [
+        {"type": "function", "function": {"name": "read_file", "parameters": params}}
+    ]
+    msgs: list[ChatCompletionMessageParam] = [{"role": "user", "content": "fix it"}]
     chunks = list(
         client.chat.completions.create(
             model="gpt-5.4", messages=msgs, tools=tools, stream=True, stream_options={"include_usage": True}
@@ -182,24 +214,33 @@ def test_chat_completions_streaming_and_not(client):
     for c in chunks:
         ChatCompletionChunk.model_validate(c.model_dump(mode="json"))
     assert chunks[-2].choices[0].finish_reason == "tool_calls"
+    usage = chunks[-1].usage
+    assert usage is not None and usage.completion_tokens_details is not None
+    reasoning = usage.completion_tokens_details.reasoning_tokens
+    assert usage.prompt_tokens > 0 and reasoning is not None and reasoning > 0
+    fingerprint = chunks[0].system_fingerprint
     assert (
-        chunks[-1].usage.prompt_tokens > 0 and chunks[-1].usage.completion_tokens_details.reasoning_tokens > 0
+        all(c.usage is None for c in chunks[:-1])
+        and fingerprint is not None
+        and fingerprint.startswith("fp_")
     )
-    assert all(c.usage is None for c in chunks[:-1]) and chunks[0].system_fingerprint.startswith("fp_")
-    calls: dict[int, dict] = {}
+    calls: dict[int, dict[str, str]] = {}
     for c in chunks:
         for tc in (c.choices[0].delta.tool_calls or []) if c.choices else []:
             d = calls.setdefault(tc.index, {"args": ""})
             if tc.id:
                 d["id"] = tc.id
+            assert tc.function is not None
             d["args"] += tc.function.arguments or ""
     assert len(calls) == 3 and all(json.loads(d["args"])["path"] for d in calls.values())
     full = client.chat.completions.create(model="gpt-5.4", messages=msgs, tools=tools)
     ChatCompletion.model_validate(full.model_dump(mode="json"))
-    assert [tc.id for tc in full.choices[0].message.tool_calls] == [calls[i]["id"] for i in range(3)]
+    tool_calls = full.choices[0].message.tool_calls
+    assert tool_calls is not None
+    assert [tc.id for tc in tool_calls] == [calls[i]["id"] for i in range(3)]
 
 
-def test_api_key_enforced(start_mock):
+def test_api_key_enforced(start_mock: Callable[..., MockProcess]) -> None:
     mock = start_mock("--latency", "zero", env={"AGENTLOAD_MOCK_API_KEY": "sk-right"})
     good = openai.OpenAI(base_url=f"{mock.url}/v1", api_key="sk-right", max_retries=0)
     assert good.responses.create(model="m", input="hi").status == "completed"

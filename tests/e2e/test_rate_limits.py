@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import openai
@@ -16,6 +17,7 @@ import pytest
 from agentload.client.wire.counting import WireCounter
 from agentload.client.wire.websocket import WsConnection, WsHandshakeError
 from agentload.core.rate_headers import RateLimitInfo, parse_go_duration
+from agentload.mock import MockProcess
 from tests.paths import ROOT
 from tests.runlocust import read_records, run_locust
 from tests.servers import wait_for
@@ -32,7 +34,7 @@ HEADERS = (
 )
 
 
-def test_headers_and_429s_as_the_sdk_sees_them(start_mock) -> None:
+def test_headers_and_429s_as_the_sdk_sees_them(start_mock: Callable[..., MockProcess]) -> None:
     mock = start_mock("--latency", "zero", "--rpm", "60", "--tpm", "100000", "--max-connections", "1")
     client = openai.OpenAI(base_url=mock.url + "/v1", api_key="k", max_retries=0)
     raw = client.responses.with_raw_response.create(model="gpt-5.4", input="hi")
@@ -89,7 +91,9 @@ def test_headers_and_429s_as_the_sdk_sees_them(start_mock) -> None:
         first.close()
 
 
-def test_honoring_429s_at_twice_the_limit_fails_nothing_else(start_mock, tmp_path: Path) -> None:
+def test_honoring_429s_at_twice_the_limit_fails_nothing_else(
+    start_mock: Callable[..., MockProcess], tmp_path: Path
+) -> None:
     mock = start_mock(*MOCK)
     # 20 agents x 1 task/s of one request = 1200 requests per minute against 600 RPM
     proc, _ = run_locust(
@@ -160,7 +164,7 @@ def _started(records: Path) -> list[float]:
 
 
 def test_the_probe_finds_each_limit_within_ten_percent_or_says_it_could_not(
-    start_mock, tmp_path: Path
+    start_mock: Callable[..., MockProcess], tmp_path: Path
 ) -> None:
     """Three bounded probes at once, each against its own mock configured with 600 RPM, 200k TPM and
     50 connections: each reports the limit its workload meets first, within 10 %. The figure is the
@@ -169,7 +173,7 @@ def test_the_probe_finds_each_limit_within_ten_percent_or_says_it_could_not(
     The probe watches its own event loop for that; where it stalled, the probe must say so and report
     what it met as a lower bound, never as the limit. A fourth probe, the token one again, is paused
     for STALL_S inside its limit step's window, as a starved machine would pause it: it must say so."""
-    runs = {}
+    runs: dict[str, tuple[subprocess.Popen[bytes], Path]] = {}
     for kind, (_, opts) in [*PROBES.items(), ("stalled", PROBES["tokens"])]:
         mock = start_mock(*MOCK)
         out = tmp_path / kind
@@ -177,8 +181,11 @@ def test_the_probe_finds_each_limit_within_ten_percent_or_says_it_could_not(
         # a 9 s measured window per step (its whole seconds): one 1,270-token turn more or less is 4 %
         cmd += ["--probe-hold", "16", "--probe-warmup", "6", "--probe-out", str(out), "--run-time", "90s"]
         cmd += ["--records", str(tmp_path / f"{kind}.jsonl")]
-        with (tmp_path / f"{kind}.out").open("w") as stdout, (tmp_path / f"{kind}.err").open("w") as stderr:
-            runs[kind] = (subprocess.Popen(cmd + opts, cwd=ROOT, stdout=stdout, stderr=stderr), out)
+        with (
+            (tmp_path / f"{kind}.out").open("w") as out_file,
+            (tmp_path / f"{kind}.err").open("w") as err_file,
+        ):
+            runs[kind] = (subprocess.Popen(cmd + opts, cwd=ROOT, stdout=out_file, stderr=err_file), out)
 
     # the stalled one: its step 3 (5 agents, 38 to 48 s from the start) measures from 38 s; pause it at 40 s
     stalled, records = runs["stalled"][0], tmp_path / "stalled.jsonl"

@@ -10,10 +10,13 @@ import json
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
 
+from agentload.mock import MockProcess
 from agentload.workload import load_task
 from tests.e2e.test_codex import DUMMY_KEY, codex, run_codex  # noqa: F401  (codex: the fixture)
 from tests.runlocust import read_records, run_locust
@@ -32,7 +35,7 @@ class Recorder:
             stderr=subprocess.PIPE,
             text=True,
         )
-        assert self.proc.stdout is not None
+        assert self.proc.stdout is not None and self.proc.stderr is not None
         line = self.proc.stdout.readline()
         assert "listening on" in line, (line, self.proc.stderr.read() if self.proc.poll() is not None else "")
         self.url = line.split()[4]
@@ -56,7 +59,13 @@ def no_key_in(*folders: Path) -> None:
                 assert DUMMY_KEY.encode() not in path.read_bytes(), path
 
 
-def recorded_codex(codex: Path, start_mock, root: Path, websockets: bool, *mock_args: str):  # noqa: F811
+def recorded_codex(
+    codex: Path,  # noqa: F811
+    start_mock: Callable[..., MockProcess],
+    root: Path,
+    websockets: bool,
+    *mock_args: str,
+) -> tuple[Path, str, Path]:
     """One Codex session through the recorder; the task file it wrote, the recorder's stdout, Codex's home."""
     mock = start_mock("--latency", "zero", *mock_args)
     rec = Recorder(mock.url, root / "tasks", "--name", "codex")
@@ -68,7 +77,9 @@ def recorded_codex(codex: Path, start_mock, root: Path, websockets: bool, *mock_
     return files[0], out, home
 
 
-def replay(start_mock, task: Path, tmp: Path, strategy: str, *args: str) -> list[dict]:
+def replay(
+    start_mock: Callable[..., MockProcess], task: Path, tmp: Path, strategy: str, *args: str
+) -> list[dict[str, Any]]:
     """The task file replayed by one agentload agent against a mock that plays it; the turn records of
     its first task (which must have completed: a 4 s run of a zero-latency replay does many)."""
     mock = start_mock("--latency", "zero", "--task", str(task))
@@ -79,7 +90,11 @@ def replay(start_mock, task: Path, tmp: Path, strategy: str, *args: str) -> list
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     profile = args[args.index("--client-profile") + 1] if "--client-profile" in args else None
-    assert summary["client_profiles"] == [profile or load_task(str(task)).client_profile.name], summary
+    if not profile:  # the task's own
+        recorded_profile = load_task(str(task)).client_profile
+        assert recorded_profile is not None
+        profile = recorded_profile.name
+    assert summary["client_profiles"] == [profile], summary
     records = read_records(tmp / "records.jsonl")
     first = [r for r in records if r["kind"] == "task" and r["task_seq"] == 1]
     assert first and first[0]["ok"], first
@@ -88,12 +103,16 @@ def replay(start_mock, task: Path, tmp: Path, strategy: str, *args: str) -> list
     return turns
 
 
-def recorded_turns(task: Path) -> list[dict]:
+def recorded_turns(task: Path) -> list[dict[str, Any]]:
     doc = yaml.safe_load(task.read_text())
     return [t["recorded"] for t in doc["turns"]] + [doc["recorded"]["final_turn"]]
 
 
-def test_codex_over_websocket_recorded_replayed_and_imported(codex, start_mock, tmp_path):  # noqa: F811
+def test_codex_over_websocket_recorded_replayed_and_imported(
+    codex: Path,  # noqa: F811
+    start_mock: Callable[..., MockProcess],
+    tmp_path: Path,
+) -> None:
     # uncompressed frames (the mock declines permessage-deflate), so wire bytes compare turn by turn
     task, out, home = recorded_codex(codex, start_mock, tmp_path, True, "--ws-compression", "off")
     t = load_task(str(task))  # validates
@@ -138,7 +157,11 @@ def test_codex_over_websocket_recorded_replayed_and_imported(codex, start_mock, 
     no_key_in(tmp_path / "tasks", imported_dir)
 
 
-def test_codex_over_http_recorded_and_replayed_over_websocket(codex, start_mock, tmp_path):  # noqa: F811
+def test_codex_over_http_recorded_and_replayed_over_websocket(
+    codex: Path,  # noqa: F811
+    start_mock: Callable[..., MockProcess],
+    tmp_path: Path,
+) -> None:
     task, _, _ = recorded_codex(codex, start_mock, tmp_path, False)
     t = load_task(str(task))
     doc = yaml.safe_load(task.read_text())
@@ -159,7 +182,11 @@ def test_codex_over_http_recorded_and_replayed_over_websocket(codex, start_mock,
     no_key_in(tmp_path / "tasks")
 
 
-def test_codex_websocket_with_deflate_recorded_as_it_went(codex, start_mock, tmp_path):  # noqa: F811
+def test_codex_websocket_with_deflate_recorded_as_it_went(
+    codex: Path,  # noqa: F811
+    start_mock: Callable[..., MockProcess],
+    tmp_path: Path,
+) -> None:
     """Codex offers permessage-deflate and the mock accepts it: the recorder leaves the agreement to them,
     reads the compressed frames, and records wire bytes apart from payload bytes."""
     task, _, _ = recorded_codex(codex, start_mock, tmp_path, True)

@@ -11,26 +11,32 @@ import socket
 import subprocess
 import urllib.error
 import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import openai
 import pytest
 import yaml
+from openai.types.chat import ChatCompletionFunctionToolParam, ChatCompletionMessageParam
+from openai.types.responses import FunctionToolParam, ResponseInputParam
+from openai.types.shared_params import FunctionDefinition
 
 from agentload.core.protocol import MOCK_KEY_ENV
+from agentload.mock import MockProcess
 from agentload.workload import load_task
 from tests.e2e.test_recording import AGENTLOAD, Recorder, no_key_in, task_files
 from tests.runlocust import read_records, run_locust
 from tests.servers import free_port
 
 KEY = "sk-recorder-secret-0123456789"
-TOOLS = [
-    {
-        "type": "function",
-        "name": "read_file",
-        "description": "Read a file",
-        "parameters": {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]},
-    }
-]
+READ_FILE: FunctionDefinition = {
+    "name": "read_file",
+    "description": "Read a file",
+    "parameters": {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]},
+}
+# (no "strict", as clients send it: the SDK's type requires the key, the API does not)
+TOOLS: list[FunctionToolParam] = [{"type": "function", **READ_FILE}]  # type: ignore[typeddict-item]
 
 
 def post(url: str, body: bytes, key: str = KEY) -> tuple[int, bytes]:
@@ -76,41 +82,48 @@ def without_dates(answer: bytes) -> bytes:
     )
 
 
-def test_openai_sdk_loops_through_the_recorder(start_mock, tmp_path):
+def test_openai_sdk_loops_through_the_recorder(
+    start_mock: Callable[..., MockProcess], tmp_path: Path
+) -> None:
     mock = start_mock("--latency", "zero", "--default-turns", "3")
     rec = Recorder(mock.url, tmp_path / "tasks", "--name", "sdk")
     client = openai.OpenAI(base_url=f"{rec.url}/v1", api_key=KEY, max_retries=0)
     # Responses, not streamed, chained by previous_response_id
     resp = client.responses.create(model="gpt-5.4", input="Fix the failing test", tools=TOOLS)
     while calls := [o for o in resp.output if o.type == "function_call"]:
-        outputs = [{"type": "function_call_output", "call_id": c.call_id, "output": "x" * 500} for c in calls]
+        outputs: ResponseInputParam = [
+            {"type": "function_call_output", "call_id": c.call_id, "output": "x" * 500} for c in calls
+        ]
         resp = client.responses.create(
             model="gpt-5.4", previous_response_id=resp.id, input=outputs, tools=TOOLS
         )
     # Chat Completions, streamed, the whole history every turn
-    messages: list[dict] = [
+    messages: list[ChatCompletionMessageParam] = [
         {"role": "system", "content": "Be brief."},
         {"role": "user", "content": "Rename it."},
     ]
-    chat_tools = [{"type": "function", "function": {k: v for k, v in TOOLS[0].items() if k != "type"}}]
+    chat_tools: list[ChatCompletionFunctionToolParam] = [{"type": "function", "function": READ_FILE}]
     for _ in range(5):
         stream = client.chat.completions.create(
             model="gpt-5.4", messages=messages, tools=chat_tools, stream=True
         )
-        calls: dict[int, dict] = {}
+        chat_calls: dict[int, dict[str, str]] = {}
         for chunk in stream:
             for choice in chunk.choices:
                 for tc in choice.delta.tool_calls or []:
-                    c = calls.setdefault(tc.index, {"id": "", "name": "", "arguments": ""})
+                    c = chat_calls.setdefault(tc.index, {"id": "", "name": "", "arguments": ""})
+                    assert tc.function is not None
                     c["id"] = tc.id or c["id"]
                     c["name"] += tc.function.name or ""
                     c["arguments"] += tc.function.arguments or ""
-        if not calls:
+        if not chat_calls:
             break
         messages.append({"role": "assistant", "tool_calls": [
             {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
-            for c in calls.values()]})  # fmt: skip
-        messages += [{"role": "tool", "tool_call_id": c["id"], "content": "y" * 300} for c in calls.values()]
+            for c in chat_calls.values()]})  # fmt: skip
+        messages += [
+            {"role": "tool", "tool_call_id": c["id"], "content": "y" * 300} for c in chat_calls.values()
+        ]
     rec.stop()
     docs = {yaml.safe_load(p.read_text())["recorded"]["strategy"]: p for p in task_files(tmp_path / "tasks")}
     assert set(docs) == {"http-chained", "chat"}, docs
@@ -125,7 +138,9 @@ def test_openai_sdk_loops_through_the_recorder(start_mock, tmp_path):
     no_key_in(tmp_path / "tasks")
 
 
-def test_what_the_recorder_cannot_read_is_forwarded_and_kept_raw(start_mock, tmp_path):
+def test_what_the_recorder_cannot_read_is_forwarded_and_kept_raw(
+    start_mock: Callable[..., MockProcess], tmp_path: Path
+) -> None:
     mock = start_mock("--latency", "zero", env={MOCK_KEY_ENV: KEY})
     rec = Recorder(mock.url, tmp_path / "tasks")
     bad = b'{"model": "gpt-5.4", "input": [truncated'
@@ -152,7 +167,7 @@ def test_what_the_recorder_cannot_read_is_forwarded_and_kept_raw(start_mock, tmp
     no_key_in(tmp_path / "tasks")
 
 
-def test_an_unreachable_upstream_is_a_502_and_one_line(tmp_path):
+def test_an_unreachable_upstream_is_a_502_and_one_line(tmp_path: Path) -> None:
     rec = Recorder(f"http://127.0.0.1:{free_port()}", tmp_path / "tasks")
     status, body = post(f"{rec.url}/v1/responses", b"{}")
     assert status == 502 and json.loads(body)["error"]["type"] == "bad_gateway"
@@ -160,11 +175,11 @@ def test_an_unreachable_upstream_is_a_502_and_one_line(tmp_path):
     assert len([line for line in err.splitlines() if "unreachable" in line]) == 1, err
 
 
-def transcript_lines() -> list[dict]:
+def transcript_lines() -> list[dict[str, Any]]:
     """A Claude Code session as its transcript records it: a prompt, two assistant turns of tool calls
     (the first written as two lines sharing a message id), their results, an answer, then a follow-up."""
 
-    def line(kind: str, n: int, message: dict, **extra) -> dict:
+    def line(kind: str, n: int, message: dict[str, Any], **extra: Any) -> dict[str, Any]:
         return {"type": kind, "uuid": f"u{n}", "parentUuid": f"u{n - 1}" if n else None, "sessionId": "s1",
                 "timestamp": f"2026-12-02T10:00:{n:02d}.000Z", "cwd": "/repo", "message": message, **extra}  # fmt: skip
 
@@ -280,7 +295,9 @@ def transcript_lines() -> list[dict]:
     ]
 
 
-def test_a_claude_code_transcript_imports_and_replays(start_mock, tmp_path):
+def test_a_claude_code_transcript_imports_and_replays(
+    start_mock: Callable[..., MockProcess], tmp_path: Path
+) -> None:
     log = tmp_path / "session.jsonl"
     log.write_text("\n".join(json.dumps(x) for x in transcript_lines()) + "\n")
     out = tmp_path / "tasks"
@@ -329,7 +346,9 @@ def test_a_claude_code_transcript_imports_and_replays(start_mock, tmp_path):
         ("", ": empty"),
     ],
 )
-def test_a_malformed_log_is_one_line_naming_the_file_and_line(tmp_path, content, expect):
+def test_a_malformed_log_is_one_line_naming_the_file_and_line(
+    tmp_path: Path, content: str, expect: str
+) -> None:
     log = tmp_path / "bad.jsonl"
     log.write_text(content)
     proc = subprocess.run(
@@ -350,7 +369,7 @@ def test_a_malformed_log_is_one_line_naming_the_file_and_line(tmp_path, content,
         (["--upstream", "http://127.0.0.1:1", "--out", "{tmp}/o", "--port", "70000"], "--port 70000"),
     ],
 )
-def test_bad_record_flags_are_one_line(tmp_path, args, expect):
+def test_bad_record_flags_are_one_line(tmp_path: Path, args: list[str], expect: str) -> None:
     (tmp_path / "file").write_text("x")
     argv = [a.replace("{tmp}", str(tmp_path)) for a in args]
     proc = subprocess.run([*AGENTLOAD, "record", *argv], capture_output=True, text=True, timeout=60)

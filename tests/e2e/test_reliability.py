@@ -13,17 +13,20 @@ import secrets
 import socket
 import subprocess
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import psutil
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from agentload.client import ChatHttp, ResponsesHttp, ResponsesWebSocket, Timeouts, api_base
+from agentload.client import ChatHttp, ResponsesHttp, ResponsesWebSocket, Timeouts, Transport, api_base
 from agentload.client.wire.websocket import WsConnection
 from agentload.core.records import ErrorKind
 from agentload.launch.locust import locust_argv
+from agentload.mock import MockProcess
 from tests.paths import ROOT
 from tests.runlocust import run_briefly
 from tests.servers import InfluxDB1, free_port
@@ -38,7 +41,7 @@ CHAT_BODY = {
 }
 
 
-def _transports(url: str, t: Timeouts) -> list[tuple[object, dict]]:
+def _transports(url: str, t: Timeouts) -> list[tuple[Transport, dict[str, Any]]]:
     base = api_base(url)
     return [
         (ResponsesWebSocket(base, {}, t), WS_BODY),
@@ -54,7 +57,9 @@ def _transports(url: str, t: Timeouts) -> list[tuple[object, dict]]:
         ("stall", Timeouts(2.0, 5.0, 0.5), "idle_timeout"),
     ],
 )
-def test_timeouts_are_classified_by_phase_and_the_next_turn_succeeds(start_mock, fault, timeouts, code):
+def test_timeouts_are_classified_by_phase_and_the_next_turn_succeeds(
+    start_mock: Callable[..., MockProcess], fault: str, timeouts: Timeouts, code: str
+) -> None:
     """Every second response is faulted (every:2): ok, timeout of the named phase, ok again on a new
     connection, for each transport."""
     mock = start_mock(
@@ -72,7 +77,7 @@ def test_timeouts_are_classified_by_phase_and_the_next_turn_succeeds(start_mock,
     assert mock.stats(exchanges=False)["faults"]["injected"][fault] == 3
 
 
-def test_a_server_that_never_answers_is_a_connect_timeout_for_websockets_and_first_token_for_http():
+def test_a_server_that_never_answers_is_a_connect_timeout_for_websockets_and_first_token_for_http() -> None:
     """A listener that accepts (the kernel does) and never says a word."""
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
@@ -93,13 +98,15 @@ def test_a_server_that_never_answers_is_a_connect_timeout_for_websockets_and_fir
     assert (out.error_kind, out.error_code) == (ErrorKind.CONNECTION, "connect_failed")
 
 
-def test_unknown_events_are_ignored_and_every_stream_fault_is_classified(start_mock):
+def test_unknown_events_are_ignored_and_every_stream_fault_is_classified(
+    start_mock: Callable[..., MockProcess],
+) -> None:
     mock = start_mock("--latency", "zero", "--faults", "unknown_event=every:1")
     for transport, body in _transports(mock.url, Timeouts(2, 5, 5)):
         out = transport.exchange(dict(body))
         assert out.ok, (type(transport).__name__, out.error_message)
     assert mock.stats(exchanges=False)["faults"]["injected"]["unknown_event"] == 3
-    expected = {
+    expected: dict[str, dict[str, str | None]] = {
         "drop": {"ws": "ws_close_1006", "http": "connection_lost"},
         "truncated": {"ws": "ws_close_1000", "http": "truncated_stream"},
         "malformed": {"ws": "malformed_event", "http": "malformed_event"},
@@ -122,13 +129,13 @@ def test_unknown_events_are_ignored_and_every_stream_fault_is_classified(start_m
 
 
 # ---------------------------------------------------------------------------------- fuzzing
-def assert_no_internal_error(mock) -> None:
+def assert_no_internal_error(mock: MockProcess) -> None:
     """The mock logs every 500 it answers ("internal error on ..."), with its traceback."""
     assert not [line for line in mock.log_tail if "internal error" in line or "Traceback" in line]
 
 
 @pytest.fixture(scope="module")
-def fuzz_mock():
+def fuzz_mock() -> Iterator[MockProcess]:
     from agentload.mock import MockProcess
 
     with MockProcess(["--latency", "zero"]) as m:
@@ -137,8 +144,11 @@ def fuzz_mock():
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(responses=BODY, chat=CHAT.map(lambda v: json.dumps(v).encode()) | BODY)
-def test_the_mock_answers_any_http_body_with_200_or_a_400_never_500(fuzz_mock, responses, chat):
+def test_the_mock_answers_any_http_body_with_200_or_a_400_never_500(
+    fuzz_mock: MockProcess, responses: bytes, chat: bytes
+) -> None:
     u = urlsplit(fuzz_mock.url)
+    assert u.hostname is not None
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
     try:
         for path, body in (("/v1/responses", responses), ("/v1/chat/completions", chat)):
@@ -155,7 +165,9 @@ def test_the_mock_answers_any_http_body_with_200_or_a_400_never_500(fuzz_mock, r
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(message=CREATE.map(lambda v: {"type": "response.create", **v}) | JSON)
-def test_the_mock_answers_any_websocket_message_with_events_or_a_400_error_event(fuzz_mock, message):
+def test_the_mock_answers_any_websocket_message_with_events_or_a_400_error_event(
+    fuzz_mock: MockProcess, message: Any
+) -> None:
     base = api_base(fuzz_mock.url).replace("http://", "ws://") + "/responses"
     conn = WsConnection(base, {}, network_timeout=10)
     conn.connect()
@@ -174,7 +186,7 @@ def test_the_mock_answers_any_websocket_message_with_events_or_a_400_error_event
 
 
 # ---------------------------------------------------------------------------------- start-up errors
-def _one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> str:
+def _one_line_error(proc: subprocess.CompletedProcess[str], *needles: str) -> str:
     assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
     assert "Traceback" not in proc.stderr + proc.stdout
     lines = [line for line in proc.stderr.splitlines() if line.startswith("agentload:")]
@@ -184,7 +196,9 @@ def _one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> str:
     return lines[0]
 
 
-def test_an_unreachable_host_and_a_wrong_key_stop_the_run_with_one_line(start_mock):
+def test_an_unreachable_host_and_a_wrong_key_stop_the_run_with_one_line(
+    start_mock: Callable[..., MockProcess],
+) -> None:
     port = free_port()
     _one_line_error(
         run_briefly("--host", f"http://127.0.0.1:{port}", run_time="2s"),
@@ -200,7 +214,9 @@ def test_an_unreachable_host_and_a_wrong_key_stop_the_run_with_one_line(start_mo
     assert wrong not in proc.stdout + proc.stderr and key not in line
 
 
-def test_an_influxdb_that_answers_401_stops_the_run_with_one_line(tmp_path: Path, start_mock):
+def test_an_influxdb_that_answers_401_stops_the_run_with_one_line(
+    tmp_path: Path, start_mock: Callable[..., MockProcess]
+) -> None:
     influx = InfluxDB1(tmp_path / "influxd", auth=True).start()
     try:
         mock = start_mock("--latency", "zero")
@@ -215,7 +231,7 @@ def test_an_influxdb_that_answers_401_stops_the_run_with_one_line(tmp_path: Path
         influx.stop()
 
 
-def test_the_web_ui_binds_loopback_unless_told(start_mock):
+def test_the_web_ui_binds_loopback_unless_told(start_mock: Callable[..., MockProcess]) -> None:
     mock = start_mock("--latency", "zero")
     port = free_port()
     proc = subprocess.Popen(

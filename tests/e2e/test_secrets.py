@@ -12,14 +12,16 @@ import json
 import os
 import secrets
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from agentload.launch.locust import locust_argv
+from agentload.mock import MockProcess
 from tests.paths import ROOT
 from tests.servers import VictoriaMetrics
 
 
-def _run(tmp: Path, host: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+def _run(tmp: Path, host: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         locust_argv(
             "--host",
@@ -56,13 +58,15 @@ def _run(tmp: Path, host: str, env: dict[str, str], *args: str) -> subprocess.Co
     )
 
 
-def _everything(tmp: Path, proc: subprocess.CompletedProcess) -> str:
+def _everything(tmp: Path, proc: subprocess.CompletedProcess[str]) -> str:
     files = [p for p in tmp.rglob("*") if p.is_file()]
     assert any(p.name.startswith("records.") for p in files) and (tmp / "locust.log").exists()
     return proc.stdout + proc.stderr + "".join(p.read_text(errors="replace") for p in files)
 
 
-def test_api_key_and_influx_token_appear_in_no_output(start_mock, tmp_path: Path) -> None:
+def test_api_key_and_influx_token_appear_in_no_output(
+    start_mock: Callable[..., MockProcess], tmp_path: Path
+) -> None:
     key = "sk-agentload-" + secrets.token_hex(16)
     token = "influx-token-" + secrets.token_hex(16)
     mock = start_mock("--ttft-ms", "20", "--output-tps", "2000", env={"AGENTLOAD_MOCK_API_KEY": key})

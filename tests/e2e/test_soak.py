@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import subprocess
 from collections import Counter
+from typing import Any
 
 import pytest
 
@@ -32,10 +33,14 @@ RUN_S = 120
 MOCK_GC_S = 20  # the mock's full collections (none in between): six in the run
 RUN_ID = "soak"
 KNOWN_KINDS = set(ErrorKind)
+# the Locust run, its summary, its records, the mock's stats and the mock's log
+SoakRun = tuple[subprocess.CompletedProcess[str], dict[str, Any], list[dict[str, Any]], dict[str, Any], str]
 
 
 @pytest.fixture(scope="module")
-def soak(influx1: InfluxDB1, busy_neighbor, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def soak(
+    influx1: InfluxDB1, busy_neighbor: subprocess.Popen[bytes], tmp_path_factory: pytest.TempPathFactory
+) -> SoakRun:
     tmp = tmp_path_factory.mktemp("soak")
     mock_args = [
         "--ttft-ms", "100", "--prefill-ms-per-1k", "0", "--cached-ms-per-1k", "0", "--output-tps", "400",
@@ -87,7 +92,7 @@ def soak(influx1: InfluxDB1, busy_neighbor, tmp_path_factory: pytest.TempPathFac
     return proc, summary, read_records(tmp / "records.jsonl"), stats, log
 
 
-def test_no_worker_crashed_and_nothing_raised(soak) -> None:
+def test_no_worker_crashed_and_nothing_raised(soak: SoakRun) -> None:
     proc, summary, _, _, mock_log = soak
     assert "Traceback" not in proc.stderr + proc.stdout + mock_log, proc.stderr[-3000:]
     assert summary["missing_workers"] == [] and len(summary["workers"]) == 2, summary["workers"]
@@ -95,7 +100,7 @@ def test_no_worker_crashed_and_nothing_raised(soak) -> None:
     assert "started but never recorded" not in proc.stdout
 
 
-def test_every_turn_that_started_is_accounted_for(soak) -> None:
+def test_every_turn_that_started_is_accounted_for(soak: SoakRun) -> None:
     _, summary, records, _, _ = soak
     t = summary["turns"]
     assert t["started"] == t["ok"] + t["failed"] + t["interrupted"], t
@@ -111,7 +116,7 @@ def test_every_turn_that_started_is_accounted_for(soak) -> None:
         assert row["turns_started"] == row["turns"] + row["turns_interrupted"], row
 
 
-def test_each_injected_fault_is_one_classified_failure(soak) -> None:
+def test_each_injected_fault_is_one_classified_failure(soak: SoakRun) -> None:
     _, summary, records, stats, _ = soak
     injected = stats["faults"]["injected"]
     assert all(injected[name] > 0 for name in FAULTS), injected
@@ -128,7 +133,7 @@ def test_each_injected_fault_is_one_classified_failure(soak) -> None:
     assert sum(r["recovery"] for r in turns if r["ok"] and r["strategy"] == "ws") > 0  # full resends
 
 
-def test_influxdb_holds_one_point_per_record(soak, influx1: InfluxDB1) -> None:
+def test_influxdb_holds_one_point_per_record(soak: SoakRun, influx1: InfluxDB1) -> None:
     _, _, records, _, _ = soak
     for measurement, kind in ((schema.TURN, "turn"), (schema.TASK, "task")):
         series = influx1.query(
@@ -138,7 +143,7 @@ def test_influxdb_holds_one_point_per_record(soak, influx1: InfluxDB1) -> None:
         assert count == sum(1 for r in records if r["kind"] == kind), measurement
 
 
-def test_worker_memory_did_not_grow(soak) -> None:
+def test_worker_memory_did_not_grow(soak: SoakRun) -> None:
     _, summary, _, _, _ = soak
     for worker, w in summary["workers"].items():
         third, last = w["rss_mib_third"], w["rss_mib_last"]
@@ -146,13 +151,13 @@ def test_worker_memory_did_not_grow(soak) -> None:
         assert last - third < max(4.0, 0.05 * third), (worker, w)
 
 
-def test_the_mock_collected_garbage_on_its_schedule_only(soak) -> None:
+def test_the_mock_collected_garbage_on_its_schedule_only(soak: SoakRun) -> None:
     """No automatic collector pausing the mock's tokens; its scheduled full collections ran."""
     _, _, _, stats, _ = soak
     assert stats["gc"]["automatic"] is False, stats["gc"]
     assert stats["gc"]["full_collections"] >= RUN_S // MOCK_GC_S, stats["gc"]
 
 
-def test_stopping_closed_every_socket(soak) -> None:
+def test_stopping_closed_every_socket(soak: SoakRun) -> None:
     _, _, _, stats, _ = soak
     assert stats["totals"]["open"] == 0, stats["totals"]

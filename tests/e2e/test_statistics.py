@@ -8,23 +8,27 @@ import json
 import statistics
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from agentload.mock import MockProcess
 from tests.paths import ROOT
 from tests.runlocust import run_locust
 
 FAST = ("--headless", "--strategy", "ws", "--tool-latency-scale", "0.02", "--reasoning-effort", "none")
 
 
-def agentload(*args: str) -> subprocess.CompletedProcess:
+def agentload(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "agentload", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
 
 
-def test_a_failing_objective_exits_1_and_a_met_one_0(start_mock, tmp_path: Path) -> None:
+def test_a_failing_objective_exits_1_and_a_met_one_0(
+    start_mock: Callable[..., MockProcess], tmp_path: Path
+) -> None:
     mock = start_mock("--ttft-ms", "30", "--output-tps", "5000")
     runs = {}
     for name, slo in (
@@ -69,7 +73,9 @@ def test_a_bad_objective_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "--slo: 'ttft_p99=5'" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_open_loop_session_arrivals_fit_the_asked_rate(start_mock, tmp_path: Path) -> None:
+def test_open_loop_session_arrivals_fit_the_asked_rate(
+    start_mock: Callable[..., MockProcess], tmp_path: Path
+) -> None:
     mock = start_mock("--latency", "zero", "--default-turns", "4", "--default-calls", "1")
     rate, seconds = 20.0, 12
     proc, summary = run_locust(
@@ -97,7 +103,9 @@ def test_open_loop_session_arrivals_fit_the_asked_rate(start_mock, tmp_path: Pat
     assert 0.65 < cv < 1.35, cv  # exponential gaps: a CV of 1 (evenly spaced arrivals would give ~0)
 
 
-def test_compare_exits_1_on_a_worse_run_and_0_on_an_equal_one(start_mock, tmp_path: Path) -> None:
+def test_compare_exits_1_on_a_worse_run_and_0_on_an_equal_one(
+    start_mock: Callable[..., MockProcess], tmp_path: Path
+) -> None:
     records = {}
     for name, ttft in (("fast", "40"), ("slow", "160")):
         mock = start_mock("--ttft-ms", ttft, "--output-tps", "5000")

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -17,6 +18,7 @@ import pytest
 
 from agentload.launch import procs
 from agentload.launch.locust import locust_argv
+from agentload.mock import MockProcess
 from tests.paths import ROOT
 from tests.runlocust import read_records
 from tests.servers import wait_for
@@ -24,7 +26,7 @@ from tests.servers import wait_for
 MOCK = ("--ttft-ms", "50", "--output-tps", "400")
 
 
-def _start(cmd: list[str], tmp: Path) -> subprocess.Popen:
+def _start(cmd: list[str], tmp: Path) -> subprocess.Popen[bytes]:
     return procs.start(cmd, cwd=ROOT, stdout=(tmp / "out.log").open("w"), stderr=(tmp / "err.log").open("w"))
 
 
@@ -32,7 +34,7 @@ def _tasks_recorded(folder: Path) -> bool:
     return any('"kind":"task"' in f.read_text() for f in folder.glob("records*.jsonl"))
 
 
-def _group_gone(proc: subprocess.Popen) -> bool:
+def _group_gone(proc: subprocess.Popen[bytes]) -> bool:
     try:
         os.killpg(proc.pid, 0)
     except ProcessLookupError:
@@ -45,7 +47,9 @@ def _output(tmp: Path) -> str:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_a_signal_ends_the_run_as_its_run_time_would(start_mock, tmp_path: Path, sig: int) -> None:
+def test_a_signal_ends_the_run_as_its_run_time_would(
+    start_mock: Callable[..., MockProcess], tmp_path: Path, sig: int
+) -> None:
     mock = start_mock(*MOCK)
     cmd = locust_argv(
         "--host", mock.url, "-u", "10", "-r", "10", "--run-time", "120s", "--tool-latency-scale", "0.2",
@@ -75,7 +79,7 @@ def test_a_signal_ends_the_run_as_its_run_time_would(start_mock, tmp_path: Path,
 
 
 def test_a_second_signal_ends_the_run_at_once_and_keeps_the_records_file_whole(
-    start_mock, tmp_path: Path
+    start_mock: Callable[..., MockProcess], tmp_path: Path
 ) -> None:
     mock = start_mock("--ttft-ms", "200", "--output-tps", "5")  # slow turns: the graceful stop takes long
     cmd = locust_argv(
@@ -107,7 +111,9 @@ def test_a_second_signal_ends_the_run_at_once_and_keeps_the_records_file_whole(
     read_records(tmp_path / "records.jsonl")  # parses: no line cut short
 
 
-def test_an_interrupted_fleet_stops_its_workers_and_writes_its_summary(start_mock, tmp_path: Path) -> None:
+def test_an_interrupted_fleet_stops_its_workers_and_writes_its_summary(
+    start_mock: Callable[..., MockProcess], tmp_path: Path
+) -> None:
     mock = start_mock(*MOCK)
     cmd = [sys.executable, "-m", "agentload", "fleet", "--workers", "2", "--", "--headless", "-u", "4", "-r", "4",
            "--run-time", "120s", "--strategy", "ws,http-stateless", "--host", mock.url, "--tool-latency-scale",
@@ -163,7 +169,8 @@ def test_an_interrupted_sweep_leaves_no_cell_running(tmp_path: Path, sig: int) -
 
 def _alive(p: psutil.Process) -> bool:
     try:
-        return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+        alive: bool = p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+        return alive
     except psutil.NoSuchProcess:  # gone between the two questions
         return False
 
@@ -195,7 +202,9 @@ def test_a_target_that_answers_404_to_everything_is_not_hammered(tmp_path: Path,
     assert 0 < len(requests) <= 30, len(requests)  # 5 failed tasks, each with its own retries at most
 
 
-def test_a_refused_key_without_the_start_up_check_stops_with_one_line(start_mock, tmp_path: Path) -> None:
+def test_a_refused_key_without_the_start_up_check_stops_with_one_line(
+    start_mock: Callable[..., MockProcess], tmp_path: Path
+) -> None:
     mock = start_mock("--latency", "zero", env={"AGENTLOAD_MOCK_API_KEY": "sk-right"})
     run = subprocess.run(
         locust_argv("--host", mock.url, "-u", "5", "-r", "5", "--run-time", "60s", "--no-preflight", "--only-summary"),
@@ -219,7 +228,7 @@ def _listening(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def test_json_output_is_only_json_on_stdout(start_mock, tmp_path: Path) -> None:
+def test_json_output_is_only_json_on_stdout(start_mock: Callable[..., MockProcess], tmp_path: Path) -> None:
     mock = start_mock("--latency", "zero")
     run = subprocess.run(
         locust_argv("--host", mock.url, "-u", "5", "-r", "5", "--run-time", "3s", "--json", "--tool-latency-scale", "0"),

@@ -24,7 +24,7 @@ from tests.runlocust import run_briefly
         ),
     ],
 )
-def test_bad_options_fail_at_start_with_one_line(args, needle):
+def test_bad_options_fail_at_start_with_one_line(args: list[str], needle: str) -> None:
     env_free = run_briefly(*args)
     assert env_free.returncode == 2, env_free.stderr[-2000:]
     assert needle in env_free.stderr and "Traceback" not in env_free.stderr

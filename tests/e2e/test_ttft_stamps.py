@@ -13,12 +13,16 @@ errs late by at most the lag, never early: the second test.)
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import gevent
 import pytest
 from gevent.monkey import get_original
 
-from agentload.client import ChatHttp, ResponsesHttp, ResponsesWebSocket, Timeouts, api_base
+from agentload.client import ChatHttp, ResponsesHttp, ResponsesWebSocket, Timeouts, TurnOutcome, api_base
+from agentload.mock import MockProcess
 from tests.servers import make_tls_files, wait_for
 
 _block = get_original("time", "sleep")  # blocks the process, greenlets and all (gevent's would yield)
@@ -39,7 +43,7 @@ TIMEOUTS = Timeouts(connect_s=5, first_token_s=10, idle_s=10)
 TRANSPORTS = {"ws": ResponsesWebSocket, "responses": ResponsesHttp, "chat": ChatHttp}
 
 
-def _body(kind: str) -> dict:
+def _body(kind: str) -> dict[str, Any]:
     if kind == "chat":
         return {"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True}
     body = {"model": "m", "input": "hi", "store": False}
@@ -48,13 +52,20 @@ def _body(kind: str) -> dict:
 
 @pytest.mark.parametrize("tls", [False, True], ids=["tcp", "tls"])
 @pytest.mark.parametrize("kind", TRANSPORTS)
-def test_ttft_is_the_arrival_of_the_first_token_not_its_reading(start_mock, tmp_path, monkeypatch, kind, tls):
+def test_ttft_is_the_arrival_of_the_first_token_not_its_reading(
+    start_mock: Callable[..., MockProcess],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+    tls: bool,
+) -> None:
     args = [*MOCK, *SLOW_DELTAS]
     if tls:  # the stamp comes from a peek at the encrypted bytes (OpenSSL does the reads)
         ca, cert, key = make_tls_files(tmp_path)
         args += ["--tls-cert", str(cert), "--tls-key", str(key)]
         monkeypatch.setenv("SSL_CERT_FILE", str(ca))
     out, served, thawed = _late_turn(start_mock(*args), kind)
+    assert out.t_first_token is not None
     ttft_ms = (out.t_first_token - out.t_start) * 1000.0
     assert out.client_lag_ms is not None, "the first token's read was not stamped by the kernel"
     read_ms = ttft_ms + out.client_lag_ms
@@ -65,15 +76,16 @@ def test_ttft_is_the_arrival_of_the_first_token_not_its_reading(start_mock, tmp_
     assert abs(ttft_ms - served["ttft_ms"]) < 10, (ttft_ms, served["ttft_ms"])
 
 
-def test_a_later_agent_errs_late_never_early(start_mock):
+def test_a_later_agent_errs_late_never_early(start_mock: Callable[..., MockProcess]) -> None:
     """Deltas every 5 ms pile up unread during the freeze: the stamp is a later packet's."""
     out, served, _ = _late_turn(start_mock(*MOCK, "--output-tps", "200"), "ws")
+    assert out.t_first_token is not None
     ttft_ms = (out.t_first_token - out.t_start) * 1000.0
     assert out.client_lag_ms is not None
     assert served["ttft_ms"] - 2 <= ttft_ms <= ttft_ms + out.client_lag_ms
 
 
-def _late_turn(mock, kind: str) -> tuple:
+def _late_turn(mock: MockProcess, kind: str) -> tuple[TurnOutcome, dict[str, Any], float]:
     """One turn whose first token arrives while the whole worker is frozen; (outcome, mock's view,
     the freeze's end on the outcome's clock)."""
     t = TRANSPORTS[kind](api_base(mock.url), {"Authorization": "Bearer sk-test"}, TIMEOUTS)

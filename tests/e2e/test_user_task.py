@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
+from agentload.mock import MockProcess
 from agentload.workload import TASKS_DIR
 from tests.paths import ROOT
 from tests.runlocust import read_records, run_group, run_locust
@@ -60,7 +63,7 @@ def two_turns(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def played_as_written(records: list[dict]) -> None:
+def played_as_written(records: list[dict[str, Any]]) -> None:
     tasks = [r for r in records if r["kind"] == "task" and r["ok"]]
     assert tasks, records[-3:]
     for t in tasks:
@@ -69,7 +72,9 @@ def played_as_written(records: list[dict]) -> None:
         assert t["reasoning_tokens"] == 3 * 40, t
 
 
-def test_a_plain_run_plays_the_users_task(start_mock, two_turns: Path, tmp_path: Path) -> None:
+def test_a_plain_run_plays_the_users_task(
+    start_mock: Callable[..., MockProcess], two_turns: Path, tmp_path: Path
+) -> None:
     mock = start_mock(*MOCK, "--task", str(two_turns))
     proc, _ = run_locust(
         mock.url, tmp_path, "--headless", "-u", "2", "-r", "2", "--run-time", "4s", "--strategy", "ws",
@@ -79,7 +84,9 @@ def test_a_plain_run_plays_the_users_task(start_mock, two_turns: Path, tmp_path:
     played_as_written(read_records(tmp_path / "records.jsonl"))
 
 
-def test_an_unknown_task_is_a_400_naming_it_and_the_fix(start_mock, two_turns: Path, tmp_path: Path) -> None:
+def test_an_unknown_task_is_a_400_naming_it_and_the_fix(
+    start_mock: Callable[..., MockProcess], two_turns: Path, tmp_path: Path
+) -> None:
     mock = start_mock(*MOCK)  # not told of the file
     proc, _ = run_locust(
         mock.url, tmp_path, "--headless", "-u", "1", "-r", "1", "--run-time", "20s", "--strategy",
@@ -105,7 +112,9 @@ def test_a_sweep_gives_its_mock_the_task_file(two_turns: Path, tmp_path: Path) -
         played_as_written(read_records(folder / "records.jsonl"))
 
 
-def test_a_fleet_plays_the_users_task(start_mock, two_turns: Path, tmp_path: Path) -> None:
+def test_a_fleet_plays_the_users_task(
+    start_mock: Callable[..., MockProcess], two_turns: Path, tmp_path: Path
+) -> None:
     mock = start_mock(*MOCK, "--task", str(two_turns))
     cmd = [sys.executable, "-m", "agentload", "fleet", "--workers", "2", "--", "--headless", "-u", "4", "-r", "4",
            "--run-time", "4s", "--strategy", "ws,chat", "--host", mock.url, "--task", str(two_turns),

@@ -51,14 +51,16 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     return empty, env
 
 
-def test_the_installed_package_is_the_one_that_runs(installed) -> None:
+def test_the_installed_package_is_the_one_that_runs(installed: tuple[Path, dict[str, str]]) -> None:
     empty, env = installed
     out = subprocess.run([PY, "-c", "import agentload; print(agentload.__file__)"], cwd=empty, env=env,
                          capture_output=True, text=True, check=True).stdout  # fmt: skip
     assert "/site/agentload/" in out and str(ROOT) not in out
 
 
-def test_mock_serves_the_builtin_tasks_and_a_fleet_completes_tasks(installed) -> None:
+def test_mock_serves_the_builtin_tasks_and_a_fleet_completes_tasks(
+    installed: tuple[Path, dict[str, str]],
+) -> None:
     empty, env = installed
     mock = subprocess.Popen([PY, "-m", "agentload", "mock", "--port", "0", "--latency", "zero"], cwd=empty,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
