@@ -286,7 +286,7 @@ def _stand_ins() -> None:
 
     subprocess.Popen.__init__ = accepted  # type: ignore[method-assign]
     os.execv = accepted  # type: ignore[assignment]
-    agentload.mock.server.serve = accepted  # type: ignore[assignment]
+    agentload.mock.server.serve = accepted
     agentload.recording.proxy.RecordingProxy.serve = accepted_async  # type: ignore[method-assign,assignment]
 
 

@@ -15,6 +15,7 @@ import statistics
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -61,14 +62,17 @@ document.body.appendChild(pre);
 </script>"""
 
 
-def agentload(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+def agentload(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "agentload", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
     )
 
 
+Sweep = tuple[Path, subprocess.CompletedProcess[str]]  # the sweep's folder and its process
+
+
 @pytest.fixture(scope="module")
-def sweep(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
+def sweep(tmp_path_factory: pytest.TempPathFactory) -> Sweep:
     out = tmp_path_factory.mktemp("sweep") / "run"
     proc = agentload(
         "sweep", "--out", str(out), "--strategies", "http-stateless,ws", "--agents", "3",
@@ -82,14 +86,14 @@ def sweep(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.Co
     return out, proc
 
 
-def _records(folder: Path) -> list[dict]:
-    out = []
+def _records(folder: Path) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
     for f in sorted(folder.glob("records*.jsonl")):
         out += [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
     return out
 
 
-def test_cells_are_recorded_with_progress(sweep) -> None:
+def test_cells_are_recorded_with_progress(sweep: Sweep) -> None:
     out, proc = sweep
     cells = [json.loads(line) for line in (out / "cells.jsonl").read_text().splitlines()]
     assert len(cells) == 4 and len({c["id"] for c in cells}) == 4
@@ -105,7 +109,7 @@ def _bootstrap_ci(values: list[float], resamples: int = 4000) -> tuple[float, fl
     return means[int(0.025 * resamples)], means[int(0.975 * resamples) - 1]
 
 
-def test_report_numbers_equal_those_recomputed_from_the_records(sweep) -> None:
+def test_report_numbers_equal_those_recomputed_from_the_records(sweep: Sweep) -> None:
     out, _ = sweep
     cells = [json.loads(line) for line in (out / "cells.jsonl").read_text().splitlines()]
     report = {r["label"]: r for r in json.loads((out / "report.json").read_text())["rows"]}
@@ -148,7 +152,9 @@ def test_report_numbers_equal_those_recomputed_from_the_records(sweep) -> None:
             assert abs(row["task_s_ci95"][1] - own[1]) <= 0.25 * width + 1e-9, (row["task_s_ci95"], own)
             assert row["task_s_ci95"][0] <= row["task_s"] <= row["task_s_ci95"][1]
         # and the page shows the same numbers
-        line = re.search(rf"<tr><td data-key='label'>{re.escape(label)}</td>(.*?)</tr>", html).group(1)
+        row_html = re.search(rf"<tr><td data-key='label'>{re.escape(label)}</td>(.*?)</tr>", html)
+        assert row_html is not None, label
+        line = row_html.group(1)
         assert f"<td data-key='sent_per_task'>{row['sent_per_task'] / 1000:.1f}</td>" in line
         assert f"<td data-key='task_s'>{row['task_s']:.2f}</td>" in line
     base, ws = report["http-stateless"], report["ws"]
@@ -168,7 +174,7 @@ def test_report_numbers_equal_those_recomputed_from_the_records(sweep) -> None:
     assert ratio == pytest.approx(per_turn["http"] / per_turn["ws"], rel=0.05)
 
 
-def test_a_thin_uplink_costs_stateless_http_most(sweep) -> None:
+def test_a_thin_uplink_costs_stateless_http_most(sweep: Sweep) -> None:
     out, _ = sweep
     r = {r["label"]: r for r in json.loads((out / "report.json").read_text())["rows"]}
     http_cost = r[f"http-stateless @ {THIN}"]["task_s"] - r["http-stateless"]["task_s"]
@@ -183,7 +189,9 @@ def test_a_thin_uplink_costs_stateless_http_most(sweep) -> None:
     assert turns and all(t["link"] == f"{THIN},scale=0.1" for t in turns)  # the records carry the link
 
 
-def test_the_html_report_opens_in_headless_chromium_with_its_charts_drawn(sweep, tmp_path: Path) -> None:
+def test_the_html_report_opens_in_headless_chromium_with_its_charts_drawn(
+    sweep: Sweep, tmp_path: Path
+) -> None:
     out, _ = sweep
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     assert chromium, "chromium is installed by tests/install_services.sh"
@@ -199,7 +207,9 @@ def test_the_html_report_opens_in_headless_chromium_with_its_charts_drawn(sweep,
     dom = subprocess.run(
         [*flags, "--dump-dom", checked.as_uri()], capture_output=True, text=True, timeout=120
     ).stdout
-    found = json.loads(html.unescape(re.search(r'<pre id="checks">(.*?)</pre>', dom, flags=re.S).group(1)))
+    checks = re.search(r'<pre id="checks">(.*?)</pre>', dom, flags=re.S)
+    assert checks is not None, dom[-2000:]
+    found = json.loads(html.unescape(checks.group(1)))
     charts = {c["title"]: c for c in found["charts"]}
     assert sorted(charts) == sorted(CHART_TITLES), sorted(charts)
     for title, c in charts.items():
@@ -220,7 +230,7 @@ def test_the_html_report_opens_in_headless_chromium_with_its_charts_drawn(sweep,
     assert "-0 " not in dom and ">-0<" not in dom and "-0.0 %" not in dom
 
 
-def test_objectives_are_checked_per_strategy_and_cell(sweep, tmp_path: Path) -> None:
+def test_objectives_are_checked_per_strategy_and_cell(sweep: Sweep, tmp_path: Path) -> None:
     out, proc = sweep
     assert "agentload sweep: every objective met" in proc.stdout
     doc = json.loads((out / "report.json").read_text())
@@ -240,7 +250,7 @@ def test_objectives_are_checked_per_strategy_and_cell(sweep, tmp_path: Path) -> 
     assert "FAILED" in (copy / "report.html").read_text()
 
 
-def test_resume_runs_only_the_missing_cells_and_report_regenerates(sweep) -> None:
+def test_resume_runs_only_the_missing_cells_and_report_regenerates(sweep: Sweep) -> None:
     out, _ = sweep
     lines = (out / "cells.jsonl").read_text().splitlines()
     (out / "cells.jsonl").write_text("\n".join(lines[:-1]) + "\n")  # as if stopped before the last cell

@@ -8,12 +8,14 @@ import json
 import subprocess
 import sys
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from agentload.mock import MockProcess
 from agentload.workload import load_task
 from agentload.workload.task import Task
 from tests.paths import ROOT
@@ -120,7 +122,9 @@ def test_weka_traces_import_with_their_subagents(tmp_path: Path) -> None:
     assert len(parent.instructions) == 2765 * 4
 
 
-def test_an_imported_session_replays_on_the_mock_up_to_its_first_answer(start_mock, tmp_path: Path) -> None:
+def test_an_imported_session_replays_on_the_mock_up_to_its_first_answer(
+    start_mock: Callable[..., MockProcess], tmp_path: Path
+) -> None:
     tasks = run_import(tmp_path / "out", TRACELAB / "sanitized" / "round_trace.jsonl")
     t = next(x for x in tasks.values() if x.recorded["client"] == "claude-code")
     first_answer = next(i for i, x in enumerate(t.turns) if not x.calls)

@@ -11,6 +11,7 @@ import subprocess
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import pytest
 
 from agentload.launch import procs
 from agentload.launch.locust import free_port, locust_argv
+from agentload.mock import MockProcess
 from tests.paths import ROOT
 
 
@@ -31,8 +33,11 @@ def _call(base: str, path: str, form: dict[str, str] | None = None) -> Any:
         return body.decode()
 
 
+WebUi = tuple[str, MockProcess]  # the web UI's base URL, and the mock it runs against
+
+
 @pytest.fixture
-def web_ui(start_mock, tmp_path: Path):  # type: ignore[no-untyped-def]
+def web_ui(start_mock: Callable[..., MockProcess], tmp_path: Path) -> Iterator[WebUi]:
     mock = start_mock("--ttft-ms", "20", "--output-tps", "2000")
     port = free_port()
     proc = procs.start(
@@ -61,14 +66,14 @@ def _rows(base: str) -> dict[str, dict[str, str]]:
     return {r["strategy"]: r for r in next(e["data"] for e in ext if e["key"] == "agentload")}
 
 
-def _wait(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+def _wait(predicate: Callable[[], object], timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline
         time.sleep(0.3)
 
 
-def test_the_forms_strategy_chooses_what_the_swarm_runs(web_ui, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_forms_strategy_chooses_what_the_swarm_runs(web_ui: WebUi, tmp_path: Path) -> None:
     base, mock = web_ui
     answer = _swarm(base, mock, strategy="ws")
     assert answer["success"], answer
@@ -106,15 +111,15 @@ def test_the_forms_strategy_chooses_what_the_swarm_runs(web_ui, tmp_path: Path) 
     ],
 )
 def test_a_bad_value_in_the_form_is_refused_with_its_message(
-    web_ui, fields: dict[str, str], needle: str
-) -> None:  # type: ignore[no-untyped-def]
+    web_ui: WebUi, fields: dict[str, str], needle: str
+) -> None:
     base, mock = web_ui
     answer = _swarm(base, mock, **fields)
     assert answer["success"] is False and needle in answer["message"], answer
     assert _call(base, "/stats/requests")["state"] in ("ready", "stopped")  # nothing started
 
 
-def test_the_page_shows_agentloads_fields_and_tab_in_chromium(web_ui, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_page_shows_agentloads_fields_and_tab_in_chromium(web_ui: WebUi, tmp_path: Path) -> None:
     base, _ = web_ui
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     assert chromium, "chromium is installed by tests/install_services.sh"
@@ -135,8 +140,8 @@ def test_the_page_shows_agentloads_fields_and_tab_in_chromium(web_ui, tmp_path: 
 
 
 def test_the_class_picker_and_the_strategy_field_agree_or_the_swarm_is_refused(
-    start_mock, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    start_mock: Callable[..., MockProcess], tmp_path: Path
+) -> None:
     mock = start_mock("--ttft-ms", "20", "--output-tps", "2000")
     port = free_port()
     proc = procs.start(

@@ -131,6 +131,7 @@ def test_turn_rates_follow_each_strategys_speed() -> None:
             t.add_task(TaskRecord("ws", "x", "m", 0, seq, 0.0, ms, 10, 10, 20_000, 30_000))
     exposure = Exposure(agent_s=40.0)
     a, b = (row_of(Group("ws", t, exposure=exposure), None) for t in (fast, slow))
+    assert a.turns_per_agent_s is not None and b.turns_per_agent_s is not None
     assert a.turns_per_agent_s / b.turns_per_agent_s == pytest.approx(10_000 / 8_000)
     assert a.turns_per_agent_s == pytest.approx(10 / 8.0)
 
@@ -152,7 +153,9 @@ def test_one_formatter_for_the_terminal_and_the_web_tab() -> None:
     assert table[0].startswith("| strategy | tasks |") and len(table) == 4
     assert table[2].split(" | ")[5] == "-"  # the baseline's own reduction: none (never "-0.0 %")
     web = text_rows(rows, WEB_COLUMNS)
-    assert web[1]["strategy"] == "ws" and web[1]["turn1_kb"] == f"{rows[1].sent_by_turn[0] / 1000:.2f}"
+    turn1 = rows[1].sent_by_turn[0]
+    assert turn1 is not None
+    assert web[1]["strategy"] == "ws" and web[1]["turn1_kb"] == f"{turn1 / 1000:.2f}"
     assert web[1]["turn9_kb"] == "-" and web[1]["sent_vs_stateless"].endswith(" %")
 
 
