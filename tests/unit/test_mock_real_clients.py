@@ -44,5 +44,7 @@ def test_chat_max_tokens_is_refused_for_a_reasoning_model_as_openai_refuses_it()
     with pytest.raises(ApiError) as e:
         parse_chat({"model": "gpt-5.4", "messages": messages, "max_tokens": 100})
     assert (e.value.status, e.value.param, e.value.code) == (400, "max_tokens", "unsupported_parameter")
-    assert parse_chat({"model": "gpt-5.4", "messages": messages, "max_completion_tokens": 100}).max_tokens == 100
+    assert (
+        parse_chat({"model": "gpt-5.4", "messages": messages, "max_completion_tokens": 100}).max_tokens == 100
+    )
     assert parse_chat({"model": "gpt-4.1", "messages": messages, "max_tokens": 100}).max_tokens == 100
