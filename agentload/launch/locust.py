@@ -41,3 +41,6 @@ def master_port_args() -> list[str]:
 
 WORKER_REPORT_INTERVAL_S = 3.0  # Locust's runners.WORKER_REPORT_INTERVAL (a unit test keeps them equal)
 REPORT_LAG_S = WORKER_REPORT_INTERVAL_S + 1.0  # a worker's figures for a second are at the master by then
+# how long the master waits for a worker's final report beyond --stop-timeout and the InfluxDB flush (a
+# worker's message on its way); a worker Locust knows is missing is not waited for
+FINAL_REPORT_MARGIN_S = 15.0

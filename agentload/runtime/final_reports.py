@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import gevent
 from locust.runners import STATE_MISSING
 
+from ..launch.locust import FINAL_REPORT_MARGIN_S
 from .role import Role
 
 if TYPE_CHECKING:
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("agentload")
 FINAL_REQUEST = "agentload_final_request"
 FINAL_REPORT = "agentload_final_report"
-MARGIN_S = 15.0  # beyond --stop-timeout and the InfluxDB flush: a worker's message on its way
 
 
 class FinalReports:
@@ -43,7 +43,7 @@ class FinalReports:
 
     def timeout_s(self, flush_s: float) -> float:
         env = self.ctx.environment
-        return (env.stop_timeout or 0) + flush_s + MARGIN_S
+        return (env.stop_timeout or 0) + flush_s + FINAL_REPORT_MARGIN_S
 
     def collect(self, flush_s: float) -> None:
         """Ask every worker for its last figures and wait for them (bounded: --stop-timeout, then

@@ -20,8 +20,8 @@ import psutil
 import pytest
 
 from agentload.launch import procs
+from agentload.launch.locust import FINAL_REPORT_MARGIN_S
 from agentload.mock import MockProcess
-from agentload.runtime import final_reports
 from tests.paths import ROOT
 from tests.runlocust import read_records
 
@@ -106,7 +106,7 @@ def test_the_run_survives_a_killed_worker_and_the_master_reports_it(
         if (m := re.search(r"\[([\d-]+ [\d:,]+)\][^\n]*" + re.escape(needle), err + out))
     }
     assert len(stamps) == 2, (err + out)[-3000:]
-    assert (stamps["named"] - stamps["stop"]).total_seconds() < final_reports.MARGIN_S, stamps
+    assert (stamps["named"] - stamps["stop"]).total_seconds() < FINAL_REPORT_MARGIN_S, stamps
     assert proc.returncode != 0  # a run that lost a worker's tail is not a clean run
     survivors = [f for f in tmp_path.glob("records.*.jsonl") if summary["missing_workers"][0] not in f.name]
     assert len(survivors) == 1
