@@ -26,7 +26,7 @@ from .errors import previous_not_found
 from .model import Plan, PlannedCall, ScriptedModel
 from .models import SUMMARY_TOKENS_PER_REASONING_TOKEN, model_info
 from .opaque import Obfuscator, encrypted_content
-from .prompt_cache import PromptCache, scope_of
+from .prompt_cache import PromptCache, reported, scope_of
 from .requests import (
     ChatRequest,
     CreateRequest,
@@ -582,11 +582,11 @@ def _continued(req: CreateRequest, prev: ResponseState) -> tuple[int, int]:
     items = estimate_tokens(req.raw_sizes.get("input", 0))
     sent = req.raw_sizes.get("instructions", 0) + req.raw_sizes.get("tools", 0)
     if not sent:
-        return items + prev.context_tokens, prev.context_tokens
+        return items + prev.context_tokens, reported(prev.context_tokens)
     prefix = estimate_tokens(sent)
     context = prev.context_tokens - prev.prefix_tokens + prefix
     cached = prev.context_tokens if prefix == prev.prefix_tokens else 0
-    return items + context, cached
+    return items + context, reported(cached)
 
 
 def visible_tokens(gen: Generation) -> int:

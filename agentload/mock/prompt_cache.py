@@ -79,5 +79,12 @@ class PromptCache:
         return {"blocks": len(self._blocks), "lookups": self.lookups, "hits": self.hits}
 
 
+def reported(cached: int) -> int:
+    """Cached tokens as usage reports them: whole blocks of 128 tokens, and none below 1,024. Also for
+    context a server holds (a continuation by previous_response_id, on a connection or from the store):
+    it reaches the model as a cached prompt prefix, reported by the same rules."""
+    return 0 if cached < MIN_TOKENS else cached // BLOCK_TOKENS * BLOCK_TOKENS
+
+
 def scope_of(rate_key: str, prompt_cache_key: str | None) -> str:
     return f"{rate_key}\x00{prompt_cache_key or ''}"

@@ -30,6 +30,7 @@ from openai.types.responses.responses_server_event import ResponsesServerEvent
 from pydantic import TypeAdapter
 
 from agentload.mock import MockProcess
+from agentload.mock.prompt_cache import reported
 
 STREAM_EVENT = TypeAdapter(ResponseStreamEvent)
 SERVER_EVENT = TypeAdapter(ResponsesServerEvent)
@@ -112,10 +113,8 @@ def test_responses_non_streaming_and_retrieve_stored(client: openai.OpenAI) -> N
     r2 = client.responses.create(model="gpt-5.4", previous_response_id=r.id, input=outputs, store=True)
     u = r.usage
     assert u is not None and r2.usage is not None
-    assert (
-        r2.usage.input_tokens_details.cached_tokens
-        == u.total_tokens - u.output_tokens_details.reasoning_tokens
-    )
+    held = u.total_tokens - u.output_tokens_details.reasoning_tokens
+    assert r2.usage.input_tokens_details.cached_tokens == reported(held)  # whole 128-token blocks, from 1,024
 
 
 def test_http_error_shapes(client: openai.OpenAI, zero_mock: MockProcess) -> None:
@@ -137,6 +136,7 @@ def test_websocket_ten_turn_conversation_with_store_false(client: openai.OpenAI)
         new_input: ResponseInputParam = [
             {"type": "message", "role": "user", "content": "Refactor the API layer"}
         ]
+        last: Response | None = None
         for turn in range(11):
             kwargs: dict[str, Any] = {"model": "gpt-5.4", "store": False, "input": new_input}
             if prev is None:
@@ -152,8 +152,12 @@ def test_websocket_ten_turn_conversation_with_store_false(client: openai.OpenAI)
                 assert event.type != "error", event
             assert event.type == "response.completed"
             resp = event.response
-            if turn > 0:
-                assert resp.usage is not None and resp.usage.input_tokens_details.cached_tokens > 0
+            assert resp.usage is not None
+            if turn > 0:  # the context the connection holds, reported as the prompt cache reports it
+                assert last is not None and last.usage is not None
+                held = last.usage.total_tokens - last.usage.output_tokens_details.reasoning_tokens
+                assert resp.usage.input_tokens_details.cached_tokens == reported(held)
+            last = resp
             prev = resp.id
             calls = calls_of(resp)
             if turn < 10:

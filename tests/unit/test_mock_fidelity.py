@@ -22,7 +22,7 @@ from agentload.mock.engine import Engine, Generation
 from agentload.mock.errors import ApiError
 from agentload.mock.models import REASONING_TOKENS, encrypted_size, model_info
 from agentload.mock.openapi_gen import generate
-from agentload.mock.prompt_cache import BLOCK_BYTES, MIN_TOKENS, PromptCache, scope_of
+from agentload.mock.prompt_cache import BLOCK_BYTES, MIN_TOKENS, PromptCache, reported, scope_of
 from agentload.mock.requests import CLIENT_METADATA_VALUE_MAX, parse_chat, parse_create
 from agentload.mock.tools import EMPTY_PATCH, READ_ONLY_COMMANDS, plan_calls
 from agentload.workload import TASKS_DIR, load_task
@@ -335,8 +335,10 @@ def test_tools_resent_on_a_continuation_replace_the_held_ones() -> None:
     """Codex resends its tools with every previous_response_id: the prompt holds them once, and the
     unchanged earlier prompt is a cached prefix; a continuation without them keeps the held ones."""
     engine = _engine()
-    first = engine.start(parse_create(codex_body(), websocket=False), None)
+    long_prompt = [{"type": "message", "role": "user", "content": "Fix the failing test. " * 300}]
+    first = engine.start(parse_create(codex_body(input=long_prompt), websocket=False), None)
     state = engine.finish(first)
+    assert reported(state.context_tokens) > 0  # (past the 1,024 tokens below which nothing is cached)
     calls = [c.call_id for c in first.plan.calls]
     outputs = [{"type": "function_call_output", "call_id": c, "output": "ok"} for c in calls]
     items_tokens = parse_create(codex_body(input=outputs), websocket=False).raw_sizes["input"] // 4
@@ -345,7 +347,7 @@ def test_tools_resent_on_a_continuation_replace_the_held_ones() -> None:
     )
     grown = resent.usage["input_tokens"] - state.context_tokens
     assert 0 < grown <= items_tokens + 1, (grown, items_tokens)
-    assert resent.usage["input_tokens_details"]["cached_tokens"] == state.context_tokens
+    assert resent.usage["input_tokens_details"]["cached_tokens"] == reported(state.context_tokens)
     bare = {"model": "gpt-5.1-codex", "input": outputs, "previous_response_id": state.id, "store": False}
     kept = engine.start(parse_create(bare, websocket=False), state)
     assert kept.usage["input_tokens"] == resent.usage["input_tokens"]
