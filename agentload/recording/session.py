@@ -59,8 +59,8 @@ class RecordedSession:
     profile: ClientProfile | None = None
     recorded: dict[str, Any] = field(default_factory=dict)  # the task file's task-level ``recorded``
     notes: list[str] = field(default_factory=list)  # what could not be kept, said in the file
-    # a public trace: the whole session is one task, answers the user replied to are turns of their own
-    # (no calls), and texts are sizes only
+    # a public trace: the whole session is one task, every round a turn (its answers too: no calls), and
+    # texts are sizes only
     whole: bool = False
     prompt_bytes: int | None = None
     instructions_bytes: int | None = None
@@ -69,15 +69,17 @@ class RecordedSession:
 
     @property
     def final_message(self) -> str:
+        if self.whole:  # (its last answer is a turn of its own)
+            return ""
         last = self.turns[-1] if self.turns else None
         return last.message if last is not None and not last.calls else ""
 
     @property
     def tool_turns(self) -> list[RecordedTurn]:
-        """A task file's ``turns``: those that made calls; for a whole session every turn but a last
-        one without calls (the final answer)."""
+        """A task file's ``turns``: those that made calls (the last answer is ``final_message``); for a
+        whole session every turn, its answers and its last one too."""
         if self.whole:
-            return self.turns[:-1] if self.turns and not self.turns[-1].calls else list(self.turns)
+            return list(self.turns)
         return [t for t in self.turns if t.calls]
 
 

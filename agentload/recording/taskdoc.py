@@ -136,7 +136,8 @@ def task_document(session: RecordedSession, name: str, keep_content: bool = Fals
     doc["prompt"] = _sized_text(session.prompt, session.prompt_bytes, keep, f"{name}:prompt")
     turns = session.tool_turns
     doc["turns"] = [_turn_doc(t, i, keep, name) for i, t in enumerate(turns)]
-    final = session.turns[-1] if session.turns and not session.turns[-1].calls else None
+    last = session.turns[-1] if session.turns and not session.whole else None
+    final = last if last is not None and not last.calls else None
     final_bytes = final.message_bytes if final is not None else None
     doc["final_message"] = _sized_text(session.final_message, final_bytes, keep, f"{name}:final")
     if final is not None and final.reasoning_tokens is not None:

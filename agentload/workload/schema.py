@@ -14,12 +14,13 @@ turn's ``message`` (what the model writes before its calls: ``bytes`` or ``text`
 them), ``client_profile`` (a profile name or mapping: agentload.workload.profile), and ``recorded``
 (what the recording measured, for the task and per turn: kept, not interpreted).
 
-Sessions imported from public traces (hundreds of turns, several prompts) also use, per turn (the
-agents do not act on these yet): ``calls: []`` (an answer the session goes on after; not on the last
-turn), ``user_message`` (a later message of the user's that the turn's request carries: ``bytes`` or
-``text``; not on the first turn, whose is the prompt), ``pause_s`` (the human's pause before it),
-``compacted`` (the context shrank for this request) and ``subagents`` (how many subagents its calls
-started). ``max_turns`` may exceed 200 where the file scripts more turns.
+Sessions imported from public traces (hundreds of turns, several prompts, every round a turn) also
+use, per turn (the agents do not act on these yet): ``calls: []`` (an answer: a replay's task ends
+there; the session's later turns follow the user's next message), ``user_message`` (a later message of
+the user's that the turn's request carries: ``bytes`` or ``text``; not on the first turn, whose is the
+prompt), ``pause_s`` (the human's pause before it), ``compacted`` (the context shrank for this request)
+and ``subagents`` (how many subagents its calls started). ``max_turns`` may exceed 200 where the file
+scripts more turns.
 """
 
 from __future__ import annotations
@@ -245,12 +246,6 @@ def parse_task(data: Any, file: str) -> Task:
         for ti, turn in enumerate(c.get(data, "turns", "", list))
     ]
     # no turns of tool calls: a one-answer task (the rate-limit probe's calibration workloads)
-    if turns and not turns[-1].calls:
-        raise c.fail(
-            f"turns[{len(turns) - 1}].calls",
-            "empty on the last turn",
-            "a task's last turn makes at least one tool call; put the last answer in final_message",
-        )
     max_turns = c.get(data, "max_turns", "", int, required=False, default=max(len(turns) + 1, 10))
     limit = max(MAX_TURNS, len(turns) + 1)  # an imported session may script hundreds of turns
     if not 1 <= max_turns <= limit:
@@ -353,8 +348,8 @@ def _turn(
     *,
     first: bool = False,
 ) -> Turn:
-    """One of ``turns``: its calls (none: an answer the session goes on after, as an imported session
-    has), reasoning, message, what the user wrote before it and after what pause, whether the context
+    """One of ``turns``: its calls (none: an answer, as an imported session has; a replay's task ends
+    there), reasoning, message, what the user wrote before it and after what pause, whether the context
     was compacted, the subagents it started, and what was recorded of it."""
     if not isinstance(turn, dict):
         raise c.fail(p, "must be a mapping", "write `{calls: [...]}`")

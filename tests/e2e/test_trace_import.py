@@ -53,11 +53,6 @@ def rounds_of(path: Path) -> dict[str, list[dict[str, Any]]]:
     return {sid: sorted(rows, key=lambda r: r["round_index"]) for sid, rows in by.items()}
 
 
-def model_turns(t: Task) -> int:
-    """The rounds a task replays: its turns, and the final answer when it has one."""
-    return len(t.turns) + (1 if t.final_message or not t.turns or t.turns[-1].calls else 0)
-
-
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.parent.name)
 def test_tracelab_examples_import_round_for_round_and_call_for_call(tmp_path: Path, example: Path) -> None:
     tasks = run_import(tmp_path / "out", example)
@@ -65,10 +60,10 @@ def test_tracelab_examples_import_round_for_round_and_call_for_call(tmp_path: Pa
     assert set(tasks) == set(traced) and len(traced) == 2  # a Claude Code and a Codex session
     for sid, rows in traced.items():
         t = tasks[sid]
-        assert model_turns(t) == len(rows), sid
+        assert len(t.turns) == len(rows), sid  # every round a turn, the last answer too
         assert t.tool_calls == sum(len(r["tools"]) for r in rows), sid
-        # the calls, their sizes and latencies, round by round (the last round is the final answer)
-        for turn, r in zip(t.turns, rows, strict=False):
+        # the calls, their sizes and latencies, round by round
+        for turn, r in zip(t.turns, rows, strict=True):
             assert [c.tool for c in turn.calls] == [x["tool_name"] for x in r["tools"]]
             assert [c.result.bytes for c in turn.calls] == [x["result_chars"] for x in r["tools"]]
             want = [x["tool_internal_latency_ms"] if x["tool_internal_latency_ms"] is not None
@@ -77,7 +72,11 @@ def test_tracelab_examples_import_round_for_round_and_call_for_call(tmp_path: Pa
             assert [len(c.arguments) for c in turn.calls] == [max(2, x["input_chars"]) for x in r["tools"]]
             assert turn.recorded and turn.recorded["input_tokens"] == r["input_tokens_total"]
             assert turn.recorded["cached_tokens"] == r["prefix_tokens"]
-        assert not rows[-1]["tools"] and t.final_message  # both end with an answer
+        # both end with an answer: a turn with no calls (final_message is not used)
+        last_text = sum(
+            e.get("content_chars", 0) for e in rows[-1]["timing_events"] if e["event_type"] == "text"
+        )
+        assert not t.turns[-1].calls and len(t.turns[-1].message or "") == last_text and t.final_message == ""
         # every later user message is a turn's, with the human's pause before it
         users = [i for i, r in enumerate(rows) if r["current_user_message_count"] and i]
         assert users and [i for i, x in enumerate(t.turns) if x.user_message is not None] == users
@@ -106,16 +105,15 @@ def test_weka_traces_import_with_their_subagents(tmp_path: Path) -> None:
     sample = json.loads((WEKA / "trace_0026.json").read_text())["requests"]
     t = tasks["trace_0026"]
     # an answer, the user's follow-up 48 s later with a call, the final answer
-    assert model_turns(t) == len(sample) == 3 and [len(x.calls) for x in t.turns] == [0, 1]
+    assert len(t.turns) == len(sample) == 3 and [len(x.calls) for x in t.turns] == [0, 1, 0]
     # (its input grew by less than the answer's output: the follow-up's own size is unknown, 0)
     assert t.turns[1].pause_s == pytest.approx(48.0) and t.turns[1].user_message == ""
     parent = tasks["subagents"]
-    assert model_turns(parent) == 5 and parent.turns[0].subagents == 2
-    assert [x.compacted for x in parent.turns] == [False, False, False, False]
+    assert len(parent.turns) == 5 and parent.turns[0].subagents == 2
+    assert [x.compacted for x in parent.turns] == [False, False, False, False, True]  # 23,612 -> 9,120
     doc = yaml.safe_load((out / "subagents.yaml").read_text())
-    assert doc["recorded"]["final_turn"]["compacted"] is True  # 23,612 -> 9,120 tokens
     assert doc["recorded"]["subagents"] == ["agent_001", "agent_002"]
-    assert [model_turns(tasks[f"subagents-sa-agent_00{i}"]) for i in (1, 2)] == [3, 2]
+    assert [len(tasks[f"subagents-sa-agent_00{i}"].turns) for i in (1, 2)] == [3, 2]
     assert parent.turns[2].pause_s == pytest.approx(186.7)
     # the trace's tool definitions and system prompt, by size (11,899 and 2,765 tokens)
     assert len(json.dumps(parent.tools[0])) == pytest.approx(11_899 * 4, rel=0.01)

@@ -63,8 +63,6 @@ def test_an_imported_session_s_turn_fields_load() -> None:
 @pytest.mark.parametrize(
     ("turns", "where", "problem"),
     [
-        ([{"calls": [CALL]}, {"calls": []}], "turns[1].calls", "empty on the last turn"),
-        ([{"calls": []}], "turns[0].calls", "empty on the last turn"),
         ([{"calls": [CALL]}, {"calls": [CALL], "pause_s": 3}], "turns[1].pause_s", "no user_message"),
         ([{"calls": [CALL]}, {"calls": [CALL], "user_message": {"bytes": 3}, "pause_s": -1}], "turns[1].pause_s", "out of range"),
         ([{"calls": [CALL]}, {"calls": [CALL], "user_message": {"bytes": -3}}], "turns[1].user_message.bytes", "out of range"),
@@ -80,6 +78,14 @@ def test_a_bad_imported_turn_field_names_itself(
     with pytest.raises(TaskFileError) as e:
         parse_task(doc(turns), "f.yaml")
     assert e.value.path == where and problem in e.value.problem, str(e.value)
+
+
+def test_an_imported_session_may_end_on_a_turn_without_calls() -> None:
+    """(Its last answer is a turn: every round is.)"""
+    t = parse_task(
+        doc([{"calls": [CALL]}, {"calls": [], "user_message": {"bytes": 5}, "message": {"bytes": 9}}]), "f"
+    )
+    assert [len(x.calls) for x in t.turns] == [1, 0] and len(t.turns[1].message or "") == 9
 
 
 def test_max_turns_past_200_only_for_a_file_that_scripts_that_many() -> None:
@@ -159,13 +165,15 @@ def test_tracelab_rounds_become_turns_with_their_sizes_pauses_compaction_and_lat
     log = write_rows(tmp_path / "rounds.jsonl", session_rows())
     [t] = imported(log, tmp_path)
     assert t.name == "rounds-codex-0a1b2c3d"
-    assert len(t.prompt) == 50 and len(t.final_message) == 120 and t.instructions == ""
+    assert len(t.prompt) == 50 and t.final_message == "" and t.instructions == ""
     assert [[c.tool for c in x.calls] for x in t.turns] == [
         ["exec_command"],
         [],
         ["spawn_agent", "exec_command"],
+        [],  # the last answer: every round is a turn
     ]
-    first, answer, third = t.turns
+    first, answer, third, last = t.turns
+    assert len(last.message or "") == 120 and last.user_message is None
     # sizes: the arguments' compact JSON and the result as traced; the text written beside the calls
     assert len(first.calls[0].arguments) == 140 and first.calls[0].result.bytes == 2000
     assert len(first.message or "") == 30 and len(answer.message or "") == 400
@@ -182,13 +190,14 @@ def test_tracelab_rounds_become_turns_with_their_sizes_pauses_compaction_and_lat
                               "reasoning_tokens": 20, "generation_ms": 5000.0, "tool_wall_latency_ms": [1500.0]}  # fmt: skip
     assert third.recorded and third.recorded["context_growth_tokens"] == -5000
     assert t.recorded["rounds"] == 4 and t.recorded["tool_calls"] == 3 and t.recorded["compactions"] == 1
-    assert t.recorded["final_turn"]["output_tokens"] == 50
+    assert last.recorded and last.recorded["output_tokens"] == 50 and "final_turn" not in t.recorded
     assert t.client_profile is not None and t.client_profile.name == "codex"
 
 
 def test_a_small_context_drop_is_not_a_compaction(tmp_path: Path) -> None:
     rows = session_rows()
     rows[2]["input_tokens_total"] = 11_000 - 1023  # under TraceLab's micro-reduction bound
+    rows[3]["input_tokens_total"] = 11_000 - 1023 + 400
     [t] = imported(write_rows(tmp_path / "r.jsonl", rows), tmp_path)
     assert not any(x.compacted for x in t.turns)
 
@@ -200,7 +209,7 @@ def test_tracelab_sessions_are_apart_and_their_rounds_in_order(tmp_path: Path) -
     mixed = [a[2], b[0], a[0], b[1], a[3], a[1], b[2], b[3]]
     tasks = imported(write_rows(tmp_path / "mixed.jsonl", mixed), tmp_path)
     assert [t.name for t in tasks] == ["mixed-codex-aaaa0001", "mixed-claude-bbbb0002"]
-    assert [[len(x.calls) for x in t.turns] for t in tasks] == [[1, 0, 2], [1, 0, 2]]
+    assert [[len(x.calls) for x in t.turns] for t in tasks] == [[1, 0, 2, 0], [1, 0, 2, 0]]
     assert tasks[1].client_profile is None  # Claude Code speaks Anthropic's API
 
 
@@ -290,8 +299,9 @@ def test_weka_requests_become_turns_and_subagents_tasks_of_their_own(tmp_path: P
     assert len(parent.instructions) == 400 and len(parent.prompt) == (400 - 100 - 200) * 4
     [declared] = parent.tools
     assert declared["name"] == "tool" and len(json.dumps(declared)) == pytest.approx(800, abs=40)
-    assert [len(x.calls) for x in parent.turns] == [1, 0, 1] and len(parent.final_message) == 40
-    first, answer, third = parent.turns
+    assert [len(x.calls) for x in parent.turns] == [1, 0, 1, 0] and parent.final_message == ""
+    first, answer, third, last = parent.turns
+    assert len(last.message or "") == 10 * 4 and last.compacted and not third.compacted
     # one call a calling turn: its arguments the output, its result what the next input grew by
     assert len(first.calls[0].arguments) == 50 * 4 and first.calls[0].result.bytes == (600 - 400 - 50) * 4
     assert first.calls[0].result.latency_s == pytest.approx(2.5) and first.subagents == 1
@@ -299,12 +309,9 @@ def test_weka_requests_become_turns_and_subagents_tasks_of_their_own(tmp_path: P
     assert len(third.user_message or "") == 2080 * 4 and third.pause_s == pytest.approx(30.0)
     assert answer.recorded and answer.recorded["cached_tokens_estimated"] == 6 * 64
     doc_ = yaml.safe_load((tmp_path / "out" / "trace_x.yaml").read_text())
-    assert doc_["recorded"]["final_turn"]["compacted"] is True and doc_["recorded"]["subagents"] == [
-        "agent_001"
-    ]
-    assert [len(x.calls) for x in child.turns] == [1] and child.turns[0].calls[0].result.bytes == (
-        500 - 300 - 40
-    ) * 4
+    assert doc_["recorded"]["subagents"] == ["agent_001"] and doc_["final_message"] == ""
+    assert [len(x.calls) for x in child.turns] == [1, 0]
+    assert child.turns[0].calls[0].result.bytes == (500 - 300 - 40) * 4
     assert child.recorded["parent"] == "trace_x" and child.recorded["subagent_type"] == "Explore"
 
 
