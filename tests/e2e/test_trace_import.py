@@ -120,11 +120,20 @@ def test_weka_traces_import_with_their_subagents(tmp_path: Path) -> None:
     assert len(parent.instructions) == 2765 * 4
 
 
+@pytest.mark.parametrize(
+    ("trace", "which"),
+    [
+        (TRACELAB / "sanitized" / "round_trace.jsonl", "claude-code"),  # no client profile: minimal
+        (TRACELAB / "sanitized" / "round_trace.jsonl", "codex"),  # Codex's profile, no context to warm up
+        (WEKA / "subagents.json", "subagents"),  # a 47 KB tool definition, an 11 KB system prompt
+    ],
+    ids=["tracelab-claude", "tracelab-codex", "weka"],
+)
 def test_an_imported_session_replays_on_the_mock_up_to_its_first_answer(
-    start_mock: Callable[..., MockProcess], tmp_path: Path
+    start_mock: Callable[..., MockProcess], tmp_path: Path, trace: Path, which: str
 ) -> None:
-    tasks = run_import(tmp_path / "out", TRACELAB / "sanitized" / "round_trace.jsonl")
-    t = next(x for x in tasks.values() if x.recorded["client"] == "claude-code")
+    tasks = run_import(tmp_path / "out", trace)
+    t = next(x for key, x in tasks.items() if which in (key, x.recorded["client"]))
     first_answer = next(i for i, x in enumerate(t.turns) if not x.calls)
     mock = start_mock("--latency", "zero", "--task", t.source)
     proc, summary = run_locust(mock.url, tmp_path, "--headless", "-u", "2", "-r", "2", "--run-time", "4s",
