@@ -8,8 +8,10 @@ token of history.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
+import random
 import secrets
 import time
 from collections import Counter, OrderedDict
@@ -35,6 +37,7 @@ from .requests import (
     is_model_item,
     unanswered_calls,
 )
+from .tools import structured_answer
 
 
 def new_id(prefix: str) -> str:
@@ -144,7 +147,7 @@ class Generation:
             "service_tier": "default",
             "store": r.store,
             "temperature": 1.0,
-            "text": {"format": {"type": "text"}, "verbosity": r.verbosity or "medium"},
+            "text": {"format": r.text_format or {"type": "text"}, "verbosity": r.verbosity or "medium"},
             "tool_choice": r.tool_choice if r.tool_choice is not None else "auto",
             "tools": r.tools,
             "top_logprobs": 0,
@@ -480,7 +483,7 @@ class Engine:
             model=chat.model, items=[], instructions=None, tools=chat.responses_tools(), store=False,
             stream=chat.stream, previous_response_id=None, metadata={}, max_output_tokens=chat.max_tokens,
             reasoning_effort=chat.reasoning_effort, parallel_tool_calls=chat.parallel_tool_calls,
-            obfuscation=chat.obfuscation, prompt_cache_key=chat.prompt_cache_key,
+            obfuscation=chat.obfuscation, prompt_cache_key=chat.prompt_cache_key, text_format=chat.text_format,
         )  # fmt: skip
         cached = self._cached_prefix(
             scope_key, chat.prompt_cache_key, chat.prompt_parts(), chat.prompt_tokens
@@ -510,6 +513,9 @@ class Engine:
             plan = self.model.plan(task, turn, seed, tools, req.parallel_tool_calls is not False)
         else:
             plan = Plan()
+        if plan.message is not None and not plan.calls and req.text_format is not None:  # structured output
+            answer = structured_answer(req.text_format, plan.message, random.Random(f"{seed}:{turn}"))
+            plan = dataclasses.replace(plan, message=answer)
         reasoning = 0
         if req.generate and info.reasons and req.reasoning_effort != "none":
             reasoning = (

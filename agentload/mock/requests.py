@@ -74,6 +74,7 @@ class CreateRequest:
     reasoning_effort: str | None = None
     reasoning_summary: str | None = None
     verbosity: str | None = None
+    text_format: dict[str, Any] | None = None  # text.format as given: json_schema or json_object answers JSON
     tool_choice: Any = None
     parallel_tool_calls: bool | None = None
     prompt_cache_key: str | None = None
@@ -216,6 +217,49 @@ def _object(body: dict[str, Any], key: str) -> dict[str, Any]:
     return v
 
 
+TEXT_FORMATS = ("text", "json_schema", "json_object")
+
+
+def _text_format(fmt: Any, param: str) -> dict[str, Any] | None:
+    """A structured output's format (Responses ``text.format``), checked as OpenAI checks it: a
+    json_schema format names itself and carries its schema (an object)."""
+    if fmt is None:
+        return None
+    if not isinstance(fmt, dict) or fmt.get("type") not in TEXT_FORMATS:
+        kind = fmt.get("type") if isinstance(fmt, dict) else fmt
+        raise bad_request(
+            f"Invalid value: {kind!r}. Supported values are: {', '.join(repr(t) for t in TEXT_FORMATS)}.",
+            f"{param}.type",
+            "invalid_value",
+        )
+    if fmt["type"] == "json_schema":
+        if not isinstance(fmt.get("name"), str):
+            raise bad_request(
+                f"Missing required parameter: '{param}.name'.", f"{param}.name", "missing_required_parameter"
+            )
+        if not isinstance(fmt.get("schema"), dict):
+            raise bad_request(
+                f"Missing required parameter: '{param}.schema'.",
+                f"{param}.schema",
+                "missing_required_parameter",
+            )
+    return fmt
+
+
+def _chat_response_format(fmt: Any) -> dict[str, Any] | None:
+    """Chat's ``response_format`` in the Responses API's ``text.format`` shape (what the engine reads)."""
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        inner = fmt.get("json_schema")
+        if not isinstance(inner, dict):
+            raise bad_request(
+                "Missing required parameter: 'response_format.json_schema'.",
+                "response_format.json_schema",
+                "missing_required_parameter",
+            )
+        return _text_format({"type": "json_schema", **inner}, "response_format.json_schema")
+    return _text_format(fmt, "response_format")
+
+
 def _client_metadata(body: dict[str, Any]) -> dict[str, str]:
     raw = body.get("client_metadata")
     if raw is None:
@@ -278,6 +322,7 @@ def parse_create(body: Any, *, websocket: bool) -> CreateRequest:
         reasoning_effort=_choice(reasoning, "effort", "reasoning.effort", REASONING_EFFORTS),
         reasoning_summary=_choice(reasoning, "summary", "reasoning.summary", SUMMARIES),
         verbosity=_choice(text, "verbosity", "text.verbosity", VERBOSITIES),
+        text_format=_text_format(text.get("format"), "text.format"),
         tool_choice=body.get("tool_choice"),
         parallel_tool_calls=parallel,
         prompt_cache_key=cache_key,
@@ -438,6 +483,7 @@ class ChatRequest:
     obfuscation: bool = True
     prompt_cache_key: str | None = None
     parallel_tool_calls: bool | None = None
+    text_format: dict[str, Any] | None = None  # response_format, in text.format's shape
 
     def responses_tools(self) -> list[dict[str, Any]]:
         """The function tools in the Responses API's flat shape (what the tool planner reads)."""
@@ -554,4 +600,5 @@ def parse_chat(body: Any, task_header: str | None = None) -> ChatRequest:
         obfuscation=obfuscation is not False,
         prompt_cache_key=cache_key if isinstance(cache_key, str) else None,
         parallel_tool_calls=parallel if isinstance(parallel, bool) else None,
+        text_format=_chat_response_format(body.get("response_format")),
     )

@@ -65,9 +65,29 @@ def _number(schema: dict[str, Any], key: str, default: float) -> float:
     return v if isinstance(v, int | float) and not isinstance(v, bool) else default
 
 
-def value_for(schema: Any, key: str, rng: random.Random, strict: bool, depth: int = 0) -> Any:
-    """A value valid against ``schema`` (the common JSON-schema subset tools use). A schema of another
-    shape gets a plain value, never an error: the client's tools are its own business."""
+def _resolve(schema: Any, root: dict[str, Any] | None) -> Any:
+    """``{"$ref": "#/$defs/Name"}`` as the schema it points at within ``root`` (pydantic's nested models)."""
+    ref = schema.get("$ref") if isinstance(schema, dict) else None
+    if not isinstance(ref, str) or not ref.startswith("#/") or root is None:
+        return schema
+    target: Any = root
+    for part in ref[2:].split("/"):
+        target = target.get(part) if isinstance(target, dict) else None
+    return target if isinstance(target, dict) else {}
+
+
+def value_for(
+    schema: Any,
+    key: str,
+    rng: random.Random,
+    strict: bool,
+    depth: int = 0,
+    root: dict[str, Any] | None = None,
+) -> Any:
+    """A value valid against ``schema`` (the common JSON-schema subset tools use, ``$ref`` into ``root``
+    included). A schema of another shape gets a plain value, never an error: the client's tools are its
+    own business."""
+    schema = _resolve(schema, root)
     if not isinstance(schema, dict) or depth > 8:
         return ""
     enum = schema.get("enum")
@@ -78,17 +98,17 @@ def value_for(schema: Any, key: str, rng: random.Random, strict: bool, depth: in
     for union in ("anyOf", "oneOf"):
         options = schema.get(union)
         if isinstance(options, list) and options:
-            return value_for(options[0], key, rng, strict, depth + 1)
+            return value_for(options[0], key, rng, strict, depth + 1, root)
     kind = schema.get("type")
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), "string")
     if kind == "object" or isinstance(schema.get("properties"), dict):
-        return object_for(schema, rng, strict, depth + 1)
+        return object_for(schema, rng, strict, depth + 1, root)
     if kind == "array":
         if key == "command":  # an argv, as Codex's older shell tool takes it
             return ["bash", "-lc", rng.choice(READ_ONLY_COMMANDS)]
         n = min(8, max(0, int(_number(schema, "minItems", 1 if key == "args" else 0))))
-        return [value_for(schema.get("items", {}), key, rng, strict, depth + 1) for _ in range(n)]
+        return [value_for(schema.get("items", {}), key, rng, strict, depth + 1, root) for _ in range(n)]
     if kind == "integer":
         low = _number(schema, "minimum", 1)
         return int(low) if low > 0 else 1
@@ -105,14 +125,21 @@ def value_for(schema: Any, key: str, rng: random.Random, strict: bool, depth: in
     return f"agentload {key}"
 
 
-def object_for(schema: dict[str, Any], rng: random.Random, strict: bool, depth: int = 0) -> dict[str, Any]:
+def object_for(
+    schema: dict[str, Any],
+    rng: random.Random,
+    strict: bool,
+    depth: int = 0,
+    root: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The required properties (in strict mode every property is), or else the command or path one."""
+    schema = _resolve(schema, root)
     props = schema.get("properties")
     props = props if isinstance(props, dict) else {}
     required = schema.get("required")
     required = [k for k in required if isinstance(k, str)] if isinstance(required, list) else []
     keys = list(props) if strict else required or [k for k in props if k in _COMMAND_KEYS + _PATH_KEYS]
-    return {str(k): value_for(props.get(k, {}), str(k), rng, strict, depth) for k in keys}
+    return {str(k): value_for(props.get(k, {}), str(k), rng, strict, depth, root) for k in keys}
 
 
 def plan_calls(tools: list[dict[str, Any]], n: int, seed: str, turn: int) -> list[ToolCallPlan]:
@@ -134,3 +161,16 @@ def plan_calls(tools: list[dict[str, Any]], n: int, seed: str, turn: int) -> lis
             args = object_for(params, rng, tool.get("strict") is True)
             calls.append(ToolCallPlan(tool["name"], json.dumps(args, separators=(",", ":"))))
     return calls
+
+
+def structured_answer(fmt: dict[str, Any] | None, message: str, rng: random.Random) -> str:
+    """The model's final answer in the structured output a request asked for (Responses ``text.format``,
+    chat ``response_format``): JSON valid against a json_schema format's schema (strict mode: every
+    property), a JSON object for json_object, the message itself for text."""
+    kind = (fmt or {}).get("type")
+    if fmt is not None and kind == "json_schema":
+        schema = fmt["schema"]
+        return json.dumps(value_for(schema, "answer", rng, fmt.get("strict") is True, 0, schema))
+    if kind == "json_object":
+        return json.dumps({"answer": message})
+    return message

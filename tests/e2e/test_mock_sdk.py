@@ -27,7 +27,7 @@ from openai.types.responses import (
     ResponseStreamEvent,
 )
 from openai.types.responses.responses_server_event import ResponsesServerEvent
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 
 from agentload.mock import MockProcess
 from agentload.mock.prompt_cache import reported
@@ -259,3 +259,29 @@ def test_api_key_enforced(start_mock: Callable[..., MockProcess]) -> None:
         conn.response.create(model="m", input="hi")
         conn.recv()
     assert ws_err.value.response.status_code == 401
+
+
+class ChangedFile(BaseModel):
+    path: str
+    changed: bool
+
+
+class Answer(BaseModel):
+    """A structured output as the OpenAI Agents SDK's output_type asks for one (strict JSON schema)."""
+
+    summary: str
+    files: list[ChangedFile]
+    confidence: float | None
+
+
+def test_structured_outputs_parse_in_the_sdk_on_both_apis(client: openai.OpenAI) -> None:
+    """responses.parse and chat.completions.parse send the schema strict; the mock's answer parses."""
+    resp = client.responses.parse(model="gpt-5.4", input="Summarise the change", text_format=Answer)
+    assert isinstance(resp.output_parsed, Answer), resp.output_text
+    assert resp.text is not None and resp.text.format is not None and resp.text.format.type == "json_schema"
+    chat = client.chat.completions.parse(
+        model="gpt-4.1",
+        messages=[{"role": "user", "content": "Summarise the change"}],
+        response_format=Answer,
+    )
+    assert isinstance(chat.choices[0].message.parsed, Answer), chat.choices[0].message.content
