@@ -123,9 +123,11 @@ class Generation:
         return int(self.usage["input_tokens"]) + int(out)
 
     def response_object(self, status: str, output: list[dict[str, Any]], with_usage: bool) -> dict[str, Any]:
+        """The Response object as OpenAI's spec has it. ``usage`` only once it is known and no ``user``
+        (deprecated): the spec types both as present-or-absent, not null."""
         r = self.req
         done = status == "completed"
-        return {
+        obj = {
             "id": self.id,
             "object": "response",
             "created_at": self.created_at,
@@ -153,10 +155,11 @@ class Generation:
             "top_logprobs": 0,
             "top_p": 1.0,
             "truncation": "disabled",
-            "usage": self.usage if with_usage else None,
-            "user": None,
             "metadata": r.metadata,
         }
+        if with_usage:
+            obj["usage"] = self.usage
+        return obj
 
     @property
     def _reasons(self) -> bool:
