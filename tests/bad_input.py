@@ -238,6 +238,7 @@ CASES: list[tuple[list[str], str]] = [
     (["agentload", "report", str(A_FOLDER)], "no cells.jsonl"),
     (["agentload", "report", str(A_FOLDER), "--slo", "p99=1"], "--slo"),
     (["agentload", "report", str(A_FOLDER), "--projection-agents", "0"], "--projection-agents"),
+    (["agentload", "report", str(A_FOLDER), "--baseline", "bogus"], "--baseline: unknown strategy"),
     (["agentload", "compare", str(MISSING), str(A_FOLDER)], "no such file"),
     (["agentload", "compare", str(A_FOLDER), str(A_FOLDER)], "neither a sweep folder"),
     (["agentload", "compare", str(A_FOLDER), str(A_FOLDER), "--fail-if-worse", "task_s=5"], "--fail-if-worse"),

@@ -9,6 +9,7 @@ from enum import StrEnum
 from html import escape
 from typing import Any
 
+from ..core.strategies import BASELINE
 from .rows import ComparisonRow
 
 
@@ -179,8 +180,9 @@ def with_slo(columns: Sequence[Column], objectives: bool) -> tuple[Column, ...]:
     return (*columns, *SLO_COLUMNS) if objectives else tuple(columns)
 
 
-def report_columns(projection_agents: int) -> tuple[Column, ...]:
-    """The sweep report's table (Markdown and HTML)."""
+def report_columns(projection_agents: int, baseline: str = BASELINE) -> tuple[Column, ...]:
+    """The sweep report's table (Markdown and HTML); its changes against ``baseline``."""
+    short = "stateless" if baseline == BASELINE else baseline
     return (
         Column("label", "strategy", Fmt.TEXT),
         Column("cells", "cells", Fmt.COUNT),
@@ -188,14 +190,14 @@ def report_columns(projection_agents: int) -> tuple[Column, ...]:
         Column("sent_per_task", "KB sent/task", Fmt.KB1),
         Column("received_per_task", "KB recv/task", Fmt.KB1),
         Column("payload_sent_per_task", "payload KB sent/task", Fmt.KB1),
-        SENT_CHANGE_CI,
+        sent_change_ci(title=f"sent vs {short} (95 % CI)"),
         Column("ttft_mean_ms", "TTFT mean ms", Fmt.MS),
         Column("ttft_p50_ms", "TTFT p50 ms", Fmt.MS),
         Column("ttft_p99_ms", "TTFT p99 ms", Fmt.MS),
         Column("ttft_first_ms", "TTFT turn 1 ms", Fmt.MS),
         Column("task_s", "s/task", Fmt.S2),
         Column("task_s_p90", "s/task p90", Fmt.S2),
-        TIME_CHANGE_CI,
+        time_change_ci(title=f"time vs {short} (95 % CI)"),
         Column("rate_limited", "429s", Fmt.COUNT),
         Column("projection_gbps", f"ingress at {projection_agents:,} agents", Fmt.GBPS),
     )

@@ -236,16 +236,19 @@ def _row(
 
 
 def comparison(
-    groups: list[Group], projection_agents: int | None = None, objectives: tuple[Objective, ...] = ()
+    groups: list[Group],
+    projection_agents: int | None = None,
+    objectives: tuple[Objective, ...] = (),
+    baseline: str = BASELINE,
 ) -> list[ComparisonRow]:
     """One row per group, in (compression, link, strategy) order, each against the baseline of its
     link and compression (the baseline itself is compared with nothing). Links come in the order of
     what they cost a request (core.link.link_order: no link first, then by round trip)."""
     ordered = sorted(groups, key=lambda g: (g.compression, link_order(g.link), order(g.strategy)))
-    bases = {(g.link, g.compression): g for g in ordered if g.strategy == BASELINE}
+    bases = {(g.link, g.compression): g for g in ordered if g.strategy == baseline}
     rows = []
     for g in ordered:
-        b = None if g.strategy == BASELINE else bases.get((g.link, g.compression))
+        b = None if g.strategy == baseline else bases.get((g.link, g.compression))
         rows.append(
             row_of(g, b.totals if b else None, projection_agents, b.samples if b else None, objectives)
         )

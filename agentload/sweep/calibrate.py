@@ -34,11 +34,12 @@ from dataclasses import dataclass, fields, replace
 
 from ..core.argparsing import Parser
 from ..core.errors import AgentloadError
-from ..core.link import PROFILES, LinkSpec
+from ..core.link import PROFILES, LinkSpec, parse_link
 from ..mock.config import SERVER_PROFILES, ServerCost
 from ..workload import builtin_task_names
 
 LONG_TASK = "migrate-settings-module"
+THIN = "mobile,up=1mbit"  # a thin uplink: where the resent bytes start to count
 PARAMETERS = tuple(f.name for f in fields(ServerCost))
 UNITS = {
     "admission_ms": "ms per new HTTP request or WebSocket upgrade",
@@ -237,14 +238,16 @@ def report(model: Model, fitted: ServerCost, stored: ServerCost) -> str:
             f"| {t.name} | {t.source} | {t.low:.0%}-{t.high:.0%} (centre {t.centre:.1%}) | {s:.1%} | "
             f"{100 * (s - t.centre):+.1f} |"
         )
-    lines += ["", "Not fitted: what the openai-like profile predicts elsewhere", ""]
-    lines += ["| built-in tasks, GPT-5.4 | datacenter | broadband | mobile |", "|---|---|---|---|"]
-    for than in ("http-stateless", "http-chained"):
-        t = replace(TARGETS[0], than=than)
-        cells = [f"{model.saving(t, PROFILES[n], stored):.1%}" for n in ("datacenter", "broadband", "mobile")]
-        lines.append(f"| ws faster than {than} | {' | '.join(cells)} |")
-    t = replace(TARGETS[0], than="http-stateless")
-    lines.append(f"| (no link, loopback) ws vs http-stateless | {model.saving(t, None, stored):.1%} | | |")
+    links: list[tuple[str, LinkSpec | None]] = [("none", None), *((n, PROFILES[n]) for n in PROFILES)]
+    links.append((THIN, parse_link(THIN)))
+    lines += ["", "Not fitted: what the openai-like profile predicts elsewhere (ws faster by)", ""]
+    lines += ["| tasks, GPT-5.4 | " + " | ".join(n for n, _ in links) + " |", "|---" * (len(links) + 1) + "|"]
+    for long in (False, True):
+        for than in ("http-stateless", "http-chained"):
+            t = replace(TARGETS[0], than=than, long=long)
+            cells = [f"{model.saving(t, link, stored):.1%}" for _, link in links]
+            what = "20+ tool calls" if long else "built-in"
+            lines.append(f"| {what}: ws vs {than} | {' | '.join(cells)} |")
     http_s = model.time_s("http-stateless", "gpt-5.4", False, link, stored)
     ws_s = model.time_s("ws", "gpt-5.4", False, link, stored)
     lines += [

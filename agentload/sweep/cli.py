@@ -16,7 +16,7 @@ from ..core.errors import AgentloadError
 from ..core.link import PROFILES as LINK_PROFILES
 from ..core.link import split_links, uplink_text
 from ..core.paths import check_output_folder
-from ..core.strategies import NAMES
+from ..core.strategies import BASELINE, NAMES
 from ..metrics.slo import parse_slo
 from . import calibrate
 from .demo import DEMO, DEMO_AGENTS, DEMO_LINK, run_demo
@@ -160,6 +160,12 @@ def add_parsers(sub: argparse._SubParsersAction[Parser]) -> None:
         default=DEFAULT_PROJECTION_AGENTS,
         help=f"concurrent agents for the bandwidth projection (default {DEFAULT_PROJECTION_AGENTS:,})",
     )
+    p.add_argument(
+        "--baseline",
+        default=BASELINE,
+        help=f"the strategy the changes are against (default {BASELINE}; e.g. http-chained: how much faster "
+        "ws is than previous_response_id over HTTP)",
+    )
     p.set_defaults(run=_report)
 
     calibrate.add_parser(sub)
@@ -262,7 +268,9 @@ def _report(a: argparse.Namespace) -> int:
         raise AgentloadError("--projection-agents: 1 or more")
     if a.slo is not None:
         parse_slo(a.slo)
-    report = write_report(a.run_dir, a.projection_agents, a.slo)
+    if a.baseline not in NAMES:
+        raise AgentloadError(f"--baseline: unknown strategy {a.baseline!r} (use one of: {', '.join(NAMES)})")
+    report = write_report(a.run_dir, a.projection_agents, a.slo, a.baseline)
     print(report.markdown_table())
     print(f"\nreport: {a.run_dir / 'report.html'}")
     return report_objectives(report)

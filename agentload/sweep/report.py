@@ -72,6 +72,7 @@ class Report:
     projection_agents: int
     header: Header
     objectives: tuple[Objective, ...] = ()
+    baseline: str = BASELINE  # what the changes are against (agentload report --baseline)
 
     def groups(self) -> list[Group]:
         return [p.group() for p in self.pools]
@@ -84,7 +85,7 @@ class Report:
 
     @functools.cached_property
     def _rows(self) -> list[ComparisonRow]:
-        return comparison(self.groups(), self.projection_agents, self.objectives)
+        return comparison(self.groups(), self.projection_agents, self.objectives, self.baseline)
 
     @functools.cached_property
     def _cell_rows(self) -> list[tuple[CellResult, ComparisonRow]]:
@@ -101,7 +102,7 @@ class Report:
         return out
 
     def columns(self) -> tuple[Column, ...]:
-        return with_slo(report_columns(self.projection_agents), bool(self.objectives))
+        return with_slo(report_columns(self.projection_agents, self.baseline), bool(self.objectives))
 
     def markdown_table(self) -> str:
         return markdown(self.rows(), self.columns())
@@ -149,7 +150,7 @@ class Report:
         out.append(charts.bar_chart("Time per task", "s", {r.label: r.task_s or 0.0 for r in rows}))
         items = []
         for r in rows:
-            if r.strategy == BASELINE:
+            if r.strategy == self.baseline:
                 continue
             for name, value, ci in (
                 ("bytes sent", r.sent_reduction, r.sent_reduction_ci95),
@@ -159,7 +160,7 @@ class Report:
                     shown = (-100 * ci[1], -100 * ci[0]) if ci is not None else None
                     items.append((f"{r.label}: {name}", r.label, -100 * value, shown))
         if items:
-            out.append(charts.interval_chart(f"Change against {BASELINE} (95 % CI)", "% change", items))
+            out.append(charts.interval_chart(f"Change against {self.baseline} (95 % CI)", "% change", items))
         curves: dict[str, list[tuple[float, float]]] = defaultdict(list)
         limited: dict[str, list[tuple[float, float]]] = defaultdict(list)
         for p in plain:
@@ -238,7 +239,7 @@ th:first-child, td:first-child {{ text-align: left; }}
 <h1>{escape(title)}</h1>
 {self.header_html()}
 <p>Per completed task, exact wire bytes; tasks counted when they started after each cell's warm-up.
-Reductions and speed-ups are against <code>{BASELINE}</code>, with 95 % confidence intervals (a seeded
+Reductions and speed-ups are against <code>{self.baseline}</code>, with 95 % confidence intervals (a seeded
 bootstrap over tasks); "n.s." marks an interval that spans 0, a difference this run cannot tell from
 noise.</p>
 {slo}
@@ -260,6 +261,7 @@ otherwise, agents send at another rate.</p>
         return {
             "header": self.header.as_dict(),
             "loop": self.header.loop.as_dict(),
+            "baseline": self.baseline,
             "slo": [str(o) for o in self.objectives],
             "slo_met": not self.failures() if self.objectives else None,
             "rows": [r.as_dict() for r in self.rows()],
@@ -287,7 +289,10 @@ def _cumulative(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
 
 
 def build(
-    run_dir: Path, projection_agents: int = DEFAULT_PROJECTION_AGENTS, slo: str | None = None
+    run_dir: Path,
+    projection_agents: int = DEFAULT_PROJECTION_AGENTS,
+    slo: str | None = None,
+    baseline: str = BASELINE,
 ) -> Report:
     if not run_dir.is_dir():
         what = "is a file" if run_dir.exists() else "no such folder"
@@ -310,13 +315,19 @@ def build(
     if slo is not None:
         spec = replace(spec, slo=slo)
     header = Header(spec, min((c.window_start for c in cells), default=None))
-    return Report([pools[k] for k in ordered], projection_agents, header, spec.objectives)
+    if not any(c.spec.strategy == baseline for c in cells):
+        ran = ", ".join(sorted({c.spec.strategy for c in cells}))
+        raise AgentloadError(f"--baseline: {baseline!r} did not run in {run_dir} (it ran {ran})")
+    return Report([pools[k] for k in ordered], projection_agents, header, spec.objectives, baseline)
 
 
 def write_report(
-    run_dir: Path, projection_agents: int = DEFAULT_PROJECTION_AGENTS, slo: str | None = None
+    run_dir: Path,
+    projection_agents: int = DEFAULT_PROJECTION_AGENTS,
+    slo: str | None = None,
+    baseline: str = BASELINE,
 ) -> Report:
-    report = build(run_dir, projection_agents, slo)
+    report = build(run_dir, projection_agents, slo, baseline)
     (run_dir / "report.html").write_text(report.html(f"agentload sweep: {run_dir.name}"))
     (run_dir / "report.md").write_text(report.markdown_table() + "\n")
     (run_dir / "report.json").write_text(json.dumps(report.as_json(), indent=2))
