@@ -213,7 +213,9 @@ def test_the_probe_finds_each_limit_within_ten_percent_or_says_it_could_not(
             assert steps[-1]["generator_bound"] and found == {}, report
             bounds = report["lower_bounds"]  # what that step met, if it met a limit at all
             assert list(bounds)[:1] in ([], ["tokens" if kind == "stalled" else kind]), f"{kind}: {report}"
-            assert kind != "stalled" or list(bounds) == ["tokens"], report
+            # the paused probe met the token limit first; its agents' burst once it went on may also meet
+            # the request limit (both reported as lower bounds, never as limits)
+            assert kind != "stalled" or list(bounds)[:1] == ["tokens"], report
             assert all(value < expected * 1.1 for value in bounds.values()), bounds
             assert "limit not measured" in stdout and "limit found" not in stdout, stdout[-2000:]
             continue

@@ -93,8 +93,19 @@ def test_an_unknown_task_is_a_400_naming_it_and_the_fix(
         "http-stateless", "--task", str(two_turns),
     )  # fmt: skip
     assert proc.returncode == 2, proc.stderr[-3000:]
-    assert "unknown task 'my-two-turns'" in proc.stderr and "--task FILE" in proc.stderr
+    # the start-up check asks the mock which tasks it knows: one line, before any agent starts
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("agentload:")]
+    assert len(lines) == 1 and "does not know task 'my-two-turns'" in lines[0], proc.stderr[-3000:]
+    assert f"agentload mock --task {two_turns}" in lines[0]
     assert "Traceback" not in proc.stderr
+    assert not [r for r in read_records(tmp_path / "records.jsonl") if r["kind"] == "turn"]
+    # a mock asked anyway (no start-up check) answers the 400 naming the task and the fix
+    proc, _ = run_locust(
+        mock.url, tmp_path, "--headless", "-u", "1", "-r", "1", "--run-time", "20s", "--strategy",
+        "http-stateless", "--task", str(two_turns), "--no-preflight",
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert "unknown task 'my-two-turns'" in proc.stderr and "--task FILE" in proc.stderr
     turns = [r for r in read_records(tmp_path / "records.jsonl") if r["kind"] == "turn"]
     assert turns and all(r["http_status"] == 400 and r["tool_calls"] == 0 for r in turns)
 
