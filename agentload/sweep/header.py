@@ -71,7 +71,7 @@ def links(spec: SweepSpec) -> str:
         out.append("none (loopback as it is)" if link is None else link.describe())
     scale = spec.link_scale
     return "; ".join(out) + (
-        f"; at x{scale:g} time (round trips x{scale:g}, rates /{scale:g})"
+        f"; at x{scale:g} time (round trips x{scale:g}, rates x{1 / scale:g})"
         if scale != 1 and any(spec.links)
         else ""
     )

@@ -172,3 +172,37 @@ def test_sweep_link_lists_and_row_order() -> None:
         "mobile",
     ]
     assert LinkSpec().off and not PROFILES["datacenter"].off
+
+
+def test_the_older_uplink_flag_is_the_links_uplink() -> None:
+    from agentload.runtime.options import read_link
+
+    alone = read_link("", 512)
+    assert alone is not None and alone.text == "up=512kbit"
+    over = read_link("broadband", 512)
+    assert (
+        over is not None and over.up_kbps == 512 and over.rtt_ms == 40 and over.text == "broadband,up=512kbit"
+    )
+    assert read_link("none", 0) is None
+
+
+def test_older_sweep_folders_read_their_uplinks_as_links() -> None:
+    from agentload.sweep.spec import CellSpec, SweepSpec
+
+    old = {
+        "strategies": ["ws"],
+        "agents": [2],
+        "tasks": ["all"],
+        "models": ["gpt-5.4"],
+        "uplinks_kbps": [0.0, 512.0],
+    }
+    spec = SweepSpec.from_dict(old)
+    assert spec.links == ["", "up=512kbit"]
+    cell = CellSpec.from_dict(
+        {"strategy": "ws", "agents": 2, "task": "all", "model": "gpt-5.4", "uplink_kbps": 512.0}
+    )
+    assert (
+        cell.link == "up=512kbit" and cell.id == "ws-a2-all-gpt-5.4-up512k"
+    )  # the id an older sweep gave it
+    assert spec.cell_link(cell) == "up=512kbit,scale=0.1"  # at the embedded mock's time scale
+    assert CellSpec("ws", 2, "all", "gpt-5.4", "broadband").id == "ws-a2-all-gpt-5.4-lbroadband"
