@@ -100,9 +100,9 @@ def check_start(options: Any, host: str, user_classes: list[Any], worker: bool, 
     for flag, path in (("--records", o.records), ("--summary-json", o.summary_json)):
         if path:  # the files the run will write can be written: checked before any load, not after it
             check_output_file(flag, path)
-    starts_now = bool(getattr(options, "headless", False) or getattr(options, "autostart", False))
     users: Any = getattr(options, "num_users", None)  # (checked for None in checks_users)
-    checks_users = starts_now and not shape and users is not None  # -u as Locust counts it (selection)
+    # -u as Locust counts it (runtime.selection)
+    checks_users = starts_now(options) and not shape and users is not None
     if checks_users and (warning := selection.check_users(int(users), chosen.classes)):
         warnings.append(warning)
     return StartCheck(settings.with_strategies(chosen.strategies), chosen.classes, tuple(warnings))
@@ -173,16 +173,21 @@ def _select(ctx: RunContext) -> None:
     setattr(env.parsed_options, STRATEGIES_KEY, chosen.names)
 
 
-def _starts_now(ctx: RunContext) -> bool:
-    o = ctx.environment.parsed_options
-    return bool(getattr(o, "headless", False) or getattr(o, "autostart", False))
+def starts_now(options: Any) -> bool:
+    """The run starts with the process (headless, --autostart), not from the web UI's form."""
+    return bool(getattr(options, "headless", False) or getattr(options, "autostart", False))
 
 
 def _preflight(ctx: RunContext, influx: InfluxOutput) -> None:
     """Before a run that starts at once (headless, --autostart): does --host answer and take the key,
     and does InfluxDB take the token (runtime.preflight)."""
     env = ctx.environment
-    if not env.host or not _starts_now(ctx) or ctx.role == Role.WORKER or ctx.settings.options.no_preflight:
+    if (
+        not env.host
+        or not starts_now(ctx.environment.parsed_options)
+        or ctx.role == Role.WORKER
+        or ctx.settings.options.no_preflight
+    ):
         return
     check_host(env.host, request_headers(), ctx.settings.timeouts.connect_s, API_KEY_ENV)
     check_tasks(env.host, request_headers(), ctx.settings.timeouts.connect_s, ctx.settings.tasks)

@@ -32,17 +32,22 @@ def _origin(host: str) -> str:
     return f"{u.scheme}://{u.hostname}{port}"
 
 
+def _tls_for(url: str) -> ssl.SSLContext | None:
+    """For an https URL, what the agents trust (so the checks agree with them); None for http."""
+    if not url.startswith("https"):
+        return None
+    ctx = ssl.create_default_context()
+    trust(ctx)
+    return ctx
+
+
 def check_host(host: str, headers: dict[str, str], timeout_s: float, key_env: str) -> None:
     """Raises AgentloadError (one line, no secret in it) when ``host`` cannot serve the run."""
     url = api_base(host) + "/models"
     req = urllib.request.Request(url, headers=headers, method="GET")
-    ctx = None
-    if url.startswith("https"):
-        ctx = ssl.create_default_context()
-        trust(ctx)  # what the agents trust, so the check agrees with them
     where = _origin(host)
     try:
-        with urllib.request.urlopen(req, timeout=timeout_s, context=ctx) as resp:
+        with urllib.request.urlopen(req, timeout=timeout_s, context=_tls_for(url)) as resp:
             resp.read(65536)
     except urllib.error.HTTPError as e:
         if e.code in AUTH_STATUSES:
@@ -69,13 +74,9 @@ def check_tasks(host: str, headers: dict[str, str], timeout_s: float, tasks: Seq
     query = urlencode([("name", t.name) for t in tasks])
     u = urlsplit(host)
     url = f"{u.scheme}://{u.netloc}{CONTROL_PREFIX}/tasks?{query}"
-    ctx = None
-    if url.startswith("https"):
-        ctx = ssl.create_default_context()
-        trust(ctx)
     try:
         with urllib.request.urlopen(
-            urllib.request.Request(url, headers=headers), timeout=timeout_s, context=ctx
+            urllib.request.Request(url, headers=headers), timeout=timeout_s, context=_tls_for(url)
         ) as r:
             unknown = set(json.loads(r.read(1 << 20)).get("unknown") or [])
     except (urllib.error.URLError, OSError, ValueError, AttributeError):
