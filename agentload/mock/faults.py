@@ -12,7 +12,7 @@ Off by default: with no ``--faults`` the mock never misbehaves and the official 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,12 +136,21 @@ class Fault:
         return ApiError(status, message, "server_error", None, None)
 
     def apply(
-        self, events: Iterator[tuple[float, dict[str, Any]]], stall_s: float
+        self,
+        events: Iterator[tuple[float, dict[str, Any]]],
+        stall_s: float,
+        is_output: Callable[[dict[str, Any]], bool] = lambda _e: False,
     ) -> Iterator[tuple[float, dict[str, Any]]]:
-        """The response's events with this fault worked in (markers for what only the sender can do)."""
+        """The response's events with this fault worked in (markers for what only the sender can do).
+        A stall strikes once output flows (after the first event ``is_output`` says carries output): a
+        wait before the first token is slow_first_byte's."""
         items = list(events)
         k = min(len(items) - 1, max(1, int(self.position * len(items))))
         name = self.name
+        if name == "stall":
+            first = next((i for i, (_, e) in enumerate(items) if is_output(e)), None)
+            if first is not None:
+                k = min(len(items) - 1, max(k, first + 1))
         for i, (t, e) in enumerate(items):
             if i == k:
                 if name in CUT_FAULTS:
@@ -203,12 +212,15 @@ def first_of(faults: list[Fault], names: tuple[str, ...] | dict[str, Any]) -> Fa
 
 
 def with_faults(
-    events: Iterator[tuple[float, dict[str, Any]]], faults: list[Fault], config: FaultConfig
+    events: Iterator[tuple[float, dict[str, Any]]],
+    faults: list[Fault],
+    config: FaultConfig,
+    is_output: Callable[[dict[str, Any]], bool] = lambda _e: False,
 ) -> Iterator[tuple[float, dict[str, Any]]]:
     """The events with every drawn fault worked in; ``slow_first_byte`` delays them all."""
     for f in faults:
         if f.name == "slow_first_byte":
             events = ((t + config.slow_s, e) for t, e in events)
         elif f.name in CUT_FAULTS or f.name in ("malformed", "unknown_event", "stall"):
-            events = f.apply(events, config.stall_s)
+            events = f.apply(events, config.stall_s, is_output)
     return events

@@ -153,6 +153,6 @@ async def stream(
 
     if faults:
         assert fault_config is not None
-        events = with_faults(iter(events), list(faults), fault_config)
+        events = with_faults(iter(events), list(faults), fault_config, framing.is_token)
     first = await pace(events, send, start, stamp, framing.is_token)
     return first, (cut[0] if cut else None)

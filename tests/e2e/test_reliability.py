@@ -32,11 +32,15 @@ from tests.runlocust import run_briefly
 from tests.servers import InfluxDB1, free_port
 from tests.unit.request_bodies import BODY, CHAT, CREATE, JSON, error_shape
 
-HTTP_BODY = {"model": "gpt-5.4", "input": "Fix the failing test.", "stream": True}
-WS_BODY = {"type": "response.create", "model": "gpt-5.4", "input": "Fix the failing test."}
+# a client's tool, as every agent declares some: the mock answers with calls of it (a stream of many
+# events after the first token, where a fault strikes mid-output), never a tool the client did not declare
+READ = {"type": "function", "name": "read_file", "parameters": {"type": "object", "properties": {}}}
+HTTP_BODY = {"model": "gpt-5.4", "input": "Fix the failing test.", "stream": True, "tools": [READ]}
+WS_BODY = {"type": "response.create", "model": "gpt-5.4", "input": "Fix the failing test.", "tools": [READ]}
 CHAT_BODY = {
     "model": "gpt-5.4",
     "messages": [{"role": "user", "content": "Fix the failing test."}],
+    "tools": [{"type": "function", "function": {k: v for k, v in READ.items() if k != "type"}}],
     "stream": True,
 }
 
