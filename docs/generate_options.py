@@ -240,6 +240,17 @@ def locust_section() -> list[str]:
                 f"{cell(show_default(now))} | {cell(help_of(a))} |"
             )
         out.append("")
+    helps = {a.dest: a.help for a in bare._actions}
+    reread = [a for a in run_parser._actions if a.dest in helps and a.help != helps[a.dest]]
+    if reread:
+        out += [
+            "### Locust options agentload reads its own way",
+            "",
+            "| option | under agentload |",
+            "|---|---|",
+        ]
+        out += [f"| {code('/'.join(a.option_strings))} | {cell(help_of(a))} |" for a in reread]
+        out.append("")
     return out
 
 

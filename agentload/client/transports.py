@@ -24,6 +24,7 @@ from geventhttpclient.response import HTTPConnectionClosed, HTTPParseError
 from ..core.deflate import BodyEncoding, DeflateParams
 from ..core.jsoncodec import dumps_utf8 as dumps
 from ..core.link import LinkSpec
+from ..core.protocol import API_PATH
 from ..core.records import ErrorKind
 from ..core.sse import iter_sse
 from ..core.strategies import Api, Strategy
@@ -41,9 +42,14 @@ Request = tuple[dict[str, Any], dict[str, str] | None]  # a body and the request
 
 
 def api_base(host: str) -> str:
-    """``http://127.0.0.1:8000`` -> ``http://127.0.0.1:8000/v1``; a URL that already ends in /v1 stays."""
-    u = urlsplit(host.rstrip("/"))
-    path = u.path if u.path.endswith("/v1") else u.path + "/v1"
+    """The API's base URL, as the openai SDK's ``base_url`` reads it: a host with a path is the base
+    itself (``http://gw:4000/openai/v1``, ``http://gw:4000/api``: a gateway at its own base path);
+    a bare origin gets OpenAI's ``/v1`` (``http://127.0.0.1:8000`` -> ``http://127.0.0.1:8000/v1``).
+    Every request path is this base and the endpoint (``/responses``, ``/chat/completions``,
+    ``/models``), the WebSocket mode's upgrade too; the mock's own control endpoints stay at the
+    origin's root (core.protocol.CONTROL_PREFIX)."""
+    u = urlsplit(host.strip())
+    path = u.path.rstrip("/") or API_PATH
     return urlunsplit((u.scheme, u.netloc, path, "", ""))
 
 

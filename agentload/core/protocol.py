@@ -14,6 +14,9 @@ TASK_HEADER = "X-Agentload-Task"  # Chat Completions carries no metadata the moc
 API_KEY_ENV = "OPENAI_API_KEY"
 MOCK_KEY_ENV = "AGENTLOAD_MOCK_API_KEY"
 
+# where OpenAI (and most compatible servers) serve the API: a --host or --upstream without a path
+API_PATH = "/v1"
+
 # the mock's control endpoints (its ledger, reset, health): not part of OpenAI's API
 CONTROL_PREFIX = "/_agentload"
 

@@ -33,7 +33,11 @@ def add_parsers(sub: argparse._SubParsersAction[Parser]) -> None:
     )
     p.add_argument("--port", type=int, default=8011, help="the port to listen on (default 8011; 0: any free)")
     p.add_argument("--bind", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)")
-    p.add_argument("--upstream", required=True, help="where requests go: http(s)://HOST[:PORT][/v1]")
+    p.add_argument(
+        "--upstream",
+        required=True,
+        help="where requests go: http(s)://HOST[:PORT][/BASE] (a client's /v1/... goes to BASE/...; no BASE: /v1, as --host)",
+    )
     p.add_argument("--out", required=True, help="the folder the task files are written to")
     p.add_argument(
         "--keep-content", action="store_true", help="keep prompts, outputs and arguments as they were"

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import certifi
 
 from ..core.deflate import DeflateParams, MessageInflate, StreamDecoder, parse_answer
-from ..core.protocol import default_port
+from ..core.protocol import API_PATH, default_port
 from ..core.sse import SseParser
 from ..core.websocket import OP_TEXT, WsCodec
 from .exchange import ChatEvents, Exchange, ResponsesEvents
@@ -41,15 +41,14 @@ class Upstream:
     scheme: str
     host: str
     port: int
-    prefix: str  # the upstream's path before /v1 ("" for most)
+    base: str  # the upstream's API path, as --host reads it: the URL's path, or /v1 when it has none
 
     @classmethod
     def parse(cls, url: str) -> Upstream:
         u = urlsplit(url.rstrip("/"))
         if u.scheme not in ("http", "https") or not u.hostname:
             raise ValueError(f"--upstream {url!r}: give http(s)://HOST[:PORT], e.g. https://api.openai.com")
-        path = u.path[: -len("/v1")] if u.path.endswith("/v1") else u.path
-        return cls(u.scheme, u.hostname, u.port or default_port(u.scheme), path)
+        return cls(u.scheme, u.hostname, u.port or default_port(u.scheme), u.path or API_PATH)
 
     @property
     def netloc(self) -> str:
@@ -149,8 +148,8 @@ class RecordingProxy:
 
     def _forwarded(self, head: Head) -> bytes:
         target = head.target
-        if self.upstream.prefix and not target.startswith(self.upstream.prefix + "/"):
-            target = self.upstream.prefix + target
+        if target == API_PATH or target.startswith((API_PATH + "/", API_PATH + "?")):
+            target = self.upstream.base + target[len(API_PATH) :]  # a client's /v1/... at the upstream's base
         method, _, rest = head.start_line.partition(" ")
         fwd = Head(f"{method} {target} {rest.rpartition(' ')[2]}", list(head.headers), head.raw_size)
         fwd.set("host", self.upstream.netloc)

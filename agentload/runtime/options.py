@@ -157,7 +157,9 @@ class RunOptions:
         web_ui=True,
     )
     no_preflight: bool = opt(
-        False, "skip the start-up check that --host answers and accepts the API key (GET /v1/models)"
+        False,
+        "skip the start-up check that --host answers and accepts the API key (GET /models under its "
+        "base: /v1/models by default)",
     )
     records: str = opt(
         "",

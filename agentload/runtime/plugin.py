@@ -69,6 +69,16 @@ def _on_parser(parser: Any) -> None:
     # A worker that dies mid-run takes its agents with it; with rebalancing the master moves them onto
     # the live workers within seconds (Locust's own --enable-rebalancing, on by default here).
     parser.set_defaults(web_host=WEB_HOST_DEFAULT, enable_rebalancing=True)
+    host = getattr(parser, "_option_string_actions", {}).get("--host")
+    if host is not None:  # Locust's help says "a host"; for agentload it is the API's base URL
+        host.help = HOST_HELP
+
+
+HOST_HELP = (
+    "the API's base URL, as the openai SDK's base_url: a URL with a path is the base itself "
+    "(http://gw:4000/openai/v1: POST .../openai/v1/responses, the WebSocket upgrade at the same path); "
+    "a bare origin gets /v1 (http://127.0.0.1:8000: POST /v1/responses)"
+)
 
 
 events.init_command_line_parser.add_listener(_on_parser)
