@@ -2,7 +2,9 @@
 
 The hot path: most events are output deltas, and the agent only needs the time of the first one. So
 an event's type is read without decoding its JSON (from the SSE ``event:`` line, or the leading
-``{"type":"...`` of a socket frame), and only terminal events are decoded.
+``{"type":"...`` of a socket frame), and only terminal events are decoded, and the deltas until the
+first one that carries output (the first token is the first non-empty delta, on every API: some
+servers open with ``"delta": ""``).
 """
 
 from __future__ import annotations
@@ -38,6 +40,15 @@ def event_type(raw: bytes) -> str:
     except ValueError:
         return ""
     return obj.get("type", "") if isinstance(obj, dict) else ""
+
+
+def has_output(raw: bytes) -> bool:
+    """A delta event that carries output: its ``delta`` is not empty. Servers other than OpenAI send
+    ``"delta": ""`` (LiteLLM opens a stream so), and the first token is the first piece of output, not
+    the first event named a delta. Decoded only until the first token (one small event a turn, most
+    often): the deltas after it stay undecoded."""
+    obj = json.loads(raw)  # (a ValueError is a malformed event, as anywhere in a stream)
+    return not isinstance(obj, dict) or obj.get("delta") not in ("", None)
 
 
 @dataclass
@@ -131,10 +142,11 @@ class ResponsesConsumer:
         out = self.out
         out.events += 1
         if raw[-1:] != b"}" and raw.rstrip()[-1:] != b"}":
-            # Deltas are not decoded (the hot path), but an event cut short must not pass as output.
+            # Deltas after the first token are not decoded (the hot path), but one cut short must not
+            # pass as output.
             raise ValueError(f"{etype or 'an'} event's JSON is cut short")
         if etype in DELTA_EVENTS:
-            if out.t_first_token is None:
+            if out.t_first_token is None and has_output(raw):
                 out.t_first_token = time.perf_counter()
             return False
         if etype in COMPLETED_EVENTS:
