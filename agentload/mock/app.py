@@ -1,7 +1,7 @@
 """The mock's app: its state, its routes, and the server with exact byte counting on every connection.
 
 This module only assembles; the handlers live by endpoint (mock.responses, mock.ws, mock.chat,
-mock.control) and share their state through mock.state.
+mock.conversations, mock.control) and share their state through mock.state.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from aiohttp import web
 
 from ..core.errors import AgentloadError
 from ..core.protocol import CONTROL_PREFIX
-from . import control
+from . import control, conversations
 from .chat import chat_completions
 from .config import MockConfig
 from .engine import Engine
@@ -41,6 +41,7 @@ def make_app(config: MockConfig, ledger: ByteLedger | None = None) -> web.Applic
     app.router.add_get("/v1/responses", responses_get)
     app.router.add_get("/v1/responses/{response_id}", get_response)
     app.router.add_post("/v1/chat/completions", chat_completions)
+    conversations.add_routes(app)
     app.router.add_get("/v1/models", control.list_models)
     app.router.add_get(f"{CONTROL_PREFIX}/stats", control.stats)
     app.router.add_post(f"{CONTROL_PREFIX}/reset", control.reset)

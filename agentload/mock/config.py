@@ -161,6 +161,7 @@ class MockConfig:
     ws_max_in_flight: int = 16
     ws_max_lanes: int = 32
     store_max_responses: int = 100_000
+    conversations_max: int = 10_000  # conversations kept (their items too), least recently used out first
     ledger_max_exchanges: int = 100_000
     gc_interval_s: float = 60.0  # one full garbage collection this often; 0 = Python's own schedule
     model_name_default: str = "gpt-5.4"

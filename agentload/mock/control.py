@@ -52,6 +52,7 @@ async def reset(request: web.Request) -> web.Response:
     request.app[LEDGER].reset()
     request.app[ENGINE].starts.clear()
     request.app[ENGINE].input_items.clear()
+    request.app[ENGINE].conversations.counts.clear()
     request.app[WS_STATS].clear()
     return json_response({"reset": True})
 

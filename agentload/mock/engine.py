@@ -24,6 +24,7 @@ from ..core.protocol import ENCRYPTED_REASONING, TASK_METADATA_KEY
 from ..core.tokens import BYTES_PER_TOKEN, estimate_tokens, text_tokens
 from ..workload import synth_text
 from .config import MockConfig, RequestWork
+from .conversation_store import ConversationStore, StoredConversation
 from .errors import previous_not_found
 from .model import Plan, PlannedCall, ScriptedModel
 from .models import SUMMARY_TOKENS_PER_REASONING_TOKEN, model_info
@@ -104,6 +105,9 @@ class Generation:
     summary_text: str = ""
     server_s: float = 0.0  # the server's work before the model starts (ServerCost of ``work``)
     work: RequestWork | None = None  # what that work was (counted when a server profile is on)
+    conversation: StoredConversation[ResponseState] | None = None  # the conversation it continues and joins
+    joining: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # its own input items, to join
+    consumed: int = 0  # of the conversation's waiting items, those its input began with
 
     @property
     def reasoning_s(self) -> float:
@@ -157,6 +161,8 @@ class Generation:
             "truncation": "disabled",
             "metadata": r.metadata,
         }
+        if self.conversation is not None:
+            obj["conversation"] = {"id": self.conversation.id}
         if with_usage:
             obj["usage"] = self.usage
         return obj
@@ -379,6 +385,7 @@ class Engine:
         self.config = config
         self.model = ScriptedModel(config.tasks_dir, config.default_script, config.task_files)
         self.store = ResponseStore(config.store_max_responses)
+        self.conversations: ConversationStore[ResponseState] = ConversationStore(config.conversations_max)
         self.prompt_cache = (
             PromptCache(config.prompt_cache_ttl_s, config.prompt_cache_blocks)
             if config.prompt_cache
@@ -395,6 +402,7 @@ class Engine:
         return {
             "requests": dict(self.starts),
             "input_items": dict(self.input_items),
+            "conversations": self.conversations.snapshot(),
             "prompt_cache": self.prompt_cache.snapshot() if self.prompt_cache is not None else None,
         }
 
@@ -431,7 +439,15 @@ class Engine:
         """A Responses API request: continuing ``prev`` (the cached or stored response), or new.
         ``scope_key`` is the caller's rate-limit key: prompt caches are per organisation. For the
         server's own work (mock.config.ServerCost): ``body_bytes`` as received, ``new_request`` (a new
-        HTTP request), ``warm`` (``prev`` is the connection's own, in memory)."""
+        HTTP request), ``warm`` (``prev`` is the connection's own, in memory). A request with
+        ``conversation`` continues that conversation's latest response, its input led by the items
+        added to it since (an unknown conversation: OpenAI's 404)."""
+        conversation = self.conversations.get(req.conversation) if req.conversation is not None else None
+        joining = req.items
+        consumed = 0
+        if conversation is not None:
+            prev, consumed = conversation.state, len(conversation.added)
+            req = _led_by_added(req, conversation)
         check_tool_outputs(req.items, prev.pending_calls if prev else ())
         self.input_items.update(str(item.get("type")) for item in req.items)
         own = req.input_tokens()
@@ -441,6 +457,8 @@ class Engine:
             input_tokens, cached = _continued(req, prev)
         else:
             task = req.metadata.get(TASK_METADATA_KEY)
+            if task is None and conversation is not None:  # (named when the conversation was made)
+                task = conversation.metadata.get(TASK_METADATA_KEY)
             seed = conversation_seed(req.items, task)
             turn = count_model_turns(req.items)
             input_tokens = own
@@ -455,6 +473,7 @@ class Engine:
         gen = self._generate(
             req, task, turn, seed, input_tokens, cached, pending, _prefix_tokens(req, prev), tools
         )
+        gen.conversation, gen.joining, gen.consumed = conversation, joining, consumed
         if self.count_work:
             self._price(
                 gen,
@@ -565,13 +584,40 @@ class Engine:
             summary_text=summary,
         )
 
+    def delete_item(self, conversation_id: str, item_id: str) -> StoredConversation[ResponseState]:
+        """An item leaves a conversation, and the context its next response continues from."""
+        conv = self.conversations.get(conversation_id)
+        size = conv.delete_item(item_id)
+        if conv.state is not None:
+            tokens = max(0, conv.state.context_tokens - estimate_tokens(size))
+            conv.state = dataclasses.replace(conv.state, context_tokens=tokens)
+        return conv
+
     def finish(self, gen: Generation) -> ResponseState:
         """Called once the response completed: store it when asked to, return the state to cache."""
         state = gen.state
         if gen.req.store:
             state = ResponseState(**{**state.__dict__, "response": gen.final_response()})
             self.store.put(state)
+        conv = gen.conversation
+        if conv is not None:  # its input and output items join the conversation, which goes on from it
+            conv.add(gen.joining, waiting=False)
+            conv.add(gen.output_items(), waiting=False)
+            conv.added = conv.added[gen.consumed :]
+            conv.state = state
+            self.conversations.counts["responses"] += 1
         return state
+
+
+def _led_by_added(req: CreateRequest, conv: StoredConversation[ResponseState]) -> CreateRequest:
+    """The request as the model sees it in ``conv``: the items added to the conversation since its
+    latest response come first in its input."""
+    if not conv.added:
+        return req
+    lead = [item for _, item in conv.added]
+    parts = [dumps_utf8(i) for i in lead] + (req.item_parts or [dumps_utf8(i) for i in req.items])
+    sizes = {**req.raw_sizes, "input": sum(map(len, parts)) + len(parts) + 1}
+    return dataclasses.replace(req, items=lead + req.items, item_parts=parts, raw_sizes=sizes)
 
 
 def _prefix_tokens(req: CreateRequest, prev: ResponseState | None) -> int:

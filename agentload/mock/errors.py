@@ -53,6 +53,16 @@ def previous_not_found(response_id: str) -> ApiError:
     )
 
 
+def conversation_not_found(conversation_id: str) -> ApiError:
+    """An unknown (or deleted) conversation, on a response and on the Conversations API's own
+    endpoints alike: OpenAI answers 404 with neither param nor code."""
+    return ApiError(404, f"Conversation with id '{conversation_id}' not found.", "invalid_request_error")
+
+
+def item_not_found(item_id: str) -> ApiError:
+    return ApiError(404, f"Item with id '{item_id}' not found.", "invalid_request_error")
+
+
 def invalid_api_key() -> ApiError:
     # OpenAI echoes a redacted key; the mock echoes none of it, so no log ever carries a secret.
     return ApiError(

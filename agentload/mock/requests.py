@@ -81,6 +81,7 @@ class CreateRequest:
     client_metadata: dict[str, str] = field(default_factory=dict)
     obfuscation: bool = True  # stream_options.include_obfuscation (on unless false)
     item_parts: list[bytes] | None = None  # each input item's JSON, encoded once in parsing
+    conversation: str | None = None  # the Conversation it continues and joins (its id)
 
     def input_tokens(self) -> int:
         """Tokens of what this request itself carries: instructions, tools and input items."""
@@ -159,8 +160,8 @@ def _check_message(raw: dict[str, Any], p: str) -> None:
         )
 
 
-def _normalize_item(raw: Any, i: int) -> dict[str, Any]:
-    p = f"input[{i}]"
+def _normalize_item(raw: Any, i: int, name: str = "input") -> dict[str, Any]:
+    p = f"{name}[{i}]"
     if not isinstance(raw, dict):
         raise bad_request(f"Invalid type for '{p}': expected an object.", p, "invalid_type")
     t = raw.get("type", "message" if "role" in raw else None)
@@ -297,6 +298,7 @@ def parse_create(body: Any, *, websocket: bool) -> CreateRequest:
     text = _object(body, "text")
     obfuscation = _obfuscation(_object(body, "stream_options"))
     cache_key = _check_str(body, "prompt_cache_key", "prompt_cache_key", required=False)
+    conversation = _conversation(body.get("conversation"), prev)
 
     item_parts = [dumps_utf8(item) for item in items]
     sizes = {
@@ -329,7 +331,45 @@ def parse_create(body: Any, *, websocket: bool) -> CreateRequest:
         client_metadata=_client_metadata(body),
         obfuscation=obfuscation,
         item_parts=item_parts,
+        conversation=conversation,
     )
+
+
+def _conversation(raw: Any, previous_response_id: str | None) -> str | None:
+    """``conversation``: its id, given as a string or as ``{"id": ...}``. It and previous_response_id
+    exclude each other; OpenAI's answer is quoted as it comes (its parameter names abbreviated so)."""
+    if raw is None:
+        return None
+    if isinstance(raw, dict):
+        cid = _check_str(raw, "id", "conversation.id")
+    elif isinstance(raw, str):
+        cid = raw
+    else:
+        raise bad_request(
+            f"Invalid type for 'conversation': expected one of a string or an object, but got "
+            f"{_json_kind(raw)} instead.",
+            "conversation",
+            "invalid_type",
+        )
+    if previous_response_id is not None:
+        raise bad_request(
+            "Mutually exclusive parameters: ''. Ensure you are only providing one of: 'pre..._id' or "
+            "'conversation'.",
+            None,
+            "mutually_exclusive_parameters",
+        )
+    return cid
+
+
+def _json_kind(v: Any) -> str:
+    """A JSON value's kind as OpenAI's type errors name it."""
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, int):
+        return "an integer"
+    if isinstance(v, float):
+        return "a decimal"
+    return "an array" if isinstance(v, list) else "an object" if isinstance(v, dict) else "a string"
 
 
 def _check_fields(body: dict[str, Any], websocket: bool) -> None:
@@ -360,8 +400,14 @@ def _input_items(raw_input: Any) -> list[dict[str, Any]]:
     if isinstance(raw_input, str):
         return [{"type": "message", "role": "user", "content": raw_input}]
     if isinstance(raw_input, list):
-        return [_normalize_item(x, i) for i, x in enumerate(raw_input)]
+        return input_items(raw_input)
     raise bad_request("Invalid type for 'input': expected a string or an array.", "input", "invalid_type")
+
+
+def input_items(raw: list[Any], name: str = "input") -> list[dict[str, Any]]:
+    """An array of input items (a response's ``input``, a conversation's ``items``), each checked and
+    normalized; errors name each as ``name[i]``."""
+    return [_normalize_item(x, i, name) for i, x in enumerate(raw)]
 
 
 def _tool_list(tools: Any) -> list[Any]:

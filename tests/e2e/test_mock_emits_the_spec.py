@@ -1,7 +1,8 @@
 """What the mock emits validates against OpenAI's OpenAPI spec (the vendored copy): every Responses
 stream event over HTTP and over WebSocket mode, the Response object, chat completions and their chunks,
 on the paths real clients take (reasoning with a summary, function and custom tool calls, a plain
-answer, a structured output, an error)."""
+answer, a structured output, an error), and the Conversations API's objects: a conversation, its item
+lists and items, a deletion, and a response (streamed and whole, over HTTP and WebSocket) in one."""
 
 from __future__ import annotations
 
@@ -116,8 +117,74 @@ def test_chat_completions_and_their_chunks(mock: MockProcess) -> None:
         assert not problems, problems[:10]
 
 
+def _item_list_violations(page: dict[str, Any]) -> list[str]:
+    """A ConversationItemList; an empty one's first_id and last_id are null (as OpenAI's empty lists
+    have them; the spec says string), the rest as the spec has it."""
+    if not page["data"]:
+        assert page["first_id"] is None and page["last_id"] is None, page
+        page = {**page, "first_id": "", "last_id": ""}
+    return violations("ConversationItemList", page)
+
+
+def test_conversations_their_items_and_a_response_in_one(mock: MockProcess) -> None:
+    client = openai.OpenAI(base_url=f"{mock.url}/v1", api_key="sk-test", max_retries=0)
+    http = client.with_raw_response.conversations
+    problems: list[str] = []
+    empty = http.create().http_response.json()
+    problems += violations("ConversationResource", empty)
+    problems += _item_list_violations(http.items.list(empty["id"]).http_response.json())
+    conv = http.create(
+        metadata={"k": "v"},
+        items=[{"type": "message", "role": "developer", "content": "Be brief."},
+               {"role": "user", "content": [{"type": "input_text", "text": "Fix the test"}]}],
+    ).http_response.json()  # fmt: skip
+    problems += violations("ConversationResource", conv)
+    body = _body("encrypted reasoning", input=[], store=True, conversation=conv["id"])
+    events = _sse(mock, body)
+    problems += [p for e in events for p in event_violations(e)]
+    done = events[-1]["response"]
+    assert done["conversation"] == {"id": conv["id"]}, done
+    calls = [i for i in done["output"] if i["type"] == "function_call"]
+    assert calls
+    outputs = [{"type": "function_call_output", "call_id": c["call_id"], "output": "ok"} for c in calls]
+    whole = client.responses.with_raw_response.create(
+        **{**body, "input": outputs, "conversation": {"id": conv["id"]}}
+    ).http_response.json()
+    problems += violations("Response", whole)
+    url = mock.url.replace("http://", "ws://") + "/v1/responses"
+    with connect(url, additional_headers={"Authorization": "Bearer sk-test"}) as ws:
+        added = http.items.create(conv["id"], items=[{"role": "user", "content": "Now the docs"}])
+        problems += _item_list_violations(added.http_response.json())
+        answers = [{"type": "function_call_output", "call_id": i["call_id"], "output": "ok"}
+                   for i in whole["output"] if i["type"] == "function_call"]  # fmt: skip
+        ws.send(json.dumps({"type": "response.create", **body, "input": answers}))
+        while (event := json.loads(ws.recv(timeout=30)))["type"] not in ("response.completed", "error"):
+            problems += event_violations(event)
+        assert event["type"] == "response.completed", event
+        assert event["response"]["conversation"] == {"id": conv["id"]}
+    for order in ("asc", "desc"):
+        page = http.items.list(conv["id"], order=order, limit=100).http_response.json()
+        problems += _item_list_violations(page)
+        assert {i["type"] for i in page["data"]} >= {
+            "message",
+            "reasoning",
+            "function_call",
+            "function_call_output",
+        }
+        for item in page["data"][:3]:
+            one = http.items.retrieve(item["id"], conversation_id=conv["id"]).http_response.json()
+            problems += violations("ConversationItem", one)
+    problems += violations("ConversationResource", http.update(conv["id"], metadata={}).http_response.json())
+    first = page["data"][-1]["id"]
+    after = http.items.delete(first, conversation_id=conv["id"]).http_response.json()
+    problems += violations("ConversationResource", after)
+    problems += violations("DeletedConversationResource", http.delete(conv["id"]).http_response.json())
+    assert not problems, problems[:10]
+
+
 def test_the_checks_can_fail() -> None:
     """The validators find what is wrong (a Response without its id, a delta without its item)."""
     assert event_violations({"type": "response.created", "sequence_number": 0})
     assert event_violations({"type": "response.bogus", "sequence_number": 0})
     assert violations("CreateChatCompletionStreamResponse", {"object": "chat.completion.chunk"})
+    assert violations("ConversationItem", {"type": "function_call_output", "call_id": "c", "output": "x"})
