@@ -31,6 +31,22 @@ OnTurn = Callable[[TurnRecord, TurnOutcome], None]
 OnTask = Callable[[TaskRecord], None]
 
 
+Tokens = tuple[int | None, int | None, int | None, int | None]  # input, cached, output, reasoning
+
+
+def usage_tokens(usage: dict[str, Any] | None) -> Tokens:
+    """A reply's usage (Responses shape) as counts; all None where the server reported none (``usage:
+    null`` or absent): unknown, never 0. A detail the server left out of a usage it did report is 0."""
+    if not usage or usage.get("input_tokens") is None:
+        return None, None, None, None
+    return (
+        int(usage.get("input_tokens") or 0),
+        int((usage.get("input_tokens_details") or {}).get("cached_tokens") or 0),
+        int(usage.get("output_tokens") or 0),
+        int((usage.get("output_tokens_details") or {}).get("reasoning_tokens") or 0),
+    )
+
+
 class Agent:
     def __init__(
         self,
@@ -112,11 +128,12 @@ class Agent:
             turn += 1
 
     def _needs_full_context(self, conv: Conversation, forced: bool) -> bool:
-        """Resend everything? Always for stateless strategies and a task's first turn; for chained ones
-        when the server lost what it held: an unknown previous_response_id (``forced``), or a new
-        WebSocket where the response lived only in the old connection's memory (store=false)."""
+        """Resend everything? Always for stateless strategies, a task's first turn and a client profile
+        that never continues; for chained ones when the server lost what it held: an unknown
+        previous_response_id (``forced``), or a new WebSocket where the response lived only in the old
+        connection's memory (store=false)."""
         st = self.settings.strategy
-        if not st.chained or not conv.started or forced:
+        if not st.chained or not conv.started or forced or not conv.profile.continues:
             return True
         return st.websocket and not st.store and self.transport.session != conv.session
 
@@ -129,8 +146,9 @@ class Agent:
         retries = rate_waits = attempt = 0
         while True:
             full = self._needs_full_context(conv, forced_full)
-            warmup = self.transport.build_warmup(conv, s) if full and s.strategy.websocket else None
-            recovery = full and s.strategy.chained and conv.started
+            warm = full and s.strategy.websocket and (conv.profile.continues or not conv.started)
+            warmup = self.transport.build_warmup(conv, s) if warm else None
+            recovery = full and s.strategy.chained and conv.started and conv.profile.continues
             att = _Attempt.begin(self.transport, turn, attempt, recovery, warmup is not None)
             if self.on_attempt is not None:
                 self.on_attempt(s.strategy.name)
@@ -192,7 +210,7 @@ class Agent:
         """One attempt as a TurnRecord, added into the task's record and handed on."""
         wire, handshake, payload = att.bytes_since(self.transport)
         rl = rl or RateLimitInfo()
-        usage = reply.usage or {}
+        tokens = usage_tokens(reply.usage)
         end = reply.t_end or time.perf_counter()
         tr = TurnRecord(
             strategy=self.settings.strategy.name,
@@ -210,10 +228,10 @@ class Agent:
             payload_bytes_received=payload[1],
             connect_bytes_sent=handshake[0],
             connect_bytes_received=handshake[1],
-            input_tokens=usage.get("input_tokens", 0),
-            cached_tokens=(usage.get("input_tokens_details") or {}).get("cached_tokens", 0),
-            output_tokens=usage.get("output_tokens", 0),
-            reasoning_tokens=(usage.get("output_tokens_details") or {}).get("reasoning_tokens", 0) or 0,
+            input_tokens=tokens[0],
+            cached_tokens=tokens[1],
+            output_tokens=tokens[2],
+            reasoning_tokens=tokens[3],
             tool_calls=len(reply.calls),
             events=reply.events,
             ok=reply.ok,
@@ -239,10 +257,13 @@ class Agent:
         rec.bytes_received += tr.bytes_received
         rec.payload_bytes_sent += tr.payload_bytes_sent
         rec.payload_bytes_received += tr.payload_bytes_received
-        rec.input_tokens += tr.input_tokens
-        rec.cached_tokens += tr.cached_tokens
-        rec.output_tokens += tr.output_tokens
-        rec.reasoning_tokens += tr.reasoning_tokens
+        if tr.input_tokens is not None:
+            rec.input_tokens += tr.input_tokens
+            rec.cached_tokens += tr.cached_tokens or 0
+            rec.output_tokens += tr.output_tokens or 0
+            rec.reasoning_tokens += tr.reasoning_tokens or 0
+        elif tr.usage_unknown:
+            rec.usage_unknown_turns += 1
         if att.recovery:
             rec.recoveries += 1
         if att.turn == 0 and tr.ttft_ms is not None and rec.ttft_first_ms is None:

@@ -68,7 +68,7 @@ def chat_tools(conv: Conversation) -> list[dict[str, Any]]:
 
 def chat_body(conv: Conversation, settings: AgentSettings) -> tuple[dict[str, Any], dict[str, str]]:
     """A Chat Completions body and the header that names the task for the mock's scripted model."""
-    body = {
+    body: dict[str, Any] = {
         "model": settings.model,
         "messages": conv.messages,
         "tools": chat_tools(conv),
@@ -78,4 +78,5 @@ def chat_body(conv: Conversation, settings: AgentSettings) -> tuple[dict[str, An
     }
     if settings.reasoning_effort:
         body["reasoning_effort"] = settings.reasoning_effort
+    body.update(conv.profile.chat_extra)  # (chat's own: a Responses field here is a 400 at OpenAI)
     return body, {TASK_HEADER: conv.task.name}

@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from ..workload import Task
-from ..workload.profile import MINIMAL, ClientProfile, InstructionsAs
+from ..workload.profile import MINIMAL, ClientProfile, InstructionsAs, ReasoningAs
 from .stream import TurnOutcome
 
 
@@ -61,9 +61,10 @@ class Conversation:
             if self.profile.content_parts
             else "".join(parts)
         )
+        typed = {"type": "message"} if self.profile.typed_messages else {}
         if self.profile.item_ids:
-            return {"type": "message", "id": _client_id("msg"), "role": role, "content": content}
-        return {"type": "message", "role": role, "content": content}
+            return {**typed, "id": _client_id("msg"), "role": role, "content": content}
+        return {**typed, "role": role, "content": content}
 
     def warmed_up(self, response_id: str | None, session: int) -> None:
         """A warm-up carried the first ``warmup_count`` items: the next request continues from it."""
@@ -79,14 +80,22 @@ class Conversation:
         """The model's turn joins the history: its reasoning items (as a ``store: false`` client resends
         them, encrypted content and all, so a stateless turn's bytes include them), then its calls."""
         self.session = session
-        reasoning = [_resend_form(i) for i in reply.output_items if i.get("type") == "reasoning"]
-        said = [_message_form(i) for i in reply.output_items if i.get("type") == "message"]
+        p = self.profile
+        reasoning = [
+            _resend_form(i, p.reasoning)
+            for i in reply.output_items
+            if i.get("type") == "reasoning" and p.reasoning != ReasoningAs.NONE
+        ]
+        said = [_message_form(i, p.output_ids) for i in reply.output_items if i.get("type") == "message"]
+        ids = {i.get("call_id"): i.get("id") for i in reply.output_items if i.get("call_id")}
         calls = [
             {"type": "custom_tool_call", "call_id": c.call_id, "name": c.name, "input": c.arguments}
             if c.custom
             else {"type": "function_call", "call_id": c.call_id, "name": c.name, "arguments": c.arguments}
             for c in reply.calls
         ]
+        if p.output_ids:  # as the server gave them (the OpenAI Agents SDK resends both)
+            calls = [{**c, "id": ids.get(c["call_id"]) or "", "status": "completed"} for c in calls]
         self._custom.update(c.call_id for c in reply.calls if c.custom)
         self.items.extend(reasoning + said + calls)
         self.new_items = []
@@ -122,8 +131,9 @@ def _client_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4()}"
 
 
-def _message_form(item: dict[str, Any]) -> dict[str, Any]:
-    """An assistant message the model wrote beside its calls, as an input item (its text parts)."""
+def _message_form(item: dict[str, Any], status: bool) -> dict[str, Any]:
+    """An assistant message the model wrote beside its calls, as an input item (its text parts; its
+    status where the client resends output items with theirs)."""
     parts = [
         {"type": "output_text", "text": p.get("text", "")}
         for p in item.get("content") or []
@@ -132,11 +142,16 @@ def _message_form(item: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"type": "message", "role": "assistant", "content": parts}
     if item.get("id"):
         out = {"type": "message", "id": item["id"], "role": "assistant", "content": parts}
+    if status:
+        out["status"] = "completed"
     return out
 
 
-def _resend_form(item: dict[str, Any]) -> dict[str, Any]:
-    """A reasoning output item as an input item: its id, summary and encrypted content (no status)."""
+def _resend_form(item: dict[str, Any], how: ReasoningAs) -> dict[str, Any]:
+    """A reasoning output item as an input item: its id, summary and encrypted content (no status), or
+    a reference to it by id (the server holds it)."""
+    if how == ReasoningAs.REFERENCE:
+        return {"type": "item_reference", "id": item.get("id", "")}
     return {
         k: v for k, v in item.items() if k in ("type", "id", "summary", "encrypted_content") and v is not None
     }

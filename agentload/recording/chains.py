@@ -21,12 +21,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.protocol import TASK_METADATA_KEY
-from ..workload.profile import BUILT_FIELDS, CacheKeyOn, ClientProfile, InstructionsAs
+from ..workload.api_fields import CHAT_ONLY, RESPONSES_ONLY, chat_to_responses, responses_to_chat
+from ..workload.profile import (
+    BUILT_FIELDS,
+    CHAT_BUILT_FIELDS,
+    CacheKeyOn,
+    ClientProfile,
+    InstructionsAs,
+    ReasoningAs,
+)
 from .exchange import Exchange
 from .session import ContextItem, RecordedSession, RecordedTurn, call_of, message_text, output_text
 
 MAX_CONVERSATIONS = 1000  # held in memory at once; the least recently active are let go (already written)
 VOLATILE = ("id", "status")  # what a client may drop or change when it resends an item
+OUTPUT_TYPES = ("function_call", "custom_tool_call")  # the model's output items a client resends
 
 
 def _hash(item: Any) -> bytes:
@@ -76,7 +85,13 @@ def request_items(ex: Exchange) -> list[dict[str, Any]]:
     raw = req.get("input")
     if isinstance(raw, str):
         return [{"type": "message", "role": "user", "content": raw}]
-    return [i for i in raw or [] if isinstance(i, dict)]
+    # a message may leave out its type (the spec's EasyInputMessage: the OpenAI Agents SDK and opencode
+    # send them so): it is a message all the same
+    return [
+        {"type": "message", **i} if "type" not in i and "role" in i else i
+        for i in raw or []
+        if isinstance(i, dict)
+    ]
 
 
 @dataclass
@@ -171,13 +186,50 @@ class Chains:
 
 # ---------------------------------------------------------------------------------------- reading
 def strategy_of(steps: list[Step]) -> str:
+    """The strategy that, replayed with the session's profile, sends what the client sent. A WebSocket
+    session that never continued (the OpenAI Agents SDK's WebSocket model resends everything, store or
+    not) is ``ws``: its profile says it never continues, so no strategy chains it."""
     first = steps[0].ex
     if first.api == "chat":
         return "chat"
+    chained = any(s.chained for s in steps)
     store = bool((first.request or {}).get("store", True))
     if first.via == "ws":
-        return "ws-stored" if store else "ws"
-    return "http-chained" if any(s.chained for s in steps) else "http-stateless"
+        return "ws-stored" if store and chained else "ws"
+    return "http-chained" if chained else "http-stateless"
+
+
+def _raw_items(req: dict[str, Any]) -> list[dict[str, Any]]:
+    raw = req.get("input")
+    return [i for i in raw if isinstance(i, dict)] if isinstance(raw, list) else []
+
+
+def _reasoning_as(steps: list[Step]) -> ReasoningAs:
+    """How the client resent the model's reasoning: by reference, as items, or (a request that resent
+    the history after reasoning came, with none of it) not at all."""
+    reasoned = False
+    for s in steps:
+        items = _raw_items(s.ex.request or {})
+        if any(i.get("type") == "item_reference" for i in items):
+            return ReasoningAs.REFERENCE
+        if any(i.get("type") == "reasoning" for i in items):
+            return ReasoningAs.ITEM
+        if reasoned and not s.chained and len(items) > 1:
+            return ReasoningAs.NONE
+        reasoned = reasoned or any(o.get("type") == "reasoning" for o in s.ex.output)
+    return ReasoningAs.ITEM
+
+
+def _extras(req: dict[str, Any], chat: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The client's constant fields for Responses requests and for chat requests: its own API's as it
+    sent them, the other's translated where that API has a word for them (agentload.workload.api_fields)."""
+    if chat:
+        chat_extra = {k: v for k, v in req.items() if k not in CHAT_BUILT_FIELDS and k not in RESPONSES_ONLY}
+        responses = chat_to_responses(chat_extra)
+    else:
+        responses = {k: v for k, v in req.items() if k not in BUILT_FIELDS and k not in CHAT_ONLY}
+        chat_extra = {k: v for k, v in responses_to_chat(responses).items() if k not in CHAT_BUILT_FIELDS}
+    return {k: v for k, v in responses.items() if k not in BUILT_FIELDS}, chat_extra
 
 
 def profile_of(steps: list[Step], name: str) -> ClientProfile:
@@ -202,6 +254,8 @@ def profile_of(steps: list[Step], name: str) -> ClientProfile:
     meta = _mapping(last, "client_metadata")
     reasoning = _mapping(last, "reasoning")
     ws = steps[0].ex.via == "ws"
+    raw = [i for r in reqs for i in _raw_items(r)]
+    extra, chat_extra = _extras(last, steps[0].ex.api == "chat")
     return ClientProfile(
         name=name,
         instructions=instructions,
@@ -213,10 +267,16 @@ def profile_of(steps: list[Step], name: str) -> ClientProfile:
         client_metadata=tuple(
             (str(k), min(2048, len(v if isinstance(v, str) else json.dumps(v)))) for k, v in meta.items()
         ),
-        extra=tuple((k, v) for k, v in last.items() if k not in BUILT_FIELDS),
+        extra=tuple(extra.items()),
         reasoning_summary=reasoning.get("summary") if isinstance(reasoning.get("summary"), str) else None,
         ws_stream=ws and any("stream" in r for r in reqs),
         ws_warmup=ws and any(not s.ex.generate for s in steps),
+        typed_messages=not any("role" in i and "type" not in i for i in raw),
+        output_ids=any(i.get("type") in OUTPUT_TYPES and "id" in i and "status" in i for i in raw),
+        reasoning=_reasoning_as(steps),
+        # (a session of one request says nothing: it could have continued)
+        continues=any(s.chained for s in steps) or len(gens) < 2,
+        chat_extra=tuple(chat_extra.items()),
     )
 
 

@@ -7,7 +7,12 @@ the items it makes, whether tools and instructions are resent on continuations, 
 ``prompt_cache_key`` is sent, what ``include`` asks for, ``client_metadata`` (key names and value sizes:
 the values are synthetic), constant extra fields (``tool_choice``, ``parallel_tool_calls``, ``text``...),
 ``reasoning.summary``, and on WebSocket mode ``stream`` inside ``response.create`` and a ``generate:
-false`` warm-up. Built-in: ``minimal`` (the published harness's shape, the default) and ``codex``
+false`` warm-up. What a client resends of the model's output is part of it too: output items with
+their ids and status (the OpenAI Agents SDK) or without, reasoning as it came, by reference
+(``item_reference``) or not at all, and whether it continues by ``previous_response_id`` at all (a
+client that never does resends the whole context every turn, whatever the strategy). Constant fields
+are per API: ``extra`` for Responses requests, ``chat_extra`` for Chat Completions (a chat-only field
+in a Responses request is a 400 at OpenAI; agentload.workload.api_fields). Built-in: ``minimal`` (the published harness's shape, the default) and ``codex``
 (recorded from Codex CLI 0.171 by ``agentload record``). A recorded task carries its own.
 """
 
@@ -22,6 +27,7 @@ from typing import Any
 import yaml
 
 from ..core.errors import TaskFileError
+from .api_fields import CHAT_ONLY, RESPONSES_ONLY
 
 PROFILES_DIR = Path(__file__).resolve().parent / "builtin" / "profiles"
 DEFAULT_PROFILE = "minimal"
@@ -30,6 +36,14 @@ DEFAULT_PROFILE = "minimal"
 class InstructionsAs(StrEnum):
     FIELD = "field"  # the request's ``instructions``
     DEVELOPER_MESSAGE = "developer_message"  # the first input item (as Codex sends its system prompt)
+
+
+class ReasoningAs(StrEnum):
+    """How a client resends the model's reasoning items on a turn that carries the history."""
+
+    ITEM = "item"  # the item as it came (id, summary, encrypted content when asked for): Codex, the SDKs
+    REFERENCE = "reference"  # ``{"type": "item_reference", "id": ...}``: the server holds the item
+    NONE = "none"  # not resent
 
 
 class CacheKeyOn(StrEnum):
@@ -52,6 +66,11 @@ class ClientProfile:
     reasoning_summary: str | None = None
     ws_stream: bool = False
     ws_warmup: bool = False
+    typed_messages: bool = True  # messages carry ``type: message`` (the spec makes it optional)
+    output_ids: bool = False  # the model's output items are resent with their ``id`` and ``status``
+    reasoning: ReasoningAs = ReasoningAs.ITEM
+    continues: bool = True  # False: never by previous_response_id; every turn resends the whole context
+    chat_extra: tuple[tuple[str, Any], ...] = field(default=())  # constant fields of chat requests
 
     def as_document(self) -> dict[str, Any]:
         """The profile as a task file or profile file writes it."""
@@ -73,12 +92,25 @@ class ClientProfile:
             doc["reasoning_summary"] = self.reasoning_summary
         doc["ws_stream"] = self.ws_stream
         doc["ws_warmup"] = self.ws_warmup
+        # (written only where they differ from the defaults: older files and the built-ins stay as
+        # they were)
+        if not self.typed_messages:
+            doc["typed_messages"] = False
+        if self.output_ids:
+            doc["output_ids"] = True
+        if self.reasoning != ReasoningAs.ITEM:
+            doc["reasoning"] = str(self.reasoning)
+        if not self.continues:
+            doc["continues"] = False
+        if self.chat_extra:
+            doc["chat_extra"] = dict(self.chat_extra)
         return doc
 
 
 _FIELDS = {
     "name", "instructions", "content_parts", "item_ids", "resend_tools", "prompt_cache_key", "include",
-    "client_metadata", "extra", "reasoning_summary", "ws_stream", "ws_warmup",
+    "client_metadata", "extra", "reasoning_summary", "ws_stream", "ws_warmup", "typed_messages",
+    "output_ids", "reasoning", "continues", "chat_extra",
 }  # fmt: skip
 # fields agentload's own body builders set (Responses and chat): a profile's ``extra`` may not set
 # them too, and a recorded client's other fields are what its profile's ``extra`` keeps
@@ -86,6 +118,10 @@ BUILT_FIELDS = frozenset({
     "model", "input", "instructions", "tools", "previous_response_id", "store", "include", "metadata",
     "prompt_cache_key", "client_metadata", "reasoning", "stream", "generate", "type",
     "messages", "stream_options", "reasoning_effort",
+})  # fmt: skip
+# chat's own: what agentload's chat body builder sets
+CHAT_BUILT_FIELDS = frozenset({
+    "model", "messages", "tools", "stream", "stream_options", "prompt_cache_key", "reasoning_effort",
 })  # fmt: skip
 
 
@@ -140,6 +176,23 @@ def parse_profile(data: Any, file: str, where: str = "") -> ClientProfile:
         raise fail(
             f"extra.{clash[0]}", "set by agentload itself", "remove it; the profile's own fields shape it"
         )
+    chat_extra = typed("chat_extra", dict, {})
+    clash = sorted(set(chat_extra) & CHAT_BUILT_FIELDS)
+    if clash:
+        raise fail(
+            f"chat_extra.{clash[0]}",
+            "set by agentload itself",
+            "remove it; the profile's own fields shape it",
+        )
+    for key, fields, other, own in (("extra", extra, CHAT_ONLY, "chat_extra"), ("chat_extra", chat_extra,
+                                    RESPONSES_ONLY, "extra")):  # fmt: skip
+        wrong = sorted(set(fields) & other)
+        if wrong:
+            raise fail(
+                f"{key}.{wrong[0]}",
+                "is not a field of this API's requests (OpenAI refuses it)",
+                f"move it to `{own}`",
+            )
     return ClientProfile(
         name=name,
         instructions=choice("instructions", InstructionsAs, InstructionsAs.FIELD),
@@ -153,6 +206,11 @@ def parse_profile(data: Any, file: str, where: str = "") -> ClientProfile:
         reasoning_summary=typed("reasoning_summary", str, None),
         ws_stream=typed("ws_stream", bool, False),
         ws_warmup=typed("ws_warmup", bool, False),
+        typed_messages=typed("typed_messages", bool, True),
+        output_ids=typed("output_ids", bool, False),
+        reasoning=choice("reasoning", ReasoningAs, ReasoningAs.ITEM),
+        continues=typed("continues", bool, True),
+        chat_extra=tuple(chat_extra.items()),
     )
 
 

@@ -3,6 +3,7 @@ documents with synthetic content of the same sizes, client profiles and the requ
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import random
@@ -12,7 +13,7 @@ import pytest
 import yaml
 
 from agentload.client import Agent, AgentSettings
-from agentload.client.bodies import responses_body
+from agentload.client.bodies import chat_body, responses_body
 from agentload.client.conversation import Conversation
 from agentload.core.deflate import MessageDeflate, MessageInflate
 from agentload.core.errors import TaskFileError
@@ -23,8 +24,9 @@ from agentload.recording.exchange import Exchange
 from agentload.recording.http1 import Head
 from agentload.recording.proxy import _ReplyReader
 from agentload.recording.taskdoc import task_document
-from agentload.workload import load_task, parse_task
-from agentload.workload.profile import MINIMAL, load_profile, parse_profile
+from agentload.workload import api_fields, load_task, parse_task
+from agentload.workload.profile import MINIMAL, ReasoningAs, load_profile, parse_profile
+from tests.openapi_spec import SPEC
 from tests.unit.fakes import FakeTransport, ok
 
 TASK = load_task("fix-failing-test")
@@ -250,6 +252,10 @@ def test_the_codex_profile_resends_tools_and_metadata_and_warms_up() -> None:
         ({"name": "x", "colour": "red"}, "colour"),
         ({"name": "x", "instructions": "header"}, "instructions"),
         ({"name": "x", "extra": {"input": []}}, "extra.input"),
+        ({"name": "x", "extra": {"max_tokens": 100}}, "extra.max_tokens"),  # chat's, not Responses'
+        ({"name": "x", "chat_extra": {"text": {"verbosity": "low"}}}, "chat_extra.text"),
+        ({"name": "x", "chat_extra": {"messages": []}}, "chat_extra.messages"),
+        ({"name": "x", "reasoning": "encrypted"}, "reasoning"),
         ({"name": "x", "client_metadata": {"k": 5000}}, "client_metadata.k"),
         ({"name": ""}, "name"),
     ],
@@ -299,3 +305,100 @@ def test_the_shipped_recordings_validate_and_carry_codexs_shape(name: str) -> No
     assert t.name == name and len(t.turns) >= 4 and t.client_profile is not None
     assert t.client_profile.item_ids and t.recorded["client"].startswith("codex_exec/0.171")
     assert all(turn.recorded and turn.recorded["bytes_sent"] > 0 for turn in t.turns)
+
+
+# ------------------------------------------------------------------ what real clients send back
+SDK_PROMPT = {"role": "user", "content": "Fix it, please."}  # (no type: the spec's EasyInputMessage)
+
+
+def test_the_agents_sdk_shape_is_read_and_replayed() -> None:
+    """The OpenAI Agents SDK over HTTP: typeless messages, the model's items resent whole (reasoning by
+    id, calls with their ids and status), never previous_response_id, a structured output's text.format."""
+    chains = Chains()
+    fmt = {"format": {"type": "json_schema", "name": "out", "schema": {"type": "object"}, "strict": True}}
+    reasoning = {"type": "reasoning", "id": "rs_1", "summary": []}
+    out = {**call(1), "id": "fc_1", "status": "completed"}
+    base = {"model": "m", "instructions": "Be brief.", "tools": TASK.tools, "include": [], "text": fmt}
+    conv = chains.add(exchange({**base, "input": [SDK_PROMPT]}, [reasoning, out], "r1", 1.0))
+    h = [SDK_PROMPT, reasoning, out, answer(1, 100)]
+    assert chains.add(exchange({**base, "input": h}, [DONE], "r2", 2.0)) is conv and conv is not None
+    (s,) = sessions_of(conv, "sdk")
+    assert s.prompt == SDK_PROMPT["content"] and not s.notes, s.notes
+    p = s.profile
+    assert p is not None and s.recorded["strategy"] == "http-stateless"
+    assert not p.typed_messages and p.output_ids and p.reasoning == ReasoningAs.ITEM and not p.continues
+    assert dict(p.extra) == {"text": fmt} and dict(p.chat_extra) == {
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {k: v for k, v in fmt["format"].items() if k != "type"},
+        }
+    }
+    # replayed over WebSocket mode it sends what the SDK sent: the whole context, no chaining
+    task = parse_task(task_document(s, "t"), "t.yaml")
+    transport = FakeTransport([ok(calls=1, response_id="r1"), ok()], websocket=True)
+    agent = Agent(AgentSettings(BY_NAME["ws"], "gpt-5.4", tool_latency_scale=0, profile=p), transport, 1,
+                  on_turn=lambda *_: None, on_task=lambda _: None, sleep=lambda _: None, rng=random.Random(1))  # fmt: skip
+    assert agent.run_task(task).ok
+    (first, _), (second, _) = transport.requests
+    assert "previous_response_id" not in second and "instructions" in second  # (the whole context)
+    assert [i.get("type") for i in second["input"]] == [None, "function_call", "function_call_output"]
+    assert second["input"][0] == {"role": "user", "content": task.prompt} and first["text"] == fmt
+    assert second["input"][1]["type"] == "function_call" and second["input"][1]["status"] == "completed"
+
+
+def test_a_websocket_session_that_never_continued_is_ws_not_ws_stored() -> None:
+    chains = Chains()
+    conv = chains.add(exchange({"model": "m", "input": [PROMPT]}, [call(1)], "r1", 1.0, via="ws"))
+    chains.add(
+        exchange({"model": "m", "input": [PROMPT, call(1), answer(1, 9)]}, [DONE], "r2", 2.0, via="ws")
+    )
+    assert conv is not None
+    (s,) = sessions_of(conv, "p")
+    assert s.recorded["strategy"] == "ws" and s.profile is not None and not s.profile.continues
+
+
+def test_a_chat_recordings_fields_stay_on_chat_and_are_translated_for_responses() -> None:
+    """max_tokens is chat's (a Responses request with it is a 400): chat requests keep it, Responses
+    requests say max_output_tokens; response_format becomes text.format."""
+    chains = Chains()
+    fmt = {"type": "json_schema", "json_schema": {"name": "out", "schema": {"type": "object"}}}
+    body = {"model": "m", "max_tokens": 500, "seed": 7, "temperature": 0.2, "response_format": fmt}
+    msgs = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Go."}]
+    ex = exchange({**body, "messages": msgs}, [call(1)], "r1", 1.0)
+    ex.path = "/v1/chat/completions"
+    conv = chains.add(ex)
+    assert conv is not None
+    (s,) = sessions_of(conv, "p")
+    p = s.profile
+    assert p is not None and s.recorded["strategy"] == "chat"
+    assert dict(p.chat_extra) == {"max_tokens": 500, "seed": 7, "temperature": 0.2, "response_format": fmt}
+    assert dict(p.extra) == {
+        "max_output_tokens": 500,
+        "temperature": 0.2,
+        "text": {"format": {"type": "json_schema", "name": "out", "schema": {"type": "object"}}},
+    }
+    parse_profile(p.as_document(), "p.yaml")  # (loads again: each field on its own API)
+    conv2 = Conversation(TASK, p)
+    chat, _ = chat_body(conv2, AgentSettings(BY_NAME["chat"], "gpt-5.4"))
+    resp = responses_body(conv2, AgentSettings(BY_NAME["http-stateless"], "gpt-5.4"), True)
+    assert chat["max_tokens"] == 500 and "max_tokens" not in resp and "seed" not in resp
+    assert resp["max_output_tokens"] == 500 and "text" not in chat
+
+
+def test_api_fields_are_the_specs() -> None:
+    with gzip.open(SPEC) as f:
+        spec = yaml.load(f, Loader=yaml.CSafeLoader)["components"]["schemas"]
+
+    def props(name: str) -> set[str]:
+        schema = spec[name]
+        out: set[str] = set()
+        for part in schema.get("allOf", [schema]):
+            if "$ref" in part:
+                out |= props(part["$ref"].split("/")[-1])
+            out |= set(part.get("properties", {}))
+        return out
+
+    responses, chat = props("CreateResponse"), props("CreateChatCompletionRequest")
+    assert responses - chat == api_fields.RESPONSES_ONLY
+    assert chat - responses == api_fields.CHAT_ONLY
+    assert responses & chat == api_fields.SHARED
