@@ -19,8 +19,10 @@ IMMEDIATE_RETRY = frozenset({ErrorKind.CONNECTION_LIMIT, ErrorKind.PREVIOUS_NOT_
 
 TASK_BACKOFF_BASE_S, TASK_BACKOFF_MAX_S = 0.5, 15.0  # between tasks that fail back to back
 # failures no retry fixes: the endpoint or model is not there, the key is refused, the request is
-# refused as invalid, the quota is spent, nothing listens at the host
-UNFIXABLE = frozenset({ErrorKind.NOT_FOUND, ErrorKind.AUTH, ErrorKind.BAD_REQUEST, ErrorKind.QUOTA})
+# refused as invalid, the quota is spent, the WebSocket upgrade is refused, nothing listens at the host
+UNFIXABLE = frozenset(
+    {ErrorKind.NOT_FOUND, ErrorKind.AUTH, ErrorKind.BAD_REQUEST, ErrorKind.QUOTA, ErrorKind.UPGRADE_REFUSED}
+)
 
 
 def unfixable(kind: str | None, code: str | None) -> bool:

@@ -88,6 +88,24 @@ def _network_failure(out: TurnOutcome, e: BaseException, phase: Phase) -> None:
         out.fail(ErrorKind.CONNECTION, _describe(e), "connection_lost")
 
 
+def _refused_upgrade(out: TurnOutcome, e: WsHandshakeError) -> None:
+    """A refused WebSocket upgrade: a refused key, a limit or a server's failure as over HTTP (their
+    statuses say so); anything else (no answer, a 200 page, a 400, a 404) is the endpoint not serving
+    WebSocket mode at this path, which no retry fixes: ``upgrade_refused``, with what the server
+    answered and its own error's type and message where it sent one."""
+    if e.status in (401, 403, 429) or e.status >= 500:
+        error_from_body(out, e.status, e.body)
+        return
+    server = TurnOutcome()
+    error_from_body(server, e.status or None, e.body)
+    said = ""
+    if server.error_type or server.error_code:  # an OpenAI-shaped error body: its own words
+        label = ", ".join(x for x in (server.error_type, server.error_code) if x)
+        said = f" ({label}: {server.error_message})"
+    out.fail(ErrorKind.UPGRADE_REFUSED, f"{e.answer()}{said}", "upgrade_refused", e.status or None)
+    out.error_type = server.error_type
+
+
 def _describe(e: BaseException) -> str:
     return f"{e.__class__.__name__}: {getattr(e, 'strerror', None) or e}"[:200]
 
@@ -363,7 +381,7 @@ class ResponsesWebSocket:
                     self.conn.connect()
                 except WsHandshakeError as e:
                     out.headers = e.headers
-                    error_from_body(out, e.status, e.body)
+                    _refused_upgrade(out, e)
                     self.conn = None
                     return out
                 out.headers = self.conn.handshake_headers

@@ -21,6 +21,7 @@ class ErrorKind(StrEnum):
     AUTH = "auth"  # 401/403
     BAD_REQUEST = "bad_request"  # other 4xx
     NOT_FOUND = "not_found"  # 404, 405, 501: no such endpoint (or model) at this host
+    UPGRADE_REFUSED = "upgrade_refused"  # the WebSocket upgrade: no answer, or an answer other than 101
     PREVIOUS_NOT_FOUND = "previous_response_not_found"
     CONNECTION_LIMIT = "websocket_connection_limit_reached"
     SERVER = "server_error"  # 5xx
@@ -62,10 +63,12 @@ class TurnRecord:
     payload_bytes_received: int = 0  # the reply's after decompression (SSE body, WebSocket messages)
     connect_bytes_sent: int = 0  # the part of bytes_sent that was a connection handshake
     connect_bytes_received: int = 0
-    input_tokens: int = 0
-    cached_tokens: int = 0
-    output_tokens: int = 0
-    reasoning_tokens: int = 0  # the part of output_tokens the model reasoned
+    # the usage the server reported; None: it reported none (``usage: null`` or absent, as some
+    # servers send, and every failed attempt): unknown, not 0
+    input_tokens: int | None = None
+    cached_tokens: int | None = None
+    output_tokens: int | None = None
+    reasoning_tokens: int | None = None  # the part of output_tokens the model reasoned
     tool_calls: int = 0
     events: int = 0
     ok: bool = True
@@ -90,6 +93,11 @@ class TurnRecord:
     warmup: bool = False  # this attempt began with a warm-up request (generate: false), counted in it
     link: str = ""  # the link the agent was behind (--link, core.link), "" for none: loopback as it is
 
+    @property
+    def usage_unknown(self) -> bool:
+        """A successful turn whose server reported no usage (its tokens are unknown)."""
+        return self.ok and self.input_tokens is None
+
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "kind": "turn"}
 
@@ -109,10 +117,11 @@ class TaskRecord:
     bytes_received: int
     payload_bytes_sent: int = 0
     payload_bytes_received: int = 0
-    input_tokens: int = 0
+    input_tokens: int = 0  # over the turns whose usage is known (usage_unknown_turns: the others)
     cached_tokens: int = 0
     output_tokens: int = 0
     reasoning_tokens: int = 0
+    usage_unknown_turns: int = 0  # successful turns whose server reported no usage
     tool_time_ms: float = 0.0
     recoveries: int = 0  # attempts that resent the full context because the server's state was lost
     retries: int = 0  # attempts after a transient failure (5xx, connection, timeout, protocol)

@@ -58,6 +58,8 @@ TURN_FLOAT_FIELDS = (
     "retry_after_ms",
 )
 TURN_OPTIONAL_INT_FIELDS = ("rl_remaining_requests", "rl_remaining_tokens", "http_status")
+# (the token fields of TURN_INT_FIELDS are not written for a turn whose server reported no usage:
+# unknown, not 0; the task's usage_unknown_turns counts those turns)
 TASK_INT_FIELDS = (
     "turns",
     "payload_bytes_sent",
@@ -69,6 +71,7 @@ TASK_INT_FIELDS = (
     "cached_tokens",
     "output_tokens",
     "reasoning_tokens",
+    "usage_unknown_turns",
     "recoveries",
     "retries",
     "rate_limited",

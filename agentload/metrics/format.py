@@ -109,6 +109,23 @@ def html_table(rows: Sequence[ComparisonRow], columns: Sequence[Column], table_i
     return "".join(out)
 
 
+def usage_note(rows: Sequence[ComparisonRow]) -> str | None:
+    """A line for the turns whose server reported no usage (``usage: null`` or none, as some servers
+    and gateways send): their tokens are unknown, not 0, so the token figures (the cached share) count
+    only the other turns. None when every turn had its usage."""
+    unknown = [(r.label, r.usage_unknown_turns) for r in rows if r.usage_unknown_turns]
+    if not unknown:
+        return None
+    n = sum(c for _, c in unknown)
+    ok = sum(r.turns - r.turn_failures for r in rows)
+    by = ", ".join(f"{label} {c:,}" for label, c in unknown)
+    return (
+        f"usage unknown on {n:,} of {ok:,} successful turns ({by}): the server reported none, so their "
+        "tokens are unknown, not 0 (records: null; InfluxDB: no token fields, counted in the task's "
+        "usage_unknown_turns); token figures count only the turns that had usage"
+    )
+
+
 # ------------------------------------------------------------------------------------ the views
 def _turn_kb(turn: int) -> Callable[[ComparisonRow], float | None]:
     def get(r: ComparisonRow) -> float | None:

@@ -69,13 +69,14 @@ class ComparisonRow:
     ttft_first_ms: float | None
     task_s: float | None
     speedup: float | None  # 1 - time / the baseline's
-    cached_share: float | None
+    cached_share: float | None  # over the turns whose usage is known; None: none is
     recoveries: int
     retries: int
     events: int
     rate_limited: int
     failures: dict[str, int]
     sessions_dropped: int
+    usage_unknown_turns: int = 0  # ok turns whose server reported no usage: tokens unknown, not 0
     # with an exposure (sweeps)
     cells: int | None = None
     sent_per_turn: float | None = None  # every attempt's bytes over ok turns
@@ -217,6 +218,7 @@ def _row(
         task_s=ms / 1000 if ms is not None else None,
         speedup=_reduction(ms, base_ms),
         cached_share=_div(t.cached_tokens, t.input_tokens),
+        usage_unknown_turns=t.turns_usage_unknown,
         recoveries=t.recoveries,
         retries=t.retries,
         events=t.events,

@@ -42,8 +42,9 @@ class Totals:
     ttft_n: int = 0
     first_ttft_ms_sum: float = 0.0
     first_ttft_n: int = 0
-    input_tokens: int = 0
+    input_tokens: int = 0  # ok turns whose usage is known
     cached_tokens: int = 0
+    turns_usage_unknown: int = 0  # ok turns whose server reported no usage (their tokens unknown, not 0)
     sessions_dropped: int = 0  # open-loop session arrivals that found no free agent
     events: int = 0  # stream events received, every attempt (the generator's work, for bench/)
     failures: dict[str, int] = field(default_factory=dict)  # error kind -> failed attempts
@@ -69,8 +70,11 @@ class Totals:
             self.failures[kind] = self.failures.get(kind, 0) + 1
             return
         self.turns_ok += 1
-        self.input_tokens += r.input_tokens
-        self.cached_tokens += r.cached_tokens
+        if r.input_tokens is None:
+            self.turns_usage_unknown += 1
+        else:
+            self.input_tokens += r.input_tokens
+            self.cached_tokens += r.cached_tokens or 0
         self.turn_sent[r.turn] = self.turn_sent.get(r.turn, 0) + r.bytes_sent
         self.turn_n[r.turn] = self.turn_n.get(r.turn, 0) + 1
         if r.ttft_ms is not None:

@@ -66,7 +66,7 @@ class PerSecondCounts:
         s.attempts += 1
         if rec.ok:
             s.ok += 1
-            s.tokens += rec.input_tokens + rec.output_tokens
+            s.tokens += (rec.input_tokens or 0) + (rec.output_tokens or 0)  # (unknown usage: none counted)
             if rec.ttft_ms is not None:
                 s.ttft_sum_ms += rec.ttft_ms
                 s.ttft_n += 1

@@ -2,11 +2,13 @@
 run stops with one line that names the cause and the fix, and exit code 2.
 
 "At once": the task's first turn failed. "No retry fixes": the endpoint or model is not there (404,
-405, 501), the key is refused (401, 403), every request is refused as invalid (400), the quota is
-spent, or nothing listens at the host (client.backoff.unfixable). After ``FATAL_TASKS`` such tasks in a
-row on one process, with no successful turn between them, the run stops. On a worker the line goes to
-the master, which stops the whole run. Between failed tasks each agent backs off anyway
-(client.backoff.TaskBackoff), so the bound is reached within seconds and with few requests.
+405, 501), the WebSocket upgrade is refused (no answer, or one other than 101), the key is refused
+(401, 403), every request is refused as invalid (400: the line gives the server's own error type and
+message, redacted), the quota is spent, or nothing listens at the host (client.backoff.unfixable).
+After ``FATAL_TASKS`` such tasks in a row on one process, with no successful turn between them, the
+run stops. On a worker the line goes to the master, which stops the whole run. Between failed tasks
+each agent backs off anyway (client.backoff.TaskBackoff), so the bound is reached within seconds and
+with few requests.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from urllib.parse import urlsplit
 
 import gevent
 
+from ..client import api_base
 from ..client.backoff import unfixable
 from ..core.protocol import API_KEY_ENV
 from ..core.records import ErrorKind, TaskRecord, TurnRecord
+from ..core.redact import redact
 from .role import Role
 
 if TYPE_CHECKING:
@@ -32,8 +36,10 @@ FATAL_MESSAGE = "agentload_fatal"
 EXIT_CODE = 2
 
 
-def cause_and_fix(rec: TurnRecord, host: str) -> str:
-    """What the failing turns say, and what to change; never the server's message (it may echo the key)."""
+def cause_and_fix(rec: TurnRecord, host: str, said: str = "") -> str:
+    """What the failing turns say, and what to change. ``said`` is the server's own message (already
+    redacted: core.redact), shown where it names the cause better than a status can (a 400's, a
+    refused upgrade's); never a refused key's (OpenAI's echoes part of the key)."""
     u = urlsplit(host or "")
     where = f"{u.scheme}://{u.netloc}" if u.netloc else "--host"
     status = f"HTTP {rec.http_status}" if rec.http_status else (rec.error_code or rec.error_kind or "error")
@@ -41,16 +47,26 @@ def cause_and_fix(rec: TurnRecord, host: str) -> str:
         case ErrorKind.NOT_FOUND:
             return (
                 f"{where} answers {status} ({rec.error_code or 'no such endpoint or model'}): point --host at "
-                "an OpenAI-compatible API (it serves /v1/responses or /v1/chat/completions) and check --model"
+                "an OpenAI-compatible API's base (it serves /responses or /chat/completions under it; /v1 "
+                "when --host has no path) and check --model"
+            )
+        case ErrorKind.UPGRADE_REFUSED:
+            path = urlsplit(api_base(host)).path + "/responses" if host else "/v1/responses"
+            return (
+                f"{where} refuses the WebSocket upgrade at {path} ({said or status}): it does not serve "
+                "the Responses API's WebSocket mode there; fix --host (its path is the API's base) or run "
+                "an HTTP strategy (--strategy http-stateless,http-chained,chat)"
             )
         case ErrorKind.AUTH:
             return f"{where} refuses the API key ({status}): check {API_KEY_ENV}"
         case ErrorKind.QUOTA:
             return f"{where} says the account's quota is spent (insufficient_quota): waiting does not fix it"
         case ErrorKind.BAD_REQUEST:
+            label = ", ".join(x for x in (rec.error_type, rec.error_code) if x) or "no error type"
             return (
-                f"{where} refuses every request as invalid ({status}, {rec.error_code or 'no code'}): check "
-                "--model, --strategy and the task files"
+                f"{where} refuses every first request ({status}, {label}: {said or 'no message'}): the "
+                "server's own error; fix what it names (the key a gateway checks, --model, --strategy, a task "
+                "file)"
             )
     return f"cannot connect to {where} ({rec.error_code}): start the server, or fix --host"
 
@@ -60,6 +76,7 @@ class FatalStop:
         self.ctx = ctx
         self.streak = 0
         self.last: TurnRecord | None = None
+        self.said = ""  # the last failure's own message, redacted
         self.stopped = False
 
     def turn(self, record: TurnRecord, outcome: Any = None) -> None:
@@ -67,6 +84,7 @@ class FatalStop:
             self.streak = 0
         elif record.error_kind != ErrorKind.INTERRUPTED:
             self.last = record
+            self.said = redact(str(getattr(outcome, "error_message", None) or ""))[:200]
 
     def task(self, record: TaskRecord) -> None:
         last = self.last
@@ -77,7 +95,8 @@ class FatalStop:
         self.streak += 1
         if self.streak >= FATAL_TASKS and not self.stopped:
             self.stopped = True
-            line = f"every task failed at once ({self.streak} in a row): {cause_and_fix(last, self.ctx.host)}"
+            cause = cause_and_fix(last, self.ctx.host, self.said)
+            line = f"every task failed at once ({self.streak} in a row): {cause}"
             if self.ctx.role == Role.WORKER:
                 self.ctx.runner.send_message(FATAL_MESSAGE, {"line": line})
             else:

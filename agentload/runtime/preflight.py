@@ -3,8 +3,10 @@
 Without it, a wrong port or a revoked key shows up as thousands of identical failed turns and a
 non-zero exit a run-time later. With it, the run stops at once with one line that names the flag or
 the variable and the fix. One ``GET /v1/models``: every OpenAI-compatible server has it, and
-it costs no tokens. Any answer other than 401/403 counts as reachable (a server without /models
-answers 404, which is fine).
+it costs no tokens. Any answer other than 401/403 and 400 counts as reachable (a server without
+/models answers 404, which is fine); a 400 to a GET with no body is a server that refuses every
+request (LiteLLM checking a key without its database): the run stops with the server's own error
+type and message, redacted (core.redact).
 """
 
 from __future__ import annotations
@@ -16,13 +18,17 @@ import urllib.request
 from collections.abc import Sequence
 from urllib.parse import urlencode, urlsplit
 
-from ..client import api_base
+from ..client import TurnOutcome, api_base
+from ..client.stream import error_from_body
 from ..client.wire.counting import trust
 from ..core.errors import AgentloadError
 from ..core.protocol import CONTROL_PREFIX
+from ..core.redact import redact
 from ..workload import Task
 
 AUTH_STATUSES = (401, 403)
+BAD_REQUEST = 400  # on GET /models: a server that refuses it so refuses every request (a gateway's
+# key check that fails for want of its database: LiteLLM's no_db_connection)
 
 
 def _origin(host: str) -> str:
@@ -56,6 +62,12 @@ def check_host(host: str, headers: dict[str, str], timeout_s: float, key_env: st
                 f"--host {where}: the API key was refused (HTTP {e.code}); check {key_env} "
                 "(for the mock: the key it was started with, --api-key / AGENTLOAD_MOCK_API_KEY)"
             ) from None
+        if e.code == BAD_REQUEST:
+            raise AgentloadError(
+                f"--host {where}: GET {urlsplit(url).path} answers HTTP 400 ({_servers_error(e)}), and so "
+                f"would every request: fix what the server names (a gateway checks {key_env} too; "
+                "--no-preflight skips this check)"
+            ) from None
     except (urllib.error.URLError, OSError) as e:
         reason = getattr(e, "reason", e)
         text = getattr(reason, "strerror", None) or reason.__class__.__name__
@@ -65,6 +77,21 @@ def check_host(host: str, headers: dict[str, str], timeout_s: float, key_env: st
             f"--host {where}: cannot connect ({text}); start the server (agentload mock --port N) or fix "
             "--host (--no-preflight skips this check)"
         ) from None
+
+
+def _servers_error(e: urllib.error.HTTPError) -> str:
+    """A refusal's own error type, code and message (OpenAI's error shape), redacted; or what it was."""
+    try:
+        body = e.read(65536)
+    except OSError:
+        body = b""
+    out = TurnOutcome()
+    error_from_body(out, e.code, body)
+    label = ", ".join(x for x in (out.error_type, out.error_code) if x)
+    if not label:
+        kind = (e.headers.get("content-type") or "no content type").split(";")[0]
+        return f"{kind}, {len(body)} bytes"
+    return redact(f"{label}: {out.error_message}")[:300]
 
 
 def check_tasks(host: str, headers: dict[str, str], timeout_s: float, tasks: Sequence[Task]) -> None:

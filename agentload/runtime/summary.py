@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ..client import On429
 from ..core.link import link_text
 from ..core.records import ErrorKind, TaskRecord, TurnRecord
-from ..metrics import SUMMARY_COLUMNS, ComparisonRow, Group, Totals, comparison, markdown, summed
+from ..metrics import SUMMARY_COLUMNS, ComparisonRow, Group, Totals, comparison, markdown, summed, usage_note
 from ..metrics.format import with_slo
 from ..metrics.slo import Objective
 from ..metrics.spread import Samples
@@ -178,6 +178,8 @@ def _show_table(ctx: RunContext, summary: Summary, rows: list[ComparisonRow]) ->
         f"client profile: {profiles})\n"
     )
     ctx.say(summary.table(rows))
+    if note := usage_note(rows):
+        ctx.say(f"agentload: {note}")
     summary.table_shown = True
 
 

@@ -23,7 +23,7 @@ from ..core.errors import AgentloadError
 from ..core.link import link_order
 from ..core.strategies import BASELINE, order
 from ..metrics import Column, ComparisonRow, Exposure, Fmt, Group, Totals, comparison, html_table, markdown
-from ..metrics.format import PROJECTION_COLUMNS, report_columns, with_slo
+from ..metrics.format import PROJECTION_COLUMNS, report_columns, usage_note, with_slo
 from ..metrics.slo import Objective
 from ..metrics.spread import Samples, TurnSamples
 from . import charts
@@ -105,7 +105,9 @@ class Report:
         return with_slo(report_columns(self.projection_agents, self.baseline), bool(self.objectives))
 
     def markdown_table(self) -> str:
-        return markdown(self.rows(), self.columns())
+        rows = self.rows()
+        note = usage_note(rows)
+        return markdown(rows, self.columns()) + (f"\n\n{note}" if note else "")
 
     def chart_svgs(self) -> list[str]:
         links = sorted({p.link for p in self.pools}, key=link_order)
@@ -244,6 +246,7 @@ bootstrap over tasks); "n.s." marks an interval that spans 0, a difference this 
 noise.</p>
 {slo}
 {html_table(rows, self.columns(), "comparison")}
+{f"<p id='usage'>{escape(note)}</p>" if (note := usage_note(rows)) else ""}
 <h2>Projection</h2>
 <p>Ingress bandwidth for {self.projection_agents:,} concurrent agents working back to back: the bytes
 an agent sent per second of its own working time (bytes per completed task over the seconds it took),

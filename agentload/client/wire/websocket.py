@@ -49,11 +49,22 @@ class WsClosed(ConnectionError):
 
 
 class WsHandshakeError(ConnectionError):
-    """The upgrade was refused: carries the HTTP status, headers and body (a 401 or a 429, say)."""
+    """The upgrade was refused: carries the HTTP status, headers and body (a 401 or a 429, say);
+    status 0 with no body: the server closed the connection before any answer."""
 
     def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
         self.status, self.headers, self.body = status, headers, body
         super().__init__(f"websocket upgrade refused with HTTP {status}")
+
+    def answer(self) -> str:
+        """What the server answered the upgrade with, in a few words (its own error message, where it
+        sent one, is the caller's to add: it may need redacting)."""
+        if self.status == 0:
+            return self.body.decode("latin-1")[:100] if self.body else "no answer: the connection was closed"
+        if self.status == 101:  # switched, but not as asked
+            return f"HTTP 101 with {self.body.decode('latin-1')[:100]}"
+        kind = self.headers.get("content-type", "").split(";")[0] or "no content type"
+        return f"HTTP {self.status}, {kind}, {len(self.body)} bytes"
 
 
 @dataclass
@@ -115,7 +126,10 @@ class WsConnection:
         lines += [f"{k}: {v}" for k, v in self.headers.items()]
         try:
             raw.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
-            status, headers = self._read_http_head()
+            try:
+                status, headers = self._read_http_head()
+            except (WsClosed, ConnectionResetError):  # closed before any answer: a refusal, not a loss
+                raise WsHandshakeError(0, {}, b"") from None
             if status != 101:
                 body = self._read_body(headers)
                 raise WsHandshakeError(status, headers, body)
