@@ -9,13 +9,16 @@ netem is not at hand: it is done in user space), and the records carry its text.
 - a handshake: its round trips (TCP connect 1, TLS 1.3 one more, a WebSocket upgrade one: its request
   and answer are an exchange like any other);
 - a request: one round trip, plus its bytes at the uplink rate (the body crosses before the server can
-  answer), plus a retransmission for each lost segment;
+  answer), plus the stalls of TCP's slow start when the body is larger than the connection's window
+  (core.slowstart: a new connection's, and after a pause longer than the retransmission timeout,
+  which every agent's turn is, the initial window of ten segments), plus a retransmission for each
+  lost segment;
 - a reply: its bytes at the downlink rate as they come.
 
 The round trip of an exchange is charged where the request leaves (half of it is the way back, which a
 client cannot tell apart from the server's time): what an agent measures of an exchange is the same.
-Not modelled: TCP slow start and congestion control, queueing in the network, a real provider's own
-variance (docs/time-model.md).
+Not modelled: congestion control's response to loss, the server's window on the reply stream, queueing
+in the network, a real provider's own variance (docs/time-model.md).
 
 The named profiles, with where their figures come from:
 
@@ -30,6 +33,11 @@ The named profiles, with where their figures come from:
 - ``mobile``: a laptop on a phone's 4G. 6.3 Mbit/s up, 21.3 Mbit/s down, latency 44-66 ms across
   carriers: Opensignal, State of Mobile: USA (May 2019, Q1 2019 figures): RTT 60 ms with +-10 ms jitter.
 
+Every profile restarts slow start after idle with an initial window of ten segments: the agent's
+machine sends the requests, and Linux does so by default (``net.ipv4.tcp_slow_start_after_idle=1``,
+``TCP_INIT_CWND`` 10, RFC 6928), as do the BSD stacks macOS's comes from (their ``tcp_output``
+restarts after an idle retransmission timeout). ``slowstart=fresh`` keeps the window across pauses (the
+sysctl at 0), ``slowstart=off`` models no window, ``iw=N`` another initial window.
 No profile has loss: give it (``loss=0.5%``) where a link has it.
 """
 
@@ -39,7 +47,9 @@ import math
 import re
 from dataclasses import dataclass, replace
 
-MSS = 1448  # TCP payload bytes per segment (1500-byte MTU, IPv4 and TCP headers with timestamps)
+from .slowstart import INITIAL_WINDOW, RTO_MIN_S, SlowStart, after_idle, burst, rto_s
+from .slowstart import MSS as MSS  # (the link's segment size: importers take it from here)
+
 TLS_ROUND_TRIPS = 1  # TLS 1.3 (RFC 8446): one round trip before the first request (TLS 1.2 took two)
 MAX_LOSS = 0.5
 
@@ -55,6 +65,8 @@ class LinkSpec:
     down_kbps: float = 0.0  # 0: not limited
     jitter_ms: float = 0.0  # each round trip drawn uniformly within rtt +- jitter (netem's default)
     loss: float = 0.0  # share of TCP segments lost; each costs a retransmission (client.wire.link)
+    slow_start: SlowStart = SlowStart.IDLE  # when the window starts from iw (core.slowstart)
+    iw: int = INITIAL_WINDOW  # the initial window, in segments
     scale: float = 1.0  # time scale (a sped-up demo): round trips x scale, rates / scale
     profile: str = ""  # the profile it was made from ("" for figures alone)
 
@@ -109,17 +121,52 @@ class LinkSpec:
             bits.append(f"{name} {rate_words(kbps)}" if kbps else f"{name} unlimited")
         if self.loss:
             bits.append(f"loss {self.loss * 100:g} %")
+        if self.slow_start != SlowStart.OFF:
+            when = "after idle" if self.slow_start == SlowStart.IDLE else "on new connections"
+            bits.append(f"slow start {when} from {self.iw} segments")
         return f"{self.profile or 'custom'} ({', '.join(bits)})"
 
     # -------------------------------------------- expected times (no jitter, no loss): the calibration's
     def handshake_s(self, round_trips: int) -> float:
         return round_trips * self.effective().rtt_ms / 1000.0
 
-    def request_s(self, nbytes: int) -> float:
-        """A request of ``nbytes`` until its last byte is at the server (its round trip included)."""
+    @property
+    def window(self) -> int:
+        """The initial window in bytes (0: no window modelled)."""
+        return 0 if self.slow_start == SlowStart.OFF else self.iw * MSS
+
+    @property
+    def rto_min_s(self) -> float:
+        """Linux's minimum retransmission timeout at this link's time scale (a sped-up run's pauses are
+        shorter by the same factor)."""
+        return RTO_MIN_S * self.scale
+
+    def start_window(self, cwnd: int | None, idle_s: float) -> int:
+        """The window a request starts with: a new connection's (``cwnd`` None) or the connection's
+        window after ``idle_s`` without sending (restarted after a timeout when slow start is ``idle``)."""
+        if cwnd is None or not self.window:
+            return self.window
+        if self.slow_start != SlowStart.IDLE:
+            return cwnd
+        return after_idle(cwnd, idle_s, rto_s(self.effective().rtt_ms / 1000.0, self.rto_min_s), self.window)
+
+    def request(self, nbytes: int, cwnd: int | None = None) -> tuple[float, int]:
+        """A request of ``nbytes`` sent from a window of ``cwnd`` bytes (None: the initial window): the
+        time until its last byte is at the server (its round trip and slow start's stalls included),
+        and the window after it."""
         e = self.effective()
-        up = nbytes * 8 / (e.up_kbps * 1000) if e.up_kbps else 0.0
-        return e.rtt_ms / 1000.0 + up
+        rate = e.up_kbps * 1000 / 8
+        up = nbytes / rate if rate else 0.0
+        window = self.window if cwnd is None else cwnd
+        if not window:
+            return e.rtt_ms / 1000.0 + up, 0
+        b = burst(nbytes, window, e.rtt_ms / 1000.0, rate)
+        return e.rtt_ms / 1000.0 + up + b.stall_s, b.cwnd
+
+    def request_s(self, nbytes: int) -> float:
+        """A request of ``nbytes`` from the initial window until its last byte is at the server (its
+        round trip included): an agent's every request after a turn's pause, with slow start ``idle``."""
+        return self.request(nbytes)[0]
 
     def reply_s(self, nbytes: int) -> float:
         """A reply's ``nbytes`` at the downlink rate."""
@@ -140,6 +187,8 @@ _KEYS = (  # (key, field, unit), in the order the text shows them
     ("down", "down_kbps", "rate"),
     ("jitter", "jitter_ms", "time"),
     ("loss", "loss", "share"),
+    ("slowstart", "slow_start", "mode"),
+    ("iw", "iw", "count"),
 )
 _NUMBER = r"(?P<num>(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?)\s*"
 _TIME = re.compile(_NUMBER + r"(?P<unit>ms|s|us)?", re.I)
@@ -149,7 +198,10 @@ _RATE_KBPS = {None: 1.0, "bit": 0.001, "kbit": 1.0, "mbit": 1000.0, "gbit": 1_00
 _TIME_MS = {None: 1.0, "ms": 1.0, "s": 1000.0, "us": 0.001}
 
 
-def _show(value: float, unit: str) -> str:
+def _show(shown: float | str, unit: str) -> str:
+    if unit in ("mode", "count"):
+        return str(shown)
+    value = float(shown)
     if unit == "time":
         return f"{value:g}ms"
     if unit == "share":
@@ -182,8 +234,8 @@ def _number(key: str, text: str, pattern: re.Pattern[str], units: dict[str | Non
 
 
 def parse_link(text: str) -> LinkSpec | None:
-    """``--link``: a profile name, figures (``rtt=40ms,up=20mbit,down=100mbit,jitter=5ms,loss=0.1%``),
-    or both (the figures override the profile's: ``broadband,rtt=80ms``), and ``scale=`` for a
+    """``--link``: a profile name, figures (``rtt=40ms,up=20mbit,down=100mbit,jitter=5ms,loss=0.1%``,
+    ``slowstart=idle|fresh|off``, ``iw=10``), or both (the figures override the profile's: ``broadband,rtt=80ms``), and ``scale=`` for a
     sped-up run. None for no link ("", none, off). Raises LinkSpecError."""
     text = text.strip()
     if text.lower() in NO_LINK:
@@ -228,6 +280,16 @@ def _with(spec: LinkSpec, key: str, value: str) -> LinkSpec:
         if not 0 <= share <= MAX_LOSS:
             raise LinkSpecError(f"loss={value!r}: from 0 to {MAX_LOSS * 100:g}% of segments")
         return replace(spec, loss=share)
+    if key == "slowstart":
+        try:
+            return replace(spec, slow_start=SlowStart(value.lower()))
+        except ValueError:
+            modes = ", ".join(m.value for m in SlowStart)
+            raise LinkSpecError(f"slowstart={value!r}: one of {modes} (idle: Linux's default)") from None
+    if key == "iw":
+        if not value.isdigit() or int(value) < 1:
+            raise LinkSpecError(f"iw={value!r}: an initial window of 1 or more segments (RFC 6928: 10)")
+        return replace(spec, iw=int(value))
     if key == "scale":
         try:
             s = float(value)

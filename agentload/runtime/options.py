@@ -116,8 +116,10 @@ class RunOptions:
         "the network between each agent and the API, modelled in the agents' sockets: a profile "
         f"({', '.join(LINK_PROFILES)}), figures (e.g. rtt=40ms,up=20mbit,down=100mbit,jitter=5ms,loss=0.1%), "
         "or both (broadband,rtt=80ms); each request costs a round trip and its bytes at the uplink rate, "
-        "a reply its bytes at the downlink rate, a connection its handshakes' round trips (default: none, "
-        "loopback as it is; docs/time-model.md)",
+        "with TCP slow start's stalls from the initial window after an idle pause (slowstart=idle, "
+        "Linux's default; fresh: kept across pauses; off; iw=10 segments), a reply its bytes at the "
+        "downlink rate, a connection its handshakes' round trips (default: none, loopback as it is; "
+        "docs/time-model.md)",
         metavar="PROFILE|rtt=..,up=..,down=..",
         web_ui=True,
     )

@@ -8,9 +8,10 @@ server-cost model prices, the latency model's events with their times and sizes)
 takes on a link, with a server profile, is then computed from those exchanges by the same functions
 the live run uses (core.link.LinkSpec's expected times, mock.config.ServerCost.request_s):
 
-    exchange = (a new connection's round trips and admission) + the request's round trip and its
-               bytes at the uplink rate + the server's work + the reply's events, each at its time,
-               through the downlink
+    exchange = (a new connection's round trips and admission) + the request's round trip, its
+               bytes at the uplink rate and slow start's stalls (core.slowstart: its connection's
+               window, restarted after the idle time the exchange before left) + the server's work
+               + the reply's events, each at its time, through the downlink
     task     = its exchanges + its tools' time
 
 Jitter and loss are left out (their means are not what the calibration fits), and so is everything
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,15 +57,30 @@ class Exchange:
     events: tuple[tuple[float, int, bool], ...]  # (seconds after the model started, bytes, a token?)
     opened: bool = False  # this exchange opened a WebSocket connection first (upgrade, admission)
 
-    def times(self, link: LinkSpec | None, cost: ServerCost) -> tuple[float, float]:
-        """(time to first token, duration) of this exchange on ``link`` with ``cost``."""
+    def times(
+        self, link: LinkSpec | None, cost: ServerCost, cwnd: int | None = None, idle_s: float = math.inf
+    ) -> tuple[float, float, int | None, float]:
+        """(time to first token, duration, the connection's window after, when the request had
+        arrived) of this exchange on ``link`` with ``cost``, its connection's window ``cwnd`` (None: a
+        new connection's) idle for ``idle_s`` before it."""
+        if link is None:
+            t = cost.request_s(self.work)
+            if self.opened:  # the connection's admission
+                t += cost.request_s(RequestWork(new_request=True))
+            first, end = self._downlink(link)
+            return t + first, t + end, None, 0.0
         t = 0.0
         if self.opened:  # TCP connect and the upgrade's exchange; the connection's admission
-            t += _request_s(link, WS_UPGRADE[0]) + _handshake_s(link, 1) + _reply_s(link, WS_UPGRADE[1])
+            upgrade, cwnd = link.request(WS_UPGRADE[0])
+            t += upgrade + link.handshake_s(1) + link.reply_s(WS_UPGRADE[1])
             t += cost.request_s(RequestWork(new_request=True))
-        t += _request_s(link, self.sent) + cost.request_s(self.work)
+            idle_s = 0.0  # (the request follows the upgrade's answer at once)
+        request, cwnd = link.request(self.sent, link.start_window(cwnd, idle_s))
+        t += request
+        arrived = t
+        t += cost.request_s(self.work)
         first, end = self._downlink(link)
-        return t + first, t + end
+        return t + first, t + end, cwnd, arrived
 
     def _downlink(self, link: LinkSpec | None) -> tuple[float, float]:
         return _through(self.events, link.effective().down_kbps if link is not None else 0.0)
@@ -82,18 +99,6 @@ def _through(events: tuple[tuple[float, int, bool], ...], down_kbps: float) -> t
     return (first if first is not None else arrived), arrived
 
 
-def _handshake_s(link: LinkSpec | None, round_trips: int) -> float:
-    return link.handshake_s(round_trips) if link is not None else 0.0
-
-
-def _request_s(link: LinkSpec | None, n: int) -> float:
-    return link.request_s(n) if link is not None else 0.0
-
-
-def _reply_s(link: LinkSpec | None, n: int) -> float:
-    return link.reply_s(n) if link is not None else 0.0
-
-
 @dataclass(frozen=True)
 class Played:
     """One task as played by one strategy: its turns' exchanges and its tools' time."""
@@ -104,15 +109,28 @@ class Played:
     turns: tuple[tuple[Exchange, ...], ...]
     tool_s: float
 
+    def timed(self, link: LinkSpec | None, cost: ServerCost) -> list[list[tuple[float, float]]]:
+        """Each turn's exchanges as (time to first token, duration), in order: a connection's window
+        goes from one to the next, and so does its idleness (the server's work and the reply after
+        the request arrived; the tools' time would add to it, and is left out: a lower bound)."""
+        out: list[list[tuple[float, float]]] = []
+        cwnd: int | None = None
+        idle = math.inf
+        for turn in self.turns:
+            row: list[tuple[float, float]] = []
+            for x in turn:
+                first, end, cwnd, arrived = x.times(link, cost, None if x.opened else cwnd, idle)
+                idle = end - arrived
+                row.append((first, end))
+            out.append(row)
+        return out
+
     def time_s(self, link: LinkSpec | None, cost: ServerCost) -> float:
-        return self.tool_s + sum(x.times(link, cost)[1] for turn in self.turns for x in turn)
+        return self.tool_s + sum(end for turn in self.timed(link, cost) for _, end in turn)
 
     def ttft_ms(self, link: LinkSpec | None, cost: ServerCost) -> float:
         """The mean first-token time of its turns (the last exchange of each: its request proper)."""
-        ttfts = [
-            turn[-1].times(link, cost)[0] + sum(x.times(link, cost)[1] for x in turn[:-1])
-            for turn in self.turns
-        ]
+        ttfts = [turn[-1][0] + sum(end for _, end in turn[:-1]) for turn in self.timed(link, cost)]
         return 1000.0 * sum(ttfts) / len(ttfts)
 
     def work(self, name: str) -> float:

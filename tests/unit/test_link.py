@@ -10,6 +10,7 @@ from agentload.client import Timeouts, TransportConfig, make_transport
 from agentload.client.wire.counting import CountingSocket, counting_socket
 from agentload.client.wire.link import RTO_MIN_S, Link
 from agentload.core.link import MSS, PROFILES, LinkSpec, LinkSpecError, link_order, parse_link, split_links
+from agentload.core.slowstart import INITIAL_WINDOW, burst, stall_s
 from agentload.core.strategies import BY_NAME
 
 
@@ -42,12 +43,60 @@ def send_all(link: Link, n: int) -> None:
 
 
 def test_a_150_kb_body_at_1_mbit_takes_1_2_s_and_the_round_trip() -> None:
-    link, clock = link_on("rtt=40ms,up=1mbit")
+    link, clock = link_on("rtt=40ms,up=1mbit")  # slow start after idle, as every link has by default
     t0 = clock()
     send_all(link, 150_000)
-    expected = 150_000 * 8 / 1_000_000 + 0.040  # 1.2 s of serialisation, then the round trip
+    # slow start adds no round trip here: the initial window (ten segments) takes 116 ms to send at
+    # 1 Mbit/s, longer than its first acknowledgement takes (a segment's 12 ms and the 40 ms round
+    # trip), so the window never holds the sender back: 1.2 s of serialisation, then the round trip
+    iw = INITIAL_WINDOW * MSS
+    assert stall_s(iw, 0.040, 1_000_000 / 8) == 0.0
+    expected = 150_000 * 8 / 1_000_000 + 0.040
     assert clock() - t0 == pytest.approx(expected, rel=0.10)
     assert clock() - t0 == pytest.approx(expected, rel=1e-9)  # (the fake clock: exactly)
+
+
+def test_a_large_body_on_a_fast_uplink_waits_for_its_windows_and_a_small_one_does_not() -> None:
+    link, clock = link_on("rtt=40ms,up=14mbit")  # broadband's figures
+    rate, iw = 14e6 / 8, INITIAL_WINDOW * MSS
+    t0 = clock()
+    send_all(link, 150_000)  # windows of 14.5, 29, 58 KB, each followed by a stall, then the rest
+    stalls = burst(150_000, iw, 0.040, rate).stall_s
+    assert stalls == pytest.approx(sum(stall_s(w, 0.040, rate) for w in (iw, 2 * iw, 4 * iw)))
+    assert clock() - t0 == pytest.approx(0.040 + 150_000 / rate + stalls)
+    link.received(500)  # the reply; then a pause of a whole turn: the window restarts
+    clock.t += 10.0
+    t1 = clock()
+    send_all(link, 2_000)  # a continuation: inside the initial window, no stall
+    assert clock() - t1 == pytest.approx(0.040 + 2_000 / rate)
+
+
+def test_the_window_restarts_after_an_idle_timeout_and_is_kept_without_the_restart() -> None:
+    rate, iw = 14e6 / 8, INITIAL_WINDOW * MSS
+    for mode, pause, restarted in (("idle", 10.0, True), ("idle", 0.1, False), ("fresh", 10.0, False)):
+        link, clock = link_on(f"rtt=40ms,up=14mbit,slowstart={mode}")
+        send_all(link, 15 * iw)  # opens the window to 16 initial windows
+        link.received(500)
+        clock.t += pause  # 0.1 s: inside the timeout (40 ms + 200 ms)
+        t1 = clock()
+        send_all(link, 7 * iw)
+        stalls = burst(7 * iw, iw, 0.040, rate).stall_s if restarted else 0.0
+        assert clock() - t1 == pytest.approx(0.040 + 7 * iw / rate + stalls), (mode, pause)
+
+
+def test_a_new_connection_starts_from_the_initial_window_and_off_has_none() -> None:
+    rate, iw = 14e6 / 8, INITIAL_WINDOW * MSS
+    link, clock = link_on("rtt=40ms,up=14mbit,slowstart=fresh")
+    send_all(link, 15 * iw)
+    link.received(500)
+    link.handshake(1)  # a reconnect: its own window
+    t1 = clock()
+    send_all(link, 7 * iw)
+    assert clock() - t1 == pytest.approx(0.040 + 7 * iw / rate + burst(7 * iw, iw, 0.040, rate).stall_s)
+    off, clock = link_on("rtt=40ms,up=14mbit,slowstart=off")
+    t0 = clock()
+    send_all(off, 150_000)
+    assert clock() - t0 == pytest.approx(0.040 + 150_000 / rate)  # the round trip and the rate alone
 
 
 def test_a_request_pays_one_round_trip_however_many_sends_it_takes() -> None:
