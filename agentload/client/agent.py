@@ -128,11 +128,12 @@ class Agent:
             turn += 1
 
     def _needs_full_context(self, conv: Conversation, forced: bool) -> bool:
-        """Resend everything? Always for stateless strategies and a task's first turn; for chained ones
-        when the server lost what it held: an unknown previous_response_id (``forced``), or a new
-        WebSocket where the response lived only in the old connection's memory (store=false)."""
+        """Resend everything? Always for stateless strategies, a task's first turn and a client profile
+        that never continues; for chained ones when the server lost what it held: an unknown
+        previous_response_id (``forced``), or a new WebSocket where the response lived only in the old
+        connection's memory (store=false)."""
         st = self.settings.strategy
-        if not st.chained or not conv.started or forced:
+        if not st.chained or not conv.started or forced or not conv.profile.continues:
             return True
         return st.websocket and not st.store and self.transport.session != conv.session
 
@@ -145,8 +146,9 @@ class Agent:
         retries = rate_waits = attempt = 0
         while True:
             full = self._needs_full_context(conv, forced_full)
-            warmup = self.transport.build_warmup(conv, s) if full and s.strategy.websocket else None
-            recovery = full and s.strategy.chained and conv.started
+            warm = full and s.strategy.websocket and (conv.profile.continues or not conv.started)
+            warmup = self.transport.build_warmup(conv, s) if warm else None
+            recovery = full and s.strategy.chained and conv.started and conv.profile.continues
             att = _Attempt.begin(self.transport, turn, attempt, recovery, warmup is not None)
             if self.on_attempt is not None:
                 self.on_attempt(s.strategy.name)
