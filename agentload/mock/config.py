@@ -119,11 +119,11 @@ class ServerCost:
 SERVER_PROFILES: dict[str, ServerCost] = {
     "none": ServerCost(),
     "openai-like": ServerCost(
-        admission_ms=100.0,
-        ingest_ms_per_kb=12.0,
+        admission_ms=93.0,
+        ingest_ms_per_kb=11.0,
         reasoning_item_ms=160.0,
         store_load_ms=1000.0,
-        prompt_ms_per_1k=63.0,
+        prompt_ms_per_1k=62.0,
     ),
 }
 
