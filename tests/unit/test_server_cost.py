@@ -5,10 +5,12 @@ openai-like profile."""
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 
 import pytest
 
 from agentload.core.link import PROFILES
+from agentload.core.slowstart import SlowStart
 from agentload.mock import cli as mock_cli
 from agentload.mock.config import SERVER_PROFILES, LatencyModel, MockConfig, RequestWork, ServerCost
 from agentload.mock.engine import Engine
@@ -133,3 +135,16 @@ def test_the_openai_like_profile_lands_each_published_figure_in_its_range() -> N
         assert t.low <= saving <= t.high, (t.name, saving)
     none = model.saving(TARGETS[0], link, ServerCost())
     assert abs(none) < 0.02  # without the server's work, the link alone moves little on these tasks
+
+
+def test_the_saving_grows_from_datacenter_to_mobile_with_what_slow_start_makes_of_resent_bytes() -> None:
+    """The link's share of the gap (docs/time-model.md): a stateless request's resent context after a
+    turn's pause waits for its windows, a continuation does not; more so the longer the round trip."""
+    model = Model()
+    names = ("datacenter", "broadband", "mobile")
+    with_ss = [model.saving(TARGETS[0], PROFILES[n], OPENAI_LIKE) for n in names]
+    without = [
+        model.saving(TARGETS[0], replace(PROFILES[n], slow_start=SlowStart.OFF), OPENAI_LIKE) for n in names
+    ]
+    assert with_ss[0] < with_ss[1] < with_ss[2]
+    assert with_ss[2] - with_ss[0] > without[2] - without[0] > 0
