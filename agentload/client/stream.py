@@ -25,6 +25,7 @@ from ..core.protocol import (
     RATE_LIMIT_EXCEEDED,
 )
 from ..core.records import ErrorKind
+from ..core.redact import redact
 
 _TYPE_PREFIX = b'{"type":"'
 
@@ -83,8 +84,11 @@ class TurnOutcome:
     headers: dict[str, str] = field(default_factory=dict)
 
     def fail(self, kind: ErrorKind, message: str, code: str | None = None, status: int | None = None) -> None:
+        """Ends the exchange as failed. The message is kept without key material (core.redact): a
+        server's own words echo what it was sent (a refused key, a gateway's key and its hash), and the
+        message reaches Locust's failure table and the line that stops a run."""
         self.done, self.ok = True, False
-        self.error_kind, self.error_message, self.error_code = kind, message, code
+        self.error_kind, self.error_message, self.error_code = kind, redact(message), code
         if status is not None:
             self.http_status = status
         self.t_end = time.perf_counter()

@@ -15,7 +15,7 @@ import pytest
 from agentload.client import Agent, AgentSettings, api_base
 from agentload.client.agent import usage_tokens
 from agentload.client.backoff import unfixable
-from agentload.client.stream import ChatConsumer, ResponsesConsumer, TurnOutcome
+from agentload.client.stream import ChatConsumer, ResponsesConsumer, TurnOutcome, error_from_body
 from agentload.client.transports import _refused_upgrade, ws_url
 from agentload.client.wire.websocket import WsHandshakeError
 from agentload.core.records import TRANSIENT, ErrorKind, TaskRecord, TurnRecord
@@ -250,3 +250,12 @@ def test_influx_leaves_unknown_token_fields_out_and_counts_the_turns() -> None:
     assert "tokens" not in line.split(" ")[1], line
     task = TaskRecord("chat", "t", "m", 1, 0, 1.0, 5.0, 1, 0, 10, 20, usage_unknown_turns=1)
     assert ",usage_unknown_turns=1i," in schema.task_line(task, schema.PointTags("r", "w", "h"), 1)
+
+
+def test_a_failures_message_never_keeps_key_material(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every failure's message (Locust's failure table, the stop line) goes without the key."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-proj-unit-secret-42")
+    out = TurnOutcome()
+    body = b'{"error": {"message": "Received API Key = sk-proj-unit-secret-42", "type": "no_db_connection"}}'
+    error_from_body(out, 400, body)
+    assert out.error_message == "Received API Key = [redacted]" and out.error_type == "no_db_connection"
