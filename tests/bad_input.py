@@ -95,6 +95,8 @@ CASES: list[tuple[list[str], str]] = [
     ([*RUN, "--host", "http://[::1"], "--host"),
     ([*RUN, "--host", "http://127.0.0.1:abc"], "--host"),
     ([*RUN, "--host", "ftp://127.0.0.1"], "--host"),
+    ([*RUN, "--host", "http://127.0.0.1:9/openai/v1?api-version=1"], "--host: give the API's base URL alone"),
+    ([*RUN, "--host", "http://user:sk-x@127.0.0.1:9/v1"], "--host: give the API's base URL alone"),
     ([*RUN, "-u", "0"], "-u/--users"),
     ([*RUN, "-u", "-3"], "-u/--users"),
     ([*RUN, "WsAgent", "--strategy", "chat"], "--strategy"),

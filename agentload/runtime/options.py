@@ -301,6 +301,11 @@ def check_host(host: str) -> None:
             f"--host: {host!r} is not an http(s) URL (e.g. http://127.0.0.1:8000 for the mock, "
             "https://api.openai.com for OpenAI)"
         )
+    if u.query or u.fragment or u.username or u.password:  # (the base URL is scheme, host and path)
+        raise AgentloadError(
+            f"--host: give the API's base URL alone, without a query, a fragment or credentials (e.g. "
+            f"{u.scheme}://{u.hostname}{f':{u.port}' if u.port else ''}{u.path}; the key goes in {API_KEY_ENV})"
+        )
     if not is_loopback(host) and not os.environ.get(API_KEY_ENV):
         raise AgentloadError(
             f"--host {u.hostname} is not the local mock and {API_KEY_ENV} is not set "
