@@ -31,6 +31,7 @@ DUMMY_KEY = "sk-agents-sdk-dummy-0123456789"
 TURNS, CALLS = 3, 2  # the mock's script: 3 turns of 2 calls, then the answer (4 model requests)
 RECORDED = ("responses", "ws", "chat", "responses-structured")
 TOLERANCE = 0.05
+OTHER_API_TOLERANCE = 0.10
 
 
 @pytest.fixture(scope="module")
@@ -78,16 +79,16 @@ def test_agents_sdk_runs_whole_sessions_on_the_mock(mock: MockProcess, tmp_path:
 
 
 def replay_all(
-    start_mock: Callable[..., MockProcess], task: Path, tmp: Path
+    start_mock: Callable[..., MockProcess], task: Path, tmp: Path, *args: str
 ) -> dict[str, list[dict[str, Any]]]:
-    """The task replayed by one agent on each strategy of the registry, in one Locust run; each
-    strategy's first task's turn records, by strategy."""
+    """The task replayed by one agent on each strategy of the registry, in one Locust run (``args``
+    added to its command line); each strategy's first task's turn records, by strategy."""
     mock = start_mock("--latency", "zero", "--task", str(task))
     tmp.mkdir()
     n = str(len(STRATEGIES))
     proc, _ = run_locust(
         mock.url, tmp, "--headless", "-u", n, "-r", n, "--run-time", "4s", "--strategy", "all",
-        "--task", str(task), "--tool-latency-scale", "0", timeout=120,
+        "--task", str(task), "--tool-latency-scale", "0", *args, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     records = read_records(tmp / "records.jsonl")
@@ -123,25 +124,27 @@ def test_agents_sdk_recorded_and_replayed_on_every_strategy(
     assert task.prompt and "notes" not in doc["recorded"], doc["recorded"]
     p = task.client_profile
     assert p is not None and not p.continues  # the SDK resends the whole context every turn
-    api = Api.CHAT if mode == "chat" else Api.RESPONSES
     assert doc["recorded"]["strategy"] == {"responses": "http-stateless", "ws": "ws", "chat": "chat"}.get(
         mode, "http-stateless"
     ), doc["recorded"]
-    if api == Api.RESPONSES:
+    if mode != "chat":
         assert not p.typed_messages and p.output_ids and p.reasoning == ReasoningAs.ITEM, p
     if mode.endswith("-structured"):  # the output_type's schema, for Responses and for chat
         assert dict(p.extra)["text"]["format"]["type"] == "json_schema", p.extra
         assert dict(p.chat_extra)["response_format"]["type"] == "json_schema", p.chat_extra
     no_key_in(tmp_path / "tasks")
 
+    # replayed on every strategy in the registry: each turn's payload within 5 % of what the SDK sent on
+    # the recording's API; on the other API within 10 % (the same turns in that API's shape: chat has no
+    # place for the reasoning items and item ids a Responses client resends, so a Responses recording
+    # replayed as chat sends 4-7 % less, as the SDK itself does over chat)
+    api = Api.CHAT if mode == "chat" else Api.RESPONSES
     recorded = [t["recorded"] for t in doc["turns"]] + [doc["recorded"]["final_turn"]]
     want = [r["payload_bytes_sent"] for r in recorded]
     replays = replay_all(start_mock, path, tmp_path / "replay")
     for s in STRATEGIES:
         got = [t["payload_bytes_sent"] for t in replays[s.name]]
-        print(mode, s.name, got, want)
         assert len(got) == len(want), (s.name, got, want)
-        if s.api != api:
-            continue  # (the other API's shape: measured below against the SDK's own on that API)
-        worst = max(abs(g / w - 1) for g, w in zip(got, want, strict=True))
-        assert worst < TOLERANCE, (s.name, got, want)
+        worst = max((g / w - 1 for g, w in zip(got, want, strict=True)), key=abs)
+        print(f"{mode} on {s.name}: {got} against {want} bytes, worst {worst:+.1%}")
+        assert abs(worst) < (TOLERANCE if s.api == api else OTHER_API_TOLERANCE), (s.name, got, want)
