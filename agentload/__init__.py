@@ -11,13 +11,22 @@ from typing import TYPE_CHECKING, Any
 
 from .core.version import __version__ as __version__
 
-__all__ = ["AgentUser", "ChatAgent", "HttpChainedAgent", "HttpStatelessAgent", "WsAgent", "WsStoredAgent"]
+__all__ = [
+    "AgentUser",
+    "ChatAgent",
+    "HttpChainedAgent",
+    "HttpConversationAgent",
+    "HttpStatelessAgent",
+    "WsAgent",
+    "WsStoredAgent",
+]
 
 if TYPE_CHECKING:
     from .runtime.users import (
         AgentUser,
         ChatAgent,
         HttpChainedAgent,
+        HttpConversationAgent,
         HttpStatelessAgent,
         WsAgent,
         WsStoredAgent,

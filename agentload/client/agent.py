@@ -17,6 +17,7 @@ from typing import Any
 import gevent
 from gevent import GreenletExit
 
+from ..core.protocol import TASK_METADATA_KEY
 from ..core.rate_headers import RateLimitInfo
 from ..core.records import TRANSIENT, ErrorKind, TaskRecord, TurnRecord
 from ..workload import Task
@@ -25,7 +26,7 @@ from .backoff import rate_limit_backoff_s, retry_backoff_s
 from .conversation import Conversation
 from .settings import AgentSettings, On429
 from .stream import TurnOutcome
-from .transports import Transport
+from .transports import ConversationOpener, Transport
 
 OnTurn = Callable[[TurnRecord, TurnOutcome], None]
 OnTask = Callable[[TaskRecord], None]
@@ -133,7 +134,7 @@ class Agent:
         previous_response_id (``forced``), or a new WebSocket where the response lived only in the old
         connection's memory (store=false)."""
         st = self.settings.strategy
-        if not st.chained or not conv.started or forced or not conv.profile.continues:
+        if not st.continues or not conv.started or forced or not conv.profile.continues:
             return True
         return st.websocket and not st.store and self.transport.session != conv.session
 
@@ -148,13 +149,15 @@ class Agent:
             full = self._needs_full_context(conv, forced_full)
             warm = full and s.strategy.websocket and (conv.profile.continues or not conv.started)
             warmup = self.transport.build_warmup(conv, s) if warm else None
-            recovery = full and s.strategy.chained and conv.started and conv.profile.continues
+            recovery = full and s.strategy.continues and conv.started and conv.profile.continues
             att = _Attempt.begin(self.transport, turn, attempt, recovery, warmup is not None)
             if self.on_attempt is not None:
                 self.on_attempt(s.strategy.name)
             t0 = time.perf_counter()
             try:
                 reply = self._warm_up(conv, *warmup) if warmup is not None else None
+                if reply is None and s.strategy.conversation and conv.conversation_id is None:
+                    reply = self._open_conversation(conv)
                 if reply is None or reply.ok:  # (a failed warm-up is the attempt's outcome)
                     body, headers = self.transport.build(conv, s, full and warmup is None)
                     reply = self.transport.exchange(body, headers)
@@ -187,6 +190,11 @@ class Agent:
                 self.sleep(wait)
             if reply.error_kind == ErrorKind.PREVIOUS_NOT_FOUND:
                 forced_full = True
+            if s.strategy.conversation and conv.started and reply.http_status in (None, 200):
+                # the server may have finished the response and joined it to the conversation before
+                # the turn failed (a stream cut off, malformed, stalled): a new conversation, and the
+                # whole history in it (a recovery), as a client that cannot know does
+                conv.conversation_id, forced_full = None, True
 
     def _warm_up(
         self, conv: Conversation, body: dict[str, Any], headers: dict[str, str] | None
@@ -196,6 +204,21 @@ class Agent:
         reply = self.transport.exchange(body, headers)
         if reply.ok:
             conv.warmed_up(reply.response_id, self.transport.session)
+        return reply
+
+    def _open_conversation(self, conv: Conversation) -> TurnOutcome:
+        """The task's Conversation, made before its first request (``POST /v1/conversations``, naming
+        the task in its metadata). Not a turn: its bytes are the first attempt's, as a warm-up's are,
+        and its time the task's, outside the first turn's TTFT and duration. A failed one is the
+        attempt's outcome (retried as a failed turn is)."""
+        transport = self.transport
+        if not isinstance(transport, ConversationOpener):
+            reply = TurnOutcome()
+            reply.fail(ErrorKind.PROTOCOL, "this transport cannot make a conversation", "no_conversations")
+            return reply
+        reply = transport.open_conversation({TASK_METADATA_KEY: conv.task.name})
+        if reply.ok:
+            conv.conversation_id = reply.response_id
         return reply
 
     def _record(

@@ -1,7 +1,8 @@
 """Request bodies, per API: what one turn of a conversation sends.
 
 A full request carries the instructions, the tools and the whole history; a continuation carries
-``previous_response_id`` and only the new items (the server holds the rest). Chat Completions has no
+``previous_response_id`` and only the new items (the server holds the rest), or, in a Conversation,
+its id and only the new items (every turn names it, the first too). Chat Completions has no
 continuation: every turn is the whole message history.
 """
 
@@ -36,9 +37,13 @@ def responses_body(
         body["tools"] = list(task.tools)
     if full:
         body["input"] = conv.items[: conv.warmup_count] if warmup else conv.items
+    elif settings.strategy.conversation:
+        body["input"] = conv.new_items
     else:
         body["previous_response_id"] = conv.previous_response_id
         body["input"] = conv.new_items
+    if settings.strategy.conversation:
+        body["conversation"] = conv.conversation_id
     body.update(p.extra)
     body["store"] = settings.strategy.store
     # a store=false client asks for its reasoning encrypted, to resend it on stateless turns

@@ -49,6 +49,7 @@ class Conversation:
         self.new_items: list[dict[str, Any]] = list(self.items)
         self.client_metadata = {k: secrets.token_hex(n // 2 + 1)[:n] for k, n in profile.client_metadata}
         self.previous_response_id: str | None = None
+        self.conversation_id: str | None = None  # its server-side Conversation (http-conversation's)
         # one per session, as Codex sends its thread id: a prompt cache then holds this session's
         # prefix, not another agent's identical synthetic one
         self.cache_key = "agentload-" + secrets.token_hex(8)

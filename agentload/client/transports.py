@@ -9,13 +9,14 @@ GreenletExit (Locust stopping the user) passes through.
 
 from __future__ import annotations
 
+import json
 import socket
 import ssl
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit, urlunsplit
 
 from gevent import GreenletExit
@@ -205,6 +206,15 @@ class Transport(Protocol):
         ...
 
 
+@runtime_checkable
+class ConversationOpener(Protocol):
+    """A transport that makes server-side Conversations (the Conversations API: http-conversation)."""
+
+    def open_conversation(self, metadata: dict[str, str]) -> TurnOutcome:
+        """``POST /conversations``: the new conversation's id in the outcome's ``response_id``."""
+        ...
+
+
 class _HttpStreaming:
     """HTTP POST with a streamed (SSE) reply on one kept-alive connection; holds no server state."""
 
@@ -300,6 +310,37 @@ class ResponsesHttp(_HttpStreaming):
     def _feeder(self, out: TurnOutcome) -> Callable[..., bool]:
         consumer = ResponsesConsumer(out)
         return lambda etype, data: consumer.feed(etype or event_type(data), data)
+
+    def open_conversation(self, metadata: dict[str, str]) -> TurnOutcome:
+        """``POST /conversations`` on this agent's connection (a JSON reply, no stream)."""
+        out = TurnOutcome()
+        sent0 = self.counter.sent
+        reply: HttpReply | None = None
+        try:
+            reply = self.wire.post_json(
+                "/conversations", dumps({"metadata": metadata}), timeout=self.timeouts.first_token_s
+            )
+            out.http_status, out.headers = reply.status, reply.headers
+            body = reply.read()
+            if reply.status != 200:
+                error_from_body(out, reply.status, body)
+                return out
+            obj = json.loads(body)
+            cid = obj.get("id") if isinstance(obj, dict) else None
+            if not isinstance(cid, str):
+                raise ValueError("no conversation id")
+            out.response_id, out.ok, out.done = cid, True, True
+            out.t_end = time.perf_counter()
+        except (OSError, HTTPParseError, HTTPConnectionClosed) as e:
+            _network_failure(out, e, Phase.CONNECT if self.counter.sent == sent0 else Phase.FIRST_TOKEN)
+            self._drop(reply)
+        except ValueError as e:
+            out.fail(ErrorKind.PROTOCOL, f"malformed conversation: {e}"[:200], "malformed_event")
+            self._drop(reply)
+        except GreenletExit:
+            self._drop(reply)
+            raise
+        return out
 
 
 class ChatHttp(_HttpStreaming):

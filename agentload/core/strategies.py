@@ -2,9 +2,11 @@
 
 A strategy says how each turn of a conversation reaches the model and what it resends: which API
 (Responses or Chat Completions), over which connection (HTTP or a WebSocket), whether responses are
-stored, and whether turns continue by ``previous_response_id`` instead of resending the history. The
-Locust user classes, the sweep's list, the report's colours and the comparison's baseline are all
-read from here.
+stored, and whether turns continue instead of resending the history: by ``previous_response_id``
+(chained), or in a server-side Conversation (the Conversations API: the agent makes one at a task's
+start and each turn names it with only its new items). The Locust user classes, the sweep's list, the
+report's colours and the comparison's baseline are all read from here; a new strategy is one entry
+below and its user class written out in runtime/users.py (check_registry holds the two together).
 """
 
 from __future__ import annotations
@@ -30,6 +32,12 @@ class Strategy:
     user_class: str  # the Locust user class name (what --class-picker and /swarm select by)
     colour: str  # the report's colour for it
     summary: str  # what each turn sends, for help texts and docs/strategies-and-metrics.md's table
+    conversation: bool = False  # continues in a Conversation (its id on each turn) made at the task's start
+
+    @property
+    def continues(self) -> bool:
+        """Turns after a task's first send only their new items: the server holds the rest."""
+        return self.chained or self.conversation
 
 
 STRATEGIES: tuple[Strategy, ...] = (
@@ -42,6 +50,13 @@ STRATEGIES: tuple[Strategy, ...] = (
         "http-chained", Api.RESPONSES, websocket=False, store=True, chained=True,
         user_class="HttpChainedAgent", colour="#ff7f0e",
         summary="POST /v1/responses, store=true: previous_response_id + new tool outputs",
+    ),
+    Strategy(
+        "http-conversation", Api.RESPONSES, websocket=False, store=True, chained=False,
+        user_class="HttpConversationAgent", colour="#2ca02c",
+        summary="POST /v1/conversations at the task's start, then POST /v1/responses, store=true: "
+        "conversation + new tool outputs",
+        conversation=True,
     ),
     Strategy(
         "ws", Api.RESPONSES, websocket=True, store=False, chained=True,

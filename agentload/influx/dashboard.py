@@ -71,7 +71,7 @@ def panels() -> list[dict[str, Any]]:
             unit="decbytes",
             kind="barchart",
             description="Mean wire bytes the client sent for the n-th model turn: stateless HTTP grows "
-            "with the context, WebSocket and chained continuations stay flat.",
+            "with the context; WebSocket, chained and conversation continuations stay flat.",
         ),
         _panel(
             2,

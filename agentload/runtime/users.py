@@ -124,6 +124,13 @@ class HttpChainedAgent(AgentUser):
     strategy = BY_NAME["http-chained"]
 
 
+class HttpConversationAgent(AgentUser):
+    """POST /v1/conversations at each task's start, then POST /v1/responses, store=true: the
+    conversation's id and the new tool outputs (the Conversation holds the history)."""
+
+    strategy = BY_NAME["http-conversation"]
+
+
 class WsAgent(AgentUser):
     """Responses WebSocket mode, store=false: previous_response_id and the new tool outputs on one
     connection (the connection holds the state: a reconnect resends the full context)."""
@@ -143,9 +150,18 @@ class ChatAgent(AgentUser):
     strategy = BY_NAME["chat"]
 
 
-__all__ = ["AgentUser", "ChatAgent", "HttpChainedAgent", "HttpStatelessAgent", "WsAgent", "WsStoredAgent"]
+__all__ = [
+    "AgentUser",
+    "ChatAgent",
+    "HttpChainedAgent",
+    "HttpConversationAgent",
+    "HttpStatelessAgent",
+    "WsAgent",
+    "WsStoredAgent",
+]
 USER_CLASSES: dict[str, type[AgentUser]] = {
-    c.strategy.name: c for c in (HttpStatelessAgent, HttpChainedAgent, WsAgent, WsStoredAgent, ChatAgent)
+    c.strategy.name: c
+    for c in (HttpStatelessAgent, HttpChainedAgent, HttpConversationAgent, WsAgent, WsStoredAgent, ChatAgent)
 }  # by strategy, in the registry's order
 
 

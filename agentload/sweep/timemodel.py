@@ -181,6 +181,23 @@ class SimTransport:
     def close(self) -> None:
         self.reset()
 
+    def open_conversation(self, metadata: dict[str, str]) -> TurnOutcome:
+        """A Conversation made in the engine (http-conversation's, at a task's start): a small JSON
+        exchange, a new request's work, no stream. (Its time falls in the first turn's modelled TTFT
+        as a warm-up's does; a live run keeps it outside.)"""
+        raw = dumps_utf8({"metadata": metadata})
+        conv = self.engine.conversations.create(metadata, [])
+        reply = dumps_ascii(conv.resource())
+        sent, received = HTTP_REQUEST_HEAD + len(raw), HTTP_REPLY_HEAD + len(reply)
+        self.counter.sent += sent
+        self.counter.received += received
+        self.counter.payload_sent += len(raw)
+        work = RequestWork(new_request=True, body_bytes=len(raw))
+        self.log.append(Exchange(sent, received, work, ((0.0, len(reply), False),)))
+        out = TurnOutcome(t_start=0.0)
+        out.response_id, out.ok, out.done, out.t_end = conv.id, True, True, 0.0
+        return out
+
     def exchange(self, body: dict[str, Any], headers: dict[str, str] | None = None) -> TurnOutcome:
         ws = self.strategy.websocket
         opened = ws and not self._open

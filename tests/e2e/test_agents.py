@@ -1,7 +1,8 @@
 """The agents end to end: the real locust command, every strategy, against the mock.
 
 Checks what the agents issue asks: no failures with 8 agents of each strategy; the client's per-turn
-byte counts equal the mock's server-side counters exactly; the built-in tasks reproduce the published
+byte counts equal the mock's server-side counters exactly (an http-conversation task's first turn with
+its conversation's creation); the built-in tasks reproduce the published
 shape (WebSocket sends 80-86 % fewer bytes than stateless HTTP; by turn 9 stateless HTTP sends 8x more).
 Each runs twice: over plain TCP, and over TLS (https and wss, the mock's certificate from a throwaway
 CA that the agents trust through SSL_CERT_FILE), where both sides count the bytes inside TLS.
@@ -24,7 +25,7 @@ from tests.servers import make_tls_files
 
 @pytest.fixture(scope="module", params=["tcp", "tls"])
 def fleet_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> MockedRun:
-    """Every strategy, 40 agents, 8 s. Over TCP the model reasons (gpt-5.4 at its default effort, as a
+    """Every strategy, 48 agents (8 each), 8 s. Over TCP the model reasons (gpt-5.4 at its default effort, as a
     user's run does); over TLS it is told not to (--reasoning-effort none), the published harness's
     shape, which resends no reasoning."""
     from agentload.mock import MockProcess
@@ -42,9 +43,9 @@ def fleet_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
             mock.url,
             tmp,
             "-u",
-            "40",
+            "48",
             "-r",
-            "40",
+            "48",
             "--run-time",
             "8s",
             "--tool-latency-scale",
@@ -74,10 +75,16 @@ def test_client_bytes_equal_server_counters_per_turn(fleet_run: MockedRun) -> No
     _, _, records, stats = fleet_run
     exchanges = {e["response_id"]: e for e in stats["exchanges"] if e["response_id"]}
     handshakes = {e["connection"]: e for e in stats["exchanges"] if e["kind"] == "ws-handshake"}
+    before: dict[int, dict[str, Any]] = {}  # each exchange's connection's exchange before it
+    last: dict[int, dict[str, Any]] = {}
+    for e in stats["exchanges"]:
+        if e["connection"] in last:
+            before[id(e)] = last[e["connection"]]
+        last[e["connection"]] = e
     turns = [r for r in records if r["kind"] == "turn"]
     assert len(turns) > 500
     # a turn the run's end cut off has no response id to pair it with (it still counts in the total)
-    assert sum(t["error_kind"] == "interrupted" for t in turns) <= 40  # at most one per agent
+    assert sum(t["error_kind"] == "interrupted" for t in turns) <= 48  # at most one per agent
     for t in turns:
         if t["error_kind"] == "interrupted":
             continue
@@ -87,6 +94,10 @@ def test_client_bytes_equal_server_counters_per_turn(fleet_run: MockedRun) -> No
             hs = handshakes[ex["connection"]]
             assert (t["connect_bytes_sent"], t["connect_bytes_received"]) == (hs["received"], hs["sent"])
             sent, received = sent + hs["received"], received + hs["sent"]
+        if t["strategy"] == "http-conversation" and t["turn"] == 0:  # its conversation made first
+            made = before[id(ex)]
+            assert made["path"] == "/v1/conversations", made
+            sent, received = sent + made["received"], received + made["sent"]
         assert (t["bytes_sent"], t["bytes_received"]) == (sent, received), t
     # and in total: every byte the server counted on the agents' connections belongs to a turn,
     # a handshake, a WebSocket close or the one start-up check (GET /v1/models, agentload.preflight)
@@ -147,9 +158,9 @@ def test_web_ui_agents_tab_shows_bytes_per_turn_and_ttft(
             str(port),
             "--autostart",
             "-u",
-            "5",
+            "6",
             "-r",
-            "5",
+            "6",
             "--run-time",
             "6s",
             "--autoquit",

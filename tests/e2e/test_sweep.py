@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from agentload.core.strategies import NAMES as STRATEGIES
 from tests.paths import ROOT
 
 TASK = "fix-failing-test"
@@ -272,7 +273,7 @@ def test_the_demo_prints_the_table_and_the_report_path(tmp_path: Path) -> None:
         "demo", "--out", str(out), "--agents", "3", "--duration", "4", "--warmup", "0", "--slo", SLO
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
-    for strategy in ("http-stateless", "http-chained", "ws", "ws-stored", "chat"):
+    for strategy in STRATEGIES:  # every one, http-conversation too
         assert f"| {strategy} |" in proc.stdout
     assert f"report: {out / 'report.html'}" in proc.stdout and (out / "report.html").exists()
     rows = {r["label"]: r for r in json.loads((out / "report.json").read_text())["rows"]}
@@ -281,7 +282,7 @@ def test_the_demo_prints_the_table_and_the_report_path(tmp_path: Path) -> None:
     for key in (*spread, *intervals, "good_tasks", "goodput_tasks_per_s", "slo_met", "ci_method"):
         assert rows["ws"][key] is not None, key
     doc = json.loads((out / "report.json").read_text())
-    assert doc["loop"]["kind"] == "closed" and doc["slo_met"] is True and len(doc["cells"]) == 5
+    assert doc["loop"]["kind"] == "closed" and doc["slo_met"] is True and len(doc["cells"]) == len(STRATEGIES)
     assert {"target", "latency model", "client profile", "agents per cell", "cell length"} <= set(
         doc["header"]
     )
