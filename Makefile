@@ -19,11 +19,11 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/agentload demo
 
-## install everything (the venv, the InfluxDB / VictoriaMetrics servers the tests start, Codex CLI) and run
-## the whole test suite (what .ci/run calls)
+## install everything (the venv, the InfluxDB / VictoriaMetrics servers the tests start, the reference
+## clients: Codex CLI, opencode, aider) and run the whole test suite (what .ci/run calls)
 test: $(STAMP)
 	tests/install_services.sh
-	tests/install_codex.sh $(VENV)
+	tests/install_clients.sh $(VENV)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy

@@ -64,7 +64,7 @@ apps = false
 @pytest.fixture(scope="module")
 def codex() -> Path:
     if not CODEX.exists():
-        pytest.fail(f"Codex CLI is not installed at {CODEX}: run `make test` (tests/install_codex.sh)")
+        pytest.fail(f"Codex CLI is not installed at {CODEX}: run `make test` (tests/install_clients.sh)")
     out = subprocess.run([str(CODEX), "--version"], capture_output=True, text=True, timeout=60)
     assert PINNED in out.stdout, f"codex --version says {out.stdout!r}, pyproject.toml pins {PINNED}"
     return CODEX
