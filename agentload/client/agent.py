@@ -156,7 +156,9 @@ class Agent:
             t0 = time.perf_counter()
             try:
                 reply = self._warm_up(conv, *warmup) if warmup is not None else None
-                if reply is None and s.strategy.conversation and conv.conversation_id is None:
+                # (a client that never continues keeps no state on the server: no conversation either)
+                opens = s.strategy.conversation and conv.profile.continues
+                if reply is None and opens and conv.conversation_id is None:
                     reply = self._open_conversation(conv)
                 if reply is None or reply.ok:  # (a failed warm-up is the attempt's outcome)
                     body, headers = self.transport.build(conv, s, full and warmup is None)

@@ -42,8 +42,8 @@ def responses_body(
     else:
         body["previous_response_id"] = conv.previous_response_id
         body["input"] = conv.new_items
-    if settings.strategy.conversation:
-        body["conversation"] = conv.conversation_id
+    if settings.strategy.conversation and conv.conversation_id is not None:
+        body["conversation"] = conv.conversation_id  # (none: a client profile that never continues)
     body.update(p.extra)
     body["store"] = settings.strategy.store
     # a store=false client asks for its reasoning encrypted, to resend it on stateless turns

@@ -333,17 +333,21 @@ def test_the_agents_sdk_shape_is_read_and_replayed() -> None:
             "json_schema": {k: v for k, v in fmt["format"].items() if k != "type"},
         }
     }
-    # replayed over WebSocket mode it sends what the SDK sent: the whole context, no chaining
+    # replayed over WebSocket mode, or in a Conversation, it sends what the SDK sent: the whole context,
+    # no chaining, no conversation
     task = parse_task(task_document(s, "t"), "t.yaml")
-    transport = FakeTransport([ok(calls=1, response_id="r1"), ok()], websocket=True)
-    agent = Agent(AgentSettings(BY_NAME["ws"], "gpt-5.4", tool_latency_scale=0, profile=p), transport, 1,
-                  on_turn=lambda *_: None, on_task=lambda _: None, sleep=lambda _: None, rng=random.Random(1))  # fmt: skip
-    assert agent.run_task(task).ok
-    (first, _), (second, _) = transport.requests
-    assert "previous_response_id" not in second and "instructions" in second  # (the whole context)
-    assert [i.get("type") for i in second["input"]] == [None, "function_call", "function_call_output"]
-    assert second["input"][0] == {"role": "user", "content": task.prompt} and first["text"] == fmt
-    assert second["input"][1]["type"] == "function_call" and second["input"][1]["status"] == "completed"
+    for strategy in ("ws", "http-conversation"):
+        st = BY_NAME[strategy]
+        transport = FakeTransport([ok(calls=1, response_id="r1"), ok()], websocket=st.websocket)
+        agent = Agent(AgentSettings(st, "gpt-5.4", tool_latency_scale=0, profile=p), transport, 1,
+                      on_turn=lambda *_: None, on_task=lambda _: None, sleep=lambda _: None, rng=random.Random(1))  # fmt: skip
+        assert agent.run_task(task).ok, strategy
+        (first, _), (second, _) = transport.requests
+        assert "previous_response_id" not in second and "conversation" not in second, strategy
+        assert "instructions" in second  # (the whole context)
+        assert [i.get("type") for i in second["input"]] == [None, "function_call", "function_call_output"]
+        assert second["input"][0] == {"role": "user", "content": task.prompt} and first["text"] == fmt
+        assert second["input"][1]["status"] == "completed"
 
 
 def test_a_websocket_session_that_never_continued_is_ws_not_ws_stored() -> None:
