@@ -4,14 +4,20 @@ deleted; unknown ids and ``conversation`` beside ``previous_response_id`` refuse
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 
 import openai
 import pytest
 from openai.types.responses import FunctionToolParam, Response, ResponseInputParam
 
 from agentload.mock import MockProcess
+from tests.paths import ROOT
 
 TOOLS: list[FunctionToolParam] = [
     {
@@ -132,3 +138,31 @@ def test_a_conversation_with_items_and_unknown_ids(client: openai.OpenAI) -> Non
         client.conversations.items.list("conv_does_not_exist")
     with pytest.raises(openai.NotFoundError):
         client.conversations.items.retrieve("msg_does_not_exist", conversation_id=conv.id)
+
+
+def test_the_agents_sdk_keeps_its_conversations_on_the_mock(tmp_path: Path) -> None:
+    """The OpenAI Agents SDK's conversation session and its server-managed conversation_id, each two
+    runs of an agent on the mock (the issue: POST /v1/conversations was a 404 and they could not run)."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "OPENAI_API_KEY": "sk-agentload-dummy",
+        "OPENAI_AGENTS_DISABLE_TRACING": "1",
+        "NO_PROXY": "*",
+    }
+    with MockProcess(["--latency", "zero", "--default-turns", "2", "--default-calls", "1"]) as mock:
+        proc = subprocess.run(
+            [sys.executable, "-m", "tests.agents_sdk_conversation", f"{mock.url}/v1"],
+            capture_output=True, text=True, timeout=120, cwd=ROOT, env=env,
+        )  # fmt: skip
+        counts = mock.stats(exchanges=False)["model"]["conversations"]
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    session, server = (json.loads(line) for line in proc.stdout.splitlines())
+    for way in (session, server):
+        # the first run: two turns that call read_file, then the answer; the second (its script played
+        # out, the history carried over) answers at once; both runs' items kept, in order
+        assert way["tool_runs"] == 2 and way["output"], way
+        assert way["items"].count("function_call") == 2 and way["items"].count("function_call_output") == 2
+        assert way["items"].count("message") == 4 and way["items"][-1] == "message", way
+    # the session adds the items itself; with conversation_id each of the 4 responses joined it
+    assert counts == {"created": 2, "deleted": 2, "responses": 4, "evicted": 0, "live": 0}, counts
