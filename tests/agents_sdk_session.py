@@ -33,9 +33,10 @@ from openai import AsyncOpenAI
 from pydantic import BaseModel
 
 MODEL = "gpt-5.4"
-# a system prompt and tool outputs of a coding agent's sizes (2.9 KB, 1.3 KB): a turn's bytes are then
-# mostly what the client chose to send, not the fixed fields around it
-INSTRUCTIONS = "You fix failing tests in a Python repository. Read the files you need, then answer. " * 35
+# a system prompt and tool outputs of a coding agent's sizes (7.5 KB, as opencode's 10 KB or Codex's
+# 18.7 KB of tools; 1.3 KB): a turn's bytes are then mostly what the client chose to send, not the
+# fixed fields a replay adds around it (store, the task's name for the mock: 0.1-0.2 KB a request)
+INSTRUCTIONS = "You fix failing tests in a Python repository. Read the files you need, then answer. " * 90
 TOOL_OUTPUT = "def add(a, b):\n    return a - b  # the bug\n" * 30
 tool_runs = 0
 
