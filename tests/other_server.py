@@ -143,14 +143,17 @@ class OtherServer:
             return web.Response(text="<html>not here</html>", content_type="text/html")
         ws = web.WebSocketResponse()
         await ws.prepare(request)
-        async for msg in ws:
-            if msg.type != WSMsgType.TEXT:
-                break
-            for e in _responses_events(self._rid()):
-                if isinstance(e, float):
-                    await asyncio.sleep(e)
-                else:
-                    await ws.send_str(json.dumps(e))
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    break
+                for e in _responses_events(self._rid()):
+                    if isinstance(e, float):
+                        await asyncio.sleep(e)
+                    else:
+                        await ws.send_str(json.dumps(e))
+        except ConnectionResetError:  # the run stopped mid-response: the agent went
+            pass
         return ws
 
 

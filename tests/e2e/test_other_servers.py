@@ -44,7 +44,7 @@ class OtherServer:
     def requests(self) -> list[tuple[str, str]]:
         """(method, path) of every request it got."""
         lines = self.log.read_text().splitlines() if self.log.exists() else []
-        return [(m, p) for m, _, p in (line.partition(" ") for line in lines) if p]
+        return [(m, p) for m, _, p in (line.partition(" ") for line in lines) if m in ("GET", "POST")]
 
 
 @pytest.fixture
@@ -53,11 +53,11 @@ def other_server(tmp_path: Path) -> Iterator[Any]:
 
     def start(*args: str) -> OtherServer:
         port = free_port()
-        log = tmp_path / f"server-{port}.log"
-        with log.open("wb") as out:
+        log = tmp_path / f"server-{port}.log"  # its requests; what it says on stderr apart
+        with log.open("wb") as out, (tmp_path / f"server-{port}.err").open("wb") as err:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "tests.other_server", "--port", str(port), "--base", BASE, *args],
-                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                cwd=ROOT, stdout=out, stderr=err,
             )  # fmt: skip
         started.append(proc)
         wait_for(lambda: _listening(port) or proc.poll() is not None, 20, "the other server to listen")
