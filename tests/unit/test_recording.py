@@ -7,6 +7,7 @@ import gzip
 import json
 import os
 import random
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -406,3 +407,23 @@ def test_api_fields_are_the_specs() -> None:
     assert responses - chat == api_fields.RESPONSES_ONLY
     assert chat - responses == api_fields.CHAT_ONLY
     assert responses & chat == api_fields.SHARED
+
+
+@pytest.mark.parametrize(
+    ("how", "resent"),
+    [
+        (ReasoningAs.ITEM, [{"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": "e"}]),
+        (ReasoningAs.REFERENCE, [{"type": "item_reference", "id": "rs_1"}]),
+        (ReasoningAs.NONE, []),
+    ],
+)
+def test_reasoning_is_resent_as_the_profile_says(how: ReasoningAs, resent: list[dict[str, Any]]) -> None:
+    conv = Conversation(TASK, replace(MINIMAL, reasoning=how, output_ids=True))
+    reply = ok(calls=1)
+    reply.output_items = [
+        {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": "e", "status": None},
+        {"type": "function_call", "id": "fc_1", "call_id": "call_0", "name": "read_file", "arguments": "{}"},
+    ]
+    conv.add_reply(reply, 0)
+    assert conv.items[1:-1] == resent
+    assert conv.items[-1]["id"] == "fc_1" and conv.items[-1]["status"] == "completed"
