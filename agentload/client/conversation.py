@@ -127,6 +127,14 @@ class Conversation:
         self.messages.append({"role": "tool", "tool_call_id": call_id, "content": output})
 
 
+RESENT_REASONING = (
+    "type",
+    "id",
+    "summary",
+    "encrypted_content",
+)  # a reasoning item's fields a client resends
+
+
 def _client_id(prefix: str) -> str:
     """An id a client puts on an item it makes (Codex: ``msg_`` or ``fco_`` and a UUID)."""
     return f"{prefix}_{uuid.uuid4()}"
@@ -153,6 +161,5 @@ def _resend_form(item: dict[str, Any], how: ReasoningAs) -> dict[str, Any]:
     a reference to it by id (the server holds it)."""
     if how == ReasoningAs.REFERENCE:
         return {"type": "item_reference", "id": item.get("id", "")}
-    return {
-        k: v for k, v in item.items() if k in ("type", "id", "summary", "encrypted_content") and v is not None
-    }
+    keep = ("type", "summary", "encrypted_content") if how == ReasoningAs.WITHOUT_ID else RESENT_REASONING
+    return {k: v for k, v in item.items() if k in keep and v is not None}

@@ -212,8 +212,9 @@ def _reasoning_as(steps: list[Step]) -> ReasoningAs:
         items = _raw_items(s.ex.request or {})
         if any(i.get("type") == "item_reference" for i in items):
             return ReasoningAs.REFERENCE
-        if any(i.get("type") == "reasoning" for i in items):
-            return ReasoningAs.ITEM
+        resent = [i for i in items if i.get("type") == "reasoning"]
+        if resent:
+            return ReasoningAs.ITEM if any("id" in i for i in resent) else ReasoningAs.WITHOUT_ID
         if reasoned and not s.chained and len(items) > 1:
             return ReasoningAs.NONE
         reasoned = reasoned or any(o.get("type") == "reasoning" for o in s.ex.output)

@@ -42,6 +42,7 @@ class ReasoningAs(StrEnum):
     """How a client resends the model's reasoning items on a turn that carries the history."""
 
     ITEM = "item"  # the item as it came (id, summary, encrypted content when asked for): Codex, the SDKs
+    WITHOUT_ID = "without_id"  # the item without its id (opencode: store=false, encrypted content alone)
     REFERENCE = "reference"  # ``{"type": "item_reference", "id": ...}``: the server holds the item
     NONE = "none"  # not resent
 

@@ -413,6 +413,7 @@ def test_api_fields_are_the_specs() -> None:
     ("how", "resent"),
     [
         (ReasoningAs.ITEM, [{"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": "e"}]),
+        (ReasoningAs.WITHOUT_ID, [{"type": "reasoning", "summary": [], "encrypted_content": "e"}]),
         (ReasoningAs.REFERENCE, [{"type": "item_reference", "id": "rs_1"}]),
         (ReasoningAs.NONE, []),
     ],
