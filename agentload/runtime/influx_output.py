@@ -105,6 +105,7 @@ class InfluxOutput:
                 "tasks_failed": tot.tasks_failed,
                 "turns_ok": tot.turns_ok,
                 "turns_failed": tot.turns_failed,
+                "turns_usage_unknown": tot.turns_usage_unknown,  # ok turns whose tokens are unknown
                 "missing_workers": len(self.finals.missing),
             },
         )

@@ -173,6 +173,7 @@ def test_distributed_run_to_influxdb1_reads_back_every_record(
     assert len(end) == 1
     assert end[0]["turns_ok"] == sum(1 for r in expected.values() for t in r["turn"] if t["ok"])
     assert end[0]["tasks_ok"] == sum(1 for r in expected.values() for t in r["task"] if t["ok"])
+    assert end[0]["turns_usage_unknown"] == 0  # (the mock reports every turn's usage)
     # and one point per strategy and objective (--slo), with the goodput
     slo = influx1_points(influx1, run_id, schema.SLO)
     assert list(slo) == ["master"]
