@@ -2,8 +2,8 @@
 
 Without it, a wrong port or a revoked key shows up as thousands of identical failed turns and a
 non-zero exit a run-time later. With it, the run stops at once with one line that names the flag or
-the variable and the fix. One ``GET /v1/models``: every OpenAI-compatible server has it, and
-it costs no tokens. Any answer other than 401/403 and 400 counts as reachable (a server without
+the variable and the fix. One ``GET /models`` under --host's base (``/v1/models`` for a bare origin:
+client.api_base): every OpenAI-compatible server has it, and it costs no tokens. Any answer other than 401/403 and 400 counts as reachable (a server without
 /models answers 404, which is fine); a 400 to a GET with no body is a server that refuses every
 request (LiteLLM checking a key without its database): the run stops with the server's own error
 type and message, redacted (core.redact).
