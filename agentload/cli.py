@@ -12,6 +12,7 @@ import sys
 from .compare import cli as compare_cli
 from .core.argparsing import OneLineParser
 from .core.errors import AgentloadError
+from .gateway import cli as gateway_cli
 from .influx import cli as influx_cli
 from .launch import cli as launch_cli
 from .mock import cli as mock_cli
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     recording_cli.add_parsers(sub)
     sweep_cli.add_parsers(sub)
     compare_cli.add_parser(sub)
+    gateway_cli.add_parser(sub)
     launch_cli.add_parsers(sub)
     influx_cli.add_parser(sub)
     return parser

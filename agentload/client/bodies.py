@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..core.marker import Mark
 from ..core.protocol import ENCRYPTED_REASONING, TASK_HEADER, TASK_METADATA_KEY
 from ..workload.profile import CacheKeyOn, InstructionsAs
 from .conversation import Conversation
@@ -33,10 +34,12 @@ def responses_body(
         body["reasoning"] = reasoning
     if full or p.resend_tools or settings.resend_instructions:
         if p.instructions == InstructionsAs.FIELD:
-            body["instructions"] = task.instructions
+            body["instructions"] = mark(conv, settings).on(task.instructions)
         body["tools"] = list(task.tools)
     if full:
         body["input"] = conv.items[: conv.warmup_count] if warmup else conv.items
+        if p.instructions == InstructionsAs.DEVELOPER_MESSAGE:  # the first item is the system prompt
+            body["input"] = marked(body["input"], mark(conv, settings))
     elif settings.strategy.conversation:
         body["input"] = conv.new_items
     else:
@@ -61,6 +64,25 @@ def responses_body(
     return body
 
 
+def mark(conv: Conversation, settings: AgentSettings) -> Mark:
+    """The conversation's in-band marker (core.marker): its task, its id, the agent's strategy."""
+    return Mark(conv.task.name, conv.cache_key, settings.strategy.name)
+
+
+def marked(history: list[dict[str, Any]], m: Mark) -> list[dict[str, Any]]:
+    """``history`` (input items or chat messages) with the marker on its leading system prompt (a
+    developer or system message), copied; unchanged when it has none."""
+    if not history or history[0].get("role") not in ("developer", "system"):
+        return history
+    head = dict(history[0])
+    content = head.get("content")
+    if isinstance(content, str):
+        head["content"] = m.on(content)
+    elif isinstance(content, list) and content and isinstance(content[-1], dict):
+        head["content"] = [*content[:-1], {**content[-1], "text": m.on(str(content[-1].get("text", "")))}]
+    return [head, *history[1:]]
+
+
 def chat_tools(conv: Conversation) -> list[dict[str, Any]]:
     return [
         {
@@ -75,7 +97,7 @@ def chat_body(conv: Conversation, settings: AgentSettings) -> tuple[dict[str, An
     """A Chat Completions body and the header that names the task for the mock's scripted model."""
     body: dict[str, Any] = {
         "model": settings.model,
-        "messages": conv.messages,
+        "messages": marked(conv.messages, mark(conv, settings)),
         "tools": chat_tools(conv),
         "stream": True,
         "stream_options": {"include_usage": True},

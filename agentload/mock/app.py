@@ -47,6 +47,7 @@ def make_app(config: MockConfig, ledger: ByteLedger | None = None) -> web.Applic
     app.router.add_post(f"{CONTROL_PREFIX}/reset", control.reset)
     app.router.add_get(f"{CONTROL_PREFIX}/health", control.health)
     app.router.add_get(f"{CONTROL_PREFIX}/tasks", control.tasks)
+    app.router.add_get(f"{CONTROL_PREFIX}/continuity", control.continuity)
     return app
 
 

@@ -52,6 +52,7 @@ async def reset(request: web.Request) -> web.Response:
     request.app[LEDGER].reset()
     request.app[ENGINE].starts.clear()
     request.app[ENGINE].input_items.clear()
+    request.app[ENGINE].continuity.reset()
     request.app[ENGINE].conversations.counts.clear()
     request.app[WS_STATS].clear()
     return json_response({"reset": True})
@@ -69,6 +70,12 @@ async def tasks(request: web.Request) -> web.Response:
         except ApiError:
             unknown.append(name)
     return json_response({"known": known, "unknown": unknown})
+
+
+async def continuity(request: web.Request) -> web.Response:
+    """What reached the mock of each agentload conversation, per strategy (mock.continuity): what
+    ``agentload gateway`` reads once its agents ran through a gateway with this mock as its upstream."""
+    return json_response(request.app[ENGINE].continuity.snapshot())
 
 
 async def health(request: web.Request) -> web.Response:

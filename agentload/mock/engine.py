@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core.jsoncodec import dumps_utf8
+from ..core.marker import Mark
 from ..core.protocol import ENCRYPTED_REASONING, TASK_METADATA_KEY
 from ..core.tokens import BYTES_PER_TOKEN, estimate_tokens, text_tokens
 from ..workload import synth_text
 from .config import MockConfig, RequestWork
+from .continuity import OUTPUT_TYPES, Context, Continuity, Track, mark_in
 from .conversation_store import ConversationStore, StoredConversation
 from .errors import previous_not_found
 from .model import Plan, PlannedCall, ScriptedModel
@@ -58,6 +60,8 @@ class ResponseState:
     response: dict[str, Any] | None = None  # the final Response object (stored responses only)
     prefix_tokens: int = 0  # of context_tokens, the latest request's instructions and tools
     tools: tuple[dict[str, Any], ...] = ()  # the tools the conversation declared last (what it may call)
+    context: Context = Context()  # what its prompt held and its calls (mock.continuity)
+    follows: str | None = None  # the agentload conversation it belongs to (its marker's id)
 
 
 class ResponseStore:
@@ -396,6 +400,7 @@ class Engine:
         # count each request's work (RequestWork) even with no server cost (the calibration reads it)
         self.count_work = config.server_cost.enabled
         self.input_items: Counter[str] = Counter()  # input items received, by type (resent reasoning too)
+        self.continuity = Continuity()  # agentload's conversations, turn by turn (behind a gateway)
 
     def snapshot(self) -> dict[str, Any]:
         """What the control endpoint reports of the model service."""
@@ -451,18 +456,29 @@ class Engine:
         check_tool_outputs(req.items, prev.pending_calls if prev else ())
         self.input_items.update(str(item.get("type")) for item in req.items)
         own = req.input_tokens()
+        mark = mark_in(req.instructions, req.items)  # the task named in-band, where a proxy keeps it
         if prev is not None:
             task, seed = prev.task, prev.seed
             turn = prev.turns + count_model_turns(req.items)
             input_tokens, cached = _continued(req, prev)
         else:
-            task = req.metadata.get(TASK_METADATA_KEY)
+            task = mark.task if mark is not None else req.metadata.get(TASK_METADATA_KEY)
             if task is None and conversation is not None:  # (named when the conversation was made)
                 task = conversation.metadata.get(TASK_METADATA_KEY)
-            seed = conversation_seed(req.items, task)
+            # an agentload conversation's own seed: its call ids are its own, so a turn a gateway sent
+            # on without its marker is still known by the calls it answers (mock.continuity)
+            seed = conversation_seed(req.items, f"{task}:{mark.conversation}" if mark is not None else task)
             turn = count_model_turns(req.items)
             input_tokens = own
             cached = self._cached_prefix(scope_key, req.prompt_cache_key, req.prompt_parts(), own)
+        seen = (prev.context if prev is not None else Context()).declaring(
+            bool(req.instructions), bool(req.tools)
+        )
+        seen = seen.with_items(req.items)
+        follows = prev.follows if prev is not None else None
+        track, task, turn, seed = self._follow(
+            mark, follows, req.items, seen, req.generate, body_bytes, task, turn, seed
+        )
         self.model.task(task)  # an unknown task is refused before anything else, warm-ups too
         self.starts["warmup" if not req.generate else "continued" if prev is not None else "new"] += 1
         pending = (
@@ -474,6 +490,11 @@ class Engine:
             req, task, turn, seed, input_tokens, cached, pending, _prefix_tokens(req, prev), tools
         )
         gen.conversation, gen.joining, gen.consumed = conversation, joining, consumed
+        gen.state = dataclasses.replace(
+            gen.state,
+            context=seen.with_calls(c.call_id for c in gen.plan.calls),
+            follows=track.mark.conversation if track is not None else None,
+        )
         if self.count_work:
             self._price(
                 gen,
@@ -487,7 +508,44 @@ class Engine:
                     prompt_tokens=own if warm else input_tokens,
                 ),
             )
+        self._answered(track, gen)
         return gen
+
+    def _follow(
+        self,
+        mark: Mark | None,
+        follows: str | None,
+        history: list[dict[str, Any]],
+        seen: Context,
+        generate: bool,
+        body_bytes: int,
+        task: str | None,
+        turn: int,
+        seed: str,
+    ) -> tuple[Track | None, str | None, int, str]:
+        """An agentload conversation's request (mock.continuity): its context checked against what the
+        conversation should hold; where it was lost, the conversation's own task, turn and seed, so the
+        workload stays the one the agent sent. Returns the conversation, the task, the turn, the seed."""
+        answers = [  # the call ids it answers, the latest first (the response it continues)
+            str(i.get("call_id") if i.get("type") in OUTPUT_TYPES else i.get("tool_call_id"))
+            for i in reversed(history)
+            if i.get("type") in OUTPUT_TYPES or i.get("role") == "tool"
+        ]
+        track, answered = self.continuity.attribute(mark, follows, answers, seed)
+        if track is None:
+            return None, task, turn, seed
+        if not generate:
+            self.continuity.warmup(track, body_bytes)
+            return track, task or track.mark.task, turn, seed
+        _, at = self.continuity.turn(track, answered, seen, body_bytes)
+        if at is not None:
+            return track, track.mark.task, at, track.seed
+        return track, task or track.mark.task, turn, seed
+
+    def _answered(self, track: Track | None, gen: Generation) -> None:
+        if track is not None and gen.req.generate:
+            calls = [c.call_id for c in gen.plan.calls]
+            self.continuity.answered(track, gen.state.turns, gen.state.context, calls, gen.first_output_s)
 
     def _price(self, gen: Generation, work: RequestWork) -> None:
         gen.work = work
@@ -497,10 +555,17 @@ class Engine:
         """A Chat Completions request: stateless, so its turn is the assistant messages it carries; its
         prefix may be in the prompt cache. Each is a new HTTP request of ``body_bytes``."""
         first_user = next((m for m in chat.messages if m.get("role") == "user"), {})
+        mark = mark_in(None, chat.messages)  # the task named in-band, where a proxy keeps it
+        task = mark.task if mark is not None else chat.task
         seed = hashlib.sha1(
-            dumps_utf8({"content": first_user.get("content")}) + (chat.task or "").encode()
+            dumps_utf8({"content": first_user.get("content")})
+            + (f"{task}:{mark.conversation}" if mark is not None else task or "").encode()
         ).hexdigest()[:16]
         turn = sum(1 for m in chat.messages if m.get("role") == "assistant")
+        seen = Context(tools=bool(chat.tools)).with_items(chat.messages)
+        track, task, turn, seed = self._follow(
+            mark, None, chat.messages, seen, True, body_bytes, task, turn, seed
+        )
         req = CreateRequest(
             model=chat.model, items=[], instructions=None, tools=chat.responses_tools(), store=False,
             stream=chat.stream, previous_response_id=None, metadata={}, max_output_tokens=chat.max_tokens,
@@ -510,10 +575,12 @@ class Engine:
         cached = self._cached_prefix(
             scope_key, chat.prompt_cache_key, chat.prompt_parts(), chat.prompt_tokens
         )
-        gen = self._generate(req, chat.task, turn, seed, chat.prompt_tokens, cached, ())
+        gen = self._generate(req, task, turn, seed, chat.prompt_tokens, cached, ())
+        gen.state = dataclasses.replace(gen.state, context=seen.with_calls(c.call_id for c in gen.plan.calls))
         if self.count_work:
             work = RequestWork(new_request=True, body_bytes=body_bytes, prompt_tokens=chat.prompt_tokens)
             self._price(gen, work)
+        self._answered(track, gen)
         return gen
 
     def _generate(

@@ -185,7 +185,7 @@ class WsSession:
                 return
             lane = self.lanes[key] = Lane(key)
             lane.task = asyncio.create_task(self._lane_worker(lane))
-        size = len(data.encode()) if self.engine.count_work else 0  # (bytes: only to price them)
+        size = len(data.encode())  # (bytes: to price them, and what a gateway sent on: mock.continuity)
         lane.queue.put_nowait((req, exchange, received, size))
 
     def _cached(self, rid: str | None) -> ResponseState | None:

@@ -19,7 +19,7 @@ LEVELS = {
     "workload": 1, "metrics": 1, "influx": 1, "launch": 1,
     "client": 2, "mock": 2, "recording": 2,
     "runtime": 3,
-    "probe": 4, "sweep": 4,
+    "probe": 4, "sweep": 4, "gateway": 4,
     "compare": 5,
     "cli": 5, "__main__": 5, "locust_main": 5, "__init__": 0,
 }  # fmt: skip
