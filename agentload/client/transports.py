@@ -318,7 +318,10 @@ class ResponsesHttp(_HttpStreaming):
         reply: HttpReply | None = None
         try:
             reply = self.wire.post_json(
-                "/conversations", dumps({"metadata": metadata}), timeout=self.timeouts.first_token_s
+                "/conversations",
+                dumps({"metadata": metadata}),
+                timeout=self.timeouts.first_token_s,
+                encoding=self.encoding,
             )
             out.http_status, out.headers = reply.status, reply.headers
             body = reply.read()

@@ -12,11 +12,17 @@ from .conversation_store import item_list
 from .errors import bad_request
 from .middleware import json_response
 from .requests import _metadata, input_items, parse_json_body
+from .sse import reply_encoding
 from .state import ENGINE
 
 MAX_ITEMS = 20  # items added at a time, at creation and by POST .../items
 _CREATE_FIELDS = ("items", "metadata")
 _ORDERS = ("asc", "desc")
+
+
+def _reply(request: web.Request, body: dict[str, Any]) -> web.Response:
+    """A JSON answer, compressed as the client's Accept-Encoding asks (as a model reply is)."""
+    return json_response(body, encoding=reply_encoding(request))
 
 
 async def _body(request: web.Request, fields: tuple[str, ...]) -> dict[str, Any]:
@@ -60,12 +66,12 @@ async def create_conversation(request: web.Request) -> web.Response:
     body = await _body(request, _CREATE_FIELDS)
     items = _items(body.get("items"), required=False)
     conv = request.app[ENGINE].conversations.create(_metadata(body.get("metadata") or {}), items)
-    return json_response(conv.resource())
+    return _reply(request, conv.resource())
 
 
 async def get_conversation(request: web.Request) -> web.Response:
     conv = request.app[ENGINE].conversations.get(request.match_info["conversation_id"])
-    return json_response(conv.resource())
+    return _reply(request, conv.resource())
 
 
 async def update_conversation(request: web.Request) -> web.Response:
@@ -75,13 +81,13 @@ async def update_conversation(request: web.Request) -> web.Response:
     if "metadata" not in body:
         raise bad_request("Missing required parameter: 'metadata'.", "metadata", "missing_required_parameter")
     conv.metadata = _metadata(body["metadata"] or {})
-    return json_response(conv.resource())
+    return _reply(request, conv.resource())
 
 
 async def delete_conversation(request: web.Request) -> web.Response:
     cid = request.match_info["conversation_id"]
     request.app[ENGINE].conversations.delete(cid)
-    return json_response({"id": cid, "object": "conversation.deleted", "deleted": True})
+    return _reply(request, {"id": cid, "object": "conversation.deleted", "deleted": True})
 
 
 async def add_items(request: web.Request) -> web.Response:
@@ -91,7 +97,7 @@ async def add_items(request: web.Request) -> web.Response:
     body = await _body(request, ("items",))
     ids = conv.add(_items(body.get("items"), required=True), waiting=True)
     include = _include(request)
-    return json_response(item_list([conv.item(i, include) for i in ids]))
+    return _reply(request, item_list([conv.item(i, include) for i in ids]))
 
 
 def _limit(request: web.Request) -> int:
@@ -128,12 +134,12 @@ async def list_items(request: web.Request) -> web.Response:
             f"Invalid value: '{order}'. Supported values are: 'asc' and 'desc'.", "order", "invalid_value"
         )
     page = conv.page(_limit(request), order == "desc", request.query.get("after"), _include(request))
-    return json_response(page)
+    return _reply(request, page)
 
 
 async def get_item(request: web.Request) -> web.Response:
     conv = request.app[ENGINE].conversations.get(request.match_info["conversation_id"])
-    return json_response(conv.item(request.match_info["item_id"], _include(request)))
+    return _reply(request, conv.item(request.match_info["item_id"], _include(request)))
 
 
 async def delete_item(request: web.Request) -> web.Response:
@@ -141,7 +147,7 @@ async def delete_item(request: web.Request) -> web.Response:
     conv = request.app[ENGINE].delete_item(
         request.match_info["conversation_id"], request.match_info["item_id"]
     )
-    return json_response(conv.resource())
+    return _reply(request, conv.resource())
 
 
 def add_routes(app: web.Application) -> None:
