@@ -5,7 +5,9 @@ of it), run by the e2e tests in a process of their own (a throwaway HOME, tracin
 
 MODE is ``responses`` (OpenAIResponsesModel over HTTP), ``ws`` (OpenAIResponsesWSModel: the Responses
 WebSocket mode), ``chat`` (OpenAIChatCompletionsModel), or one of them with ``-structured`` (the agent
-has a Pydantic ``output_type``: ``text.format`` json_schema on Responses, ``response_format`` on chat).
+has a Pydantic ``output_type``: ``text.format`` json_schema on Responses, ``response_format`` on chat);
+``responses-chained`` (``auto_previous_response_id``: each turn continues the last response) and
+``responses-conversation`` (``conversation_id``: a Conversation made first holds the history).
 Prints one JSON line per session: the mode, the model requests it made (``turns``), the tool calls the
 SDK ran, and the final output (a structured one as its fields).
 """
@@ -62,7 +64,7 @@ def read_file(path: str) -> str:
 
 
 def model_for(mode: str, client: AsyncOpenAI) -> Model:
-    api = mode.removesuffix("-structured")
+    api = mode.removesuffix("-structured").removesuffix("-chained").removesuffix("-conversation")
     if api == "responses":
         return OpenAIResponsesModel(MODEL, client)
     if api == "ws":
@@ -84,8 +86,14 @@ async def session(base_url: str, mode: str) -> dict[str, Any]:
         model=model,
         output_type=Fix if mode.endswith("-structured") else None,
     )
+    prompt = "The test test_add fails. Find the bug and fix it."
     try:
-        result = await Runner.run(agent, "The test test_add fails. Find the bug and fix it.", max_turns=12)
+        if mode == "responses-conversation":
+            conversation = await client.conversations.create()
+            result = await Runner.run(agent, prompt, max_turns=12, conversation_id=conversation.id)
+        else:
+            chained = mode == "responses-chained"
+            result = await Runner.run(agent, prompt, max_turns=12, auto_previous_response_id=chained)
     finally:
         if isinstance(model, OpenAIResponsesWSModel):
             await model.close()

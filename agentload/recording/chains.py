@@ -1,7 +1,8 @@
 """The proxy's exchanges linked into conversations, and a conversation read as RecordedSessions.
 
 A request continues a conversation when its ``previous_response_id`` is one of that conversation's
-responses (HTTP chained, WebSocket mode), or when its input begins with the whole input the
+responses (HTTP chained, WebSocket mode), or names the same server-side Conversation
+(``conversation``: the Conversations API holds the history), or when its input begins with the whole input the
 conversation last sent and goes on past it (stateless HTTP and Chat Completions resend the history;
 Codex after a reconnect), with the same ``prompt_cache_key`` where both have one (two agents on the
 same task send the same first request: the key, one per session, tells them apart). Otherwise it
@@ -78,6 +79,14 @@ def chat_items(messages: list[Any]) -> list[dict[str, Any]]:
     return items
 
 
+def conversation_of(req: dict[str, Any]) -> str | None:
+    """The Conversation a Responses request names (``conversation``: its id, or ``{"id": ...}``)."""
+    value = req.get("conversation")
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value if isinstance(value, str) and value else None
+
+
 def request_items(ex: Exchange) -> list[dict[str, Any]]:
     req = ex.request or {}
     if ex.api == "chat":
@@ -111,6 +120,7 @@ class Conversation:
     response_ids: set[str] = field(default_factory=set)
     prefix: bytes = b""  # the rolling digest of that input (what Chains indexes it by)
     cache_key: str | None = None  # the prompt_cache_key its requests send
+    named: str | None = None  # the server-side Conversation (``conversation``) its requests name
 
 
 def _roll(start: bytes, hashes: Iterable[bytes]) -> list[bytes]:
@@ -129,6 +139,7 @@ class Chains:
     def __init__(self) -> None:
         self.conversations: OrderedDict[int, Conversation] = OrderedDict()
         self._by_response: dict[str, int] = {}
+        self._by_conversation: dict[str, int] = {}  # by the server-side Conversation its requests name
         self._by_prefix: dict[bytes, int] = {}  # a conversation by the digest of its last whole input
         self._ids = itertools.count(1)
 
@@ -139,6 +150,9 @@ class Chains:
         items = request_items(ex)
         prev = (ex.request or {}).get("previous_response_id")
         conv = self.conversations.get(self._by_response.get(prev, -1)) if prev else None
+        named = conversation_of(ex.request or {})
+        if conv is None and named:  # a Conversation holds the history, as a stored response does
+            conv = self.conversations.get(self._by_conversation.get(named, -1))
         key = (ex.request or {}).get("prompt_cache_key")
         key = key if isinstance(key, str) else None
         if conv is not None:  # the server holds the history: the request's items follow its last output
@@ -164,6 +178,9 @@ class Chains:
         if ex.response_id:
             conv.response_ids.add(ex.response_id)
             self._by_response[ex.response_id] = conv.id
+        if named:
+            conv.named = named
+            self._by_conversation[named] = conv.id
         self.conversations.move_to_end(conv.id)
         while len(self.conversations) > MAX_CONVERSATIONS:
             _, old = self.conversations.popitem(last=False)
@@ -171,6 +188,8 @@ class Chains:
                 self._by_response.pop(rid, None)
             if self._by_prefix.get(old.prefix) == old.id:
                 del self._by_prefix[old.prefix]
+            if old.named and self._by_conversation.get(old.named) == old.id:
+                del self._by_conversation[old.named]
         return conv
 
     def _growing(self, digests: list[bytes], key: str | None) -> Conversation | None:
@@ -196,6 +215,8 @@ def strategy_of(steps: list[Step]) -> str:
     store = bool((first.request or {}).get("store", True))
     if first.via == "ws":
         return "ws-stored" if store and chained else "ws"
+    if any(conversation_of(s.ex.request or {}) for s in steps):
+        return "http-conversation"
     return "http-chained" if chained else "http-stateless"
 
 

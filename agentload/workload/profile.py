@@ -118,7 +118,7 @@ _FIELDS = {
 BUILT_FIELDS = frozenset({
     "model", "input", "instructions", "tools", "previous_response_id", "store", "include", "metadata",
     "prompt_cache_key", "client_metadata", "reasoning", "stream", "generate", "type",
-    "messages", "stream_options", "reasoning_effort",
+    "messages", "stream_options", "reasoning_effort", "conversation",
 })  # fmt: skip
 # chat's own: what agentload's chat body builder sets
 CHAT_BUILT_FIELDS = frozenset({

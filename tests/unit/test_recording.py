@@ -428,3 +428,25 @@ def test_reasoning_is_resent_as_the_profile_says(how: ReasoningAs, resent: list[
     conv.add_reply(reply, 0)
     assert conv.items[1:-1] == resent
     assert conv.items[-1]["id"] == "fc_1" and conv.items[-1]["status"] == "completed"
+
+
+def test_requests_naming_one_conversation_are_one_session() -> None:
+    """A client on the Conversations API sends each turn's new items with ``conversation``: linked by
+    it (its id, or ``{"id": ...}``) as chained requests are by previous_response_id."""
+    chains = Chains()
+    a = chains.add(
+        exchange({"model": "m", "input": [PROMPT], "conversation": "conv_1"}, [call(1)], "r1", 1.0)
+    )
+    other = chains.add(
+        exchange({"model": "m", "input": [PROMPT], "conversation": "conv_2"}, [call(1)], "r9", 1.5)
+    )
+    b = chains.add(
+        exchange(
+            {"model": "m", "input": [answer(1, 70)], "conversation": {"id": "conv_1"}}, [DONE], "r2", 2.0
+        )
+    )
+    assert a is b and a is not other and a is not None
+    (s,) = sessions_of(a, "p")
+    assert s.recorded["strategy"] == "http-conversation" and s.turns[1].measured["continued"]
+    assert [len(c.output or "") for t in s.turns for c in t.calls] == [70] and s.final_message
+    assert s.profile is not None and s.profile.continues and "conversation" not in dict(s.profile.extra)
