@@ -40,6 +40,9 @@ from .wire.link import Link
 from .wire.websocket import WsClosed, WsConnection, WsHandshakeError
 
 Request = tuple[dict[str, Any], dict[str, str] | None]  # a body and the request's extra headers
+# the error code of a conversation's creation answered 404, 405 or 501 with no code of its own: the
+# target does not serve the Conversations API (runtime.fatal names it so when it stops the run)
+NO_CONVERSATIONS = "conversations_not_served"
 
 
 def api_base(host: str) -> str:
@@ -327,6 +330,8 @@ class ResponsesHttp(_HttpStreaming):
             body = reply.read()
             if reply.status != 200:
                 error_from_body(out, reply.status, body)
+                if reply.status in (404, 405, 501) and out.error_code is None:
+                    out.error_code = NO_CONVERSATIONS
                 return out
             obj = json.loads(body)
             cid = obj.get("id") if isinstance(obj, dict) else None

@@ -22,6 +22,7 @@ import gevent
 
 from ..client import api_base
 from ..client.backoff import unfixable
+from ..client.transports import NO_CONVERSATIONS
 from ..core.protocol import API_KEY_ENV
 from ..core.records import ErrorKind, TaskRecord, TurnRecord
 from ..core.redact import redact
@@ -44,6 +45,13 @@ def cause_and_fix(rec: TurnRecord, host: str, said: str = "") -> str:
     where = f"{u.scheme}://{u.netloc}" if u.netloc else "--host"
     status = f"HTTP {rec.http_status}" if rec.http_status else (rec.error_code or rec.error_kind or "error")
     match rec.error_kind:
+        case ErrorKind.NOT_FOUND if rec.error_code == NO_CONVERSATIONS:
+            path = urlsplit(api_base(host)).path + "/conversations" if host else "/v1/conversations"
+            return (
+                f"{where} answers {status} to POST {path}: it does not serve the Conversations API "
+                "there, which http-conversation needs; run the other strategies (--strategy without "
+                "http-conversation)"
+            )
         case ErrorKind.NOT_FOUND:
             return (
                 f"{where} answers {status} ({rec.error_code or 'no such endpoint or model'}): point --host at "

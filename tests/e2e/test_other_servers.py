@@ -166,3 +166,17 @@ def test_a_400_on_every_first_request_stops_with_the_servers_words(other_server:
     assert KEY not in proc.stdout + proc.stderr and "3e4f5a6b" not in line, line
     posts = [p for m, p in server.requests() if m == "POST"]
     assert 0 < len(posts) <= 10 and took < 30, (len(posts), took)
+
+
+def test_a_server_without_the_conversations_api_stops_http_conversation_named(other_server: Any) -> None:
+    """http-conversation makes a Conversation first; a server that answers 404 to it (this one serves
+    no /conversations) stops the run with a line that names the API and the other strategies."""
+    server = other_server()
+    proc, took = _locust(
+        server.url, "-u", "2", "-r", "2", "--run-time", "60s", "--strategy", "http-conversation"
+    )
+    line = _stop_line(proc)
+    assert f"answers HTTP 404 to POST {BASE}/conversations" in line and "Conversations API" in line, line
+    assert "--strategy without http-conversation" in line and took < 30, (line, took)
+    made = [p for m, p in server.requests() if m == "POST" and p == f"{BASE}/conversations"]
+    assert 0 < len(made) <= 10 and not [p for _, p in server.requests() if p.endswith("/responses")], made
