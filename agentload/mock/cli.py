@@ -74,8 +74,8 @@ class MockOptions:
     )
     store_load_ms: float | None = opt(
         None,
-        "per previous_response_id loaded from the store (HTTP; a WebSocket connection that does not hold "
-        f"it) (openai-like: {_OAI.store_load_ms:g})",
+        "per previous_response_id or conversation loaded from the store (HTTP; a WebSocket connection "
+        f"that does not hold it) (openai-like: {_OAI.store_load_ms:g})",
         minimum=0,
     )
     prompt_ms_per_1k: float | None = opt(

@@ -62,7 +62,7 @@ class RequestWork:
     new_request: bool = False  # a new HTTP request (a WebSocket connection paid at its upgrade)
     body_bytes: int = 0  # the request body as received (JSON)
     reasoning_items: int = 0  # resent reasoning items with encrypted_content, to decrypt and check
-    store_load: bool = False  # previous_response_id loaded from the store, not the connection's memory
+    store_load: bool = False  # previous_response_id or conversation: the store's, not the connection's
     prompt_tokens: int = 0  # prompt tokens rendered, tokenized and hashed for the prompt cache
 
 
@@ -81,7 +81,8 @@ class ServerCost:
       context every turn, a continuation only its new items;
     - reasoning items: each resent reasoning item's encrypted_content is decrypted and checked;
     - store load: ``previous_response_id`` over HTTP (and on a WebSocket connection that does not hold
-      it: ws-stored after a reconnect) loads the stored response and its context;
+      it: ws-stored after a reconnect) loads the stored response and its context, as ``conversation``
+      loads the conversation's latest response (http-conversation, every turn);
     - prompt: the prompt is rendered, tokenized and hashed to find it in the prompt cache, per 1,000
       tokens of it: the whole context for a request the connection does not hold, only the new items
       for a continuation on a warm connection.
