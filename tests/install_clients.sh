@@ -35,7 +35,8 @@ install() {  # KIND NAME SPEC...: one install into VENV/NAME, its stamp written 
         npm install --prefix "$prefix" --no-audit --no-fund --loglevel=error "$@"
     else
         "$py" -m venv --clear "$prefix"
-        "$prefix/bin/python" -m pip install --quiet --disable-pip-version-check "$@"
+        # no bytecode compiled ahead (aider's tree alone is 0.7 GB): a client compiles what it imports
+        "$prefix/bin/python" -m pip install --quiet --disable-pip-version-check --no-compile "$@"
     fi
     echo "$*" >"$prefix/.installed"
 }
