@@ -251,6 +251,15 @@ CASES: list[tuple[list[str], str]] = [
     (["agentload", "dashboard", "--out", str(TMP / "no" / "such" / "x.json")], "--out"),
     (["agentload", "dashboard", "--out", str(A_FOLDER)], "--out"),
     (["agentload", "calibrate", "--check=yes"], "--check"),
+    (["agentload", "gateway", "--gateway", "http://127.0.0.1:9", "--upstream", "http://127.0.0.1:9"], "--upstream"),  # nothing listens there
+    (["agentload", "gateway", "--gateway", "gw:4000", "--upstream", "http://127.0.0.1:9"], "--gateway"),
+    (["agentload", "gateway", "--gateway", "http://127.0.0.1:9", "--upstream", "http://127.0.0.1:9", "--strategies", "ws,bogus"], "--strategies"),
+    (["agentload", "gateway", "--gateway", "http://127.0.0.1:9", "--upstream", "http://127.0.0.1:9", "--agents", "0"], "--agents"),
+    (["agentload", "gateway", "--gateway", "http://127.0.0.1:9", "--upstream", "http://127.0.0.1:9", "--duration", "abc"], "--duration"),
+    (["agentload", "gateway", "--gateway", "http://127.0.0.1:9", "--upstream", "http://127.0.0.1:9", "--task", str(MISSING)], "--task"),
+    (["agentload", "gateway", "--gateway", "http://127.0.0.1:9", "--upstream", "http://127.0.0.1:9", "--model", " "], "--model"),
+    (["agentload", "gateway", "--gateway", "http://127.0.0.1:9", "--upstream", "http://127.0.0.1:9", "--timeout", "0"], "--timeout"),
+    (["agentload", "gateway", "--gateway", "http://127.0.0.1:9", "--upstream", "http://127.0.0.1:9", "--out", str(A_FILE)], "--out"),
     (["agentload", "bogus"], "invalid choice"),
 ]  # fmt: skip
 

@@ -13,6 +13,7 @@ import time
 import urllib.request
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..core.argparsing import Parser
 from ..core.errors import AgentloadError
@@ -21,6 +22,7 @@ from ..core.protocol import API_KEY_ENV, CONTROL_PREFIX
 from ..core.strategies import NAMES
 from ..launch import procs
 from ..launch.locust import locust_argv
+from ..workload.files import load_task
 from .preflight import _tls, check_gateway, check_upstream, get_json, origin, upstream_root
 from .verdict import Row, markdown, rows
 
@@ -111,6 +113,19 @@ def run(args: argparse.Namespace) -> int:
         raise AgentloadError(f"--agents {args.agents}: give 1 or more")
     if args.duration <= 0:
         raise AgentloadError(f"--duration {args.duration:g}: give a number of seconds above 0")
+    if args.timeout <= 0:
+        raise AgentloadError(f"--timeout {args.timeout:g}: give a number of seconds above 0")
+    if args.model and not args.model.strip():
+        raise AgentloadError("--model: give a model name the gateway serves (or leave it out)")
+    for flag, url in (("--gateway", args.gateway), ("--upstream", args.upstream)):
+        u = urlsplit(url)
+        if u.scheme not in ("http", "https") or not u.hostname:
+            raise AgentloadError(f"{flag} {url}: give an http:// or https:// URL, e.g. http://127.0.0.1:4000")
+    if args.task:
+        try:
+            load_task(args.task)
+        except AgentloadError as e:
+            raise AgentloadError(f"--task {args.task}: {e}") from None
     out = args.out or Path("runs") / time.strftime("gateway-%Y%m%d-%H%M%S")
     check_output_folder("--out", out)
     check_upstream(args.upstream, args.timeout)

@@ -70,9 +70,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
             stdout=out, stderr=subprocess.STDOUT, env=litellm_env,
         )  # fmt: skip
     try:
-        wait_for(
-            lambda: "Uvicorn running" in log.read_text() or proxy.poll() is not None, 180, "LiteLLM up"
-        )
+        wait_for(lambda: "Uvicorn running" in log.read_text() or proxy.poll() is not None, 180, "LiteLLM up")
         assert proxy.poll() is None, log.read_text()[-3000:]
         yield {"gateway": f"http://127.0.0.1:{port}", "upstream": upstream, "root": root,
                "env": {**env, "OPENAI_API_KEY": master}}  # fmt: skip
@@ -135,8 +133,29 @@ def test_litellm_proxy_websocket_mode_loses_context(gateway: dict[str, Any]) -> 
     assert "FAIL http-stateless" not in err and by["http-stateless"]["lost"] == 0
 
 
-def test_chained_turns_through_the_chat_bridge_without_a_database_lose_context(gateway: dict[str, Any]) -> None:
+def test_chained_turns_through_the_chat_bridge_without_a_database_lose_context(
+    gateway: dict[str, Any],
+) -> None:
     code, err, by = check(gateway, "chat-gpt-5.4", ("http-chained", "chat"))
     assert code == 1, err
     assert "FAIL http-chained: " in err and by["http-chained"]["lost"] > 0, err
     assert "FAIL chat" not in err and by["chat"]["lost"] == 0
+
+
+def test_bad_gateway_input_is_one_line_and_exit_2(gateway: dict[str, Any]) -> None:
+    """A wrong key, a gateway that is not OpenAI-compatible (here LiteLLM at a path it does not serve),
+    a gateway nobody listens at: one line naming the flag or the variable, exit 2, no traceback."""
+    cases = [
+        ({"OPENAI_API_KEY": "sk-wrong"}, gateway["gateway"], "OPENAI_API_KEY"),
+        ({}, gateway["gateway"] + "/not/an/api", "not an OpenAI-compatible API"),
+        ({}, f"http://127.0.0.1:{free_port()}", "--gateway"),
+    ]
+    for env, url, says in cases:
+        proc = subprocess.run(
+            [sys.executable, "-m", "agentload", "gateway", "--gateway", url, "--upstream", gateway["upstream"],
+             "--out", str(gateway["root"] / "bad")],
+            capture_output=True, text=True, timeout=60, env={**gateway["env"], **env}, cwd=ROOT,
+        )  # fmt: skip
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 2 and len(lines) == 1 and says in lines[0], proc.stderr
+        assert "sk-wrong" not in proc.stderr and gateway["env"]["OPENAI_API_KEY"] not in proc.stderr
