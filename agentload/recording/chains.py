@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..core.marker import strip_mark
 from ..core.protocol import TASK_METADATA_KEY
 from ..workload.api_fields import CHAT_ONLY, RESPONSES_ONLY, chat_to_responses, responses_to_chat
 from ..workload.profile import (
@@ -375,7 +376,8 @@ def _begin(
     req = ex.request or {}
     s = RecordedSession(source="record", profile=profile)
     instructions = req.get("instructions")
-    s.instructions = instructions if isinstance(instructions, str) else ""
+    # (agentload's own marker off: a replay marks its own conversations)
+    s.instructions = strip_mark(instructions) if isinstance(instructions, str) else ""
     tools = req.get("tools") or []
     if ex.api == "chat":  # chat tools: {type: function, function: {...}}
         tools = [{"type": "function", **(t.get("function") or {})} for t in tools if isinstance(t, dict)]
@@ -389,7 +391,7 @@ def _begin(
         else:
             s.notes.append(f"an input item of type {item.get('type')!r} before the prompt is not replayed")
     if ex.api == "chat" and messages and messages[0].role == "system" and not s.instructions:
-        s.instructions = "".join(messages.pop(0).parts)
+        s.instructions = strip_mark("".join(messages.pop(0).parts))
     users = [i for i, m in enumerate(messages) if m.role == "user"]
     if users:
         s.prompt = "".join(messages.pop(users[-1]).parts)
@@ -417,7 +419,9 @@ def _turn(ex: Exchange, carried: dict[str, int], chained: bool, failed: int) -> 
             turn.calls.append(call)
         elif item.get("type") == "message":
             turn.message += "".join(message_text(item.get("content")))
+    # a response without usage (a chat stream the client asked none of: aider's) has its tokens unknown
     usage = ex.usage or {}
+    known = 0 if ex.usage is not None else None
     details = usage.get("output_tokens_details") or {}
     turn.reasoning_tokens = details.get("reasoning_tokens")
     m: dict[str, Any] = {
@@ -427,10 +431,10 @@ def _turn(ex: Exchange, carried: dict[str, int], chained: bool, failed: int) -> 
         "payload_bytes_received": ex.payload_received + carried["payload_received"],
         "ttft_ms": round(ex.ttft_ms, 1) if ex.ttft_ms is not None else None,
         "duration_ms": round(ex.duration_ms, 1) if ex.duration_ms is not None else None,
-        "input_tokens": usage.get("input_tokens", 0),
-        "cached_tokens": (usage.get("input_tokens_details") or {}).get("cached_tokens", 0),
-        "output_tokens": usage.get("output_tokens", 0),
-        "reasoning_tokens": details.get("reasoning_tokens", 0),
+        "input_tokens": usage.get("input_tokens", known),
+        "cached_tokens": (usage.get("input_tokens_details") or {}).get("cached_tokens", known),
+        "output_tokens": usage.get("output_tokens", known),
+        "reasoning_tokens": details.get("reasoning_tokens", known),
         "continued": chained,
     }
     if carried["warmups"]:

@@ -18,6 +18,7 @@ from agentload.client.bodies import chat_body, responses_body
 from agentload.client.conversation import Conversation
 from agentload.core.deflate import MessageDeflate, MessageInflate
 from agentload.core.errors import TaskFileError
+from agentload.core.marker import find_mark
 from agentload.core.strategies import BY_NAME
 from agentload.core.websocket import OP_CLOSE, OP_PING, OP_TEXT, Message, WsCodec, encode_frame
 from agentload.recording.chains import Chains, sessions_of
@@ -236,7 +237,10 @@ def test_the_codex_profile_resends_tools_and_metadata_and_warms_up() -> None:
     assert rec.ok and rec.profile == "codex" and rec.turns == 2
     (warm, _), (first, _), (second, _) = transport.requests
     assert warm["generate"] is False and [i["role"] for i in warm["input"]] == ["developer"]
-    assert warm["input"][0]["content"][0] == {"type": "input_text", "text": TASK.instructions}
+    text = warm["input"][0]["content"][0]["text"]  # the system prompt, agentload's marker on it (core.marker)
+    assert warm["input"][0]["content"][0]["type"] == "input_text" and text.startswith(TASK.instructions)
+    mark = find_mark(text)
+    assert mark is not None and (mark.task, mark.strategy) == (TASK.name, "ws")
     assert warm["input"][0]["id"].startswith("msg_") and "instructions" not in warm
     assert first["previous_response_id"] == "w" and [i["role"] for i in first["input"]] == ["user"]
     assert second["previous_response_id"] == "r1" and second["tools"] == list(TASK.tools)
