@@ -43,7 +43,9 @@ def add_parser(sub: argparse._SubParsersAction[Parser]) -> None:
     )
     p.add_argument("--upstream", required=True, help="the URL of the agentload mock the gateway forwards to")
     p.add_argument(
-        "--strategies", default=",".join(NAMES), help="comma-separated strategies to run (default: all)"
+        "--strategies",
+        default="all",
+        help="comma-separated strategies to run, or all (the default: every one in the registry)",
     )
     p.add_argument("--agents", type=int, default=1, help="agents per strategy (default 1)")
     p.add_argument(
@@ -65,6 +67,8 @@ def add_parser(sub: argparse._SubParsersAction[Parser]) -> None:
 
 
 def _strategies(value: str) -> list[str]:
+    if value.strip() == "all":
+        return list(NAMES)
     names = [s.strip() for s in value.split(",") if s.strip()]
     unknown = [s for s in names if s not in NAMES]
     if unknown or not names:
