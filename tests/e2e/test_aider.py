@@ -127,6 +127,8 @@ def test_aider_session_on_the_mock_recorded_and_replayed_on_every_strategy(
     doc = yaml.safe_load(path.read_text())
     assert doc["recorded"]["strategy"] == "chat" and doc["recorded"]["model"] == MODEL, doc["recorded"]
     assert not task.turns and task.prompt and task.final_message, stopped  # one request, its answer
+    # aider's stream asks for no usage (stream_options), so the mock sent none: its tokens are unknown
+    assert doc["recorded"]["final_turn"]["input_tokens"] is None, doc["recorded"]["final_turn"]
     # its system prompt, then the repo map and the file as user messages each answered "Ok" (and its
     # reminder of the edit format, a system message of its own)
     assert task.instructions and {"user", "assistant"} <= {m.role for m in task.context}, task.context
