@@ -89,7 +89,7 @@ def replay_all(
     tmp.mkdir()
     n = str(len(STRATEGIES))
     proc, _ = run_locust(
-        mock.url, tmp, "--headless", "-u", n, "-r", n, "--run-time", "3s", "--strategy", "all",
+        mock.url, tmp, "--headless", "-u", n, "-r", n, "--run-time", "4s", "--strategy", "all",
         "--task", str(task), "--tool-latency-scale", "0", *args, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
