@@ -8,6 +8,7 @@ finds them from any directory.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +54,38 @@ def resolve_task_path(name_or_path: str, tasks_dir: Path = TASKS_DIR) -> Path:
     return candidate
 
 
+_LOADING: list[Path] = []  # the task files being read, outermost first (a subagent's task may name one)
+
+
 def load_task(name_or_path: str, tasks_dir: Path = TASKS_DIR) -> Task:
     path = resolve_task_path(name_or_path, tasks_dir)
+    if path.resolve() in _LOADING:
+        raise TaskFileError(
+            str(path),
+            "",
+            "spawns itself as a subagent (a cycle)",
+            "name another task, or write the subagent inline",
+        )
+    _LOADING.append(path.resolve())
+    try:
+        return _load(path, tasks_dir)
+    finally:
+        _LOADING.pop()
+
+
+def _subagent_resolver(path: Path, tasks_dir: Path) -> Callable[[str], Task]:
+    """How a task file's subagents find the tasks they name: a file beside it, else a built-in name."""
+
+    def resolve(name: str) -> Task:
+        beside = path.parent / name
+        return load_task(
+            str(beside) if beside.suffix in TASK_SUFFIXES and beside.is_file() else name, tasks_dir
+        )
+
+    return resolve
+
+
+def _load(path: Path, tasks_dir: Path) -> Task:
     data = _read_document(path)
     if isinstance(data, dict) and "base" in data:
         # `base: _coding_agent.yaml`: instructions, tools and tool_profile shared by several tasks
@@ -84,7 +115,7 @@ def load_task(name_or_path: str, tasks_dir: Path = TASKS_DIR) -> Task:
                 f"a base holds only: {', '.join(sorted(allowed))}",
             )
         data = {**base, **data}
-    return parse_task(data, str(path))
+    return parse_task(data, str(path), _subagent_resolver(path, tasks_dir))
 
 
 def _read_document(path: Path) -> Any:

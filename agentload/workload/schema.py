@@ -21,23 +21,34 @@ the user's that the turn's request carries: ``bytes`` or ``text``; not on the fi
 prompt), ``pause_s`` (the human's pause before it), ``compacted`` (the context shrank for this request)
 and ``subagents`` (how many subagents its calls started). ``max_turns`` may exceed 200 where the file
 scripts more turns.
+
+A call may spawn subagents (``subagents``: a list), which run in parallel while the parent waits for
+them all; the call's output is their final messages. Each is ``fresh`` (a conversation of its own:
+its own instructions and prompt) or ``fork`` (it continues from the parent's latest response, then
+its own prompt), and either inline (``prompt``, ``turns``, ``final_message``; the parent's tools) or
+another task by name (``task: NAME``, a built-in name or a file beside this one). Subagents may spawn
+their own, to a depth of ``MAX_SUBAGENT_DEPTH``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Set
+from collections.abc import Callable, Set
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.errors import TaskFileError
 from .profile import ClientProfile, load_profile, parse_profile
 from .synth import KINDS, synth_text
-from .task import ContextMessage, Task, ToolCall, ToolResultSpec, Turn
+from .task import ContextMessage, Subagent, SubagentKind, Task, ToolCall, ToolResultSpec, Turn, subagent_place
 
 SCHEMA_VERSION = 1
 MAX_TURNS = 200
 MAX_REASONING_TOKENS = 100_000
+MAX_SUBAGENT_DEPTH = 3  # a subagent's subagent's subagent, and no deeper
+MAX_SUBAGENTS_PER_CALL = 16  # (a WebSocket runs 16 responses at once: ws-mux's lanes)
+
+Resolve = Callable[[str], Task]  # a task by name (a built-in name, or a file beside the one read)
 
 
 class _Checker:
@@ -223,8 +234,13 @@ TASK_FIELDS = frozenset(
 )  # fmt: skip
 
 
-def parse_task(data: Any, file: str) -> Task:
-    """Validate a decoded task document; every problem raises TaskFileError naming the field."""
+def parse_task(data: Any, file: str, resolve: Resolve | None = None) -> Task:
+    """Validate a decoded task document; every problem raises TaskFileError naming the field.
+    ``resolve`` finds the tasks its subagents name (None: a subagent may not name one)."""
+    return _parse_task(data, file, resolve, 0)
+
+
+def _parse_task(data: Any, file: str, resolve: Resolve | None, depth: int) -> Task:
     c = _Checker(file)
     if not isinstance(data, dict):
         raise c.fail(
@@ -241,8 +257,11 @@ def parse_task(data: Any, file: str) -> Task:
         raise c.fail("name", f"{name!r} is not a plain name", "use letters, digits, - and _ (64 at most)")
     tools = _tools(c, c.get(data, "tools", "", list))
     profile = _tool_profile(c, data, tools.names)
+    instructions = c.get(data, "instructions", "", str)
+    client_profile = _profile(c, data)
+    parent = _Parent(name, instructions, tools, profile, client_profile, depth, resolve)
     turns = [
-        _turn(c, turn, f"turns[{ti}]", f"{name}:{ti}", tools, profile, first=ti == 0)
+        _turn(c, turn, f"turns[{ti}]", f"{name}:{ti}", parent, ti)
         for ti, turn in enumerate(c.get(data, "turns", "", list))
     ]
     # no turns of tool calls: a one-answer task (the rate-limit probe's calibration workloads)
@@ -254,7 +273,7 @@ def parse_task(data: Any, file: str) -> Task:
     return Task(
         name=name,
         description=c.get(data, "description", "", str, required=False, default=""),
-        instructions=c.get(data, "instructions", "", str),
+        instructions=instructions,
         tools=tuple(tools.declared),
         prompt=c.get(data, "prompt", "", str),
         turns=tuple(turns),
@@ -264,9 +283,23 @@ def parse_task(data: Any, file: str) -> Task:
         reasoning_tokens=_reasoning(c, data, ""),
         source=file,
         context=_context(c, data, name),
-        client_profile=_profile(c, data),
+        client_profile=client_profile,
         recorded=_recorded(c, data, ""),
     )
+
+
+@dataclass(frozen=True)
+class _Parent:
+    """What a task's turns and calls are parsed within: the task's name, its instructions, tools and
+    profiles (an inline subagent's too), its depth below the root task, and how to find named tasks."""
+
+    name: str
+    instructions: str
+    tools: _Tools
+    profile: dict[str, ToolResultSpec]
+    client_profile: ClientProfile | None
+    depth: int
+    resolve: Resolve | None
 
 
 @dataclass
@@ -338,16 +371,7 @@ TURN_FIELDS = frozenset(
 MAX_SUBAGENTS = 1_000
 
 
-def _turn(
-    c: _Checker,
-    turn: Any,
-    p: str,
-    seed: str,
-    tools: _Tools,
-    profile: dict[str, ToolResultSpec],
-    *,
-    first: bool = False,
-) -> Turn:
+def _turn(c: _Checker, turn: Any, p: str, seed: str, parent: _Parent, ti: int) -> Turn:
     """One of ``turns``: its calls (none: an answer, as an imported session has; a replay's task ends
     there), reasoning, message, what the user wrote before it and after what pause, whether the context
     was compacted, the subagents it started, and what was recorded of it."""
@@ -356,10 +380,10 @@ def _turn(
     c.unknown(turn, TURN_FIELDS, p)
     raw_calls = c.get(turn, "calls", p, list)
     calls = [
-        _call(c, call, f"{p}.calls[{ci}]", f"{seed}:{ci}", tools, profile)
+        _call(c, call, f"{p}.calls[{ci}]", f"{seed}:{ci}", parent, (ti, ci))
         for ci, call in enumerate(raw_calls)
     ]
-    user = _user_message(c, turn, p, f"{seed}:user", first)
+    user = _user_message(c, turn, p, f"{seed}:user", ti == 0)
     pause_s = c.get(turn, "pause_s", p, float, required=False, default=None)
     if pause_s is not None:
         if not 0 <= pause_s < float("inf"):
@@ -399,14 +423,14 @@ def _user_message(c: _Checker, turn: dict[str, Any], path: str, seed: str, first
     return "".join(c.text_parts(raw, where, seed))
 
 
-def _call(
-    c: _Checker, call: Any, cp: str, seed: str, tools: _Tools, profile: dict[str, ToolResultSpec]
-) -> ToolCall:
+def _call(c: _Checker, call: Any, cp: str, seed: str, parent: _Parent, place: tuple[int, int]) -> ToolCall:
     """One call of a turn: a declared tool, its arguments (a custom tool's raw ``input``) and its result
-    (its own, else the tool's in the profile, else the profile's default)."""
+    (its own, else the tool's in the profile, else the profile's default), or the subagents it spawns
+    (whose final messages are its result)."""
+    tools, profile = parent.tools, parent.profile
     if not isinstance(call, dict):
         raise c.fail(cp, "must be a mapping", "write `{tool: read_file, args: {...}, result: {...}}`")
-    c.unknown(call, {"tool", "args", "input", "result"}, cp)
+    c.unknown(call, {"tool", "args", "input", "result", "subagents"}, cp)
     tool = c.get(call, "tool", cp, str)
     if tool not in tools.names:
         raise c.fail(f"{cp}.tool", f"unknown tool {tool!r}", f"use one of: {', '.join(sorted(tools.names))}")
@@ -419,12 +443,125 @@ def _call(
         if "input" in call:
             raise c.fail(f"{cp}.input", "only custom tools take `input`", "write `args` for a function tool")
         args = c.arguments(c.get(call, "args", cp, dict, required=False, default={}), f"{cp}.args", seed)
+    if call.get("subagents") is not None:
+        if call.get("result") is not None:
+            raise c.fail(
+                f"{cp}.result",
+                "a call that spawns subagents has their final messages as its result",
+                "remove `result` or `subagents`",
+            )
+        subagents = _subagents(c, call, cp, parent, place)
+        return ToolCall(tool, args, ToolResultSpec(kind="text", bytes=0), custom, subagents)
     result = (
         c.result_spec(call["result"], f"{cp}.result")
         if call.get("result") is not None
         else profile.get(tool) or profile["default"]
     )
     return ToolCall(tool=tool, arguments=args, result=result, custom=custom)
+
+
+SUBAGENT_FIELDS = frozenset(
+    {"kind", "task", "prompt", "instructions", "turns", "final_message", "reasoning_tokens", "max_turns"}
+)
+
+
+def _subagents(
+    c: _Checker, call: dict[str, Any], cp: str, parent: _Parent, place: tuple[int, int]
+) -> tuple[Subagent, ...]:
+    """A call's ``subagents``: each fresh or a fork, inline or another task by name, at most
+    ``MAX_SUBAGENTS_PER_CALL``, nested to ``MAX_SUBAGENT_DEPTH`` at most."""
+    raw = c.get(call, "subagents", cp, list)
+    where = f"{cp}.subagents"
+    if not 1 <= len(raw) <= MAX_SUBAGENTS_PER_CALL:
+        raise c.fail(where, f"{len(raw)} subagents", f"give 1 to {MAX_SUBAGENTS_PER_CALL}")
+    depth = parent.depth + 1
+    if depth > MAX_SUBAGENT_DEPTH:
+        raise c.fail(
+            where,
+            f"subagents nested {depth} deep",
+            f"nest at most {MAX_SUBAGENT_DEPTH} deep (a subagent's subagent's subagent)",
+        )
+    out = []
+    for si, sub in enumerate(raw):
+        sp = f"{where}[{si}]"
+        if not isinstance(sub, dict):
+            raise c.fail(
+                sp, "must be a mapping", "write `{kind: fork, prompt: ..., turns: [...], final_message: ...}`"
+            )
+        c.unknown(sub, SUBAGENT_FIELDS, sp)
+        kind_name = c.get(sub, "kind", sp, str, required=False, default=SubagentKind.FRESH.value)
+        if kind_name not in SubagentKind.__members__.values():
+            raise c.fail(f"{sp}.kind", f"unknown kind {kind_name!r}", "use fresh or fork")
+        kind = SubagentKind(kind_name)
+        name = f"{parent.name}.{subagent_place(place[0], place[1], si)}"
+        task = _named_subagent(c, sub, sp, parent, depth) if "task" in sub else None
+        if task is None:
+            task = _inline_subagent(c, sub, sp, parent, name, kind, depth)
+        out.append(Subagent(kind, task.renamed(name)))
+    return tuple(out)
+
+
+def _named_subagent(c: _Checker, sub: dict[str, Any], sp: str, parent: _Parent, depth: int) -> Task:
+    """A subagent that is another task by name: that task, its own subagents within the depth."""
+    name = c.get(sub, "task", sp, str)
+    inline = sorted(set(sub) & {"prompt", "instructions", "turns", "final_message"})
+    if inline:
+        raise c.fail(
+            f"{sp}.{inline[0]}", "beside `task`", "give a task by name or an inline subagent, not both"
+        )
+    if parent.resolve is None:
+        raise c.fail(f"{sp}.task", "no task file to find it beside", "write the subagent inline")
+    try:
+        task = parent.resolve(name)
+    except TaskFileError as e:
+        raise c.fail(f"{sp}.task", f"task {name!r}: {e.problem}", e.fix) from None
+    if depth + task.nesting > MAX_SUBAGENT_DEPTH:
+        raise c.fail(
+            f"{sp}.task",
+            f"task {name!r} nests its own subagents {task.nesting} deep, {depth + task.nesting} in all",
+            f"nest at most {MAX_SUBAGENT_DEPTH} deep",
+        )
+    return task
+
+
+def _inline_subagent(
+    c: _Checker, sub: dict[str, Any], sp: str, parent: _Parent, name: str, kind: SubagentKind, depth: int
+) -> Task:
+    """An inline subagent: its prompt, turns and final message, the parent's tools (a fork continues
+    the parent's conversation, whose tools are these) and, when fresh, instructions of its own."""
+    if kind == SubagentKind.FORK and "instructions" in sub:
+        raise c.fail(
+            f"{sp}.instructions",
+            "a fork continues its parent's conversation, instructions and all",
+            "remove it, or make the subagent `kind: fresh`",
+        )
+    instructions = c.get(sub, "instructions", sp, str, required=False, default=parent.instructions)
+    child = _Parent(
+        name, instructions, parent.tools, parent.profile, parent.client_profile, depth, parent.resolve
+    )
+    turns = [
+        _turn(c, turn, f"{sp}.turns[{ti}]", f"{name}:{ti}", child, ti)
+        for ti, turn in enumerate(c.get(sub, "turns", sp, list))
+    ]
+    max_turns = c.get(sub, "max_turns", sp, int, required=False, default=max(len(turns) + 1, 10))
+    if not 1 <= max_turns <= max(MAX_TURNS, len(turns) + 1):
+        raise c.fail(
+            f"{sp}.max_turns", f"{max_turns} out of range", f"use 1 to {max(MAX_TURNS, len(turns) + 1)}"
+        )
+    return Task(
+        name=name,
+        description="",
+        instructions=instructions,
+        tools=tuple(parent.tools.declared),
+        prompt=c.get(sub, "prompt", sp, str),
+        turns=tuple(turns),
+        final_message=c.get(sub, "final_message", sp, str),
+        tool_profile=parent.profile,
+        max_turns=max_turns,
+        reasoning_tokens=_reasoning(c, sub, sp),
+        source=c.file,
+        client_profile=parent.client_profile,
+    )
 
 
 CONTEXT_ROLES = ("developer", "system", "user", "assistant")

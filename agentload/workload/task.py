@@ -9,7 +9,10 @@ Against a real model, the ``tool_profile`` answers whatever tool calls arrive.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from .profile import ClientProfile
@@ -33,12 +36,30 @@ class ToolResultSpec:
         return synth_text(self.kind, self.bytes, seed)
 
 
+class SubagentKind(StrEnum):
+    """How a subagent begins, as real clients start theirs."""
+
+    FRESH = "fresh"  # its own conversation: its own instructions and prompt (Claude Code's Task tool)
+    FORK = "fork"  # continues from its parent's latest response, then its own prompt (a forked agent)
+
+
+@dataclass(frozen=True)
+class Subagent:
+    """A subagent a call spawns: how it begins, and its script (a task of its own, named after its
+    place in its parent: ``parent.t1c0s2``, so the mock finds its script through its root task)."""
+
+    kind: SubagentKind
+    task: Task
+
+
 @dataclass(frozen=True)
 class ToolCall:
     tool: str
     arguments: str  # the JSON string the model emits, exactly as on the wire (a custom tool: its input)
     result: ToolResultSpec
     custom: bool = False  # a call of a custom tool (custom_tool_call items, raw input)
+    # the subagents it spawns, run in parallel; the call's output is their final messages (fan-in)
+    subagents: tuple[Subagent, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -101,6 +122,54 @@ class Task:
             return self.turns[turn].reasoning_tokens
         return self.reasoning_tokens
 
+    def subagents_for(self, turn: int, index: int, tool: str) -> tuple[Subagent, ...]:
+        """The subagents the ``index``-th call of model turn ``turn`` spawns: the script's, where the
+        call is the one the script has there (a real model's own calls spawn none)."""
+        if turn < len(self.turns) and index < len(self.turns[turn].calls):
+            scripted = self.turns[turn].calls[index]
+            if scripted.tool == tool:
+                return scripted.subagents
+        return ()
+
+    def descendants(self) -> Iterator[Task]:
+        """Every subagent's task below this one, depth first."""
+        for turn in self.turns:
+            for call in turn.calls:
+                for sub in call.subagents:
+                    yield sub.task
+                    yield from sub.task.descendants()
+
+    def subtask(self, name: str) -> Task | None:
+        """The subagent's task of that (qualified) name below this one, or None."""
+        return next((t for t in self.descendants() if t.name == name), None)
+
+    @property
+    def nesting(self) -> int:
+        """How deep its subagents nest (0: none)."""
+        return max(
+            (1 + s.task.nesting for turn in self.turns for c in turn.calls for s in c.subagents), default=0
+        )
+
+    def renamed(self, name: str) -> Task:
+        """This task under another name, its subagents' names following (``name.t1c0s2``)."""
+        turns = tuple(
+            dataclasses.replace(
+                turn,
+                calls=tuple(
+                    dataclasses.replace(
+                        call,
+                        subagents=tuple(
+                            Subagent(s.kind, s.task.renamed(f"{name}.{subagent_place(ti, ci, si)}"))
+                            for si, s in enumerate(call.subagents)
+                        ),
+                    )
+                    for ci, call in enumerate(turn.calls)
+                ),
+            )
+            for ti, turn in enumerate(self.turns)
+        )
+        return dataclasses.replace(self, name=name, turns=turns)
+
     def profile_for(self, tool: str) -> ToolResultSpec:
         """Result spec for a tool call a real model made (falls back to the ``default`` profile)."""
         return self.tool_profile.get(tool) or self.tool_profile["default"]
@@ -113,3 +182,16 @@ class Task:
             if scripted.tool == tool:
                 return scripted.result
         return self.profile_for(tool)
+
+
+def subagent_place(turn: int, call: int, index: int) -> str:
+    """A subagent's place in its parent, the last part of its task's name: ``t1c0s2``."""
+    return f"t{turn}c{call}s{index}"
+
+
+ROOT_SEPARATOR = "."  # a subagent's task name is its root task's, then its place at each level
+
+
+def root_of(name: str) -> str:
+    """The root task's name in a subagent's task name (task names themselves hold no dot)."""
+    return name.split(ROOT_SEPARATOR, 1)[0]

@@ -1,0 +1,68 @@
+"""A forked subagent's marker: where, in the conversation it continues, a subagent begins.
+
+A fork continues its parent's conversation (by ``previous_response_id``, or by resending the parent's
+whole context over a stateless API), then its own prompt. The mock follows each conversation's script
+by the turns in it: a fork's turns must count from its own prompt, and follow its own script, not the
+parent's. So the fork's prompt (a user message) ends with one marker line naming the subagent's task
+and this run of it; the mock finds the last one in a request's input, whatever the strategy, and counts
+the turns after it. A fresh subagent needs none: it is a conversation of its own, its task named as any.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, unquote
+
+# what a fork's copy of its parent's conversation answers the spawning calls with (their outputs, the
+# subagents' final messages, come to the parent later)
+SPAWNED = "Started as a subagent; its result comes back to the agent that spawned it."
+
+_PATTERN = re.compile(r"\[agentload subagent=(\S+) fork=(\S+)\]")
+
+
+@dataclass(frozen=True)
+class ForkMark:
+    """One forked subagent: its task (the qualified name, ``parent.t1c0s2``) and its run's id."""
+
+    task: str
+    child: str
+
+    def text(self) -> str:
+        return f"[agentload subagent={quote(self.task, safe='')} fork={self.child}]"
+
+    def on(self, prompt: str) -> str:
+        """The fork's prompt with the marker as its last line."""
+        return f"{prompt}\n\n{self.text()}" if prompt else self.text()
+
+
+def find_fork(text: str) -> ForkMark | None:
+    """The last fork marker in ``text``, or None."""
+    matches = _PATTERN.findall(text)
+    if not matches:
+        return None
+    task, child = matches[-1]
+    return ForkMark(unquote(task), child)
+
+
+def message_text(item: dict[str, Any]) -> str:
+    """A user message's text (Responses input item or chat message, content as a string or parts)."""
+    content = item.get("content")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return ""
+
+
+def last_fork(history: list[dict[str, Any]]) -> tuple[ForkMark, int] | None:
+    """The last forked subagent's marker in ``history`` (Responses input items or chat messages) and
+    the index of the user message that carries it; None when no fork begins in it."""
+    for i in range(len(history) - 1, -1, -1):
+        item = history[i]
+        if item.get("role") == "user" and "[agentload subagent=" in (text := message_text(item)):
+            mark = find_fork(text)
+            if mark is not None:
+                return mark, i
+    return None
