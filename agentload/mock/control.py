@@ -11,6 +11,7 @@ from aiohttp import web
 from .errors import ApiError
 from .middleware import json_response
 from .state import CONFIG, ENGINE, FAULTS, LEDGER, LIMITER, WS_STATS
+from .ws import LANE_STATS
 
 
 async def list_models(request: web.Request) -> web.Response:
@@ -32,7 +33,10 @@ async def stats(request: web.Request) -> web.Response:
             "faults": request.app[FAULTS].snapshot(),
             "gc": gc_snapshot(),
             "model": request.app[ENGINE].snapshot(),
-            "websocket": {"deflate_connections": request.app[WS_STATS]["deflate"]},
+            "websocket": {
+                "deflate_connections": request.app[WS_STATS]["deflate"],
+                **{k: request.app[WS_STATS][k] for k in LANE_STATS},
+            },
         }
     )
 
@@ -53,6 +57,7 @@ async def reset(request: web.Request) -> web.Response:
     request.app[ENGINE].starts.clear()
     request.app[ENGINE].input_items.clear()
     request.app[ENGINE].continuity.reset()
+    request.app[ENGINE].forks.reset()
     request.app[ENGINE].conversations.counts.clear()
     request.app[WS_STATS].clear()
     return json_response({"reset": True})

@@ -28,6 +28,7 @@ from .config import MockConfig, RequestWork
 from .continuity import OUTPUT_TYPES, Context, Continuity, Track, mark_in
 from .conversation_store import ConversationStore, StoredConversation
 from .errors import previous_not_found
+from .forks import Forks
 from .model import Plan, PlannedCall, ScriptedModel
 from .models import SUMMARY_TOKENS_PER_REASONING_TOKEN, model_info
 from .opaque import Obfuscator, encrypted_content
@@ -401,6 +402,7 @@ class Engine:
         self.count_work = config.server_cost.enabled
         self.input_items: Counter[str] = Counter()  # input items received, by type (resent reasoning too)
         self.continuity = Continuity()  # agentload's conversations, turn by turn (behind a gateway)
+        self.forks = Forks()  # forked subagents, and what came back to their parents (mock.forks)
 
     def snapshot(self) -> dict[str, Any]:
         """What the control endpoint reports of the model service."""
@@ -408,6 +410,7 @@ class Engine:
             "requests": dict(self.starts),
             "input_items": dict(self.input_items),
             "conversations": self.conversations.snapshot(),
+            "subagents": self.forks.snapshot(),
             "prompt_cache": self.prompt_cache.snapshot() if self.prompt_cache is not None else None,
         }
 
@@ -476,9 +479,15 @@ class Engine:
         )
         seen = seen.with_items(req.items)
         follows = prev.follows if prev is not None else None
-        track, task, turn, seed = self._follow(
-            mark, follows, req.items, seen, req.generate, body_bytes, task, turn, seed
-        )
+        fork = self.forks.resolve(req.items, req.previous_response_id, req.stream_id)
+        if fork is not None:  # a forked subagent's turn: its own script, from its prompt (mock.forks)
+            track, task, seed = None, fork.task, fork.seed
+            turn = count_model_turns(req.items[fork.at + 1 :])
+        else:
+            self.forks.joined(req.items)
+            track, task, turn, seed = self._follow(
+                mark, follows, req.items, seen, req.generate, body_bytes, task, turn, seed
+            )
         self.model.task(task)  # an unknown task is refused before anything else, warm-ups too
         self.starts["warmup" if not req.generate else "continued" if prev is not None else "new"] += 1
         pending = (
@@ -509,6 +518,7 @@ class Engine:
                 ),
             )
         self._answered(track, gen)
+        self.forks.planned(gen.id, gen.plan.calls)
         return gen
 
     def _follow(
@@ -563,9 +573,15 @@ class Engine:
         ).hexdigest()[:16]
         turn = sum(1 for m in chat.messages if m.get("role") == "assistant")
         seen = Context(tools=bool(chat.tools)).with_items(chat.messages)
-        track, task, turn, seed = self._follow(
-            mark, None, chat.messages, seen, True, body_bytes, task, turn, seed
-        )
+        fork = self.forks.resolve(chat.messages, None, None)
+        if fork is not None:  # a forked subagent's turn: its own script, from its prompt (mock.forks)
+            track, task, seed = None, fork.task, fork.seed
+            turn = sum(1 for m in chat.messages[fork.at + 1 :] if m.get("role") == "assistant")
+        else:
+            self.forks.joined(chat.messages)
+            track, task, turn, seed = self._follow(
+                mark, None, chat.messages, seen, True, body_bytes, task, turn, seed
+            )
         req = CreateRequest(
             model=chat.model, items=[], instructions=None, tools=chat.responses_tools(), store=False,
             stream=chat.stream, previous_response_id=None, metadata={}, max_output_tokens=chat.max_tokens,
@@ -581,6 +597,7 @@ class Engine:
             work = RequestWork(new_request=True, body_bytes=body_bytes, prompt_tokens=chat.prompt_tokens)
             self._price(gen, work)
         self._answered(track, gen)
+        self.forks.planned(gen.id, gen.plan.calls)
         return gen
 
     def _generate(

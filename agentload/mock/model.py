@@ -21,6 +21,7 @@ from typing import Any
 
 from ..core.errors import TaskFileError
 from ..workload import Task, load_task
+from ..workload.task import ROOT_SEPARATOR, root_of
 from .config import DefaultScript
 from .errors import ApiError, bad_request
 from .tools import plan_calls
@@ -32,6 +33,7 @@ class PlannedCall:
     name: str
     arguments: str  # a function call's JSON arguments, or a custom tool call's raw input
     custom: bool = False  # a custom tool call (custom_tool_call items, input deltas)
+    fan_in: str | None = None  # a call that spawns subagents: the output due (their final messages)
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,9 @@ class ScriptedModel:
             return None
         task = None
         if "/" not in name and "\\" not in name and not name.startswith("."):
-            task = self._load(name)
+            task = self._load(root_of(name))
+            if task is not None and ROOT_SEPARATOR in name:  # a subagent's, found through its root task
+                task = task.subtask(name)
         if task is None:
             raise unknown_task(name)
         return task
@@ -101,7 +105,13 @@ class ScriptedModel:
                 calls = task.turns[turn].calls
                 return Plan(
                     calls=tuple(
-                        PlannedCall(_call_id(conversation_seed, turn, i), c.tool, c.arguments, c.custom)
+                        PlannedCall(
+                            _call_id(conversation_seed, turn, i),
+                            c.tool,
+                            c.arguments,
+                            c.custom,
+                            "\n\n".join(s.task.final_message for s in c.subagents) if c.subagents else None,
+                        )
                         for i, c in enumerate(calls)
                     ),
                     message=task.turns[turn].message,

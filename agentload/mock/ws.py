@@ -32,6 +32,9 @@ from .state import CONFIG, ENGINE, FAULTS, LEDGER, LIMITER, WS_STATS, rate_key
 from .streaming import WEBSOCKET, Framing, sequencer, stream
 
 LIFETIME_DRAIN_S = 120.0
+# what the mock counts of lanes (WS_STATS): named lanes opened, connections that opened one, the most
+# named lanes on one connection, the most responses in flight at once on one connection
+LANE_STATS = ("lanes", "lane_connections", "peak_lanes", "peak_in_flight")
 
 
 def lifetime_error(minutes: float) -> ApiError:
@@ -75,6 +78,7 @@ class WsSession:
         self.conn = connection_of(request)
         self.lanes: dict[str, Lane] = {}
         self.in_flight = asyncio.Semaphore(self.config.ws_max_in_flight)
+        self.active = 0  # responses in flight now
         self.send_lock = asyncio.Lock()
         self.expired = False
         # permessage-deflate, when the client offered it and the mock accepts it (--ws-compression):
@@ -185,6 +189,11 @@ class WsSession:
                 return
             lane = self.lanes[key] = Lane(key)
             lane.task = asyncio.create_task(self._lane_worker(lane))
+            if key:
+                stats = self.request.app[WS_STATS]
+                stats["lanes"] += 1
+                stats["lane_connections"] += 1 if named == 0 else 0
+                stats["peak_lanes"] = max(stats["peak_lanes"], named + 1)
         size = len(data.encode())  # (bytes: to price them, and what a gateway sent on: mock.continuity)
         lane.queue.put_nowait((req, exchange, received, size))
 
@@ -200,7 +209,13 @@ class WsSession:
             lane.busy = True
             try:
                 async with self.in_flight:
-                    await self._respond(lane, req, exchange, received, size)
+                    self.active += 1
+                    stats = self.request.app[WS_STATS]
+                    stats["peak_in_flight"] = max(stats["peak_in_flight"], self.active)
+                    try:
+                        await self._respond(lane, req, exchange, received, size)
+                    finally:
+                        self.active -= 1
             finally:
                 lane.busy = lane.queue.qsize() > 0
 
