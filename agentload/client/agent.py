@@ -8,9 +8,11 @@ task a TaskRecord; the callbacks hand them on (in a Locust run: to the run's com
 
 from __future__ import annotations
 
+import itertools
 import random
+import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +24,7 @@ from ..core.rate_headers import RateLimitInfo
 from ..core.records import TRANSIENT, ErrorKind, TaskRecord, TurnRecord
 from ..workload import Task
 from ..workload.profile import MINIMAL
+from ..workload.task import Subagent, SubagentKind
 from .backoff import rate_limit_backoff_s, retry_backoff_s
 from .conversation import Conversation
 from .settings import AgentSettings, On429
@@ -30,6 +33,9 @@ from .transports import ConversationOpener, Transport
 
 OnTurn = Callable[[TurnRecord, TurnOutcome], None]
 OnTask = Callable[[TaskRecord], None]
+# a subagent's own connection, given its parent's transport: a new one, or a lane of the same
+# WebSocket (ws-mux); closed when the subagent is done
+SpawnTransport = Callable[[Transport], Transport]
 
 
 Tokens = tuple[int | None, int | None, int | None, int | None]  # input, cached, output, reasoning
@@ -59,6 +65,8 @@ class Agent:
         sleep: Callable[[float], None] = gevent.sleep,
         on_attempt: Callable[[str], None] | None = None,
         rng: random.Random | None = None,
+        spawn: SpawnTransport | None = None,
+        seq: Iterator[int] | None = None,
     ) -> None:
         self.settings = settings
         self.transport = transport
@@ -68,20 +76,33 @@ class Agent:
         self.sleep = sleep
         self.on_attempt = on_attempt  # told before every attempt: started = succeeded + failed, checked
         self.rng = rng or random.Random()
+        self.spawn = spawn  # None: calls that spawn subagents are answered empty (no connection for them)
+        self.seq = seq or itertools.count(1)  # task_seq, shared with its subagents (one agent's tasks)
         self.tasks_done = 0
+        self.final_message: str | None = None  # the last task's answer (a subagent's goes to its parent)
 
     # ------------------------------------------------------------------------------------ the loop
-    def run_task(self, task: Task) -> TaskRecord:
+    def run_task(
+        self,
+        task: Task,
+        conv: Conversation | None = None,
+        parent: TaskRecord | None = None,
+        spawn: SubagentKind | None = None,
+    ) -> TaskRecord:
+        """One task, to its answer or its failure. A subagent's (``parent``: the task that spawned it)
+        begins with ``conv`` where it is a fork (its parent's conversation, forked), else anew."""
         st = self.settings.strategy
-        conv = Conversation(task, self.settings.profile or task.client_profile or MINIMAL)
+        if conv is None:
+            conv = Conversation(task, self.settings.profile or task.client_profile or MINIMAL)
         self.tasks_done += 1
+        self.final_message = None
         t0 = time.perf_counter()
         rec = TaskRecord(
             strategy=st.name,
             task=task.name,
             model=self.settings.model,
             agent=self.agent_id,
-            task_seq=self.tasks_done,
+            task_seq=next(self.seq),
             started_at=time.time(),
             duration_ms=0.0,
             turns=0,
@@ -91,6 +112,9 @@ class Agent:
             profile=conv.profile.name,
             link=self.settings.link,
         )
+        if parent is not None:
+            rec.spawn, rec.parent_seq, rec.depth = str(spawn or ""), parent.task_seq, parent.depth + 1
+            rec.root_seq = parent.root_seq if parent.root_seq is not None else parent.task_seq
         try:
             self._work(task, conv, rec)
         except GreenletExit:  # the run stopped: the task is accounted for, then the agent stops
@@ -113,10 +137,16 @@ class Agent:
             rec.turns += 1
             conv.add_reply(reply, self.transport.session)
             if not reply.calls:
+                self.final_message = reply.message
                 return
             rec.tool_calls += len(reply.calls)
             latency = 0.0
+            spawns: list[tuple[str, tuple[Subagent, ...]]] = []
             for i, call in enumerate(reply.calls):
+                subagents = task.subagents_for(turn, i, call.name) if self.spawn is not None else ()
+                if subagents:  # answered once its subagents are done
+                    spawns.append((call.call_id, subagents))
+                    continue
                 spec = task.result_for(turn, i, call.name)
                 conv.add_tool_output(call.call_id, spec.render(f"{task.name}:{turn}:{i}", s.outputs))
                 latency += spec.latency_s
@@ -124,9 +154,67 @@ class Agent:
             if s.tool_latency_jitter:
                 latency *= self.rng.uniform(1.0 - s.tool_latency_jitter, 1.0 + s.tool_latency_jitter)
             rec.tool_time_ms += latency * 1000.0
-            if latency > 0:
+            if spawns:
+                self._fan_out(conv, rec, spawns, latency)
+            elif latency > 0:
                 self.sleep(latency)
             turn += 1
+
+    def _fan_out(
+        self,
+        conv: Conversation,
+        rec: TaskRecord,
+        spawns: list[tuple[str, tuple[Subagent, ...]]],
+        latency: float,
+    ) -> None:
+        """The turn's subagents, all at once, each on its own connection (or lane), while the turn's
+        other calls take their time; then each spawning call's output is its subagents' final messages,
+        in order (fan-in). A fork begins from the conversation as it stands: the other calls answered,
+        the spawning ones open (each gets a placeholder in the fork)."""
+        spawned = [call_id for call_id, _ in spawns]
+        runs = [
+            (
+                call_id,
+                sub,
+                conv.fork(sub.task, secrets.token_hex(6), spawned) if sub.kind == SubagentKind.FORK else None,
+            )
+            for call_id, subagents in spawns
+            for sub in subagents
+        ]
+        greenlets = [gevent.spawn(self._run_subagent, sub, child_conv, rec) for _, sub, child_conv in runs]
+        try:
+            if latency > 0:
+                self.sleep(latency)
+            gevent.joinall(greenlets, raise_error=True)
+        finally:
+            gevent.killall([g for g in greenlets if not g.dead])
+        finals: dict[str, list[str]] = {}
+        for (call_id, _, _), g in zip(runs, greenlets, strict=True):
+            child, final = g.value
+            rec.subagents += 1
+            rec.subagent_ms += child.duration_ms
+            finals.setdefault(call_id, []).append(
+                final if child.ok and final is not None else f"(the subagent failed: {child.error_kind})"
+            )
+        for call_id in spawned:
+            conv.add_tool_output(call_id, "\n\n".join(finals[call_id]))
+
+    def _run_subagent(
+        self, sub: Subagent, conv: Conversation | None, parent: TaskRecord
+    ) -> tuple[TaskRecord, str | None]:
+        """One subagent, as an agent of its own on its own transport (closed when it is done): its
+        task's record and its final message."""
+        assert self.spawn is not None
+        transport = self.spawn(self.transport)
+        child = Agent(
+            self.settings, transport, self.agent_id, self.on_turn, self.on_task, self.sleep,
+            self.on_attempt, random.Random(self.rng.random()), self.spawn, self.seq,
+        )  # fmt: skip
+        try:
+            rec = child.run_task(sub.task, conv, parent, sub.kind)
+        finally:
+            transport.close()
+        return rec, child.final_message
 
     def _needs_full_context(self, conv: Conversation, forced: bool) -> bool:
         """Resend everything? Always for stateless strategies, a task's first turn and a client profile
@@ -135,6 +223,8 @@ class Agent:
         connection's memory (store=false)."""
         st = self.settings.strategy
         if not st.continues or not conv.started or forced or not conv.profile.continues:
+            return True
+        if st.conversation and conv.conversation_id is None:  # (a fork: a Conversation of its own)
             return True
         return st.websocket and not st.store and self.transport.session != conv.session
 
@@ -150,6 +240,7 @@ class Agent:
             warm = full and s.strategy.websocket and (conv.profile.continues or not conv.started)
             warmup = self.transport.build_warmup(conv, s) if warm else None
             recovery = full and s.strategy.continues and conv.started and conv.profile.continues
+            recovery = recovery and not (conv.forked and turn == 0 and attempt == 0)  # (a fork's start)
             att = _Attempt.begin(self.transport, turn, attempt, recovery, warmup is not None)
             if self.on_attempt is not None:
                 self.on_attempt(s.strategy.name)

@@ -3,10 +3,12 @@ for recovery) and what is new since the last response (for continuations)."""
 
 from __future__ import annotations
 
+import copy
 import secrets
 import uuid
 from typing import Any
 
+from ..core.forkmark import SPAWNED, ForkMark
 from ..workload import Task
 from ..workload.profile import MINIMAL, ClientProfile, InstructionsAs, ReasoningAs
 from .stream import TurnOutcome
@@ -55,6 +57,7 @@ class Conversation:
         self.cache_key = "agentload-" + secrets.token_hex(8)
         self.session = 0  # the transport's session when the last response completed
         self._custom: set[str] = set()  # call ids of custom tool calls (their outputs differ in type)
+        self.forked = False  # a forked subagent's: it began from its parent's latest response
 
     def _message(self, role: str, parts: tuple[str, ...]) -> dict[str, Any]:
         content: Any = (
@@ -116,6 +119,30 @@ class Conversation:
                 }
             )
         self.previous_response_id = reply.response_id
+
+    def fork(self, task: Task, child: str, spawned: list[str]) -> Conversation:
+        """A forked subagent's conversation: this one's history so far (the server holds it as this
+        conversation's latest response), an output for each of the ``spawned`` calls still open in it
+        (the subagents run; their results come to the parent later), then the subagent's prompt with
+        its fork marker. It continues from this conversation's latest response where the strategy can
+        (``previous_response_id``), else resends it all; its own prompt cache key and client ids, as a
+        new thread of the client has."""
+        out = copy.copy(self)
+        out.task = task
+        out.items = list(self.items)
+        out.messages = list(self.messages)
+        out.new_items = list(self.new_items)
+        out._custom = set(self._custom)
+        out.conversation_id = None  # (a Conversation's items are its own: a fork starts another)
+        out.cache_key = "agentload-" + secrets.token_hex(8)
+        out.forked = True
+        for call_id in spawned:
+            out.add_tool_output(call_id, SPAWNED)
+        prompt = ForkMark(task.name, child).on(task.prompt)
+        out.items.append(out._message("user", (prompt,)))
+        out.new_items.append(out.items[-1])
+        out.messages.append({"role": "user", "content": prompt})
+        return out
 
     def add_tool_output(self, call_id: str, output: str) -> None:
         kind = "custom_tool_call_output" if call_id in self._custom else "function_call_output"

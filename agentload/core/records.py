@@ -134,6 +134,13 @@ class TaskRecord:
     turn_bytes_sent: list[int] = field(default_factory=list)
     profile: str = "minimal"  # the client profile whose request shape the task sent
     link: str = ""  # the link the agent was behind (--link), "" for none
+    # subagents: a session is a root task and the subagents below it (task_seq of the same agent)
+    spawn: str = ""  # how this task began as a subagent: "fresh" or "fork" ("" for a root task)
+    parent_seq: int | None = None  # the task_seq of the task whose call spawned it (None: a root)
+    root_seq: int | None = None  # the task_seq of its session's root task (None: it is the root)
+    depth: int = 0  # 0 for a root task, 1 for its subagents, ...
+    subagents: int = 0  # subagents its calls spawned (directly)
+    subagent_ms: float = 0.0  # the sum of their wall times (its own wall time holds them in parallel)
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "kind": "task"}
