@@ -18,6 +18,7 @@ __all__ = [
     "HttpConversationAgent",
     "HttpStatelessAgent",
     "WsAgent",
+    "WsMuxAgent",
     "WsStoredAgent",
 ]
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
         HttpConversationAgent,
         HttpStatelessAgent,
         WsAgent,
+        WsMuxAgent,
         WsStoredAgent,
     )
 

@@ -7,18 +7,21 @@ from .settings import AgentSettings, On429, Timeouts
 from .stream import TurnOutcome
 from .transports import (
     ChatHttp,
+    MuxLane,
     ResponsesHttp,
     ResponsesWebSocket,
     Transport,
     TransportConfig,
     api_base,
     make_transport,
+    spawner,
 )
 
 __all__ = [
     "Agent",
     "AgentSettings",
     "ChatHttp",
+    "MuxLane",
     "Conversation",
     "On429",
     "OnTask",
@@ -32,4 +35,5 @@ __all__ = [
     "api_base",
     "describe_outcome",
     "make_transport",
+    "spawner",
 ]

@@ -13,12 +13,13 @@ import json
 import socket
 import ssl
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit, urlunsplit
 
+import gevent.queue
 from gevent import GreenletExit
 from geventhttpclient.response import HTTPConnectionClosed, HTTPParseError
 
@@ -29,6 +30,7 @@ from ..core.protocol import API_PATH
 from ..core.records import ErrorKind
 from ..core.sse import iter_sse
 from ..core.strategies import Api, Strategy
+from ..core.websocket import frame_size
 from .bodies import chat_body, responses_body
 from .conversation import Conversation
 from .settings import AgentSettings, Timeouts
@@ -36,6 +38,7 @@ from .stream import ChatConsumer, ResponsesConsumer, TurnOutcome, error_from_bod
 from .wire import rxstamp
 from .wire.counting import WireCounter
 from .wire.http import HttpReply, HttpWire
+from .wire.lanes import Lanes
 from .wire.link import Link
 from .wire.websocket import WsClosed, WsConnection, WsHandshakeError
 
@@ -472,6 +475,135 @@ class ResponsesWebSocket:
             self.conn = None
 
 
+class MuxLane:
+    """ws-mux: one ``stream_id`` lane of the WebSocket an agent and its subagents share (wire/lanes.py).
+
+    The root lane is the agent's (closing it closes the connection); ``child`` gives a subagent a lane
+    of its own on the same connection (closing it frees the lane). A lane's bytes are its share: its
+    requests' frames as sent, its events' frames as they arrive (their sizes as framed: exact without
+    permessage-deflate), and a connection's handshake for the lane that opened it."""
+
+    def __init__(self, lanes: Lanes, timeouts: Timeouts, root: bool = True) -> None:
+        self.lanes = lanes
+        self.timeouts = timeouts
+        self.root = root
+        self.counter = WireCounter()
+        self.stream_id = lanes.take()
+        self.connects = 0
+        self.handshake_bytes = (0, 0)
+
+    def child(self) -> MuxLane:
+        return MuxLane(self.lanes, self.timeouts, root=False)
+
+    @property
+    def session(self) -> int:
+        """The shared connection's: a response made on any lane of it can be continued on another."""
+        return self.lanes.connects if self.lanes.connected else -1
+
+    @property
+    def is_open(self) -> bool:
+        return self.lanes.connected
+
+    def build(self, conv: Conversation, settings: AgentSettings, full: bool) -> Request:
+        body = {
+            "type": "response.create",
+            **responses_body(conv, settings, full),
+            "stream_id": self.stream_id,
+        }
+        if conv.profile.ws_stream:
+            body["stream"] = True
+        return body, None
+
+    def build_warmup(self, conv: Conversation, settings: AgentSettings) -> Request | None:
+        if not conv.profile.ws_warmup or conv.warmup_count == 0:
+            return None
+        body, _ = self.build(conv, settings, True)
+        body.update(responses_body(conv, settings, True, warmup=True), generate=False)
+        return body, None
+
+    def exchange(self, body: dict[str, Any], headers: dict[str, str] | None = None) -> TurnOutcome:
+        out = TurnOutcome()
+        phase = Phase.CONNECT
+        name = self.stream_id
+        finished = False
+        try:
+            if not self.lanes.connected:
+                try:
+                    opened = self.lanes.connect()
+                except WsHandshakeError as e:
+                    out.headers = e.headers
+                    _refused_upgrade(out, e)
+                    return out
+                if opened:  # the handshake is this lane's
+                    self.connects += 1
+                    self.handshake_bytes = self.lanes.handshake_bytes
+                    self.counter.sent += self.handshake_bytes[0]
+                    self.counter.received += self.handshake_bytes[1]
+            out.headers = self.lanes.handshake_headers
+            phase = Phase.FIRST_TOKEN
+            queue = self.lanes.listen(name)
+            payload = dumps(body)
+            self.counter.sent += self.lanes.send(payload)
+            self.counter.payload_sent += len(payload)
+            finished = consume_stream(
+                out, self._events(queue, out), ResponsesConsumer(out).feed, None, self.timeouts
+            )
+            if out.error_kind == ErrorKind.CONNECTION_LIMIT:
+                self.lanes.reset()
+        except OSError as e:  # WsClosed and a lane's timeout included
+            _network_failure(out, e, Phase.IDLE if out.t_first_token is not None else phase)
+        except ValueError as e:
+            _malformed(out, e)
+        finally:
+            self.lanes.done(name)
+            if phase != Phase.CONNECT and not finished:  # its events may still come: a new name
+                self.stream_id = self.lanes.retire(name)
+        return out
+
+    def _events(self, queue: gevent.queue.Queue[Any], out: TurnOutcome) -> Iterator[tuple[str, bytes]]:
+        """The lane's events as they arrive, each within the time left to the first token (then the
+        idle timeout); a failure of the connection is raised where it comes."""
+        deadline = out.t_start + self.timeouts.first_token_s
+        while True:
+            wait = (
+                self.timeouts.idle_s
+                if out.t_first_token is not None
+                else max(0.001, deadline - time.perf_counter())
+            )
+            try:
+                item = queue.get(timeout=wait)
+            except gevent.queue.Empty:
+                raise TimeoutError("no event in time") from None
+            if isinstance(item, BaseException):
+                raise item
+            self.counter.received += frame_size(len(item), masked=False)
+            self.counter.payload_received += len(item)
+            yield event_type(item), item
+
+    def reset(self) -> None:
+        self.lanes.reset()
+
+    def close(self) -> None:
+        if self.root:
+            self.lanes.close()
+        else:
+            self.lanes.give_back(self.stream_id)
+
+
+def spawner(
+    strategy: Strategy, base: str, headers: dict[str, str], config: TransportConfig
+) -> Callable[[Transport], Transport]:
+    """How an agent's subagents get their transports (client.agent.SpawnTransport): on ws-mux a lane of
+    their parent's connection, else a connection of their own, as their parent's was made."""
+
+    def spawn(parent: Transport) -> Transport:
+        if isinstance(parent, MuxLane):
+            return parent.child()
+        return make_transport(strategy, base, headers, config)
+
+    return spawn
+
+
 @dataclass(frozen=True)
 class TransportConfig:
     """How a run's agents connect, the same for every agent (built once per run from its settings).
@@ -496,6 +628,9 @@ def make_transport(
     link = Link(c.link) if c.link is not None and not c.link.off else None
     if c.http_accept_encoding != BodyEncoding.OFF and not strategy.websocket:
         headers = {**headers, "Accept-Encoding": c.http_accept_encoding.value}
+    if strategy.mux:
+        lanes = Lanes(ws_url(base), headers, c.timeouts.connect_s, link, c.ws_deflate)
+        return MuxLane(lanes, c.timeouts)
     if strategy.websocket:
         return ResponsesWebSocket(base, headers, c.timeouts, link, c.ws_deflate)
     if strategy.api == Api.CHAT:

@@ -4,7 +4,8 @@ A strategy says how each turn of a conversation reaches the model and what it re
 (Responses or Chat Completions), over which connection (HTTP or a WebSocket), whether responses are
 stored, and whether turns continue instead of resending the history: by ``previous_response_id``
 (chained), or in a server-side Conversation (the Conversations API: the agent makes one at a task's
-start and each turn names it with only its new items). The Locust user classes, the sweep's list, the
+start and each turn names it with only its new items). Subagents run on connections of their own,
+except on a multiplexed strategy (``mux``), where they share their agent's WebSocket, a lane each. The Locust user classes, the sweep's list, the
 report's colours and the comparison's baseline are all read from here; a new strategy is one entry
 below and its user class written out in runtime/users.py (check_registry holds the two together).
 """
@@ -33,6 +34,7 @@ class Strategy:
     colour: str  # the report's colour for it
     summary: str  # what each turn sends, for help texts and docs/strategies-and-metrics.md's table
     conversation: bool = False  # continues in a Conversation (its id on each turn) made at the task's start
+    mux: bool = False  # an agent and its subagents share one WebSocket, one stream_id lane each
 
     @property
     def continues(self) -> bool:
@@ -67,6 +69,13 @@ STRATEGIES: tuple[Strategy, ...] = (
         "ws-stored", Api.RESPONSES, websocket=True, store=True, chained=True,
         user_class="WsStoredAgent", colour="#17becf",
         summary="WebSocket, store=true: the same; a reconnect continues from the store",
+    ),
+    Strategy(
+        "ws-mux", Api.RESPONSES, websocket=True, store=False, chained=True,
+        user_class="WsMuxAgent", colour="#8c564b",
+        summary="one WebSocket for an agent and its subagents, store=false: a stream_id lane each, "
+        "previous_response_id + new tool outputs (a fork continues from another lane's response)",
+        mux=True,
     ),
     Strategy(
         "chat", Api.CHAT, websocket=False, store=False, chained=False,

@@ -16,7 +16,7 @@ from typing import ClassVar
 import gevent
 from locust import User, constant_throughput, task
 
-from ..client import Agent, Transport, api_base, make_transport
+from ..client import Agent, Transport, api_base, make_transport, spawner
 from ..client.backoff import TaskBackoff
 from ..core.records import ErrorKind
 from ..core.strategies import BY_NAME, STRATEGIES, Strategy
@@ -65,7 +65,8 @@ class AgentUser(User):
         ctx = context_of(self.environment)
         settings = ctx.settings
         host = self.host or self.environment.host or ""
-        transport = make_transport(self.strategy, api_base(host), request_headers(), settings.transport)
+        base, headers = api_base(host), request_headers()
+        transport = make_transport(self.strategy, base, headers, settings.transport)
         events = ctx.events
         agent = Agent(
             settings.agent(self.strategy, ctx.tool_outputs),
@@ -74,6 +75,7 @@ class AgentUser(User):
             on_turn=lambda rec, outcome: events.turn.fire(record=rec, outcome=outcome),
             on_task=lambda rec: events.task.fire(record=rec),
             on_attempt=lambda strategy: events.attempt.fire(strategy=strategy),
+            spawn=spawner(self.strategy, base, headers, settings.transport),
         )
         return agent, transport
 
@@ -144,6 +146,14 @@ class WsStoredAgent(AgentUser):
     strategy = BY_NAME["ws-stored"]
 
 
+class WsMuxAgent(AgentUser):
+    """Responses WebSocket mode, store=false, multiplexed: the agent and its subagents on one
+    connection, a ``stream_id`` lane each (a forked subagent continues from its parent's response on
+    another lane of the same connection)."""
+
+    strategy = BY_NAME["ws-mux"]
+
+
 class ChatAgent(AgentUser):
     """POST /v1/chat/completions: the whole message history every turn."""
 
@@ -157,12 +167,21 @@ __all__ = [
     "HttpConversationAgent",
     "HttpStatelessAgent",
     "WsAgent",
+    "WsMuxAgent",
     "WsStoredAgent",
 ]
 USER_CLASSES: dict[str, type[AgentUser]] = {
     c.strategy.name: c
-    for c in (HttpStatelessAgent, HttpChainedAgent, HttpConversationAgent, WsAgent, WsStoredAgent, ChatAgent)
-}  # by strategy, in the registry's order
+    for c in (
+        HttpStatelessAgent,
+        HttpChainedAgent,
+        HttpConversationAgent,
+        WsAgent,
+        WsStoredAgent,
+        WsMuxAgent,
+        ChatAgent,
+    )
+}  # fmt: skip  (by strategy, in the registry's order)
 
 
 def check_registry() -> None:
