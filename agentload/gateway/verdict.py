@@ -136,7 +136,7 @@ HEADER = (
 
 
 def cells(row: Row) -> list[str]:
-    turns = max(1, row.turns_ok)
+    turns = row.turns_ok or None  # (none completed: no figure per turn)
     context = (
         "not served"
         if row.not_served
@@ -152,9 +152,9 @@ def cells(row: Row) -> list[str]:
         context,
         str(row.tasks),
         f"{row.turns_ok}/{row.upstream_turns}",
-        text(row.sent_bytes / turns, Fmt.KB1),
-        text(row.upstream_bytes / turns, Fmt.KB1),
-        "-" if amp is None else f"x{amp:.2f}",
+        text(row.sent_bytes / turns if turns else None, Fmt.KB1),
+        text(row.upstream_bytes / turns if turns else None, Fmt.KB1),
+        "-" if amp is None or not turns else f"x{amp:.2f}",
         text(row.ttft_ms, Fmt.MS),
         text(row.upstream_ttft_ms, Fmt.MS),
         text(row.added_ttft_ms, Fmt.MS),
