@@ -26,6 +26,7 @@ class Row:
     turns_ok: int  # turns the agents completed
     turns_failed: int  # turns that failed at the agents (the run's end interrupting one not counted)
     upstream_turns: int  # turns the mock answered
+    upstream_errors: int  # requests for a turn the mock refused (its error reached the gateway)
     lost: int  # of them, turns that reached it without their context
     first_loss: str
     sent_bytes: int  # payload the agents sent to the gateway
@@ -47,13 +48,15 @@ class Row:
 
     @property
     def made_up(self) -> int:
-        """Failed turns at the agents whose request the mock answered (the gateway's own errors)."""
-        return max(0, min(self.turns_failed, self.upstream_turns - self.turns_ok))
+        """Failures at the agents beyond the errors the mock answered: the gateway's own (a request it
+        never sent on, or an answer it turned into an error)."""
+        return max(0, self.turns_failed - self.upstream_errors)
 
     @property
     def swallowed(self) -> int:
-        """Turns the agents saw complete that the mock never answered (answered by the gateway itself)."""
-        return max(0, self.turns_ok - self.upstream_turns)
+        """Errors the mock answered that the agents never saw, and turns the agents saw complete that
+        the mock never answered (answered by the gateway itself)."""
+        return max(0, self.upstream_errors - self.turns_failed) + max(0, self.turns_ok - self.upstream_turns)
 
     @property
     def unmarked(self) -> bool:
@@ -117,6 +120,7 @@ def rows(records: Iterable[dict[str, Any]], upstream: dict[str, Any]) -> list[Ro
                 turns_ok=c["ok"],
                 turns_failed=c["failed"],
                 upstream_turns=int(u.get("turns", 0)),
+                upstream_errors=int(u.get("errors", 0)),
                 lost=int(u.get("lost", 0)),
                 first_loss=str(u.get("first_loss", "")),
                 sent_bytes=c["sent"],

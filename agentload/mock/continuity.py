@@ -119,7 +119,7 @@ class Track:
     requests: int = 0  # requests that reached the mock (warm-ups and retries too)
     body_bytes: int = 0  # their bodies, as received (what the gateway sent on)
     ttft_s: float = 0.0  # the mock's own time to first token, summed over turns
-    errors: int = 0  # requests the mock answered with an error
+    turn_requests: int = 0  # requests for a turn (not warm-ups); those it did not answer failed at the mock
     base: Context | None = (
         None  # its first turn's prompt: every later turn holds its system prompt, tools, user
     )
@@ -175,6 +175,7 @@ class Continuity:
         answers (None: nothing), and the turn it is at when its context was lost (None: as its content
         says)."""
         track.requests += 1
+        track.turn_requests += 1
         track.body_bytes += body_bytes
         expected = answered.context if answered is not None else Context(system=True, users=1)
         if track.base is None:
@@ -216,13 +217,14 @@ class Continuity:
 
     def snapshot(self) -> dict[str, Any]:
         """Per strategy (the marker's): conversations, turns, the turns that lost context and the first
-        of them, the requests and their body bytes, the mock's mean TTFT, its errors."""
+        of them, the requests and their body bytes, the mock's mean TTFT, its errors (requests for a
+        turn it did not answer: a request it refused once it knew the conversation)."""
         out: dict[str, dict[str, Any]] = {}
         for t in self.tracks.values():
             s = out.setdefault(
                 t.mark.strategy,
                 {"conversations": 0, "turns": 0, "lost": 0, "first_loss": "", "requests": 0, "body_bytes": 0,
-                 "ttft_s_sum": 0.0, "errors": 0},
+                 "ttft_s_sum": 0.0, "turn_requests": 0},
             )  # fmt: skip
             s["conversations"] += 1
             s["turns"] += t.turns
@@ -231,9 +233,10 @@ class Continuity:
             s["requests"] += t.requests
             s["body_bytes"] += t.body_bytes
             s["ttft_s_sum"] += t.ttft_s
-            s["errors"] += t.errors
+            s["turn_requests"] += t.turn_requests
         for s in out.values():
             s["ttft_ms_mean"] = s.pop("ttft_s_sum") * 1000 / s["turns"] if s["turns"] else None
+            s["errors"] = s.pop("turn_requests") - s["turns"]
         return {"strategies": out}
 
     def reset(self) -> None:

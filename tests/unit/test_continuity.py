@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from agentload.core.marker import Mark, find_mark, strip_mark
 from agentload.core.strategies import NAMES
 from agentload.gateway.verdict import Row, rows
 from agentload.mock.config import MockConfig
 from agentload.mock.engine import Engine, Generation
+from agentload.mock.errors import ApiError
 from agentload.mock.requests import parse_chat, parse_create
 from agentload.workload import load_task
 
@@ -109,7 +112,7 @@ def test_chat_turns_are_followed_by_their_system_message() -> None:
 
 
 def _row(**kw: Any) -> Row:
-    base = dict(strategy="ws", tasks=1, turns_ok=10, turns_failed=0, upstream_turns=10, lost=0, first_loss="",
+    base = dict(strategy="ws", tasks=1, turns_ok=10, turns_failed=0, upstream_turns=10, upstream_errors=0, lost=0, first_loss="",
                 sent_bytes=1000, upstream_bytes=4000, ttft_ms=150.0, upstream_ttft_ms=100.0)  # fmt: skip
     return Row(**{**base, **kw})
 
@@ -117,7 +120,9 @@ def _row(**kw: Any) -> Row:
 def test_the_verdicts_arithmetic() -> None:
     ok = _row()
     assert ok.failure is None and ok.amplification == 4.0 and ok.added_ttft_ms == 50.0
-    assert _row(turns_ok=8, turns_failed=2).made_up == 2  # the mock answered 10, the agents got 8
+    assert _row(turns_ok=8, turns_failed=2).made_up == 2  # the mock refused none of them
+    assert _row(turns_ok=8, turns_failed=2, upstream_errors=2).made_up == 0  # the mock's own, passed on
+    assert _row(upstream_errors=3).swallowed == 3  # the mock refused 3, the agents saw none fail
     assert _row(turns_ok=12, upstream_turns=10).swallowed == 2  # answered by the gateway itself
     assert "3 of 10 turns" in (_row(lost=3, first_loss="turn 2").failure or "")
     assert "none of 10 turns" in (_row(upstream_turns=0).failure or "")
@@ -133,3 +138,15 @@ def test_rows_cover_the_strategies_the_agents_ran_in_registry_order() -> None:
     upstream = {"strategies": {s: {"turns": 1, "body_bytes": 100, "ttft_ms_mean": 5.0} for s in NAMES}}
     table = rows(reversed(records), upstream)
     assert [r.strategy for r in table] == list(NAMES) and all(r.failure is None for r in table)
+
+
+def test_a_turn_the_mock_refuses_is_counted_as_its_error() -> None:
+    engine = Engine(MockConfig())
+    body = {
+        **_first("agentload-e", "chat"),
+        "instructions": Mark("no-such-task", "agentload-e", "chat").on("x"),
+    }
+    with pytest.raises(ApiError):
+        _turn(engine, body)
+    seen = engine.continuity.snapshot()["strategies"]["chat"]
+    assert seen["errors"] == 1 and seen["turns"] == 0
