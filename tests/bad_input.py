@@ -21,6 +21,7 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 TMP = Path(tempfile.gettempdir()) / "agentload-bad-input"
@@ -31,6 +32,11 @@ NOT_JSON = TMP / "not-json.jsonl"
 TRACELAB_BAD = TMP / "tracelab-bad.jsonl"  # a TraceLab round trace whose second row is malformed
 WEKA_BAD = TMP / "weka-bad.json"  # a Weka trace whose second request's input is not a count
 MISSING = TMP / "no-such" / "thing.yaml"
+SUB_DEEP = TMP / "sub-deep.yaml"  # subagents nested 4 deep
+SUB_UNKNOWN = TMP / "sub-unknown.yaml"  # a subagent naming a task that does not exist
+SUB_CYCLE = TMP / "sub-cycle.yaml"  # a task that spawns itself
+SUB_FORK_INSTRUCTIONS = TMP / "sub-fork-instructions.yaml"  # a fork with instructions of its own
+SUB_KIND = TMP / "sub-kind.yaml"  # a subagent of an unknown kind
 ACCEPTED = "ACCEPTED"  # what the stand-ins print when a command would have started
 RUN = ["locust", "--headless", "-u", "5", "-t", "1s", "--host", "http://127.0.0.1:9"]  # a run that starts now
 PROBE = ["probe", *RUN[1:]]
@@ -46,6 +52,12 @@ CASES: list[tuple[list[str], str]] = [
     ([*RUN, "--task", str(A_FOLDER)], "is a folder"),
     ([*RUN, "--task", str(EMPTY)], "must be a mapping"),
     ([*RUN, "--task", str(MISSING)], "file not found"),
+    ([*RUN, "--task", str(SUB_DEEP)], "subagents nested 4 deep"),
+    ([*RUN, "--task", str(SUB_UNKNOWN)], "turns[0].calls[0].subagents[0].task"),
+    ([*RUN, "--task", str(SUB_CYCLE)], "a cycle"),
+    ([*RUN, "--task", str(SUB_FORK_INSTRUCTIONS)], "subagents[0].instructions"),
+    ([*RUN, "--task", str(SUB_KIND)], "subagents[0].kind"),
+    (["agentload", "mock", "--task", str(SUB_DEEP)], "subagents nested 4 deep"),
     ([*RUN, "--model", ""], "--model"),
     ([*RUN, "--model", "   "], "--model"),
     ([*RUN, "--reasoning-effort", "extreme"], "--reasoning-effort"),
@@ -271,12 +283,38 @@ def make_fixtures() -> None:
     A_FILE.write_text("x")
     EMPTY.write_text("")
     NOT_JSON.write_text("this is not JSON\n")
+    _subagent_files()
     row = {"provider": "codex", "session_id": "codex:x", "round_index": 0, "input_tokens_total": 10,
            "prefix_tokens": 0, "newly_append_tokens": 10, "output_tokens": 5, "timing_events": [], "tools": []}  # fmt: skip
     TRACELAB_BAD.write_text(json.dumps(row) + "\n" + json.dumps({**row, "round_index": "1"}) + "\n")
     request = {"t": 0.0, "type": "n", "in": 100, "out": 10, "input_types": ["text"], "output_types": ["text"]}
     WEKA_BAD.write_text(
         json.dumps({"id": "x", "block_size": 64, "requests": [request, {**request, "in": "many"}]})
+    )
+
+
+def _subagent_task(name: str, subagent: Mapping[str, object]) -> str:
+    """A task file whose one call spawns ``subagent``."""
+    doc = {
+        "name": name, "instructions": "x", "prompt": "p", "final_message": "done",
+        "tools": [{"name": "spawn_agent"}],
+        "turns": [{"calls": [{"tool": "spawn_agent", "subagents": [subagent]}]}],
+    }  # fmt: skip
+    return json.dumps(doc)
+
+
+def _subagent_files() -> None:
+    """Task files whose subagents are wrong: too deep, unknown, a cycle, a fork's own instructions."""
+    inner: dict[str, object] = {"kind": "fork", "prompt": "p", "turns": [], "final_message": "f"}
+    for _ in range(3):  # 4 deep in all
+        inner = {"prompt": "p", "final_message": "f", "turns": [{"calls": [{"tool": "spawn_agent", "subagents": [inner]}]}]}  # fmt: skip
+    SUB_DEEP.write_text(_subagent_task("sub-deep", inner))
+    SUB_UNKNOWN.write_text(_subagent_task("sub-unknown", {"task": "no-such-task"}))
+    SUB_CYCLE.write_text(_subagent_task("sub-cycle", {"task": SUB_CYCLE.name}))
+    fork = {"kind": "fork", "instructions": "own", "prompt": "p", "turns": [], "final_message": "f"}
+    SUB_FORK_INSTRUCTIONS.write_text(_subagent_task("sub-fork-instructions", fork))
+    SUB_KIND.write_text(
+        _subagent_task("sub-kind", {"kind": "clone", "prompt": "p", "turns": [], "final_message": "f"})
     )
 
 
