@@ -25,7 +25,7 @@ from tests.servers import make_tls_files
 
 @pytest.fixture(scope="module", params=["tcp", "tls"])
 def fleet_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> MockedRun:
-    """Every strategy, 48 agents (8 each), 8 s. Over TCP the model reasons (gpt-5.4 at its default effort, as a
+    """Every strategy, 8 agents each, 8 s. Over TCP the model reasons (gpt-5.4 at its default effort, as a
     user's run does); over TLS it is told not to (--reasoning-effort none), the published harness's
     shape, which resends no reasoning."""
     from agentload.mock import MockProcess
@@ -43,9 +43,9 @@ def fleet_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
             mock.url,
             tmp,
             "-u",
-            "48",
+            str(8 * len(STRATEGIES)),
             "-r",
-            "48",
+            str(8 * len(STRATEGIES)),
             "--run-time",
             "8s",
             "--tool-latency-scale",
