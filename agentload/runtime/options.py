@@ -36,6 +36,7 @@ USER_AGENT = f"agentload/{__version__}"
 RUN_ID = re.compile(r"[A-Za-z0-9._:+@/-]{1,100}")  # an InfluxDB tag value: no space, quote or line break
 MAX_SESSION_RATE = 10_000  # sessions/s per strategy across the fleet
 MAX_TASK_RATE = 100.0  # tasks/s per agent
+MAX_AGENTS_PER_USER = 32  # an engineer's agents (ws-mux: a lane each, and a WebSocket has 32 lanes)
 STRATEGIES_KEY = "agentload_strategies"  # on the parsed options: the strategies the master chose (selection)
 
 
@@ -207,6 +208,15 @@ class RunOptions:
         above=0,
         web_ui=True,
     )
+    agents_per_user: int = opt(
+        1,
+        "agents each Locust user runs at once, as an engineer's workstation runs several (each its own "
+        "tasks and its own connection; on ws-mux all on the user's one WebSocket, a lane each); -u "
+        f"counts engineers (default 1: a user is one agent; at most {MAX_AGENTS_PER_USER})",
+        minimum=1,
+        maximum=MAX_AGENTS_PER_USER,
+        web_ui=True,
+    )
     start_jitter: float = opt(
         1.0,
         "each agent waits a random 0..this many seconds before its first task (default 1): Locust spawns "
@@ -352,6 +362,11 @@ class RunSettings:
         tasks = load_tasks(builtin_task_names() if names == ["all"] else names)
         if host:
             check_host(host)
+        if o.agents_per_user > 1 and (o.session_rate > 0 or o.task_rate > 0):
+            raise AgentloadError(
+                "--agents-per-user: an engineer's agents work back to back; give it without --session-rate "
+                "and --task-rate"
+            )
         if o.session_rate > 0 and o.task_rate > 0:
             raise AgentloadError(
                 "--session-rate and --task-rate: give one (sessions arrive across the fleet; --task-rate "

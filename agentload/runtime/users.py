@@ -1,7 +1,9 @@
 """The Locust users: one agent each, one class per strategy (``from agentload import WsAgent``).
 
 One user = one agent = one connection (HTTP keep-alive or WebSocket), working through the selected
-tasks one after another, like a developer's agent process. Its agent hands every record to the run's
+tasks one after another, like a developer's agent process; with ``--agents-per-user N`` one user is an
+engineer's workstation running N such agents at once (on ws-mux all on the user's one WebSocket, a
+lane each). An agent's subagents get connections of their own (ws-mux: lanes of the same one). Its agent hands every record to the run's
 components through the run context's events. In the sessions loop (runtime.loop) a user is a free
 agent of the fleet instead: it waits for a session to arrive, then opens a connection, runs one task
 as a new agent, and closes it.
@@ -11,15 +13,18 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Iterator
 from typing import ClassVar
 
 import gevent
+import gevent.pool
 from locust import User, constant_throughput, task
 
 from ..client import Agent, Transport, api_base, make_transport, spawner
 from ..client.backoff import TaskBackoff
 from ..core.records import ErrorKind
 from ..core.strategies import BY_NAME, STRATEGIES, Strategy
+from ..workload import Task
 from . import plugin  # noqa: F401  (importing the users installs agentload's options and listeners)
 from .context import context_of
 from .loop import SESSIONS, Clock, LoopKind
@@ -53,20 +58,44 @@ class AgentUser(User):
             sessions = registry_of(self.environment).get(SESSIONS)
             self._clock = sessions.join(type(self).__name__, self.strategy.name)
         self.agent, self.transport = self._new_agent()
-        # start each agent on a different task so a small run still covers every task
-        offset = self.agent.agent_id % len(tasks)
-        self._tasks = itertools.cycle(tasks[offset:] + tasks[:offset])
+        self._tasks = _task_cycle(tasks, self.agent.agent_id)
         self._backoff = TaskBackoff()
+        # an engineer's other agents, each working through its own tasks beside this one's (the user's
+        # own greenlet runs the first agent, so Locust's stop, wait and stats hold for it as for any)
+        self._crew = gevent.pool.Group()
+        self._crew_transports: list[Transport] = []
+        for _ in range(1, settings.options.agents_per_user if self._clock is None else 1):
+            agent, transport = self._new_agent(beside=self.transport)
+            self._crew_transports.append(transport)
+            self._crew.spawn(self._keep_working, agent, _task_cycle(tasks, agent.agent_id))
         if settings.options.start_jitter > 0 and self._clock is None:
             gevent.sleep(random.uniform(0.0, settings.options.start_jitter))
 
-    def _new_agent(self) -> tuple[Agent, Transport]:
-        """An agent with its own connection (its transport connects on its first request)."""
+    def _keep_working(self, agent: Agent, tasks: Iterator[Task]) -> None:
+        """One of an engineer's other agents: its tasks back to back, as the user's own agent works."""
+        jitter = context_of(self.environment).settings.options.start_jitter
+        if jitter > 0:
+            gevent.sleep(random.uniform(0.0, jitter))
+        backoff = TaskBackoff()
+        while True:
+            rec = agent.run_task(next(tasks))
+            wait = backoff.after(rec.ok, rec.error_kind == ErrorKind.INTERRUPTED)
+            if wait > 0:
+                gevent.sleep(wait)
+
+    def _new_agent(self, beside: Transport | None = None) -> tuple[Agent, Transport]:
+        """An agent with its own connection (its transport connects on its first request); ``beside``
+        another agent of the same engineer: on ws-mux a lane of that agent's WebSocket instead."""
         ctx = context_of(self.environment)
         settings = ctx.settings
         host = self.host or self.environment.host or ""
         base, headers = api_base(host), request_headers()
-        transport = make_transport(self.strategy, base, headers, settings.transport)
+        spawn = spawner(self.strategy, base, headers, settings.transport)
+        transport = (
+            spawn(beside)
+            if beside is not None
+            else make_transport(self.strategy, base, headers, settings.transport)
+        )
         events = ctx.events
         agent = Agent(
             settings.agent(self.strategy, ctx.tool_outputs),
@@ -75,7 +104,7 @@ class AgentUser(User):
             on_turn=lambda rec, outcome: events.turn.fire(record=rec, outcome=outcome),
             on_task=lambda rec: events.task.fire(record=rec),
             on_attempt=lambda strategy: events.attempt.fire(strategy=strategy),
-            spawn=spawner(self.strategy, base, headers, settings.transport),
+            spawn=spawn,
         )
         return agent, transport
 
@@ -102,11 +131,23 @@ class AgentUser(User):
             self.transport.close()
 
     def on_stop(self) -> None:
+        crew = getattr(self, "_crew", None)
+        if crew is not None:  # the engineer's other agents stop with it (each records what it was doing)
+            crew.kill(block=True, timeout=30)
+            for t in self._crew_transports:
+                t.close()
         transport = getattr(self, "transport", None)
         if transport is not None:
             transport.close()
         if getattr(self, "_clock", None) is not None:
             registry_of(self.environment).get(SESSIONS).leave(type(self).__name__)
+
+
+def _task_cycle(tasks: list[Task], agent_id: int) -> Iterator[Task]:
+    """An agent's tasks, one after another, starting on a different one for each agent so a small run
+    still covers every task."""
+    offset = agent_id % len(tasks)
+    return itertools.cycle(tasks[offset:] + tasks[:offset])
 
 
 # One class per strategy, written out so that Locust (by name on the command line, --class-picker),

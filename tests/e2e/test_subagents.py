@@ -5,7 +5,8 @@ previous_response_id where the strategy continues, by the calls it answers where
 context), the three run at once (the parent's wall time is below the sum of theirs), and the parent's
 next turn carries their final messages (the mock checks each spawning call's output against its
 subagents' scripted answers). ws-mux holds the agent and its subagents on one connection, a lane each,
-and the mock counts the lanes. About 20 s on a loaded machine."""
+and the mock counts the lanes. With --agents-per-user 4, two engineers hold 8 WebSockets on ws and 2
+on ws-mux, a lane per agent. About 20 s on a loaded machine."""
 
 from __future__ import annotations
 
@@ -107,3 +108,30 @@ def test_ws_mux_holds_its_subagents_on_lanes(subagents_run: MockedRun) -> None:
     assert ws["lane_connections"] == 1 and ws["peak_lanes"] >= 1 + FORKS, ws
     turns = [r for r in records if r["kind"] == "turn" and r["strategy"] == "ws-mux" and r["ok"]]
     assert turns and sum(1 for r in turns if r["connect_bytes_sent"] > 0) == 1, "one handshake for all"
+
+
+@pytest.mark.parametrize("strategy", ["ws", "ws-mux"])
+def test_an_engineers_agents_share_one_websocket_on_ws_mux(strategy: str, tmp_path: Path) -> None:
+    """Two engineers (-u 2) with 4 agents each, 3 s: ws opens a connection per agent, ws-mux one per
+    engineer with a lane per agent; the same tasks run on both."""
+    with MockProcess(["--latency", "zero"]) as mock:
+        proc, _ = run_locust(
+            mock.url, tmp_path, "-u", "2", "-r", "2", "--run-time", "3s", "--strategy", strategy,
+            "--agents-per-user", "4", "--tool-latency-scale", "0.1", "--task", "fix-failing-test",
+        )  # fmt: skip
+        stats = mock.stats()
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    records = read_records(tmp_path / "records.jsonl")
+    tasks = [r for r in records if r["kind"] == "task"]
+    assert len({r["agent"] for r in tasks}) == 8 and all(
+        r["ok"] or r["error_kind"] == "interrupted" for r in tasks
+    )
+    upgrades = sum(1 for e in stats["exchanges"] if e["kind"] == "ws-handshake")
+    lanes = stats["websocket"]
+    if strategy == "ws-mux":
+        assert upgrades == 2 and lanes["lane_connections"] == 2 and lanes["peak_lanes"] == 4, (
+            upgrades,
+            lanes,
+        )
+    else:
+        assert upgrades == 8 and lanes["lanes"] == 0, (upgrades, lanes)
