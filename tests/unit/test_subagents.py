@@ -147,3 +147,42 @@ def test_a_lane_is_read_from_the_end_of_a_message() -> None:
         == "lane2"
     )
     assert stream_of(b'{"type":"error","error":{"code":"websocket_connection_limit_reached"}}') is None
+
+
+@pytest.mark.parametrize("strategy", ["http-stateless", "ws-stored", "chat"])
+def test_fresh_subagents_nested_and_by_name_run_their_own_conversations(
+    strategy: str, tmp_path: Path
+) -> None:
+    """A fresh inline subagent with instructions of its own, which forks one of its own, beside a
+    built-in task by name: each plays its own script, the nested fork too, and all come back."""
+    doc = {
+        "name": "crew", "instructions": "lead", "prompt": "go", "final_message": "all done",
+        "tools": [{"name": "spawn_agent"}, {"name": "read_file"}],
+        "turns": [{"calls": [{"tool": "spawn_agent", "subagents": [
+            {"kind": "fresh", "instructions": "review only", "prompt": "review", "final_message": "reviewed",
+             "turns": [{"calls": [{"tool": "spawn_agent", "subagents": [
+                 {"kind": "fork", "prompt": "dig", "final_message": "dug",
+                  "turns": [{"calls": [{"tool": "read_file", "result": {"bytes": 300}}]}]}]}]}]},
+            {"task": "fix-failing-test"},
+        ]}]}],
+    }  # fmt: skip
+    path = tmp_path / "crew.json"
+    path.write_text(json.dumps(doc))
+    engine = Engine(MockConfig(task_files=(path,)))
+    engine.count_work = True
+    records: list[TaskRecord] = []
+    settings = AgentSettings(BY_NAME[strategy], "gpt-5.4", tool_latency_scale=0.0)
+    agent = Agent(
+        settings, SimTransport(strategy, engine), 1, lambda r, o: None, records.append,
+        spawn=lambda _parent: SimTransport(strategy, engine),
+    )  # fmt: skip
+    root = agent.run_task(load_task(str(path)))
+    by = {r.task: r for r in records}
+    assert root.ok and root.subagents == 2 and root.turns == 2, root
+    review, named, dig = by["crew.t0c0s0"], by["crew.t0c0s1"], by["crew.t0c0s0.t0c0s0"]
+    assert review.spawn == "fresh" and review.subagents == 1 and review.turns == 2 and review.depth == 1
+    assert dig.spawn == "fork" and dig.depth == 2 and dig.root_seq == root.task_seq and dig.turns == 2
+    assert named.spawn == "fresh" and named.turns == len(load_task("fix-failing-test").turns) + 1
+    assert all(r.ok for r in records)
+    # the root's and the review's spawning calls came back with their subagents' answers
+    assert engine.forks.counts["fan_in_matched"] == 2 and engine.forks.counts["fan_in_mismatched"] == 0
