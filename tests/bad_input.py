@@ -32,6 +32,7 @@ NOT_JSON = TMP / "not-json.jsonl"
 TRACELAB_BAD = TMP / "tracelab-bad.jsonl"  # a TraceLab round trace whose second row is malformed
 WEKA_BAD = TMP / "weka-bad.json"  # a Weka trace whose second request's input is not a count
 MISSING = TMP / "no-such" / "thing.yaml"
+BAD_KEYS = TMP / "bad-keys.txt"  # an --api-keys file whose second line is not one key
 SUB_DEEP = TMP / "sub-deep.yaml"  # subagents nested 4 deep
 SUB_UNKNOWN = TMP / "sub-unknown.yaml"  # a subagent naming a task that does not exist
 SUB_CYCLE = TMP / "sub-cycle.yaml"  # a task that spawns itself
@@ -52,6 +53,10 @@ CASES: list[tuple[list[str], str]] = [
     ([*RUN, "--task", str(A_FOLDER)], "is a folder"),
     ([*RUN, "--task", str(EMPTY)], "must be a mapping"),
     ([*RUN, "--task", str(MISSING)], "file not found"),
+    ([*RUN, "--api-keys", str(MISSING)], "--api-keys"),
+    ([*RUN, "--api-keys", str(EMPTY)], "no keys in it"),
+    ([*RUN, "--api-keys", str(A_FOLDER)], "--api-keys"),
+    ([*RUN, "--api-keys", str(BAD_KEYS)], "line 2 is not one key"),
     ([*RUN, "--agents-per-user", "0"], "--agents-per-user"),
     ([*RUN, "--agents-per-user", "33"], "--agents-per-user"),
     ([*RUN, "--agents-per-user", "4", "--task-rate", "0.1"], "--agents-per-user"),
@@ -287,6 +292,7 @@ def make_fixtures() -> None:
     EMPTY.write_text("")
     NOT_JSON.write_text("this is not JSON\n")
     _subagent_files()
+    BAD_KEYS.write_text("sk-one\nsk two words\n")
     row = {"provider": "codex", "session_id": "codex:x", "round_index": 0, "input_tokens_total": 10,
            "prefix_tokens": 0, "newly_append_tokens": 10, "output_tokens": 5, "timing_events": [], "tools": []}  # fmt: skip
     TRACELAB_BAD.write_text(json.dumps(row) + "\n" + json.dumps({**row, "round_index": "1"}) + "\n")

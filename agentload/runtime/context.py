@@ -32,6 +32,7 @@ class RunContext:
     events: AgentloadEvents = field(default_factory=AgentloadEvents)
     tool_outputs: TextCache = field(default_factory=TextCache)  # rendered once per process, shared
     agent_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    engineer_ids: itertools.count[int] = field(default_factory=itertools.count)  # Locust users, from 0
     run_id: str = ""  # this test's name in InfluxDB (given, or made at test start)
 
     def say(self, text: str) -> None:

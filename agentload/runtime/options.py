@@ -12,9 +12,10 @@ import ipaddress
 import json
 import os
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -217,6 +218,13 @@ class RunOptions:
         maximum=MAX_AGENTS_PER_USER,
         web_ui=True,
     )
+    api_keys: str = opt(
+        "",
+        "a file of API keys, one a line: each Locust user (an engineer, with all its agents) sends its "
+        "own, the file's keys in turn, so a key's rate limits bind per engineer as at OpenAI (default: "
+        f"every agent sends {API_KEY_ENV}); the keys are never logged nor written to records",
+        metavar="FILE",
+    )
     start_jitter: float = opt(
         1.0,
         "each agent waits a random 0..this many seconds before its first task (default 1): Locust spawns "
@@ -334,6 +342,7 @@ class RunSettings:
     objectives: tuple[Objective, ...] = ()
     profile: ClientProfile | None = None  # --client-profile; None: each task's own
     link: LinkSpec | None = None  # --link (and --uplink-kbps); None: loopback as it is
+    api_keys: tuple[str, ...] = field(default=(), repr=False)  # --api-keys' (never shown)
 
     @property
     def profile_names(self) -> list[str]:
@@ -380,6 +389,7 @@ class RunSettings:
             objectives=parse_slo(o.slo),
             profile=load_profile(o.client_profile) if o.client_profile else None,
             link=read_link(o.link, o.uplink_kbps),
+            api_keys=read_api_keys(o.api_keys) if o.api_keys else (),
         )
 
     @property
@@ -439,10 +449,35 @@ def read_link(text: str, uplink_kbps: float = 0.0) -> LinkSpec | None:
     return link
 
 
-def request_headers() -> dict[str, str]:
-    """Every agent's headers: the API key (from the environment only) as a bearer token."""
+def read_api_keys(path: str) -> tuple[str, ...]:
+    """--api-keys: a key a line (blank lines and ``#`` comments skipped). A problem is one line naming
+    the file and the line, never the key."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise AgentloadError(
+            f"--api-keys {path}: cannot read it ({e.__class__.__name__}); give a file of keys, one a line"
+        ) from None
+    keys = []
+    for n, line in enumerate(text.splitlines(), 1):
+        key = line.strip()
+        if not key or key.startswith("#"):
+            continue
+        if any(c.isspace() for c in key) or not key.isprintable():
+            raise AgentloadError(
+                f"--api-keys {path}: line {n} is not one key (spaces or control characters in it)"
+            )
+        keys.append(key)
+    if not keys:
+        raise AgentloadError(f"--api-keys {path}: no keys in it; write one a line")
+    return tuple(keys)
+
+
+def request_headers(key: str | None = None) -> dict[str, str]:
+    """An agent's headers: the API key as a bearer token, ``key`` (its engineer's, from --api-keys)
+    or the environment's."""
     h = {"User-Agent": USER_AGENT}
-    key = os.environ.get(API_KEY_ENV)
+    key = key or os.environ.get(API_KEY_ENV)
     if key:
         h["Authorization"] = f"Bearer {key}"
     return h

@@ -199,8 +199,11 @@ def _preflight(ctx: RunContext, influx: InfluxOutput) -> None:
         or ctx.settings.options.no_preflight
     ):
         return
-    check_host(env.host, request_headers(), ctx.settings.timeouts.connect_s, API_KEY_ENV)
-    check_tasks(env.host, request_headers(), ctx.settings.timeouts.connect_s, ctx.settings.tasks)
+    key = ctx.settings.api_keys[0] if ctx.settings.api_keys else None  # (--api-keys: the first's)
+    check_host(
+        env.host, request_headers(key), ctx.settings.timeouts.connect_s, "--api-keys" if key else API_KEY_ENV
+    )
+    check_tasks(env.host, request_headers(key), ctx.settings.timeouts.connect_s, ctx.settings.tasks)
     if influx.config is not None:
         influx.config.target.check()
 

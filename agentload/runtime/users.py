@@ -57,6 +57,9 @@ class AgentUser(User):
         if settings.loop.kind == LoopKind.SESSIONS:
             sessions = registry_of(self.environment).get(SESSIONS)
             self._clock = sessions.join(type(self).__name__, self.strategy.name)
+        # the engineer's API key (--api-keys: the file's keys in turn), which all its agents send
+        keys = settings.api_keys
+        self._key = keys[next(ctx.engineer_ids) % len(keys)] if keys else None
         self.agent, self.transport = self._new_agent()
         self._tasks = _task_cycle(tasks, self.agent.agent_id)
         self._backoff = TaskBackoff()
@@ -89,7 +92,7 @@ class AgentUser(User):
         ctx = context_of(self.environment)
         settings = ctx.settings
         host = self.host or self.environment.host or ""
-        base, headers = api_base(host), request_headers()
+        base, headers = api_base(host), request_headers(getattr(self, "_key", None))
         spawn = spawner(self.strategy, base, headers, settings.transport)
         transport = (
             spawn(beside)

@@ -136,3 +136,23 @@ def test_an_engineers_agents_share_one_websocket_on_ws_mux(strategy: str, tmp_pa
     else:
         assert upgrades >= 4 and refused > 0 and lanes["lanes"] == 0, (upgrades, refused, lanes)
         assert any(r["kind"] == "turn" and r["http_status"] == 429 for r in records)
+
+
+def test_each_engineer_sends_its_own_key_and_meets_its_own_limit(tmp_path: Path) -> None:
+    """Two engineers of 4 ws agents each, a key each from --api-keys, the mock allowing 4 connections
+    per key: no connection 429 (one key for all 8 meets them: the test above); the keys appear in no
+    record and no output."""
+    keys = ["sk-engineer-one-" + "a" * 24, "sk-engineer-two-" + "b" * 24]
+    (tmp_path / "keys.txt").write_text("# one a line\n" + "\n".join(keys) + "\n")
+    with MockProcess(["--latency", "zero", "--max-connections", "4"]) as mock:
+        proc, _ = run_locust(
+            mock.url, tmp_path, "-u", "2", "-r", "2", "--run-time", "3s", "--strategy", "ws",
+            "--agents-per-user", "4", "--api-keys", str(tmp_path / "keys.txt"), "--tool-latency-scale", "0.1",
+            "--task", "fix-failing-test",
+        )  # fmt: skip
+        stats = mock.stats()
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert stats["rate_limits"]["rejected"]["connections"] == 0, stats["rate_limits"]
+    assert sum(1 for e in stats["exchanges"] if e["kind"] == "ws-handshake") == 8
+    written = (tmp_path / "records.jsonl").read_text() + proc.stdout + proc.stderr
+    assert not any(k in written or k[-12:] in written for k in keys)
