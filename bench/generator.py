@@ -3,7 +3,8 @@
     .venv/bin/python -m bench.generator            # about 6 minutes
     .venv/bin/python -m bench.generator --quick    # about 2 minutes, fewer steps
 
-1. Zero latency: every strategy, agents back to back against a mock that answers at once. Figures:
+1. Zero latency: every strategy (and ws-mux with 8 agents a connection), agents back to back against
+   a mock that answers at once. Figures:
    turns/s, stream events/s, the worker's CPU, and events per CPU-second (what one core does when the
    generator is the limit). When the worker is under ~95 % CPU the mock was the limit, and the table
    says so.
@@ -23,26 +24,30 @@ import argparse
 
 from .harness import TASK, banner, mock, percentile, run_locust, table
 
-STRATEGIES = ("ws", "ws-stored", "http-chained", "http-stateless", "chat")
+STRATEGIES = ("ws", "ws-stored", "ws-mux", "http-chained", "http-stateless", "chat")
+# rows beside one per strategy: ws-mux with 8 agents per Locust user (an engineer's 8 agents on one
+# WebSocket, a lane each: its reader greenlet hands every event to its lane)
+MUX_ROWS = (("ws-mux x8", "ws-mux", 8),)
 TTFT_MS, TPS = 1000.0, 50.0
 SPAWN_S = 5.0  # paced agents start over this long, and are measured after
 
 
-def zero_latency(seconds: float, agents: int) -> None:
+def zero_latency(seconds: float, agents: int, only: tuple[str, ...] = ()) -> None:
     banner(f"Zero latency: {agents} agents per strategy, {seconds:g} s each, task {TASK}")
     rows = []
+    runs = [(s, s, 1) for s in only or STRATEGIES] + [r for r in MUX_ROWS if not only or r[1] in only]
     with mock("--latency", "zero") as m:
-        for s in STRATEGIES:
+        for label, s, per_user in runs:
             r = run_locust(
-                m.url, agents, seconds, "--strategy", s, "--task", TASK, "--tool-latency-scale", "0",
-                mock_proc=m,
+                m.url, agents // per_user, seconds, "--strategy", s, "--task", TASK, "--tool-latency-scale", "0",
+                "--agents-per-user", str(per_user), mock_proc=m,
             )  # fmt: skip
             w, mw = r.window, r.mock_window
             assert mw is not None
             limit = "generator" if w.cpu_pct >= 95 else ("mock" if mw.cpu_pct >= 95 else "neither")
             rows.append(
                 [
-                    s,
+                    label,
                     r.turns / w.wall_s,
                     r.events / w.wall_s,
                     w.cpu_pct,
