@@ -21,7 +21,7 @@ from .task import Task
 TASKS_DIR = Path(__file__).resolve().parent / "builtin"
 PROBE_SUBDIR = "probe"
 # tasks found by name but not part of "all": the probe's calibration workloads, and the long session
-NAMED_ONLY_SUBDIRS = (PROBE_SUBDIR, "long")
+NAMED_ONLY_SUBDIRS = (PROBE_SUBDIR, "long", "subagents")
 TASK_SUFFIXES = (".yaml", ".yml", ".json")
 
 

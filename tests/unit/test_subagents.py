@@ -186,3 +186,23 @@ def test_fresh_subagents_nested_and_by_name_run_their_own_conversations(
     assert all(r.ok for r in records)
     # the root's and the review's spawning calls came back with their subagents' answers
     assert engine.forks.counts["fan_in_matched"] == 2 and engine.forks.counts["fan_in_mismatched"] == 0
+
+
+@pytest.mark.parametrize(("name", "kind"), [("fan-out-forks", "fork"), ("fan-out-fresh", "fresh")])
+def test_the_built_in_fan_outs_are_found_by_name_and_play_through(name: str, kind: str) -> None:
+    from agentload.workload import builtin_task_names
+
+    assert name not in builtin_task_names()  # (not part of "all")
+    task = load_task(name)
+    assert [s.kind for c in task.turns[1].calls for s in c.subagents] == [kind] * 3
+    engine = Engine(MockConfig())
+    engine.count_work = True
+    records: list[TaskRecord] = []
+    settings = AgentSettings(BY_NAME["ws-stored"], "gpt-5.4", tool_latency_scale=0.0)
+    agent = Agent(
+        settings, SimTransport("ws-stored", engine), 1, lambda r, o: None, records.append,
+        spawn=lambda _parent: SimTransport("ws-stored", engine),
+    )  # fmt: skip
+    root = agent.run_task(task)
+    assert root.ok and root.turns == 6 and all(r.ok and r.turns == 5 for r in records if r is not root)
+    assert engine.forks.counts["fan_in_matched"] == 3
