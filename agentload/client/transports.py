@@ -534,12 +534,12 @@ class MuxLane:
                     out.headers = e.headers
                     _refused_upgrade(out, e)
                     return out
-                if opened:  # the handshake is this lane's
+                if opened:  # the handshake is this lane's, and its headers (rate limits) this turn's
                     self.connects += 1
                     self.handshake_bytes = self.lanes.handshake_bytes
                     self.counter.sent += self.handshake_bytes[0]
                     self.counter.received += self.handshake_bytes[1]
-            out.headers = self.lanes.handshake_headers
+                    out.headers = self.lanes.handshake_headers
             phase = Phase.FIRST_TOKEN
             queue = self.lanes.listen(name)
             payload = dumps(body)

@@ -165,11 +165,12 @@ class Lanes:
                 queue.put(e)
 
     def reset(self) -> None:
-        """Drop the connection (the next exchange reconnects)."""
+        """Drop the connection (the next exchange reconnects); lanes still waiting fail at once."""
         self._stop_reader()
         if self.conn is not None:
             self.conn.close_socket()
             self.conn = None
+        self._fail_waiting()
 
     def close(self) -> None:
         """End the connection cleanly (a close frame)."""
@@ -178,6 +179,11 @@ class Lanes:
             with self._send:
                 self.conn.close()
             self.conn = None
+        self._fail_waiting()
+
+    def _fail_waiting(self) -> None:
+        for queue in list(self._waiting.values()):
+            queue.put(ConnectionResetError("the WebSocket was closed under this lane"))
 
     def _stop_reader(self) -> None:
         reader, self._reader = self._reader, None
