@@ -206,3 +206,19 @@ def test_the_built_in_fan_outs_are_found_by_name_and_play_through(name: str, kin
     root = agent.run_task(task)
     assert root.ok and root.turns == 6 and all(r.ok and r.turns == 5 for r in records if r is not root)
     assert engine.forks.counts["fan_in_matched"] == 3
+
+
+def test_lanes_share_names_and_fail_together() -> None:
+    """A lane's name goes back to the pool when its response ended, is retired when it may still
+    stream; a connection reset fails every lane still waiting at once."""
+    from agentload.client.wire.lanes import Lanes
+
+    lanes = Lanes("ws://127.0.0.1:9/v1/responses", {}, 1.0)
+    a, b = lanes.take(), lanes.take()
+    assert (a, b) == ("lane0", "lane1") and lanes.peak_lanes == 2
+    lanes.give_back(a)
+    assert lanes.take() == a  # reused
+    assert lanes.retire(b) == "lane2"  # (lane1 may still stream: never reused)
+    waiting = [lanes.listen(a), lanes.listen("lane2")]
+    lanes.reset()
+    assert all(isinstance(q.get(timeout=1), ConnectionResetError) for q in waiting)
