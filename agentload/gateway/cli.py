@@ -177,6 +177,11 @@ def report(table: list[Row], out: Path, args: argparse.Namespace) -> int:
     print(md)
     failures = [r.failure for r in table if r.failure is not None]
     for r in table:
+        if r.forked:
+            print(
+                f"{r.strategy}: {r.forked} turns of forked subagents not checked (counted apart)",
+                file=sys.stderr,
+            )
         if r.not_served:
             print(
                 f"{r.strategy}: not served by the gateway (every turn {r.error}): nothing to check",

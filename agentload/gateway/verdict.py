@@ -34,6 +34,7 @@ class Row:
     ttft_ms: float | None  # the agents' mean
     upstream_ttft_ms: float | None  # the mock's own mean
     error: str = ""  # the agents' most frequent failure (kind and HTTP status)
+    forked: int = 0  # turns of forked subagents: the mock follows conversations, not forks; not counted above
 
     @property
     def amplification(self) -> float | None:
@@ -92,13 +93,24 @@ class Row:
 
 
 def rows(records: Iterable[dict[str, Any]], upstream: dict[str, Any]) -> list[Row]:
-    """One row per strategy the agents ran, in the registry's order."""
+    """One row per strategy the agents ran, in the registry's order. A forked subagent's turns are
+    counted apart: a fork goes on in its parent's conversation under a script of its own, which the
+    mock follows by the fork's marker (mock.forks), not as one of agentload's conversations."""
+    records = list(records)
+    forks = {
+        (r["strategy"], r["agent"], r["task_seq"])
+        for r in records
+        if r["kind"] == "task" and r.get("spawn") == "fork"
+    }
     by: dict[str, dict[str, Any]] = {}
     for r in records:
         s = by.setdefault(
-            r["strategy"], {"tasks": 0, "ok": 0, "failed": 0, "sent": 0, "ttft": [], "errors": Counter()}
+            r["strategy"],
+            {"tasks": 0, "ok": 0, "failed": 0, "sent": 0, "ttft": [], "errors": Counter(), "forked": 0},
         )
-        if r["kind"] == "task":
+        if (r["strategy"], r.get("agent"), r.get("task_seq")) in forks:
+            s["forked"] += 1 if r["kind"] == "turn" else 0
+        elif r["kind"] == "task":
             s["tasks"] += 1 if r.get("ok") else 0
         elif r["kind"] == "turn":
             if r.get("ok"):
@@ -128,6 +140,7 @@ def rows(records: Iterable[dict[str, Any]], upstream: dict[str, Any]) -> list[Ro
                 ttft_ms=sum(c["ttft"]) / len(c["ttft"]) if c["ttft"] else None,
                 upstream_ttft_ms=u.get("ttft_ms_mean"),
                 error=c["errors"].most_common(1)[0][0] if c["errors"] else "",
+                forked=c["forked"],
             )
         )
     return out

@@ -17,8 +17,10 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import ssl
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,18 @@ from tests.paths import ROOT
 from tests.servers import free_port, make_tls_files, wait_for
 
 LITELLM = Path(sys.prefix) / "litellm" / "bin" / "litellm"
+
+
+def answers(url: str, cafile: Path | None = None) -> bool:
+    """The mock at ``url`` answers its health check."""
+    try:
+        ctx = ssl.create_default_context(cafile=str(cafile)) if cafile else None
+        with urllib.request.urlopen(f"{url}/_agentload/health", timeout=2, context=ctx) as resp:
+            return bool(resp.status == 200)
+    except OSError:
+        return False
+
+
 TASK = "fix-failing-test"
 
 
@@ -70,6 +84,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
             stdout=out, stderr=subprocess.STDOUT, env=litellm_env,
         )  # fmt: skip
     try:
+        wait_for(lambda: answers(f"https://127.0.0.1:{mock_port}", ca), 60, "the mock up")
         wait_for(lambda: "Uvicorn running" in log.read_text() or proxy.poll() is not None, 180, "LiteLLM up")
         assert proxy.poll() is None, log.read_text()[-3000:]
         yield {"gateway": f"http://127.0.0.1:{port}", "upstream": upstream, "root": root,
@@ -159,3 +174,35 @@ def test_bad_gateway_input_is_one_line_and_exit_2(gateway: dict[str, Any]) -> No
         lines = proc.stderr.strip().splitlines()
         assert proc.returncode == 2 and len(lines) == 1 and says in lines[0], proc.stderr
         assert "sk-wrong" not in proc.stderr and gateway["env"]["OPENAI_API_KEY"] not in proc.stderr
+
+
+def test_the_mock_as_its_own_gateway_keeps_everything(tmp_path: Path) -> None:
+    """No gateway at all (the agents straight at the mock): every strategy of the registry keeps its
+    context, the upstream saw each turn and exactly the bytes the agents sent; a session's forked
+    subagents are counted apart."""
+    port = free_port()
+    example = ROOT / "tasks" / "example-subagents.yaml"
+    mock = subprocess.Popen(
+        [sys.executable, "-m", "agentload", "mock", "--port", str(port), "--latency", "zero", "--task", str(example)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, cwd=ROOT,
+    )  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_for(lambda: answers(url), 60, "the mock up")
+        proc = subprocess.run(
+            [sys.executable, "-m", "agentload", "gateway", "--gateway", url, "--upstream", url, "--task", str(example),
+             "--duration", "2", "--out", str(tmp_path)],
+            capture_output=True, text=True, timeout=180, cwd=ROOT,
+        )  # fmt: skip
+    finally:
+        mock.terminate()
+        mock.wait(timeout=20)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    by = {s["strategy"]: s for s in json.loads((tmp_path / "gateway.json").read_text())["strategies"]}
+    assert set(by) == set(NAMES)
+    for s in by.values():
+        assert s["lost"] == 0 and s["turns_ok"] == s["upstream_turns"] > 0, s
+        # the same bytes (http-conversation's agents count the Conversation's creation in its first turn)
+        assert 0.99 * s["sent_bytes"] <= s["upstream_bytes"] <= s["sent_bytes"], s
+        assert s["made_up"] == s["swallowed"] == 0, s
+        assert s["forked"] > 0, s  # (the example's three forks ran)
