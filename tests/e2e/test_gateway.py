@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from agentload.core.strategies import NAMES
+from agentload.core.strategies import NAMES, STRATEGIES
 from agentload.workload.files import load_task
 from tests.paths import ROOT
 from tests.servers import free_port, make_tls_files, wait_for
@@ -140,9 +140,10 @@ def test_a_gateway_that_keeps_context_passes_on_every_strategy(gateway: dict[str
 
 
 def test_litellm_proxy_websocket_mode_loses_context(gateway: dict[str, Any]) -> None:
-    code, err, by = check(gateway, "proxy-gpt-5.4", ("http-stateless", "ws", "ws-stored"))
+    websocket = tuple(s.name for s in STRATEGIES if s.websocket)  # every one in the registry
+    code, err, by = check(gateway, "proxy-gpt-5.4", ("http-stateless", *websocket))
     assert code == 1, err
-    for s in ("ws", "ws-stored"):
+    for s in websocket:
         assert f"FAIL {s}: " in err and by[s]["lost"] > 0, err
         assert by[s]["amplification"] > 2, by[s]  # each continuation sent on as the whole context
     assert "FAIL http-stateless" not in err and by["http-stateless"]["lost"] == 0
@@ -151,9 +152,11 @@ def test_litellm_proxy_websocket_mode_loses_context(gateway: dict[str, Any]) -> 
 def test_chained_turns_through_the_chat_bridge_without_a_database_lose_context(
     gateway: dict[str, Any],
 ) -> None:
-    code, err, by = check(gateway, "chat-gpt-5.4", ("http-chained", "chat"))
+    chained = tuple(s.name for s in STRATEGIES if s.chained and not s.websocket)  # by previous_response_id
+    code, err, by = check(gateway, "chat-gpt-5.4", (*chained, "chat"))
     assert code == 1, err
-    assert "FAIL http-chained: " in err and by["http-chained"]["lost"] > 0, err
+    for s in chained:
+        assert f"FAIL {s}: " in err and by[s]["lost"] > 0, err
     assert "FAIL chat" not in err and by["chat"]["lost"] == 0
 
 
