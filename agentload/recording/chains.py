@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core.marker import strip_mark
+from ..core.marker import find_mark, strip_mark
 from ..core.protocol import TASK_METADATA_KEY
 from ..workload.api_fields import CHAT_ONLY, RESPONSES_ONLY, chat_to_responses, responses_to_chat
 from ..workload.profile import (
@@ -377,7 +377,8 @@ def _begin(
     s = RecordedSession(source="record", profile=profile)
     instructions = req.get("instructions")
     # (agentload's own marker off: a replay marks its own conversations)
-    s.instructions = strip_mark(instructions) if isinstance(instructions, str) else ""
+    system = instructions if isinstance(instructions, str) else ""
+    s.instructions = strip_mark(system)
     tools = req.get("tools") or []
     if ex.api == "chat":  # chat tools: {type: function, function: {...}}
         tools = [{"type": "function", **(t.get("function") or {})} for t in tools if isinstance(t, dict)]
@@ -391,7 +392,8 @@ def _begin(
         else:
             s.notes.append(f"an input item of type {item.get('type')!r} before the prompt is not replayed")
     if ex.api == "chat" and messages and messages[0].role == "system" and not s.instructions:
-        s.instructions = strip_mark("".join(messages.pop(0).parts))
+        system = "".join(messages.pop(0).parts)
+        s.instructions = strip_mark(system)
     users = [i for i, m in enumerate(messages) if m.role == "user"]
     if users:
         s.prompt = "".join(messages.pop(users[-1]).parts)
@@ -406,8 +408,10 @@ def _begin(
         "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ex.started)),
     }
     metadata = _mapping(req, "metadata")
-    if metadata.get(TASK_METADATA_KEY):
-        s.recorded["agentload_task"] = metadata[TASK_METADATA_KEY]
+    mark = find_mark(system)  # an agentload agent's conversation names its task in-band too
+    task = metadata.get(TASK_METADATA_KEY) or (mark.task if mark is not None else None)
+    if task:
+        s.recorded["agentload_task"] = task
     return s
 
 

@@ -18,7 +18,7 @@ from agentload.client.bodies import chat_body, responses_body
 from agentload.client.conversation import Conversation
 from agentload.core.deflate import MessageDeflate, MessageInflate
 from agentload.core.errors import TaskFileError
-from agentload.core.marker import find_mark
+from agentload.core.marker import Mark, find_mark
 from agentload.core.strategies import BY_NAME
 from agentload.core.websocket import OP_CLOSE, OP_PING, OP_TEXT, Message, WsCodec, encode_frame
 from agentload.recording.chains import Chains, sessions_of
@@ -454,3 +454,20 @@ def test_requests_naming_one_conversation_are_one_session() -> None:
     assert s.recorded["strategy"] == "http-conversation" and s.turns[1].measured["continued"]
     assert [len(c.output or "") for t in s.turns for c in t.calls] == [70] and s.final_message
     assert s.profile is not None and s.profile.continues and "conversation" not in dict(s.profile.extra)
+
+
+def test_agentloads_marker_is_kept_off_a_recording_and_names_its_task() -> None:
+    """A recording of agentload's own agents (through a proxy that dropped the metadata): the system
+    prompt without the marker (a replay marks its own), the task named from it; chat and Responses."""
+    marked = Mark("fix-failing-test", "agentload-1", "chat").on("Be brief.")
+    for api, body in (
+        ("chat", {"messages": [{"role": "system", "content": marked}, {"role": "user", "content": "Go."}]}),
+        ("responses", {"instructions": marked, "input": [PROMPT], "store": False}),
+    ):
+        ex = exchange({"model": "m", **body}, [DONE], "r1", 1.0)
+        if api == "chat":
+            ex.path = "/v1/chat/completions"
+        conv = Chains().add(ex)
+        assert conv is not None
+        (s,) = sessions_of(conv, "p")
+        assert s.instructions == "Be brief." and s.recorded["agentload_task"] == "fix-failing-test", api
