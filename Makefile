@@ -20,7 +20,8 @@ demo: $(STAMP)
 	$(VENV)/bin/agentload demo
 
 ## install everything (the venv, the InfluxDB / VictoriaMetrics servers the tests start, the reference
-## clients: Codex CLI, opencode, aider) and run the whole test suite (what .ci/run calls)
+## clients: Codex CLI, opencode, aider; the LiteLLM proxy for the gateway test) and run the whole test suite
+## (what .ci/run calls)
 test: $(STAMP)
 	tests/install_services.sh
 	tests/install_clients.sh $(VENV)
