@@ -209,16 +209,21 @@ def test_the_built_in_fan_outs_are_found_by_name_and_play_through(name: str, kin
 
 
 def test_lanes_share_names_and_fail_together() -> None:
-    """A lane's name goes back to the pool when its response ended, is retired when it may still
-    stream; a connection reset fails every lane still waiting at once."""
-    from agentload.client.wire.lanes import Lanes
+    """A lane's name goes back to the pool when its response ended, is retired while it may still
+    stream (free again on its terminal event, or on a new connection); a connection reset fails every
+    lane still waiting at once."""
+    from agentload.client.wire.lanes import Lanes, _terminal
 
     lanes = Lanes("ws://127.0.0.1:9/v1/responses", {}, 1.0)
     a, b = lanes.take(), lanes.take()
     assert (a, b) == ("lane0", "lane1") and lanes.peak_lanes == 2
     lanes.give_back(a)
     assert lanes.take() == a  # reused
-    assert lanes.retire(b) == "lane2"  # (lane1 may still stream: never reused)
+    assert lanes.retire(b) == "lane2"  # (lane1 may still stream: not reused until its response ends)
     waiting = [lanes.listen(a), lanes.listen("lane2")]
     lanes.reset()
     assert all(isinstance(q.get(timeout=1), ConnectionResetError) for q in waiting)
+    lanes.give_back("lane2")
+    assert lanes._free == ["lane2"] and lanes._retired == {"lane1"}
+    assert _terminal(b'{"type":"response.completed","response":{}}') and _terminal(b'{"type":"error"}')
+    assert not _terminal(b'{"type":"response.output_text.delta","delta":"x"}')

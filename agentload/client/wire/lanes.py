@@ -10,7 +10,9 @@ every lane waiting gets it. When the connection fails, every lane waiting gets t
 exchange opens a new connection.
 
 Lane names are reused: a lane that finished cleanly goes back to the pool (the server limits the
-named lanes of a connection), one whose response may still be streaming is retired.
+named lanes of a connection, 32 at OpenAI), one whose response may still be streaming (a turn that timed
+out, a task stopped mid-turn) is retired until that response ends (its terminal event arrives, read by
+its type alone) or the connection does.
 """
 
 from __future__ import annotations
@@ -24,11 +26,14 @@ import gevent.queue
 from gevent import GreenletExit
 
 from ...core.deflate import DeflateParams
+from ...core.protocol import COMPLETED_EVENTS, ERROR_EVENT, FAILED_EVENTS
 from .counting import WireCounter
 from .link import Link
 from .websocket import WsConnection
 
 _STREAM_KEY = b'"stream_id":"'
+_TERMINAL = frozenset({*COMPLETED_EVENTS, *FAILED_EVENTS, ERROR_EVENT})
+_TYPE_PREFIX = b'{"type":"'
 
 
 def stream_of(raw: bytes) -> str | None:
@@ -40,6 +45,14 @@ def stream_of(raw: bytes) -> str | None:
     start = at + len(_STREAM_KEY)
     end = raw.find(b'"', start)
     return raw[start:end].decode() if end > 0 else None
+
+
+def _terminal(raw: bytes) -> bool:
+    """An event that ends a response (completed, failed, incomplete, an error), by its leading type."""
+    if not raw.startswith(_TYPE_PREFIX):
+        return False
+    end = raw.find(b'"', len(_TYPE_PREFIX))
+    return end > 0 and raw[len(_TYPE_PREFIX) : end].decode() in _TERMINAL
 
 
 class Lanes:
@@ -69,6 +82,7 @@ class Lanes:
         self._open = gevent.lock.Semaphore()
         self._names = itertools.count()
         self._free: list[str] = []
+        self._retired: set[str] = set()  # names whose last response may still be streaming
 
     @property
     def connected(self) -> bool:
@@ -96,8 +110,10 @@ class Lanes:
             self._free.append(name)
 
     def retire(self, name: str) -> str:
-        """Another name for a lane whose last response may still be streaming (its events go nowhere)."""
+        """Another name for a lane whose last response may still be streaming (its events go nowhere;
+        the name is free again once that response ends)."""
         self.give_back(name, clean=False)
+        self._retired.add(name)
         return self.take()
 
     # ------------------------------------------------------------------------------------ the wire
@@ -117,6 +133,8 @@ class Lanes:
                 deflate=self.deflate,
             )
             self.connects += 1
+            self._free += sorted(self._retired)  # (a new connection has no response streaming)
+            self._retired.clear()
             conn.connect()
             assert conn.sock is not None
             conn.sock.settimeout(None)  # (the reader waits as long as the connection lives)
@@ -155,6 +173,9 @@ class Lanes:
                 queue = self._waiting.get(name)
                 if queue is not None:
                     queue.put(raw)
+                elif name in self._retired and _terminal(raw):  # its last response ended: free again
+                    self._retired.discard(name)
+                    self._free.append(name)
         except GreenletExit:
             raise
         except (OSError, ValueError) as e:  # closed, reset, or not RFC 6455: every waiting lane fails
