@@ -50,7 +50,8 @@ def add_parsers(sub: argparse._SubParsersAction[Parser]) -> None:
         help="agent logs and public traces as task files: Codex CLI rollouts, Claude Code transcripts, "
         "TraceLab round traces, Weka traces",
         description="Reads Codex CLI session rollouts (CODEX_HOME/sessions/**/rollout-*.jsonl) and Claude "
-        "Code transcripts (~/.claude/projects/*/*.jsonl), each session (each prompt of it) a task file in "
+        "Code transcripts (~/.claude/projects/*/*.jsonl, their side chains as the subagents of the Task calls "
+        "that ran them), each session (each prompt of it) a task file in "
         "--out, in the recorder's format: turns, calls, output sizes, tool time, tokens; and public "
         "traces of coding agents, each whole session a task file: TraceLab's normalized round JSONL "
         "(gzipped too) and Weka / kv-cache-tester traces (.json), with the user's later messages, the "

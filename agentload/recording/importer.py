@@ -65,10 +65,17 @@ def import_logs(paths: list[Path], out: Path, keep_content: bool = False, tools_
         raise AgentloadError(f"--tools-from: {e}") from None
     written = []
     names: set[str] = set()
-    for path in paths:
+    # a Claude Code subagent's agent-*.jsonl given beside its session's file (a glob of the project's
+    # folder) is that session's subagent, not a task of its own: such files are read last, if at all
+    taken: set[str] = set()
+    for path in sorted(paths, key=lambda p: p.name.startswith("agent-")):  # (stable: the others in order)
+        if str(path.resolve()) in taken:
+            continue
+        sessions = read_log(path)
+        taken |= {f for s in sessions for f in s.read_also}
         base = path.name.removesuffix(".gz").rsplit(".", 1)[0]
         stem = re.sub(r"[^A-Za-z0-9_-]+", "-", base).strip("-")[:48] or "session"
-        for k, session in enumerate(read_log(path)):
+        for k, session in enumerate(sessions):
             if tools is not None:
                 session.tools = _merge_tools(tools, session)
             name = (

@@ -25,6 +25,9 @@ class RecordedCall:
     args_bytes: int | None = None  # a trace's size of the arguments (JSON), where it has no text
     output_bytes: int | None = None  # a trace's size of the output, where it has no text
     latency_s: float | None = None  # this call's own tool time, where the source measured it
+    # the subagent this call ran (a Claude Code Task call's side chain): its turns replay as the call's
+    # ``subagents``, and its final answer is the call's output
+    subagent: RecordedSession | None = None
 
 
 @dataclass
@@ -66,6 +69,8 @@ class RecordedSession:
     instructions_bytes: int | None = None
     description: str = ""  # the task's description, where the source says more than its client
     name_hint: str = ""  # what tells this session apart from the file's others (its id, a subagent's)
+    # other files read into it (a Claude Code session's subagents' agent-*.jsonl): not tasks of their own
+    read_also: list[str] = field(default_factory=list)
 
     @property
     def final_message(self) -> str:
@@ -131,9 +136,13 @@ def called_tools(session: RecordedSession) -> list[dict[str, Any]]:
     """Tool definitions for the tools a session called, where its log does not list what the client
     declared: a function tool with an empty schema, or a custom tool for a custom call."""
     seen: dict[str, bool] = {}
-    for t in session.turns:
-        for c in t.calls:
-            seen.setdefault(c.name, c.custom)
+    todo = [session]
+    while todo:  # (an inline subagent calls its parent's tools: the task declares those too)
+        for t in todo.pop().turns:
+            for c in t.calls:
+                seen.setdefault(c.name, c.custom)
+                if c.subagent is not None:
+                    todo.append(c.subagent)
     return [
         {"type": "custom", "name": n, "description": ""}
         if custom

@@ -91,6 +91,10 @@ def _turn_doc(turn: RecordedTurn, index: int, keep: bool, name: str) -> dict[str
             doc["args"] = _sized_args(call.args_bytes, seed)
         else:
             doc["args"] = _args(call.arguments, keep, seed)
+        if call.subagent is not None:  # (its result is the subagent's final answer)
+            doc["subagents"] = [_subagent_doc(call.subagent, keep, f"{name}.t{index}c{ci}s0")]
+            calls.append(doc)
+            continue
         output = call.output if call.output is not None else ""
         ms = latency_ms if call.latency_s is None else round(call.latency_s * 1000.0, 1)
         if keep and call.output_bytes is None:
@@ -118,6 +122,24 @@ def _turn_doc(turn: RecordedTurn, index: int, keep: bool, name: str) -> dict[str
     if turn.measured:
         out["recorded"] = turn.measured
     return out
+
+
+def _subagent_doc(child: RecordedSession, keep: bool, name: str) -> dict[str, Any]:
+    """A call's recorded subagent as an inline ``fresh`` one (a Claude Code Task subagent starts its own
+    conversation from the call's prompt): its turns, its final answer; its instructions, which the
+    transcript does not hold, are its parent's."""
+    turns = child.tool_turns
+    doc: dict[str, Any] = {
+        "kind": "fresh",
+        "prompt": _text(child.prompt, keep, f"{name}:prompt"),
+        "turns": [_turn_doc(t, i, keep, name) for i, t in enumerate(turns)],
+        "final_message": _text(child.final_message, keep, f"{name}:final"),
+        "max_turns": len(turns) + 1,
+    }
+    last = child.turns[-1] if child.turns and not child.turns[-1].calls else None
+    if last is not None and last.reasoning_tokens is not None:
+        doc["reasoning_tokens"] = int(last.reasoning_tokens)
+    return doc
 
 
 def task_document(session: RecordedSession, name: str, keep_content: bool = False) -> dict[str, Any]:

@@ -143,3 +143,35 @@ def test_an_imported_session_replays_on_the_mock_up_to_its_first_answer(
     done = [r for r in read_records(tmp_path / "records.jsonl") if r["kind"] == "task" and r["ok"]]
     assert done and {r["turns"] for r in done} == {first_answer + 1}
     assert {r["tool_calls"] for r in done} == {sum(len(x.calls) for x in t.turns[:first_answer])}
+
+
+CLAUDE = ROOT / "tests" / "fixtures" / "claude-code"
+
+
+def test_a_claude_code_transcript_with_side_chains_replays_with_its_subagents(
+    start_mock: Callable[..., MockProcess], tmp_path: Path
+) -> None:
+    """The synthetic 1.x transcript (tests/fixtures/claude-code): its two inline side chains import as the
+    fresh subagents of the turn's two Task calls, and the task replays on the mock with them, on a
+    strategy that gives each child its own connection and on ws-mux (a lane each); the parent's next
+    turn carries each child's final answer as its Task call's output. About 7 s."""
+    tasks = run_import(tmp_path / "out", CLAUDE / "inline-sidechains.jsonl")
+    [t] = tasks.values()
+    assert [len(c.subagents) for c in t.turns[1].calls] == [1, 1]
+    mock = start_mock("--latency", "zero", "--task", t.source)
+    proc, summary = run_locust(mock.url, tmp_path, "--headless", "-u", "2", "-r", "2", "--run-time", "4s",
+                               "--strategy", "http-stateless,ws-mux", "--task", t.source, "--tool-latency-scale", "0")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert all(r["turn_failures"] == 0 for r in summary["rows"]), summary
+    counts = mock.stats()["model"]["subagents"]["counts"]
+    records = [r for r in read_records(tmp_path / "records.jsonl") if r["kind"] == "task" and r["ok"]]
+    roots = [r for r in records if r["parent_seq"] is None]
+    assert {r["strategy"] for r in roots} == {"http-stateless", "ws-mux"}, records
+    for root in roots:
+        kids = [k for k in records if k["agent"] == root["agent"] and k["parent_seq"] == root["task_seq"]]
+        assert root["subagents"] == 2 and root["turns"] == 5 and len(kids) == 2, (root, kids)
+        assert {k["task"] for k in kids} == {f"{t.name}.t1c0s0", f"{t.name}.t1c1s0"}
+        assert all(k["spawn"] == "fresh" and k["depth"] == 1 and k["turns"] == 4 and k["tool_calls"] == 3
+                   for k in kids), kids  # fmt: skip
+    # the parents' next turns carried each child's final answer as its Task call's output
+    assert counts.get("fan_in_matched", 0) >= 2 * len(roots) and not counts.get("fan_in_mismatched"), counts
