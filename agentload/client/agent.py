@@ -288,6 +288,13 @@ class Agent:
                 # the turn failed (a stream cut off, malformed, stalled): a new conversation, and the
                 # whole history in it (a recovery), as a client that cannot know does
                 conv.conversation_id, forced_full = None, True
+            if s.strategy.mux and not s.strategy.store and reply.http_status in (None, 200):
+                # the lane gave up on a response the server may still finish (a malformed event, a
+                # stall, no first token in time: the lane is retired, the connection kept for the
+                # others); finished, it becomes that lane's latest in the connection's memory in place
+                # of the one this turn continues from. The whole context (a recovery), as ws resends
+                # it on the new connection its reset opens
+                forced_full = True
 
     def _warm_up(
         self, conv: Conversation, body: dict[str, Any], headers: dict[str, str] | None

@@ -135,6 +135,26 @@ def test_a_lost_websocket_takes_a_store_false_conversation_with_it(strategy: str
     assert ("previous_response_id" not in transport.requests[2][0]) == recovers
 
 
+@pytest.mark.parametrize(
+    ("failure", "recovers"),
+    [(failed(ErrorKind.PROTOCOL, "malformed_event"), True), (failed(ErrorKind.SERVER, status=500), False)],
+)
+def test_a_ws_mux_lane_that_gave_up_on_its_stream_resends_everything(
+    failure: TurnOutcome, recovers: bool
+) -> None:
+    """On ws-mux a turn that failed mid-stream keeps the shared connection (only its lane is retired),
+    but the server may still finish that response, and a lane keeps only its latest in memory: the retry
+    resends the whole context on the same connection. One refused with a status (no response made)
+    continues from the previous response."""
+    script: list[Step] = [ok(calls=1, response_id="r1"), failure, ok()]
+    rec, turns, _, transport = run("ws-mux", script)
+    assert rec.ok and rec.retries == 1 and transport.connects == 1
+    assert [t.recovery for t in turns] == [False, False, recovers]
+    retry = transport.requests[2][0]
+    assert retry.get("previous_response_id") == (None if recovers else "r1")
+    assert bool(retry.get("instructions")) == recovers
+
+
 def test_a_turn_cut_off_by_the_run_is_recorded_with_its_bytes_and_the_connection_closed() -> None:
     def stuck() -> NoReturn:
         gevent.sleep(10)
