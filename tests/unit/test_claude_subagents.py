@@ -149,3 +149,16 @@ def test_a_broken_subagent_file_is_one_line_naming_it(tmp_path: Path) -> None:
     with pytest.raises(LogError) as e:
         import_logs([folder / SESSION.name], tmp_path / "out")
     assert f"{agent}:2: a assistant line without a message object" in str(e.value)
+
+
+def test_a_subagent_file_beside_the_session_links_where_it_names_the_session(tmp_path: Path) -> None:
+    """(Claude Code 2.0's first layout: agent-<id>.jsonl in the project's folder, beside every session.)"""
+    folder = tmp_path / "project"
+    folder.mkdir()
+    shutil.copy(SESSION, folder)
+    shutil.copy(AGENT, folder)
+    other = [dict(x, sessionId="another-session") for x in lines(AGENT)]  # another session's subagent
+    (folder / "agent-b0000000000000000.jsonl").write_text("".join(json.dumps(x) + "\n" for x in other))
+    [t] = imported(tmp_path, folder / AGENT.name, folder / SESSION.name)  # (not the other session's)
+    assert t.name == SESSION.stem and len(t.turns[0].calls[0].subagents) == 1
+    assert not any("left out" in n for n in t.recorded["notes"]), t.recorded["notes"]
