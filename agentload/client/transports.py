@@ -367,6 +367,27 @@ class ChatHttp(_HttpStreaming):
         return lambda _etype, data: consumer.feed(data)
 
 
+def _ws_create(
+    conv: Conversation, settings: AgentSettings, full: bool, stream_id: str | None = None
+) -> dict[str, Any]:
+    """A ``response.create`` message: the Responses body, on its lane when the connection has lanes."""
+    body: dict[str, Any] = {"type": "response.create", **responses_body(conv, settings, full)}
+    if stream_id is not None:
+        body["stream_id"] = stream_id
+    if conv.profile.ws_stream:
+        body["stream"] = True
+    return body
+
+
+def _ws_warmup(conv: Conversation, settings: AgentSettings, stream_id: str | None = None) -> Request | None:
+    """The client's warm-up (``generate: false``) before its first turn, if its profile makes one."""
+    if not conv.profile.ws_warmup or conv.warmup_count == 0:
+        return None
+    body = _ws_create(conv, settings, True, stream_id)
+    body.update(responses_body(conv, settings, True, warmup=True), generate=False)
+    return body, None
+
+
 class ResponsesWebSocket:
     """Responses WebSocket mode: one connection, opened on first use and again after a loss; with
     ``deflate``, each connection offers permessage-deflate with those parameters."""
@@ -401,17 +422,10 @@ class ResponsesWebSocket:
         return self.conn is not None and self.conn.connected
 
     def build(self, conv: Conversation, settings: AgentSettings, full: bool) -> Request:
-        body = {"type": "response.create", **responses_body(conv, settings, full)}
-        if conv.profile.ws_stream:
-            body["stream"] = True
-        return body, None
+        return _ws_create(conv, settings, full), None
 
     def build_warmup(self, conv: Conversation, settings: AgentSettings) -> Request | None:
-        if not conv.profile.ws_warmup or conv.warmup_count == 0:
-            return None
-        body, _ = self.build(conv, settings, True)
-        body.update(responses_body(conv, settings, True, warmup=True), generate=False)
-        return body, None
+        return _ws_warmup(conv, settings)
 
     def exchange(self, body: dict[str, Any], headers: dict[str, str] | None = None) -> TurnOutcome:
         out = TurnOutcome()
@@ -505,21 +519,10 @@ class MuxLane:
         return self.lanes.connected
 
     def build(self, conv: Conversation, settings: AgentSettings, full: bool) -> Request:
-        body = {
-            "type": "response.create",
-            **responses_body(conv, settings, full),
-            "stream_id": self.stream_id,
-        }
-        if conv.profile.ws_stream:
-            body["stream"] = True
-        return body, None
+        return _ws_create(conv, settings, full, self.stream_id), None
 
     def build_warmup(self, conv: Conversation, settings: AgentSettings) -> Request | None:
-        if not conv.profile.ws_warmup or conv.warmup_count == 0:
-            return None
-        body, _ = self.build(conv, settings, True)
-        body.update(responses_body(conv, settings, True, warmup=True), generate=False)
-        return body, None
+        return _ws_warmup(conv, settings, self.stream_id)
 
     def exchange(self, body: dict[str, Any], headers: dict[str, str] | None = None) -> TurnOutcome:
         out = TurnOutcome()
