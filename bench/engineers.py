@@ -9,7 +9,8 @@ send the engineer's key). Two workloads: fix-failing-test (12 turns, no subagent
 (5 lead turns and 3 forked subagents of 4 turns). A session is a root task and its subagents. Figures
 per strategy: sessions finished, KB sent and received per session (its subagents' included), seconds
 per session (the root's wall time), the most connections the mock held open at once, and 429 turns
-(a refused upgrade included). Figures, not a pass or fail.
+(a refused upgrade included), all but the last from the run's --summary-json session row. Figures, not
+a pass or fail.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import subprocess
 import tempfile
 import threading
 import urllib.request
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -54,32 +54,24 @@ def cell(strategy: str, task: str) -> list[Any]:
         stop, opened = threading.Event(), [0]
         poll = threading.Thread(target=_peak_open, args=(mock.url, stop, opened), daemon=True)
         poll.start()
-        records = Path(tmp) / "records.jsonl"
+        summary = Path(tmp) / "summary.json"
         cmd = locust_argv(
             "--headless", "--host", mock.url, "-u", "1", "-r", "1", "--run-time", f"{SECONDS}s",
             "--strategy", strategy, "--task", task, "--agents-per-user", str(AGENTS), "--model", "gpt-4.1",
-            "--tool-latency-scale", "0.1", "--records", str(records), "--only-summary", "--stop-timeout", "0",
+            "--tool-latency-scale", "0.1", "--summary-json", str(summary), "--only-summary", "--stop-timeout", "0",
         )  # fmt: skip
         subprocess.run(cmd, cwd=ROOT, capture_output=True, timeout=SECONDS + 60, check=False)
         stop.set()
         poll.join()
-        rows = [json.loads(line) for line in records.read_text().splitlines() if line.strip()]
-    tasks = [r for r in rows if r["kind"] == "task"]
-    kids: dict[tuple[int, int], list[dict[str, Any]]] = defaultdict(list)
-    for t in tasks:
-        if t.get("parent_seq") is not None:
-            kids[(t["agent"], t["parent_seq"])].append(t)
-    sessions = [
-        (t, kids[(t["agent"], t["task_seq"])]) for t in tasks if t.get("parent_seq") is None and t["ok"]
-    ]
-    n = max(1, len(sessions))
-    sent = sum(t["bytes_sent"] + sum(k["bytes_sent"] for k in ks) for t, ks in sessions) / n / 1000
-    received = (
-        sum(t["bytes_received"] + sum(k["bytes_received"] for k in ks) for t, ks in sessions) / n / 1000
-    )
-    seconds = sum(t["duration_ms"] for t, _ in sessions) / n / 1000
-    limited = sum(1 for r in rows if r["kind"] == "turn" and r.get("http_status") == 429)
-    return [strategy, task, len(sessions), sent, received, seconds, max(opened), limited]
+        sessions = json.loads(summary.read_text())["sessions"] if summary.exists() else []
+    row: dict[str, Any] = next((r for r in sessions if r["label"] == strategy), {})
+
+    def kb(key: str) -> float:
+        return (row.get(key) or 0.0) / 1000
+
+    limited = sum(row.get("limited", {}).values())
+    return [strategy, task, row.get("sessions", 0), kb("sent_per_session"), kb("received_per_session"),
+            row.get("mean_s") or 0.0, max(opened), limited]  # fmt: skip
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core.records import TaskRecord, TurnRecord
+from ..core.sessions import LimitType, Session
 
 TURN = "agentload_turn"
 TASK = "agentload_task"
@@ -23,7 +24,8 @@ THROUGHPUT = "agentload_throughput"
 RUN = "agentload_run"
 PROBE = "agentload_probe"
 SLO = "agentload_slo"  # one point per strategy and objective (--slo), at the end of the run
-MEASUREMENTS = (TURN, TASK, THROUGHPUT, RUN, PROBE, SLO)
+SESSION = "agentload_session"  # one point per session with subagents, when its root task ends
+MEASUREMENTS = (TURN, TASK, THROUGHPUT, RUN, PROBE, SLO, SESSION)
 
 # tag keys (besides the common ones) per measurement
 COMMON_TAGS = ("run_id", "worker", "host")
@@ -79,6 +81,10 @@ TASK_INT_FIELDS = (
     "task_seq",
 )
 TASK_FLOAT_FIELDS = ("duration_ms", "tool_time_ms", "ttft_first_ms", "ttft_max_ms", "rate_limit_wait_ms")
+# a session's fields: its root's wall time, sums over the root and its subagents, 429s by type
+SESSION_INT_FIELDS = ("bytes_sent", "bytes_received", "tasks", "subagents", "agent", "task_seq")
+SESSION_FLOAT_FIELDS = ("duration_ms", "subagent_ms")
+SESSION_LIMIT_FIELDS = tuple(f"rate_limited_{t}" for t in LimitType)  # written when not 0
 THROUGHPUT_FIELDS = (
     "interval_s",
     "turns",
@@ -161,6 +167,27 @@ def task_line(rec: TaskRecord, common: PointTags, ts_ns: int) -> str:
     fields["ok"] = int(rec.ok)
     fields["started_at"] = rec.started_at
     return line(TASK, tags, fields, ts_ns)
+
+
+def session_line(s: Session, common: PointTags, ts_ns: int) -> str:
+    """A session (its root task's tags; outcome the root's): what a root task and its subagents took
+    together, so a session's bytes and subagents read from one point, not a sum over task points."""
+    r = s.root
+    tags = _record_tags(r, common, RECORD_TAGS)
+    fields: dict[str, object] = {
+        "duration_ms": r.duration_ms,
+        "subagent_ms": s.subagent_ms,
+        "bytes_sent": s.sent,
+        "bytes_received": s.received,
+        "tasks": s.tasks,
+        "subagents": s.subagents,
+        "agent": r.agent,
+        "task_seq": r.task_seq,
+    }
+    fields.update({f"rate_limited_{k}": v for k, v in s.limited.items() if v})
+    fields["ok"] = int(r.ok)
+    fields["started_at"] = r.started_at
+    return line(SESSION, tags, fields, ts_ns)
 
 
 def throughput_line(common: PointTags, fields: Mapping[str, object], ts_ns: int) -> str:

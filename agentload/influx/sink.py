@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..core.records import ErrorKind, TaskRecord, TurnRecord
+from ..core.sessions import SessionLinker
 from . import schema
 from .writer import PointWriter, WriteCounts
 
@@ -60,9 +61,11 @@ class InfluxSink:
         self._interval_start = time.monotonic()
         self._ticker: threading.Thread | None = None
         self._stop_ticker = threading.Event()
+        self._sessions = SessionLinker()  # its own: a worker writes the sessions it closes
 
     # ------------------------------------------------------------------ records (agent greenlets)
     def turn(self, rec: TurnRecord) -> None:
+        self._sessions.add_turn(rec)
         c = self._interval
         c.turns += 1
         c.bytes_sent += rec.bytes_sent
@@ -76,6 +79,9 @@ class InfluxSink:
     def task(self, rec: TaskRecord) -> None:
         self._interval.tasks += 1
         self.writer.add(schema.task_line(rec, self.tags, self._clock.now_ns()))
+        session = self._sessions.add_task(rec)
+        if session is not None and session.subagents:  # a session of one task is its task point
+            self.writer.add(schema.session_line(session, self.tags, self._clock.now_ns()))
 
     def probe_step(self, step: int, fields: dict[str, object]) -> None:
         self.writer.add(schema.probe_line(self.tags, step, fields, self._clock.now_ns()))

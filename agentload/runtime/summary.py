@@ -22,6 +22,7 @@ from ..core.link import link_text
 from ..core.records import ErrorKind, TaskRecord, TurnRecord
 from ..metrics import SUMMARY_COLUMNS, ComparisonRow, Group, Totals, comparison, markdown, summed, usage_note
 from ..metrics.format import with_slo
+from ..metrics.sessions import SessionTracker, session_markdown, session_rows
 from ..metrics.slo import Objective
 from ..metrics.spread import Samples
 
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 REPORT_KEY = "agentload"
 SAMPLES_KEY = "agentload_samples"
+SESSIONS_KEY = "agentload_sessions"
 ROWS_MIN_AGE_S = 2.0  # the web UI polls every few seconds: its rows are recomputed at most this often,
 ROWS_CPU_SHARE = 0.1  # and no more than this share of the time (the bootstrap of a long run takes a while)
 
@@ -43,6 +45,7 @@ class Summary:
     def __init__(self, objectives: tuple[Objective, ...] = ()) -> None:
         self.by_strategy: dict[str, Totals] = defaultdict(Totals)
         self.samples: dict[str, Samples] = defaultdict(Samples)
+        self.sessions = SessionTracker()  # a root task and its subagents, closed where they ran
         self.objectives = objectives
         self.started: float | None = None  # monotonic: the test's start, and its stop
         self.stopped: float | None = None
@@ -56,10 +59,12 @@ class Summary:
     def add_turn(self, record: TurnRecord, outcome: Any = None) -> None:
         self.by_strategy[record.strategy].add_turn(record)
         self.samples[record.strategy].add_turn(record)
+        self.sessions.add_turn(record)
 
     def add_task(self, record: TaskRecord) -> None:
         self.by_strategy[record.strategy].add_task(record)
         self.samples[record.strategy].add_task(record)
+        self.sessions.add_task(record)
 
     def take(self) -> dict[str, Any]:
         """The totals since the last take, as plain data (what a worker sends to the master)."""
@@ -76,6 +81,12 @@ class Summary:
         for name, d in data.items():
             self.by_strategy[name].merge(d)
 
+    def take_sessions(self) -> dict[str, Any]:
+        return self.sessions.take()
+
+    def merge_sessions(self, data: dict[str, Any]) -> None:
+        self.sessions.merge(data)
+
     def merge_samples(self, data: dict[str, Any]) -> None:
         for name, d in data.items():
             self.samples[name].merge(d)
@@ -83,6 +94,7 @@ class Summary:
     def reset(self) -> None:
         self.by_strategy.clear()
         self.samples.clear()
+        self.sessions.clear()
         self.started, self.stopped, self._rows = time.monotonic(), None, None
 
     def test_start(self) -> None:
@@ -145,6 +157,7 @@ def install(ctx: RunContext, cpu: CpuWatch, finals: FinalReports) -> Summary:
     def report(data: dict[str, Any]) -> None:
         data[REPORT_KEY] = summary.take()
         data[SAMPLES_KEY] = summary.take_samples()
+        data[SESSIONS_KEY] = summary.take_sessions()
 
     ev.report.add_listener(report)
 
@@ -159,6 +172,8 @@ def install(ctx: RunContext, cpu: CpuWatch, finals: FinalReports) -> Summary:
             summary.merge(data[REPORT_KEY])
         if SAMPLES_KEY in data:
             summary.merge_samples(data[SAMPLES_KEY])
+        if SESSIONS_KEY in data:
+            summary.merge_sessions(data[SESSIONS_KEY])
 
     ev.merge.add_listener(merge)
     if ctx.role.reports:
@@ -180,6 +195,9 @@ def _show_table(ctx: RunContext, summary: Summary, rows: list[ComparisonRow]) ->
     ctx.say(summary.table(rows))
     if note := usage_note(rows):
         ctx.say(f"agentload: {note}")
+    if _sessions_shown(ctx, summary):
+        ctx.say("\nagentload: per session (a root task and its subagents; bytes are all of theirs)\n")
+        ctx.say(session_markdown(session_rows(summary.sessions.by_strategy)))
     summary.table_shown = True
 
 
@@ -207,6 +225,7 @@ def _finish(ctx: RunContext, summary: Summary, cpu: CpuWatch, finals: FinalRepor
             "client_profiles": ctx.settings.profile_names,
             "link": link_text(ctx.settings.link),  # the agents' --link ("" for none)
             "slo": [str(o) for o in summary.objectives],
+            "sessions": [r.as_dict() for r in session_rows(summary.sessions.by_strategy)],
             "turns": {
                 "started": tot.turns_started,
                 "ok": tot.turns_ok,
@@ -222,6 +241,13 @@ def _finish(ctx: RunContext, summary: Summary, cpu: CpuWatch, finals: FinalRepor
         except OSError as e:
             print(f"agentload: --summary-json {path}: cannot write it ({e.strerror or e})", file=sys.stderr)
             ctx.exit_with(2)
+
+
+def _sessions_shown(ctx: RunContext, summary: Summary) -> bool:
+    """The session table is for runs where a session is more than a task (subagents, or an engineer's
+    several agents); a plain run's output stays as it was."""
+    by = summary.sessions.by_strategy
+    return bool(by) and (summary.sessions.spawned or ctx.settings.options.agents_per_user > 1)
 
 
 def _settle_exit_code_for_429s(ctx: RunContext, summary: Summary) -> None:

@@ -55,7 +55,7 @@ def _sessions(records: list[dict[str, Any]]) -> dict[str, list[tuple[dict[str, A
 
 
 def test_forks_run_on_every_strategy_concurrently(subagents_run: MockedRun) -> None:
-    proc, _, records, _ = subagents_run
+    proc, summary, records, _ = subagents_run
     assert proc.returncode == 0, proc.stderr[-3000:]
     sessions = _sessions(records)
     assert set(sessions) == set(NAMES), sorted(sessions)
@@ -68,6 +68,16 @@ def test_forks_run_on_every_strategy_concurrently(subagents_run: MockedRun) -> N
             # in parallel: the session took less than its subagents one after another
             assert root["subagent_ms"] == pytest.approx(sum(k["duration_ms"] for k in kids))
             assert root["duration_ms"] < root["subagent_ms"], (strategy, root)
+    # the summary's session rows (its table and --summary-json) hold the same sessions, from the same records
+    rows = {r["label"]: r for r in summary["sessions"]}
+    assert "per session (a root task and its subagents" in proc.stdout, proc.stdout[-3000:]
+    for strategy, done in sessions.items():
+        row, n = rows[strategy], len(done)
+        assert row["sessions"] == n and row["subagents_per_session"] == FORKS, row
+        sent = sum(t["bytes_sent"] + sum(k["bytes_sent"] for k in ks) for t, ks in done) / n
+        assert row["sent_per_session"] == pytest.approx(sent), (strategy, row)
+        assert row["mean_s"] == pytest.approx(sum(t["duration_ms"] for t, _ in done) / n / 1000)
+        assert row["mean_s"] < row["subagent_s_per_session"], row  # the forks ran at once
 
 
 def test_the_mock_sees_each_fork_continue_from_its_parent(subagents_run: MockedRun) -> None:

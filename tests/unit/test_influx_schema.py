@@ -75,3 +75,30 @@ def test_the_tag_lists_are_the_tags_written() -> None:
     assert schema.throughput_line(TAGS, {"turns": 3, "turns_per_s": 1.5}, 9) == (
         "agentload_throughput,host=mock\\,a,run_id=r1,worker=w\\ 1 turns=3i,turns_per_s=1.5 9"
     )
+
+
+def test_a_session_is_one_exact_line_with_its_subagents_sums() -> None:
+    """A root task and its two subagents closed by the tracker: the root's tags and wall time, the sums
+    of all three's bytes, the 429s by type (only those met)."""
+    from agentload.core.sessions import SessionLinker as SessionTracker
+
+    def task(seq: int, root: int | None, ms: float, sent: int) -> TaskRecord:
+        return TaskRecord("ws-mux", "fan-out-forks", "m", 3, seq, 1.5, ms, 2, 1, sent, 10 * sent, root_seq=root,
+                          parent_seq=root)  # fmt: skip
+
+    tracker = SessionTracker()
+    tracker.add_turn(TurnRecord("ws-mux", "x", "m", 3, 8, 0, 1.0, 1.0, None, 5, 0, ok=False,
+                                error_kind=ErrorKind.RATE_LIMITED, http_status=429, error_type="tokens"))  # fmt: skip
+    assert tracker.add_task(task(8, 7, 400.0, 5)) is None
+    assert tracker.add_task(task(9, 7, 300.0, 5)) is None
+    session = tracker.add_task(task(7, None, 1000.0, 10))
+    assert session is not None and session.subagents == 2
+    assert schema.session_line(session, TAGS, 9) == (
+        "agentload_session,host=mock\\,a,model=m,outcome=ok,profile=minimal,run_id=r1,strategy=ws-mux,"
+        "task=fan-out-forks,worker=w\\ 1 duration_ms=1000.0,subagent_ms=700.0,bytes_sent=20i,"
+        "bytes_received=200i,tasks=3i,subagents=2i,agent=3i,task_seq=7i,rate_limited_tokens=1i,ok=1i,"
+        "started_at=1.5 9"
+    )
+    keys = {f.split("=")[0] for f in schema.session_line(session, TAGS, 9).rsplit(" ", 2)[1].split(",")}
+    known = {*schema.SESSION_INT_FIELDS, *schema.SESSION_FLOAT_FIELDS, *schema.SESSION_LIMIT_FIELDS}
+    assert keys - known == {"ok", "started_at"}
