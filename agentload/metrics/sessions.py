@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from html import escape
 from typing import Any
 
-from ..core.records import ErrorKind, TaskRecord, TurnRecord
+from ..core.records import ErrorKind, TaskRecord, TurnRecord, record_from_dict
 from ..core.sessions import Session, SessionLinker
 
 
@@ -182,3 +183,51 @@ def session_markdown(rows: Sequence[SessionRow]) -> str:
     lines = ["| " + " | ".join(SESSION_TITLES) + " |", "|" + "---|" * len(SESSION_TITLES)]
     lines += ["| " + " | ".join(session_cells(r)) + " |" for r in rows]
     return "\n".join(lines)
+
+
+def session_html(rows: Sequence[SessionRow], table_id: str) -> str:
+    """The session table as the report's HTML shows it (each cell with its column's title as data-key)."""
+    head = "".join(f"<th>{escape(t)}</th>" for t in SESSION_TITLES)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f"<td data-key='{escape(k)}'>{escape(v)}</td>"
+            for k, v in zip(SESSION_TITLES, session_cells(r), strict=True)
+        )
+        + "</tr>"
+        for r in rows
+    )
+    return f"<table id='{table_id}'><tr>{head}</tr>{body}</table>"
+
+
+def window_sessions(records: Sequence[dict[str, Any]], window_start: float, window_s: float) -> SessionTotals:
+    """The sessions of records read back (JSON lines, each with its file as ``source``) whose root task
+    started in [window_start, window_start + window_s): a sweep cell's, counted as its tasks are (a
+    root counted brings every subagent below it, whenever that started)."""
+    end = window_start + window_s
+    root_of: dict[tuple[Any, int, int], int] = {}
+    counted: set[tuple[Any, int, int]] = set()
+    for r in records:
+        if r["kind"] != "task":
+            continue
+        root = r.get("root_seq")
+        root_of[(r.get("source"), r["agent"], r["task_seq"])] = r["task_seq"] if root is None else root
+        if root is None and window_start <= r["started_at"] < end:
+            counted.add((r.get("source"), r["agent"], r["task_seq"]))
+    tracker = SessionTracker()
+    for r in records:
+        key = (r.get("source"), r["agent"], r["task_seq"])
+        if key not in root_of or (key[0], key[1], root_of[key]) not in counted:
+            continue
+        if r["kind"] == "turn":
+            tracker.add_turn(record_from_dict(TurnRecord, r))
+        else:
+            tracker.add_task(record_from_dict(TaskRecord, r))
+    return summed_sessions(list(tracker.by_strategy.values()))
+
+
+def summed_sessions(items: Sequence[SessionTotals]) -> SessionTotals:
+    out = SessionTotals()
+    for t in items:
+        out.merge(t)
+    return out

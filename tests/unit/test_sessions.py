@@ -8,8 +8,10 @@ from agentload.core.sessions import LimitType
 from agentload.metrics.sessions import (
     SessionTotals,
     SessionTracker,
+    session_html,
     session_markdown,
     session_rows,
+    window_sessions,
 )
 
 
@@ -104,3 +106,21 @@ def test_limit_types() -> None:
     assert limit_type(limited(1, etype="connections")) == LimitType.CONNECTIONS
     assert limit_type(limited(1, etype="weird")) == LimitType.OTHER
     assert limit_type(limited(1, ErrorKind.QUOTA, None)) == LimitType.QUOTA
+
+
+def test_a_cells_sessions_are_those_whose_root_started_in_its_window() -> None:
+    """A sweep cell counts a session when its root started in the window, with every subagent below it
+    (one that started after the window's end too); another process's records (source) are apart."""
+
+    def rec(r: TaskRecord | TurnRecord, source: str) -> dict[str, object]:
+        return {**r.as_dict(), "source": source}
+
+    early, inside, child = task(1, 100.0, 1), task(2, 500.0, 10), task(3, 300.0, 5, root=2)
+    early.started_at, inside.started_at, child.started_at = 1.0, 10.0, 25.0
+    other = task(2, 900.0, 99)  # another worker's agent 1, task 2: a session of its own, outside
+    other.started_at = 30.0
+    records = [rec(limited(3), "a"), rec(child, "a"), rec(inside, "a"), rec(early, "a"), rec(other, "b")]
+    t = window_sessions(records, 5.0, 20.0)
+    assert (t.sessions_ok, t.session_sent, t.subagents, t.limited) == (1, 15, 1, {"requests": 1})
+    html = session_html(session_rows({"ws": t}), "sessions")
+    assert html.startswith("<table id='sessions'>") and "<td data-key='sessions'>1</td>" in html
