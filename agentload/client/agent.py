@@ -130,6 +130,10 @@ class Agent:
         s = self.settings
         turn = 0
         while turn < task.max_turns:
+            scripted = task.turns[turn] if 0 < turn < len(task.turns) else None
+            if scripted is not None and scripted.user_message is not None:  # the user's next message
+                self._pause(scripted.pause_s or 0.0, rec)
+                conv.add_user_message(scripted.user_message)
             reply = self._turn(conv, rec, turn)
             if not reply.ok:
                 rec.ok, rec.error_kind = False, reply.error_kind
@@ -138,7 +142,10 @@ class Agent:
             conv.add_reply(reply, self.transport.session)
             if not reply.calls:
                 self.final_message = reply.message
-                return
+                if not self._user_follows(task, turn):
+                    return
+                turn += 1  # an answer the session goes on after: the user writes again
+                continue
             rec.tool_calls += len(reply.calls)
             latency = 0.0
             spawns: list[tuple[str, tuple[Subagent, ...]]] = []
@@ -159,6 +166,38 @@ class Agent:
             elif latency > 0:
                 self.sleep(latency)
             turn += 1
+
+    @staticmethod
+    def _user_follows(task: Task, turn: int) -> bool:
+        """The session goes on after this answer: its script's next turn carries a message of the
+        user's (an imported session's; a built-in task ends at its answer)."""
+        return (
+            turn + 1 < min(len(task.turns), task.max_turns) and task.turns[turn + 1].user_message is not None
+        )
+
+    def _pause(self, pause_s: float, rec: TaskRecord) -> None:
+        """The human's pause before a user message, held as a pause at --time-scale: nothing is sent.
+        A WebSocket stays open and idle through it (the connection a real client keeps, and what a
+        fleet of idle sessions costs the server), unless --idle-close ends it first: then the next
+        turn reconnects (counted) and, store=false, resends the whole context. An HTTP agent holds no
+        state through it. On ws-mux only the agent that owns the connection closes it (its subagents run
+        between its turns, never through its pauses); a subagent's lane stays."""
+        s = self.settings
+        wall = pause_s * s.time_scale
+        if wall <= 0:
+            return
+        rec.pauses += 1
+        rec.pause_ms += wall * 1000.0
+        close_after = s.idle_close_s * s.time_scale
+        st = s.strategy
+        owner = not st.mux or bool(getattr(self.transport, "root", False))
+        if st.websocket and owner and 0 < close_after < wall and self.transport.is_open:
+            self.sleep(close_after)
+            self.transport.close()
+            rec.idle_closes += 1
+            self.sleep(wall - close_after)
+        else:
+            self.sleep(wall)
 
     def _fan_out(
         self,
@@ -389,6 +428,9 @@ class Agent:
             rec.usage_unknown_turns += 1
         if att.recovery:
             rec.recoveries += 1
+        connects = self.transport.connects
+        if connects > att.connects0 and connects > 1:  # a WebSocket opened after the agent's first
+            rec.reconnects += min(connects - att.connects0, connects - 1)
         if att.turn == 0 and tr.ttft_ms is not None and rec.ttft_first_ms is None:
             rec.ttft_first_ms = tr.ttft_ms
         if reply.ok and tr.ttft_ms is not None:

@@ -118,7 +118,19 @@ class Conversation:
                     ],
                 }
             )
+        elif said:  # an answer the session goes on after (the user's next message follows it)
+            self.messages.append(
+                {"role": "assistant", "content": "".join(p["text"] for m in said for p in m["content"])}
+            )
         self.previous_response_id = reply.response_id
+
+    def add_user_message(self, text: str) -> None:
+        """The user's next message, after an answer or between turns (an imported session's): new in
+        the history, sent with the next request as its tool outputs are."""
+        item = self._message("user", (text,))
+        self.items.append(item)
+        self.new_items.append(item)
+        self.messages.append({"role": "user", "content": text})
 
     def fork(self, task: Task, child: str, spawned: list[str]) -> Conversation:
         """A forked subagent's conversation: this one's history so far (the server holds it as this

@@ -38,6 +38,8 @@ class AgentSettings:
     reasoning_effort: str | None = None  # reasoning.effort to ask for; None: the model's default
     tool_latency_scale: float = 1.0
     tool_latency_jitter: float = 0.0  # each tool latency drawn within +-this fraction of the task's
+    time_scale: float = 1.0  # the human's pauses and idle_close_s, x this (a compressed long session)
+    idle_close_s: float = 0.0  # a WebSocket closed after this long into a pause (0: held open through it)
     resend_instructions: bool = False  # also resend instructions and tools on chained turns
     on_429: On429 = On429.HONOR
     max_429_retries: int = 20  # per turn; then the task fails as rate_limited

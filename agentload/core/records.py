@@ -141,6 +141,11 @@ class TaskRecord:
     depth: int = 0  # 0 for a root task, 1 for its subagents, ...
     subagents: int = 0  # subagents its calls spawned (directly)
     subagent_ms: float = 0.0  # the sum of their wall times (its own wall time holds them in parallel)
+    # a long session's idle time (an imported session's human pauses, held at --time-scale)
+    pauses: int = 0  # the human's pauses held before a user message
+    pause_ms: float = 0.0  # their wall time (time-scaled), inside duration_ms
+    idle_closes: int = 0  # WebSockets it closed after --idle-close of a pause (the next turn reconnects)
+    reconnects: int = 0  # WebSockets its turns opened after its agent's first (lifetime, idle close, drop)
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "kind": "task"}

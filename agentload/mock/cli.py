@@ -87,12 +87,16 @@ class MockOptions:
     time_scale: float = opt(
         1.0,
         "run every modelled time this many times as long (0.1: ten times faster), the latency model's and "
-        "the server profile's alike, their shape kept (sweeps and the demo run at 0.1)",
+        "the server profile's alike, their shape kept, and the WebSocket lifetime with them (sweeps and the "
+        "demo run at 0.1)",
         above=0,
     )
     chunk_tokens: int = opt(_D.chunk_tokens, "output tokens per delta event", minimum=1)
     ws_lifetime: float = opt(
-        _D.ws_lifetime_s, f"WebSocket connection lifetime in seconds (default {_D.ws_lifetime_s:g})", above=0
+        _D.ws_lifetime_s,
+        f"WebSocket connection lifetime in seconds, x --time-scale (default {_D.ws_lifetime_s:g}: OpenAI's 60 "
+        "minutes)",
+        above=0,
     )
     gc_interval: float = opt(
         _D.gc_interval_s,
@@ -250,7 +254,7 @@ def mock_config(a: argparse.Namespace) -> MockConfig:
         ws_compression=o.ws_compression == "on",
         response_compression=o.response_compression == "on",
         chunk_tokens=o.chunk_tokens,
-        ws_lifetime_s=o.ws_lifetime,
+        ws_lifetime_s=o.ws_lifetime * o.time_scale,  # (a compressed long session meets it when it would)
         gc_interval_s=o.gc_interval,
         model_name_default=o.model,
         rpm=o.rpm,

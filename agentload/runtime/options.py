@@ -81,6 +81,20 @@ class RunOptions:
         maximum=1,
         meaning="0 = exact, 1 = +-100 %",
     )
+    time_scale: float = opt(
+        1.0,
+        "run the human's pauses of an imported session (a turn's pause_s) and --idle-close this many "
+        "times as long (0.001: a 2-hour session's pauses in 7 s); give the mock the same --time-scale so "
+        "its WebSocket lifetime scales with them",
+        above=0,
+    )
+    idle_close: float = opt(
+        0.0,
+        "a WebSocket agent closes its connection after this many seconds of a human pause (time-scaled) "
+        "and reconnects for the next turn, counted (default 0: held open through every pause, as Codex does)",
+        minimum=0,
+        meaning="0 = never closed",
+    )
     client_profile: str = opt(
         "",
         "the request shape every agent sends: a built-in client profile (minimal: the published "
@@ -428,6 +442,8 @@ class RunSettings:
             reasoning_effort=o.reasoning_effort or None,
             tool_latency_scale=o.tool_latency_scale,
             tool_latency_jitter=o.tool_latency_jitter,
+            time_scale=o.time_scale,
+            idle_close_s=o.idle_close,
             resend_instructions=o.resend_instructions,
             on_429=o.on_rate_limit,
             max_429_retries=o.max_rate_limit_waits,

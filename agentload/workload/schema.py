@@ -15,11 +15,11 @@ them), ``client_profile`` (a profile name or mapping: agentload.workload.profile
 (what the recording measured, for the task and per turn: kept, not interpreted).
 
 Sessions imported from public traces (hundreds of turns, several prompts, every round a turn) also
-use, per turn (the agents do not act on these yet): ``calls: []`` (an answer: a replay's task ends
-there; the session's later turns follow the user's next message), ``user_message`` (a later message of
-the user's that the turn's request carries: ``bytes`` or ``text``; not on the first turn, whose is the
-prompt), ``pause_s`` (the human's pause before it), ``compacted`` (the context shrank for this request)
-and ``subagents`` (how many subagents its calls started). ``max_turns`` may exceed 200 where the file
+use, per turn: ``calls: []`` (an answer: the session goes on where the next turn carries the user's
+next message, else its task ends there), ``user_message`` (a later message of the user's that the
+turn's request carries: ``bytes`` or ``text``; not on the first turn, whose is the prompt), ``pause_s``
+(the human's pause before it, held by the agent at its --time-scale), ``compacted`` (the context shrank
+for this request; not acted on yet) and ``subagents`` (how many subagents its calls started). ``max_turns`` may exceed 200 where the file
 scripts more turns.
 
 A call may spawn subagents (``subagents``: a list), which run in parallel while the parent waits for

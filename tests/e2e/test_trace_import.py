@@ -1,6 +1,7 @@
 """Public agent traces through ``agentload import``: TraceLab's example sessions and Weka traces
 (tests/fixtures/tracelab, tests/fixtures/weka) become task files that load, round for round and call for
-call, and an imported session replays on the mock up to its first answer (what the agents do today)."""
+call, and an imported session replays on the mock to its last answer (the user's later prompts after
+their pauses)."""
 
 from __future__ import annotations
 
@@ -129,20 +130,28 @@ def test_weka_traces_import_with_their_subagents(tmp_path: Path) -> None:
     ],
     ids=["tracelab-claude", "tracelab-codex", "weka"],
 )
-def test_an_imported_session_replays_on_the_mock_up_to_its_first_answer(
+def test_an_imported_session_replays_on_the_mock_to_its_last_answer(
     start_mock: Callable[..., MockProcess], tmp_path: Path, trace: Path, which: str
 ) -> None:
+    """Every prompt of the session, the user's later ones after their pauses (at --time-scale 0.0001: a
+    20-minute pause is 0.12 s), to the last answer that no message of the user's follows."""
     tasks = run_import(tmp_path / "out", trace)
     t = next(x for key, x in tasks.items() if which in (key, x.recorded["client"]))
-    first_answer = next(i for i, x in enumerate(t.turns) if not x.calls)
+    last = next(
+        i for i, x in enumerate(t.turns)
+        if not x.calls and (i + 1 == len(t.turns) or t.turns[i + 1].user_message is None)
+    )  # fmt: skip
+    pauses = sum(1 for x in t.turns[1 : last + 1] if x.user_message is not None and (x.pause_s or 0) > 0)
     mock = start_mock("--latency", "zero", "--task", t.source)
     proc, summary = run_locust(mock.url, tmp_path, "--headless", "-u", "2", "-r", "2", "--run-time", "4s",
-                               "--strategy", "http-stateless,ws", "--task", t.source, "--tool-latency-scale", "0")  # fmt: skip
+                               "--strategy", "http-stateless,ws", "--task", t.source, "--tool-latency-scale", "0",
+                               "--time-scale", "0.0001")  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert all(r["tasks"] >= 1 and r["turn_failures"] == 0 for r in summary["rows"]), summary
     done = [r for r in read_records(tmp_path / "records.jsonl") if r["kind"] == "task" and r["ok"]]
-    assert done and {r["turns"] for r in done} == {first_answer + 1}
-    assert {r["tool_calls"] for r in done} == {sum(len(x.calls) for x in t.turns[:first_answer])}
+    assert done and {r["turns"] for r in done} == {last + 1}
+    assert {r["tool_calls"] for r in done} == {sum(len(x.calls) for x in t.turns[: last + 1])}
+    assert {r["pauses"] for r in done} == {pauses}
 
 
 CLAUDE = ROOT / "tests" / "fixtures" / "claude-code"
