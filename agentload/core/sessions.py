@@ -49,6 +49,7 @@ class Session:
     tasks: int  # the root and its subagents
     subagent_ms: float
     limited: dict[str, int]  # LimitType -> 429 attempts, the root's and its subagents'
+    connects: int = 0  # WebSocket connections its turns opened (handshakes; 0 over HTTP)
 
     @property
     def subagents(self) -> int:
@@ -64,12 +65,14 @@ class _Open:
     tasks: int = 0
     subagent_ms: float = 0.0
     limited: dict[str, int] = field(default_factory=dict)
+    connects: int = 0
 
     def take(self, other: _Open) -> None:
         self.sent += other.sent
         self.received += other.received
         self.tasks += other.tasks
         self.subagent_ms += other.subagent_ms
+        self.connects += other.connects
         for k, v in other.limited.items():
             self.limited[k] = self.limited.get(k, 0) + v
 
@@ -83,9 +86,13 @@ class SessionLinker:
 
     def add_turn(self, r: TurnRecord) -> None:
         kind = limit_type(r)
+        if kind is None and not r.connect_bytes_sent:
+            return
+        s = self._open.setdefault((r.strategy, r.agent, r.task_seq), _Open())
         if kind is not None:
-            s = self._open.setdefault((r.strategy, r.agent, r.task_seq), _Open())
             s.limited[kind] = s.limited.get(kind, 0) + 1
+        if r.connect_bytes_sent:
+            s.connects += 1
 
     def add_task(self, r: TaskRecord) -> Session | None:
         """Add a task's record; the session it closes (a root's), else None."""
@@ -94,7 +101,8 @@ class SessionLinker:
         s.received += r.bytes_received
         s.tasks += 1
         if r.root_seq is None:
-            return Session(r, s.sent, s.received, s.tasks, s.subagent_ms, dict(sorted(s.limited.items())))
+            limited = dict(sorted(s.limited.items()))
+            return Session(r, s.sent, s.received, s.tasks, s.subagent_ms, limited, s.connects)
         s.subagent_ms += r.duration_ms
         self._open.setdefault((r.strategy, r.agent, r.root_seq), _Open()).take(s)
         return None

@@ -82,7 +82,7 @@ TASK_INT_FIELDS = (
 )
 TASK_FLOAT_FIELDS = ("duration_ms", "tool_time_ms", "ttft_first_ms", "ttft_max_ms", "rate_limit_wait_ms")
 # a session's fields: its root's wall time, sums over the root and its subagents, 429s by type
-SESSION_INT_FIELDS = ("bytes_sent", "bytes_received", "tasks", "subagents", "agent", "task_seq")
+SESSION_INT_FIELDS = ("bytes_sent", "bytes_received", "tasks", "subagents", "connects", "agent", "task_seq")
 SESSION_FLOAT_FIELDS = ("duration_ms", "subagent_ms")
 SESSION_LIMIT_FIELDS = tuple(f"rate_limited_{t}" for t in LimitType)  # written when not 0
 THROUGHPUT_FIELDS = (
@@ -181,6 +181,7 @@ def session_line(s: Session, common: PointTags, ts_ns: int) -> str:
         "bytes_received": s.received,
         "tasks": s.tasks,
         "subagents": s.subagents,
+        "connects": s.connects,  # WebSocket connections its turns opened
         "agent": r.agent,
         "task_seq": r.task_seq,
     }

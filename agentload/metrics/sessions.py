@@ -31,6 +31,7 @@ class SessionTotals:
     subagents: int = 0  # finished sessions: subagents spawned, every depth
     subagent_ms: float = 0.0  # finished sessions: the subagents' wall times added up
     sessions_with_subagents: int = 0  # finished sessions that spawned any
+    connects: int = 0  # finished sessions: WebSocket connections their turns opened (0 over HTTP)
     limited: dict[str, int] = field(default_factory=dict)  # LimitType -> 429 attempts, every ended session
 
     def add(self, s: Session) -> None:
@@ -50,6 +51,7 @@ class SessionTotals:
         self.subagents += s.tasks - 1
         self.subagent_ms += s.subagent_ms
         self.sessions_with_subagents += s.tasks > 1
+        self.connects += s.connects
 
     def merge(self, other: SessionTotals | dict[str, Any]) -> SessionTotals:
         """Add ``other`` (another SessionTotals, or one as plain data from a worker) into this one."""
@@ -129,6 +131,7 @@ class SessionRow:
     received_per_session: float | None
     subagents_per_session: float | None
     subagent_s_per_session: float | None  # the subagents' wall times added up: what ran in parallel
+    connects_per_session: float | None  # WebSocket connections opened (a lane of ws-mux opens none)
     limited: dict[str, int]
 
     def as_dict(self) -> dict[str, Any]:
@@ -151,6 +154,7 @@ def session_row(label: str, t: SessionTotals) -> SessionRow:
         received_per_session=per(t.session_received),
         subagents_per_session=per(t.subagents),
         subagent_s_per_session=None if not n else t.subagent_ms / n / 1000,
+        connects_per_session=per(t.connects),
         limited=dict(sorted(t.limited.items())),
     )
 
@@ -161,7 +165,7 @@ def session_rows(by_strategy: dict[str, SessionTotals]) -> list[SessionRow]:
 
 SESSION_TITLES = (
     "strategy", "sessions", "unfinished", "s/session", "KB sent/session", "KB recv/session",
-    "subagents/session", "subagent s/session", "429s by type",
+    "subagents/session", "subagent s/session", "WS connections/session", "429s by type",
 )  # fmt: skip
 
 
@@ -175,7 +179,7 @@ def session_cells(r: SessionRow) -> list[str]:
     return [
         r.label, str(r.sessions), str(r.failed + r.interrupted), f(r.mean_s), f(r.sent_per_session, 1000, ".1f"),
         f(r.received_per_session, 1000, ".1f"), f(r.subagents_per_session, fmt=".1f"),
-        f(r.subagent_s_per_session), limited,
+        f(r.subagent_s_per_session), f(r.connects_per_session, fmt=".1f"), limited,
     ]  # fmt: skip
 
 

@@ -78,6 +78,9 @@ def test_forks_run_on_every_strategy_concurrently(subagents_run: MockedRun) -> N
         assert row["sent_per_session"] == pytest.approx(sent), (strategy, row)
         assert row["mean_s"] == pytest.approx(sum(t["duration_ms"] for t, _ in done) / n / 1000)
         assert row["mean_s"] < row["subagent_s_per_session"], row  # the forks ran at once
+    # a fork on ws opens a connection of its own, each session; on ws-mux it takes a lane of the agent's one
+    assert rows["ws"]["connects_per_session"] >= FORKS and rows["ws-mux"]["connects_per_session"] <= 1, rows
+    assert rows["http-stateless"]["connects_per_session"] == 0, rows
 
 
 def test_the_mock_sees_each_fork_continue_from_its_parent(subagents_run: MockedRun) -> None:

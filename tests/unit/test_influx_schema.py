@@ -96,7 +96,7 @@ def test_a_session_is_one_exact_line_with_its_subagents_sums() -> None:
     assert schema.session_line(session, TAGS, 9) == (
         "agentload_session,host=mock\\,a,model=m,outcome=ok,profile=minimal,run_id=r1,strategy=ws-mux,"
         "task=fan-out-forks,worker=w\\ 1 duration_ms=1000.0,subagent_ms=700.0,bytes_sent=20i,"
-        "bytes_received=200i,tasks=3i,subagents=2i,agent=3i,task_seq=7i,rate_limited_tokens=1i,ok=1i,"
+        "bytes_received=200i,tasks=3i,subagents=2i,connects=0i,agent=3i,task_seq=7i,rate_limited_tokens=1i,ok=1i,"
         "started_at=1.5 9"
     )
     keys = {f.split("=")[0] for f in schema.session_line(session, TAGS, 9).rsplit(" ", 2)[1].split(",")}

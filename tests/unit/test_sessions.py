@@ -40,6 +40,8 @@ def test_a_root_closes_its_session_with_its_subagents() -> None:
     tr = SessionTracker()
     tr.add_turn(limited(2))  # a subagent's 429
     tr.add_turn(limited(1, ErrorKind.CONNECTION_LIMIT, None))  # the root's refused connection
+    for seq in (1, 3):  # the root's and one subagent's WebSocket handshakes
+        tr.add_turn(TurnRecord("ws", "t", "m", 1, seq, 0, 0.0, 5.0, 1.0, 300, 9, connect_bytes_sent=200))
     for seq in (2, 3, 4):
         tr.add_task(task(seq, 400.0, 1000, root=1))
     assert not tr.by_strategy  # still open: its root is not recorded
@@ -48,6 +50,7 @@ def test_a_root_closes_its_session_with_its_subagents() -> None:
     assert (t.sessions_ok, t.session_ms, t.session_sent, t.session_received) == (1, 1000.0, 8000, 16000)
     assert (t.subagents, t.subagent_ms, t.session_tasks, t.sessions_with_subagents) == (3, 1200.0, 4, 1)
     assert t.limited == {LimitType.REQUESTS: 1, LimitType.CONNECTIONS: 1}
+    assert t.connects == 2
     assert not tr.open
     assert tr.spawned
 
@@ -95,7 +98,7 @@ def test_workers_merge_exactly_and_rows_are_means_of_sums() -> None:
     )
     assert row.limited == {"tokens": 1}
     table = session_markdown([row])
-    assert "| ws | 2 | 1 | 2.00 | 3.0 | 6.0 | 0.5 | 0.25 | tokens 1 |" in table
+    assert "| ws | 2 | 1 | 2.00 | 3.0 | 6.0 | 0.5 | 0.25 | 0.0 | tokens 1 |" in table
 
 
 def test_limit_types() -> None:
