@@ -258,6 +258,13 @@ CASES: list[tuple[list[str], str]] = [
     (["agentload", "sweep", "--processes", "0"], "--processes"),
     (["agentload", "sweep", "--tool-latency-scale", "-1"], "--tool-latency-scale"),
     (["agentload", "sweep", "--slo", "p99=1"], "--slo"),
+    (["agentload", "sweep", "--agents-per-user", "0"], "--agents-per-user"),
+    (["agentload", "sweep", "--agents-per-user", "1,33"], "--agents-per-user"),
+    (["agentload", "sweep", "--agents-per-user", "x"], "--agents-per-user"),
+    (["agentload", "sweep", "--subagents", "none,nested"], "--subagents"),
+    (["agentload", "sweep", "--max-connections", "-1"], "--max-connections"),
+    (["agentload", "sweep", "--max-connections", "4", "--host", "http://127.0.0.1:9"], "--max-connections"),
+    (["agentload", "sweep", "--strategies", "ws,ws-mux", "--baseline", "http-chained"], "--baseline"),
     # ---- agentload report, compare, fleet, locustfile, dashboard
     (["agentload", "report", str(MISSING)], "no such folder"),
     (["agentload", "report", str(A_FILE)], "is a file"),

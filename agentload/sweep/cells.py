@@ -33,7 +33,7 @@ class CellResult:
 
     @property
     def exposure(self) -> Exposure:
-        return Exposure(agent_s=self.window_s * self.spec.agents)
+        return Exposure(agent_s=self.window_s * self.spec.agents_total)
 
     def group(self) -> Group:
         s = self.spec

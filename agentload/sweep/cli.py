@@ -18,11 +18,20 @@ from ..core.link import split_links, uplink_text
 from ..core.paths import check_output_folder
 from ..core.strategies import BASELINE, NAMES
 from ..metrics.slo import parse_slo
+from ..runtime.options import MAX_AGENTS_PER_USER
 from . import calibrate
 from .demo import DEMO, DEMO_AGENTS, DEMO_LINK, run_demo
 from .report import DEFAULT_PROJECTION_AGENTS, write_report
 from .runner import report_objectives, run_sweep
-from .spec import DEFAULT_SERVER_PROFILE, DEFAULT_TIME_SCALE, SERVER_PROFILE_NAMES, SweepSpec, parse_list
+from .spec import (
+    DEFAULT_SERVER_PROFILE,
+    DEFAULT_TIME_SCALE,
+    NONE,
+    SERVER_PROFILE_NAMES,
+    SweepSpec,
+    parse_list,
+)
+from .store import RunStore
 
 DEFAULT_MODEL = "gpt-5.4"
 
@@ -100,7 +109,23 @@ def add_parsers(sub: argparse._SubParsersAction[Parser]) -> None:
     )
     p.add_argument("--out", type=Path, default=None, help="run folder (default runs/sweep-TIMESTAMP)")
     p.add_argument("--strategies", default="all", help="comma-separated strategies (default all)")
-    p.add_argument("--agents", default="4", help="agent counts, comma-separated (default 4)")
+    p.add_argument(
+        "--agents",
+        default="4",
+        help="agent counts, comma-separated (default 4); with --agents-per-user, engineers (Locust users)",
+    )
+    p.add_argument(
+        "--agents-per-user",
+        default="1",
+        help="agents each engineer (Locust user) runs at once, comma-separated, a cell each (e.g. 1,4,8; on "
+        f"ws-mux an engineer's agents share one WebSocket; default 1, at most {MAX_AGENTS_PER_USER})",
+    )
+    p.add_argument(
+        "--subagents",
+        default=NONE,
+        help="subagent variants, comma-separated, a cell each: none (the --task list), forks or fresh (the "
+        "built-in fan-out-forks or fan-out-fresh: a lead agent spawning three subagents) (default none)",
+    )
     p.add_argument(
         "--task", default="all", help="tasks, comma-separated names or files; 'all' = the built-ins cycled"
     )
@@ -133,6 +158,19 @@ def add_parsers(sub: argparse._SubParsersAction[Parser]) -> None:
         help="end a cell once this many tasks started after the warm-up finished",
     )
     p.add_argument("--host", default="", help="the API to load (default: the embedded mock)")
+    p.add_argument(
+        "--max-connections",
+        type=int,
+        default=0,
+        help="the embedded mock's concurrent WebSocket connections per API key, as OpenAI limits them "
+        "(default 0: no limit); e.g. 4 to see ws meet connection 429s where ws-mux holds one",
+    )
+    p.add_argument(
+        "--baseline",
+        default="",
+        help=f"the strategy the report's changes are against (default {BASELINE} when it runs, else the "
+        "first of --strategies)",
+    )
     p.add_argument("--resume", action="store_true", help="finish the sweep in --out: run only missing cells")
     p.add_argument(
         "--master-url",
@@ -162,9 +200,9 @@ def add_parsers(sub: argparse._SubParsersAction[Parser]) -> None:
     )
     p.add_argument(
         "--baseline",
-        default=BASELINE,
-        help=f"the strategy the changes are against (default {BASELINE}; e.g. http-chained: how much faster "
-        "ws is than previous_response_id over HTTP)",
+        default=None,
+        help=f"the strategy the changes are against (default the sweep's: {BASELINE} when it ran, else "
+        "its first strategy; e.g. http-chained: how much faster ws is than previous_response_id over HTTP)",
     )
     p.set_defaults(run=_report)
 
@@ -203,6 +241,8 @@ def _sweep(a: argparse.Namespace) -> int:
         models=parse_list("--models", a.models),
         links=sweep_links(a.link, a.uplink_kbps),
         compressions=parse_list("--compression", a.compression),
+        agents_per_user=parse_list("--agents-per-user", a.agents_per_user, int),
+        subagents=parse_list("--subagents", a.subagents),
         duration_s=a.duration,
         task_target=a.tasks,
         warmup_s=a.warmup,
@@ -214,11 +254,14 @@ def _sweep(a: argparse.Namespace) -> int:
         slo=a.slo or "",
         time_scale=a.time_scale,
         server_profile=a.server_profile,
+        max_connections=a.max_connections,
+        baseline=a.baseline,
     )
     check_output_folder("--out", out)
-    if spec.master_url and (spec.locust_args or spec.task_target):
+    if spec.master_url and (spec.locust_args or spec.task_target or spec.agents_per_user != [1]):
         raise AgentloadError(
-            "--master-url: the master's own options apply; -- options and --tasks need local cells"
+            "--master-url: the master's own options apply; -- options, --tasks and --agents-per-user need "
+            "local cells"
         )
     return _interruptible(lambda: run_sweep(spec, out, a.resume))
 
@@ -268,9 +311,13 @@ def _report(a: argparse.Namespace) -> int:
         raise AgentloadError("--projection-agents: 1 or more")
     if a.slo is not None:
         parse_slo(a.slo)
-    if a.baseline not in NAMES:
+    if a.baseline is not None and a.baseline not in NAMES:
         raise AgentloadError(f"--baseline: unknown strategy {a.baseline!r} (use one of: {', '.join(NAMES)})")
-    report = write_report(a.run_dir, a.projection_agents, a.slo, a.baseline)
+    baseline = a.baseline
+    if baseline is None:  # the sweep's own (an older or unreadable sweep.json: http-stateless)
+        store = RunStore(a.run_dir)
+        baseline = store.read_spec().report_baseline if store.exists() else BASELINE
+    report = write_report(a.run_dir, a.projection_agents, a.slo, baseline)
     print(report.markdown_table())
     print(f"\nreport: {a.run_dir / 'report.html'}")
     return report_objectives(report)

@@ -19,7 +19,7 @@ from ..runtime.loop import Loop
 from ..runtime.options import RunOptions
 from ..workload import builtin_task_names, load_tasks
 from ..workload.profile import MINIMAL
-from .spec import SweepSpec
+from .spec import NONE, SUBAGENT_TASKS, SweepSpec
 
 
 def cell_options(spec: SweepSpec) -> RunOptions:
@@ -77,6 +77,29 @@ def links(spec: SweepSpec) -> str:
     )
 
 
+def _limit(s: SweepSpec) -> str:
+    return f"; at most {s.max_connections} WebSocket connections per key" if s.max_connections else ""
+
+
+def agents_per_user(s: SweepSpec, o: RunOptions) -> str:
+    """How many agents each Locust user (an engineer) ran: per cell when the sweep varied it."""
+    if s.agents_per_user != [1]:
+        return (
+            "per cell: " + ", ".join(str(n) for n in s.agents_per_user) + " (agents per cell count engineers)"
+        )
+    n = o.agents_per_user
+    return "1 (a user is one agent)" if n == 1 else f"{n} (agents per cell count engineers)"
+
+
+def subagents(s: SweepSpec) -> str:
+    if s.subagents == [NONE]:
+        return "the tasks' own"
+    return "per cell: " + ", ".join(
+        "none (the tasks above)" if v == NONE else f"{v} ({SUBAGENT_TASKS[v]}: three subagents)"
+        for v in s.subagents
+    )
+
+
 def compression(o: RunOptions) -> str:
     ws = "permessage-deflate" + f" ({o.ws_window_bits} bits)" if o.ws_compression != "off" else "none"
     http = o.http_compression.value if o.http_compression != "off" else "none"
@@ -120,12 +143,14 @@ class Header:
             cell += f", or until {s.task_target} tasks started after the warm-up finished"
         effort = o.reasoning_effort or "the model's default"
         items = [
-            ("target", s.host or "the embedded mock (agentload mock, on this machine)"),
+            ("target", s.host or "the embedded mock (agentload mock, on this machine)" + _limit(s)),
             ("latency model", latency_model(s)),
             ("server profile", server_profile(s)),
             ("client profile", client_profiles(s, o)),
             ("strategies", ", ".join(s.strategies)),
             ("agents per cell", ", ".join(str(a) for a in s.agents)),
+            ("agents per user", agents_per_user(s, o)),
+            ("subagents", subagents(s)),
             ("loop", self.loop.describe()),
             ("cell length", cell),
             ("tasks", ", ".join(s.tasks)),

@@ -308,10 +308,10 @@ def build(
         )
     pools: dict[tuple[str, str, str], Pool] = {}
     varied = len({c.spec.link for c in cells}) > 1  # one link for all: the header names it, not each row
-    for c in cells:
-        key = (c.spec.strategy, c.spec.link if varied else "", c.spec.compression)
+    for c in cells:  # (a pool's variant: its compression, agents per user and subagents)
+        key = (c.spec.strategy, c.spec.link if varied else "", c.spec.variant)
         pools.setdefault(key, Pool(*key, cells=[])).cells.append(c)
-    ordered = sorted(pools, key=lambda k: (k[2] != "off", k[2], link_order(k[1]), order(k[0])))
+    ordered = sorted(pools, key=lambda k: (k[2] != "", k[2], link_order(k[1]), order(k[0])))
     spec = store.read_spec() if store.exists() else None
     if spec is None:
         raise AgentloadError(f"{run_dir}: no sweep.json (run agentload sweep --out {run_dir})")

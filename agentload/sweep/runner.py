@@ -78,7 +78,8 @@ def run_cell(spec: SweepSpec, cell: CellSpec, host: str, folder: Path) -> CellRe
         "--task", cell.task, "--model", cell.model, "--link", spec.cell_link(cell) or "none",
         "--tool-latency-scale", f"{spec.tool_latency_scale:g}", "--records", str(folder / "records.jsonl"),
         "--summary-json", str(folder / "summary.json"), "--only-summary", "--loglevel", "WARNING",
-        "--run-id", f"sweep-{cell.id}", *compression_args(cell.compression), *spec.locust_args,
+        "--run-id", f"sweep-{cell.id}", *compression_args(cell.compression), *per_user_args(cell),
+        *spec.locust_args,
     )  # fmt: skip
     with (folder / "locust.log").open("w") as log:
         proc = procs.start(cmd, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
@@ -106,6 +107,12 @@ def run_cell(spec: SweepSpec, cell: CellSpec, host: str, folder: Path) -> CellRe
     window_start = first + spec.warmup_s
     window_s = spec.duration_s if stopped_at is None else max(0.001, stopped_at - window_start)
     return measure(cell, records, window_start, window_s)
+
+
+def per_user_args(cell: CellSpec) -> list[str]:
+    """``--agents-per-user`` when the cell's engineers run more than one agent each (at 1 nothing, so an
+    option given after ``--`` still applies)."""
+    return ["--agents-per-user", str(cell.agents_per_user)] if cell.agents_per_user != 1 else []
 
 
 def run_sweep(spec: SweepSpec, run_dir: Path, resume: bool) -> int:
@@ -141,7 +148,7 @@ def run_sweep(spec: SweepSpec, run_dir: Path, resume: bool) -> int:
             else:
                 res = run_cell(spec, cell, host, store.cell_folder(cell))
             store.append(cell, res, spec.objectives)
-    report = write_report(run_dir)
+    report = write_report(run_dir, baseline=spec.report_baseline)
     print(f"\nagentload sweep: done in {time.monotonic() - t0:.0f} s\n", flush=True)
     print(report.markdown_table(), flush=True)
     print(

@@ -1,4 +1,5 @@
-"""What a sweep runs: its matrix (strategies x agents x tasks x models x links) and each cell of it."""
+"""What a sweep runs: its matrix (strategies x agents x agents per user x subagents x tasks x models x links
+x compression) and each cell of it."""
 
 from __future__ import annotations
 
@@ -12,13 +13,18 @@ from urllib.parse import urlsplit
 
 from ..core.errors import AgentloadError
 from ..core.link import LinkSpecError, link_text, parse_link, uplink_only, uplink_text
-from ..core.strategies import BY_NAME, NAMES
+from ..core.strategies import BASELINE, BY_NAME, NAMES, order
 from ..metrics.slo import Objective, parse_slo
 from ..mock.config import SERVER_PROFILES
+from ..runtime.options import MAX_AGENTS_PER_USER
 from ..workload import builtin_task_names, load_tasks
 from ..workload.files import TASK_SUFFIXES
 
 OFF = "off"
+NONE = "none"
+# a subagents variant and the built-in task its cells run instead of their --task: a lead agent that
+# spawns three subagents (workload/builtin/subagents); "none" runs the cell's --task as it is
+SUBAGENT_TASKS = {"forks": "fan-out-forks", "fresh": "fan-out-fresh"}
 # the embedded mock for sweeps: the realistic latency model and a server profile, their time scaled
 # (--time-scale: 0.1 by default, as the tools' --tool-latency-scale) so a task takes seconds, its shape kept
 DEFAULT_TIME_SCALE = 0.1
@@ -27,7 +33,8 @@ DEFAULT_SERVER_PROFILE = "openai-like"
 
 def mock_args(spec: SweepSpec) -> list[str]:
     """The embedded mock's options for a sweep."""
-    return ["--time-scale", f"{spec.time_scale:g}", "--server-profile", spec.server_profile]
+    limit = ["--max-connections", str(spec.max_connections)] if spec.max_connections else []
+    return ["--time-scale", f"{spec.time_scale:g}", "--server-profile", spec.server_profile, *limit]
 
 
 @dataclass(frozen=True)
@@ -40,14 +47,20 @@ class CellSpec:
     model: str
     link: str = ""  # the agents' link (core.link's text, before the sweep's time scale); "" for none
     compression: str = OFF  # what the agents compress: "off", or "deflate", "gzip", "zstd" joined by "+"
+    # each Locust user (an engineer) runs this many agents at once (--agents-per-user); agents counts users
+    agents_per_user: int = 1
+    subagents: str = NONE  # "none", or a SUBAGENT_TASKS variant (its task is then that built-in one)
 
     @property
     def id(self) -> str:
+        """Unique in the sweep; a dimension at its default adds nothing, so older sweeps' ids hold."""
         task = Path(self.task).stem if self.task.endswith(TASK_SUFFIXES) else self.task
         comp = f"-c{self.compression}" if self.compression != OFF else ""
-        return f"{self.strategy}-a{self.agents}-{task}-{self.model}{_link_id(self.link)}{comp}".replace(
-            "/", "_"
-        )
+        per_user = f"-x{self.agents_per_user}" if self.agents_per_user != 1 else ""
+        subs = f"-s{self.subagents}" if self.subagents != NONE else ""
+        return (
+            f"{self.strategy}-a{self.agents}{per_user}-{task}-{self.model}{_link_id(self.link)}{comp}{subs}"
+        ).replace("/", "_")
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CellSpec:
@@ -59,8 +72,20 @@ class CellSpec:
 
     @property
     def variant(self) -> str:
-        """The compression as a row's label shows it ("" when off)."""
-        return "" if self.compression == OFF else self.compression
+        """What the row's label shows beside the strategy and link: the agents per user ("x8"), the
+        subagents ("forks") and the compression, those not at their default ("" when none is); the
+        report pools cells and compares strategies within one variant."""
+        parts = [
+            f"x{self.agents_per_user}" if self.agents_per_user != 1 else "",
+            self.subagents if self.subagents != NONE else "",
+            self.compression if self.compression != OFF else "",
+        ]
+        return " ".join(p for p in parts if p)
+
+    @property
+    def agents_total(self) -> int:
+        """The agents at work at once: the users times each one's agents."""
+        return self.agents * self.agents_per_user
 
 
 # a compression variant's parts, and the agent options each one sets
@@ -101,6 +126,8 @@ class SweepSpec:
     models: list[str]
     links: list[str] = field(default_factory=lambda: [""])  # "" for none: loopback as it is
     compressions: list[str] = field(default_factory=lambda: [OFF])
+    agents_per_user: list[int] = field(default_factory=lambda: [1])  # (older sweep.json: the default)
+    subagents: list[str] = field(default_factory=lambda: [NONE])
     duration_s: float = 60.0
     task_target: int = 0  # > 0: end a cell once this many tasks started after the warm-up have finished
     warmup_s: float = 10.0
@@ -112,6 +139,16 @@ class SweepSpec:
     slo: str = ""  # objectives, as --slo takes them: checked per strategy and per cell
     time_scale: float = DEFAULT_TIME_SCALE  # the embedded mock's modelled time and the links', x this
     server_profile: str = DEFAULT_SERVER_PROFILE  # the embedded mock's (mock.config.SERVER_PROFILES)
+    max_connections: int = 0  # the embedded mock's WebSocket connections per key (0: no limit)
+    baseline: str = ""  # what the report compares against; "" for http-stateless, or the first that ran
+
+    @property
+    def report_baseline(self) -> str:
+        """The strategy the report's changes are against: the one given, else http-stateless when it
+        ran, else the sweep's first strategy (so ws against ws-mux reports without naming one)."""
+        if self.baseline:
+            return self.baseline
+        return BASELINE if BASELINE in self.strategies else sorted(self.strategies, key=order)[0]
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SweepSpec:
@@ -138,12 +175,22 @@ class SweepSpec:
         return parse_slo(self.slo)
 
     def cells(self) -> list[CellSpec]:
-        return [
-            CellSpec(s, a, t, m, u, c)
-            for t, m, c, u, a, s in itertools.product(
-                self.tasks, self.models, self.compressions, self.links, self.agents, self.strategies
-            )
-        ]
+        """Every cell; a subagents variant runs its built-in task in place of the --task list (once)."""
+        out: list[CellSpec] = []
+        for sub, t, m, c, u, a, n, s in itertools.product(
+            self.subagents,
+            self.tasks,
+            self.models,
+            self.compressions,
+            self.links,
+            self.agents,
+            self.agents_per_user,
+            self.strategies,
+        ):
+            if sub != NONE and t != self.tasks[0]:
+                continue
+            out.append(CellSpec(s, a, SUBAGENT_TASKS.get(sub, t), m, u, c, n, sub))
+        return out
 
     def validate(self) -> None:
         unknown = [s for s in self.strategies if s not in BY_NAME]
@@ -151,6 +198,23 @@ class SweepSpec:
             raise AgentloadError(f"--strategies: unknown {unknown[0]!r} (use: {', '.join(NAMES)})")
         if not self.agents or any(a < 1 for a in self.agents):
             raise AgentloadError("--agents: give whole numbers of 1 or more, e.g. 4,16,64")
+        if not self.agents_per_user or any(not 1 <= n <= MAX_AGENTS_PER_USER for n in self.agents_per_user):
+            raise AgentloadError(
+                f"--agents-per-user: give whole numbers from 1 to {MAX_AGENTS_PER_USER}, e.g. 1,4,8"
+            )
+        for sub in self.subagents:
+            if sub != NONE and sub not in SUBAGENT_TASKS:
+                raise AgentloadError(
+                    f"--subagents: unknown {sub!r} (use {', '.join([NONE, *SUBAGENT_TASKS])}, e.g. none,forks)"
+                )
+        if self.max_connections < 0:
+            raise AgentloadError("--max-connections: 0 (no limit) or more WebSocket connections per key")
+        if self.max_connections and self.host:
+            raise AgentloadError("--max-connections: sets the embedded mock's limit; not with --host")
+        if self.baseline and self.baseline not in self.strategies:
+            raise AgentloadError(
+                f"--baseline: {self.baseline!r} is not among the sweep's --strategies ({', '.join(self.strategies)})"
+            )
         for c in self.compressions:
             check_compression(c)
         for i, text in enumerate(self.links):
