@@ -131,6 +131,9 @@ class Agent:
         turn = 0
         while turn < task.max_turns:
             scripted = task.turns[turn] if 0 < turn < len(task.turns) else None
+            if scripted is not None and scripted.compacted:  # the context shrinks: a new chain from here
+                conv.compact(turn)
+                rec.compactions += 1
             if scripted is not None and scripted.user_message is not None:  # the user's next message
                 self._pause(scripted.pause_s or 0.0, rec)
                 conv.add_user_message(scripted.user_message)

@@ -8,10 +8,16 @@ import secrets
 import uuid
 from typing import Any
 
+from ..core.compaction import CompactMark
 from ..core.forkmark import SPAWNED, ForkMark
 from ..workload import Task
 from ..workload.profile import MINIMAL, ClientProfile, InstructionsAs, ReasoningAs
+from ..workload.synth import synth_text
 from .stream import TurnOutcome
+
+# a compacted context's summary: a fixed size until an import carries the trace's own (a TraceLab round's
+# input after its compaction); about 2,000 tokens, a summary of a session rather than its transcript
+COMPACTED_SUMMARY_BYTES = 8_000
 
 
 class Conversation:
@@ -48,6 +54,8 @@ class Conversation:
             self.warmup_count = 1  # none marked (a session recorded over HTTP): the system prompt, as Codex's
         self.items.append(self._message("user", (task.prompt,)))
         self.messages.append({"role": "user", "content": task.prompt})
+        # what a compaction keeps: the system prompt, the context messages and the user's prompt
+        self._kept = (len(self.items), len(self.messages))
         self.new_items: list[dict[str, Any]] = list(self.items)
         self.client_metadata = {k: secrets.token_hex(n // 2 + 1)[:n] for k, n in profile.client_metadata}
         self.previous_response_id: str | None = None
@@ -131,6 +139,24 @@ class Conversation:
         self.items.append(item)
         self.new_items.append(item)
         self.messages.append({"role": "user", "content": text})
+
+    def compact(self, turns: int, summary_bytes: int = COMPACTED_SUMMARY_BYTES) -> None:
+        """The history compacted, as a coding agent does near its context limit: the system prompt, the
+        context messages and the user's prompt kept, the rest (``turns`` model turns, their calls and
+        outputs) replaced by a summary of ``summary_bytes`` (a user message, with the marker the mock
+        counts its turns by: core.compaction). The next request starts a new chain: no
+        previous_response_id (the server's copy is the long history), no Conversation, the whole
+        compacted context, over a WebSocket as over HTTP."""
+        items, messages = self._kept
+        summary = CompactMark(turns).on(
+            synth_text("text", summary_bytes, f"{self.task.name}:compacted:{turns}")
+        )
+        self.items = [*self.items[:items], self._message("user", (summary,))]
+        self.messages = [*self.messages[:messages], {"role": "user", "content": summary}]
+        self.new_items = list(self.items)
+        self.previous_response_id = None
+        self.conversation_id = None
+        self.warmup_count = min(self.warmup_count, items)
 
     def fork(self, task: Task, child: str, spawned: list[str]) -> Conversation:
         """A forked subagent's conversation: this one's history so far (the server holds it as this

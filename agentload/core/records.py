@@ -146,6 +146,7 @@ class TaskRecord:
     pause_ms: float = 0.0  # their wall time (time-scaled), inside duration_ms
     idle_closes: int = 0  # WebSockets it closed after --idle-close of a pause (the next turn reconnects)
     reconnects: int = 0  # WebSockets its turns opened after its agent's first (lifetime, idle close, drop)
+    compactions: int = 0  # turns that sent a compacted context (a new chain: no previous_response_id)
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "kind": "task"}

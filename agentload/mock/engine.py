@@ -19,6 +19,7 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ..core.compaction import last_compaction
 from ..core.jsoncodec import dumps_utf8
 from ..core.marker import Mark
 from ..core.protocol import ENCRYPTED_REASONING, TASK_METADATA_KEY
@@ -471,7 +472,7 @@ class Engine:
             # an agentload conversation's own seed: its call ids are its own, so a turn a gateway sent
             # on without its marker is still known by the calls it answers (mock.continuity)
             seed = conversation_seed(req.items, f"{task}:{mark.conversation}" if mark is not None else task)
-            turn = count_model_turns(req.items)
+            turn = turns_in(req.items)
             input_tokens = own
             cached = self._cached_prefix(scope_key, req.prompt_cache_key, req.prompt_parts(), own)
         seen = (prev.context if prev is not None else Context()).declaring(
@@ -571,7 +572,11 @@ class Engine:
             dumps_utf8({"content": first_user.get("content")})
             + (f"{task}:{mark.conversation}" if mark is not None else task or "").encode()
         ).hexdigest()[:16]
-        turn = sum(1 for m in chat.messages if m.get("role") == "assistant")
+        compacted = last_compaction(chat.messages)  # (core.compaction: the turns its summary replaced)
+        after = chat.messages[compacted[1] + 1 :] if compacted is not None else chat.messages
+        turn = (compacted[0].turns if compacted is not None else 0) + sum(
+            1 for m in after if m.get("role") == "assistant"
+        )
         seen = Context(tools=bool(chat.tools)).with_items(chat.messages)
         fork = self.forks.resolve(chat.messages, None, None)
         if fork is not None:  # a forked subagent's turn: its own script, from its prompt (mock.forks)
@@ -731,6 +736,16 @@ def _continued(req: CreateRequest, prev: ResponseState) -> tuple[int, int]:
 def visible_tokens(gen: Generation) -> int:
     """Output tokens after the reasoning (what streams at the output pace once thinking is done)."""
     return int(gen.usage["output_tokens"]) - gen.reasoning_tokens
+
+
+def turns_in(items: list[dict[str, Any]]) -> int:
+    """The model turns a new request's input stands for: those in it, and where an agent compacted its
+    history, the turns its summary replaced (core.compaction) before those after it."""
+    compacted = last_compaction(items)
+    if compacted is None:
+        return count_model_turns(items)
+    mark, at = compacted
+    return mark.turns + count_model_turns(items[at + 1 :])
 
 
 def conversation_seed(items: list[dict[str, Any]], task: str | None) -> str:

@@ -19,8 +19,8 @@ use, per turn: ``calls: []`` (an answer: the session goes on where the next turn
 next message, else its task ends there), ``user_message`` (a later message of the user's that the
 turn's request carries: ``bytes`` or ``text``; not on the first turn, whose is the prompt), ``pause_s``
 (the human's pause before it, held by the agent at its --time-scale), ``compacted`` (the context shrank
-for this request; not acted on yet) and ``subagents`` (how many subagents its calls started). ``max_turns`` may exceed 200 where the file
-scripts more turns.
+for this request: the agent compacts it) and ``subagents`` (how many subagents its calls started).
+``max_turns`` may exceed 200 where the file scripts more turns.
 
 A call may spawn subagents (``subagents``: a list), which run in parallel while the parent waits for
 them all; the call's output is their final messages. Each is ``fresh`` (a conversation of its own:

@@ -81,9 +81,9 @@ class Turn:
     reasoning_tokens: int | None = None  # how much the model thinks before this turn's calls
     message: str | None = None  # what the model writes before this turn's calls (recorded sessions)
     recorded: dict[str, Any] | None = field(default=None, compare=False)  # what a recording measured
-    # imported sessions: the user's message this turn's request carries and the human's pause before it
-    # (replayed: client.agent), whether the agent compacted its context for it (not acted on yet), how
-    # many subagents its calls started
+    # imported sessions: the user's message this turn's request carries and the human's pause before it,
+    # whether the agent compacted its context for it (all replayed: client.agent), how many subagents
+    # its calls started
     user_message: str | None = None
     pause_s: float | None = None
     compacted: bool = False

@@ -10,8 +10,10 @@ import random
 from typing import Any
 
 from agentload.client import Agent, AgentSettings, TurnOutcome
+from agentload.core.compaction import CompactMark, last_compaction
 from agentload.core.records import TaskRecord, TurnRecord
 from agentload.core.strategies import BY_NAME
+from agentload.mock.engine import turns_in
 from agentload.workload import load_task
 from agentload.workload.task import Turn
 from tests.unit.fakes import FakeTransport, Step, ok
@@ -91,3 +93,49 @@ def test_an_http_agent_holds_nothing_through_the_pause() -> None:
 def test_a_pause_shorter_than_idle_close_keeps_the_connection() -> None:
     rec, _, sleeps, transport = run("ws", time_scale=0.01, idle_close_s=900.0)
     assert sleeps == [6.0] and transport.closed == 0 and rec.reconnects == 0
+
+
+COMPACTED = dataclasses.replace(
+    SESSION,
+    turns=(*SESSION.turns[:2], dataclasses.replace(SESSION.turns[2], compacted=True), SESSION.turns[3]),
+)
+
+
+def run_compacted(strategy: str) -> tuple[TaskRecord, FakeTransport]:
+    transport = ClosingTransport(list(SCRIPT), websocket=BY_NAME[strategy].websocket)
+    settings = AgentSettings(BY_NAME[strategy], "gpt-5.4", tool_latency_scale=0, time_scale=0.01)
+    agent = Agent(settings, transport, 1, lambda r, _o: None, lambda r: None, lambda s: None)
+    return agent.run_task(COMPACTED), transport
+
+
+def test_a_compacted_turn_starts_a_new_chain_with_the_whole_compacted_context_on_websocket() -> None:
+    rec, transport = run_compacted("ws")
+    assert rec.ok and rec.turns == 4 and rec.compactions == 1
+    third, fourth = transport.requests[2][0], transport.requests[3][0]
+    assert "previous_response_id" not in third and third["instructions"]  # a new chain
+    roles = [(i.get("type"), i.get("role")) for i in third["input"]]
+    assert roles == [("message", "user")] * 3  # the prompt, the summary, the user's new message
+    assert last_compaction(third["input"]) == (CompactMark(2), 1)
+    assert (
+        third["input"][0]["content"] == BASE.prompt and third["input"][2]["content"] == "now the docs, please"
+    )
+    assert fourth["previous_response_id"] == "r3"  # and the chain goes on from it
+    assert transport.connects == 1 and rec.recoveries == 0  # the same connection, not a recovery
+
+
+def test_a_compacted_context_is_what_a_stateless_agent_resends_from_then_on() -> None:
+    _, transport = run_compacted("http-stateless")
+    before, compacted, after = (transport.requests[i][0] for i in (1, 2, 3))
+    assert [i.get("type") for i in before["input"]][1:] == ["function_call", "function_call_output"]
+    assert len(compacted["input"]) == 3 and "function_call" not in [i.get("type") for i in compacted["input"]]
+    assert [i.get("type") for i in after["input"]][3:] == ["function_call", "function_call_output"]
+
+
+def test_the_mock_counts_a_compacted_inputs_turns_from_its_marker() -> None:
+    items: list[dict[str, Any]] = [
+        {"role": "user", "content": "prompt"},
+        {"role": "user", "content": CompactMark(12).on("summary")},
+        {"type": "function_call", "call_id": "c", "name": "x", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "c", "output": "o"},
+    ]
+    assert turns_in(items) == 13 and turns_in(items[:2]) == 12 and turns_in(items[:1]) == 0
