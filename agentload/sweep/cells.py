@@ -17,6 +17,7 @@ from typing import Any
 
 from ..core.records import TaskRecord, TurnRecord, record_from_dict
 from ..metrics import ComparisonRow, Exposure, Group, Totals, row_of
+from ..metrics.sessions import SessionTotals, window_sessions
 from ..metrics.slo import Objective
 from ..metrics.spread import Samples, TurnSamples
 from .spec import CellSpec
@@ -30,6 +31,7 @@ class CellResult:
     totals: Totals
     samples: Samples = field(default_factory=Samples)  # per counted task and turn: the spread
     turns: TurnSamples = field(default_factory=TurnSamples)  # per task and turn: the per-turn charts
+    sessions: SessionTotals = field(default_factory=SessionTotals)  # roots started in the window, whole
 
     @property
     def exposure(self) -> Exposure:
@@ -74,6 +76,7 @@ class CellResult:
             "totals": t.as_dict(),
             "samples": self.samples.as_dict(),
             "turn_samples": self.turns.as_dict(),
+            "sessions": self.sessions.as_dict(),
         }
 
     @classmethod
@@ -87,6 +90,7 @@ class CellResult:
             Totals.from_dict(d["totals"]),
             samples,
             turns,
+            SessionTotals.from_dict(d.get("sessions") or {}),  # cells written before sessions: none
         )
 
 
@@ -114,7 +118,8 @@ def measure(
     for r in records:
         if (r.get("source"), r["agent"], r["task_seq"]) in counted:
             tally.add(r)
-    return CellResult(spec, window_start, window_s, tally.totals, tally.samples, tally.turns)
+    sessions = window_sessions(records, window_start, window_s)
+    return CellResult(spec, window_start, window_s, tally.totals, tally.samples, tally.turns, sessions)
 
 
 @dataclass

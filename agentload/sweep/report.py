@@ -24,6 +24,7 @@ from ..core.link import link_order
 from ..core.strategies import BASELINE, order
 from ..metrics import Column, ComparisonRow, Exposure, Fmt, Group, Totals, comparison, html_table, markdown
 from ..metrics.format import PROJECTION_COLUMNS, report_columns, usage_note, with_slo
+from ..metrics.sessions import SessionRow, SessionTotals, session_html, session_markdown, session_row
 from ..metrics.slo import Objective
 from ..metrics.spread import Samples, TurnSamples
 from . import charts
@@ -58,6 +59,12 @@ class Pool:
         seconds = sum(c.window_s for c in self.cells)
         variant = self.cells[0].spec.variant if self.cells else ""
         return Group(self.strategy, totals, self.link, exposure, samples, seconds, variant)
+
+    def sessions(self) -> SessionTotals:
+        out = SessionTotals()
+        for c in self.cells:
+            out.merge(c.sessions)
+        return out
 
     def turns(self) -> TurnSamples:
         out = TurnSamples()
@@ -104,10 +111,22 @@ class Report:
     def columns(self) -> tuple[Column, ...]:
         return with_slo(report_columns(self.projection_agents, self.baseline), bool(self.objectives))
 
+    def session_rows(self) -> list[SessionRow]:
+        """Per pool, its sessions (a root task and its subagents); none when no cell spawned a subagent
+        (every session a task: the task table says it all)."""
+        rows = [session_row(p.group().label, p.sessions()) for p in self.pools]
+        return rows if any(r.subagents_per_session for r in rows) else []
+
     def markdown_table(self) -> str:
         rows = self.rows()
         note = usage_note(rows)
-        return markdown(rows, self.columns()) + (f"\n\n{note}" if note else "")
+        sessions = self.session_rows()
+        more = (
+            f"\n\nPer session (a root task and its subagents):\n\n{session_markdown(sessions)}"
+            if sessions
+            else ""
+        )
+        return markdown(rows, self.columns()) + (f"\n\n{note}" if note else "") + more
 
     def chart_svgs(self) -> list[str]:
         links = sorted({p.link for p in self.pools}, key=link_order)
@@ -247,6 +266,7 @@ noise.</p>
 {slo}
 {html_table(rows, self.columns(), "comparison")}
 {f"<p id='usage'>{escape(note)}</p>" if (note := usage_note(rows)) else ""}
+{self._sessions_html()}
 <h2>Projection</h2>
 <p>Ingress bandwidth for {self.projection_agents:,} concurrent agents working back to back: the bytes
 an agent sent per second of its own working time (bytes per completed task over the seconds it took),
@@ -260,6 +280,16 @@ otherwise, agents send at another rate.</p>
 </body></html>
 """
 
+    def _sessions_html(self) -> str:
+        rows = self.session_rows()
+        if not rows:
+            return ""
+        return (
+            "<h2>Sessions</h2>\n<p>A session is a root task and every subagent below it, counted when its root "
+            "started after the cell's warm-up: its wall time is the root's, its bytes all of theirs, its 429s "
+            "by type.</p>\n" + session_html(rows, "sessions")
+        )
+
     def as_json(self) -> dict[str, Any]:
         return {
             "header": self.header.as_dict(),
@@ -268,6 +298,7 @@ otherwise, agents send at another rate.</p>
             "slo": [str(o) for o in self.objectives],
             "slo_met": not self.failures() if self.objectives else None,
             "rows": [r.as_dict() for r in self.rows()],
+            "sessions": [r.as_dict() for r in self.session_rows()],
             "cells": [
                 {
                     "id": c.spec.id,
