@@ -38,35 +38,38 @@ class Context:
     system: bool = False  # a system prompt (instructions, a developer or system message)
     users: int = 0  # user messages
     tools: bool = False  # tools declared
-    calls: frozenset[str] = frozenset()  # call ids of the model's calls in it
-    outputs: frozenset[str] = frozenset()  # call ids whose outputs are in it
+    # counts, not ids: every stored response and every call the mock made holds one of these, and a
+    # conversation's n-th holding its n earlier ids made the mock's memory grow with the square of the
+    # turns (a 1,000-turn session took tens of MB); a gateway that drops earlier items lowers the counts
+    calls: int = 0  # the model's calls in it
+    outputs: int = 0  # tool outputs in it
 
     def with_items(self, items: Iterable[dict[str, Any]]) -> Context:
         """This context and Responses input items (or Chat Completions messages) after it."""
         system, users = self.system, self.users
-        calls, outputs = set(self.calls), set(self.outputs)
+        calls, outputs = self.calls, self.outputs
         for item in items:
             kind, role = item.get("type"), item.get("role")
             if kind in CALL_TYPES:
-                calls.add(str(item.get("call_id")))
+                calls += 1
             elif kind in OUTPUT_TYPES:
-                outputs.add(str(item.get("call_id")))
+                outputs += 1
             elif role in SYSTEM_ROLES:
                 system = True
             elif role == "user":
                 users += 1
             elif role == "assistant":  # chat: the calls ride on the assistant's message
-                calls.update(str(c.get("id")) for c in item.get("tool_calls") or () if isinstance(c, dict))
+                calls += sum(1 for c in item.get("tool_calls") or () if isinstance(c, dict))
             elif role == "tool":
-                outputs.add(str(item.get("tool_call_id")))
-        return Context(system, users, self.tools, frozenset(calls), frozenset(outputs))
+                outputs += 1
+        return Context(system, users, self.tools, calls, outputs)
 
     def declaring(self, system: bool, tools: bool) -> Context:
         """With a system prompt or tools the request itself sends (instructions, tools)."""
         return replace(self, system=self.system or system, tools=self.tools or tools)
 
     def with_calls(self, call_ids: Iterable[str]) -> Context:
-        return replace(self, calls=self.calls | frozenset(call_ids))
+        return replace(self, calls=self.calls + sum(1 for _ in call_ids))
 
     def missing(self, expected: Context) -> str | None:
         """What of ``expected`` this context lacks, in a few words (None: nothing)."""
@@ -79,11 +82,11 @@ class Context:
             )
         if expected.tools and not self.tools:
             lost.append("the tools")
-        calls, outputs = len(expected.calls - self.calls), len(expected.outputs - self.outputs)
-        if calls:
-            lost.append(f"{calls} of {len(expected.calls)} earlier calls")
-        if outputs:
-            lost.append(f"{outputs} of {len(expected.outputs)} earlier outputs")
+        calls, outputs = expected.calls - self.calls, expected.outputs - self.outputs
+        if calls > 0:
+            lost.append(f"{calls} of {expected.calls} earlier calls")
+        if outputs > 0:
+            lost.append(f"{outputs} of {expected.outputs} earlier outputs")
         return ", ".join(lost) or None
 
 
@@ -201,12 +204,13 @@ class Continuity:
     def answered(
         self, track: Track, turns: int, context: Context, call_ids: Iterable[str], ttft_s: float
     ) -> None:
-        """The mock answered a turn of ``track`` with calls ``call_ids`` after the prompt ``context``."""
+        """The mock answered a turn of ``track`` with calls ``call_ids``; ``context`` is its prompt's with
+        those calls (the response's own context, as the engine keeps it)."""
         track.turns += 1
         track.ttft_s += ttft_s
         ids = tuple(call_ids)
         if ids:
-            entry = Answered(track.mark.conversation, turns, context.with_calls(ids))
+            entry = Answered(track.mark.conversation, turns, context)
             for c in ids:
                 made = self.calls.setdefault(c, {})
                 made.pop(entry.conversation, None)

@@ -109,8 +109,8 @@ def test_a_thousand_turn_session_replays_on_ws(
 ) -> None:
     """1,000 turns on one WebSocket (a call of a 2 KB result each, compacted every 250 turns, as an agent
     near its context limit does): the session runs to its end (about 1 s a session here) and what each
-    turn sends stays within the compaction's bound. (The mock's own memory is not bounded yet: measured
-    2026-12-06, it grows about 11 MB a 1,000-turn session, docs/running.md.) About 10 s."""
+    turn sends stays within the compaction's bound (the mock's memory on such sessions: docs/running.md).
+    About 10 s."""
     small = {**CALL, "result": {"kind": "python", "bytes": 2000}}
     turns: list[dict[str, object]] = [
         {"calls": [small], **({"compacted": True} if i and i % 250 == 0 else {})} for i in range(999)
