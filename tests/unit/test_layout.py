@@ -152,3 +152,18 @@ def test_the_report_interval_is_locusts() -> None:
     code = "import locust.runners; print(locust.runners.WORKER_REPORT_INTERVAL)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert float(out.stdout) == WORKER_REPORT_INTERVAL_S
+
+
+def test_the_package_exports_what_the_users_module_does() -> None:
+    """``agentload/__init__.py`` names the user classes itself (it imports Locust only on first use),
+    so its list and the users module's must not drift apart: each name it offers resolves to the class.
+    In a process of its own: Locust patches ssl for gevent, which must come before anything imports ssl."""
+    check = (
+        "import agentload\n"
+        "from agentload.runtime import users\n"
+        "assert sorted(agentload.__all__) == sorted(users.__all__), (agentload.__all__, users.__all__)\n"
+        "assert all(getattr(agentload, n) is getattr(users, n) for n in agentload.__all__)\n"
+        "users.check_registry()\n"
+    )
+    out = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
