@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .forkmark import message_text
+from .marker import last_in_user_messages, with_marker_line
 
 _PATTERN = re.compile(r"\[agentload compacted turns=(\d+)\]")
 _NEEDLE = "[agentload compacted turns="
@@ -31,16 +31,15 @@ class CompactMark:
 
     def on(self, summary: str) -> str:
         """The summary with the marker as its last line."""
-        return f"{summary}\n\n{self.text()}" if summary else self.text()
+        return with_marker_line(summary, self.text())
+
+
+def _find(text: str) -> CompactMark | None:
+    matches = _PATTERN.findall(text)
+    return CompactMark(int(matches[-1])) if matches else None
 
 
 def last_compaction(history: list[dict[str, Any]]) -> tuple[CompactMark, int] | None:
     """The last compaction's marker in ``history`` (Responses input items or chat messages) and the
     index of the user message that carries it; None when the history was never compacted."""
-    for i in range(len(history) - 1, -1, -1):
-        item = history[i]
-        if item.get("role") == "user" and _NEEDLE in (text := message_text(item)):
-            matches = _PATTERN.findall(text)
-            if matches:
-                return CompactMark(int(matches[-1])), i
-    return None
+    return last_in_user_messages(history, _NEEDLE, _find)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
 
+from .marker import last_in_user_messages, with_marker_line
+
 # what a fork's copy of its parent's conversation answers the spawning calls with (their outputs, the
 # subagents' final messages, come to the parent later)
 SPAWNED = "Started as a subagent; its result comes back to the agent that spawned it."
@@ -34,7 +36,7 @@ class ForkMark:
 
     def on(self, prompt: str) -> str:
         """The fork's prompt with the marker as its last line."""
-        return f"{prompt}\n\n{self.text()}" if prompt else self.text()
+        return with_marker_line(prompt, self.text())
 
 
 def find_fork(text: str) -> ForkMark | None:
@@ -46,23 +48,7 @@ def find_fork(text: str) -> ForkMark | None:
     return ForkMark(unquote(task), child)
 
 
-def message_text(item: dict[str, Any]) -> str:
-    """A user message's text (Responses input item or chat message, content as a string or parts)."""
-    content = item.get("content")
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-    return ""
-
-
 def last_fork(history: list[dict[str, Any]]) -> tuple[ForkMark, int] | None:
     """The last forked subagent's marker in ``history`` (Responses input items or chat messages) and
     the index of the user message that carries it; None when no fork begins in it."""
-    for i in range(len(history) - 1, -1, -1):
-        item = history[i]
-        if item.get("role") == "user" and "[agentload subagent=" in (text := message_text(item)):
-            mark = find_fork(text)
-            if mark is not None:
-                return mark, i
-    return None
+    return last_in_user_messages(history, "[agentload subagent=", find_fork)

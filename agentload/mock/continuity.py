@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..core.marker import Mark, find_mark
+from ..core.marker import Mark, find_mark, message_text
 
 CALL_TYPES = frozenset({"function_call", "custom_tool_call"})
 OUTPUT_TYPES = frozenset({"function_call_output", "custom_tool_call_output"})
@@ -100,13 +100,9 @@ def mark_in(instructions: str | None, history: Iterable[dict[str, Any]]) -> Mark
     for item in history:
         if item.get("role") not in SYSTEM_ROLES:
             continue
-        content = item.get("content")
-        if isinstance(content, list):
-            content = "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-        if isinstance(content, str):
-            found = find_mark(content)
-            if found is not None:
-                return found
+        found = find_mark(message_text(item))
+        if found is not None:
+            return found
     return None
 
 
