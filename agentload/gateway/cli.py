@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -105,9 +106,15 @@ def run_agents(args: argparse.Namespace, strategies: list[str], out: Path) -> No
     )  # fmt: skip
     with (out / "locust.log").open("w") as log:
         proc = procs.start(cmd, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
+        # a signal stops the run as its --duration would (Locust ends its tasks and writes its records),
+        # and the check reports what ran; without this SIGTERM ended this process and left Locust running
+        forward = lambda _sig, _frame: procs.signal_group(proc, signal.SIGTERM)  # noqa: E731
+        before = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             proc.wait()
         finally:
+            for sig, handler in before.items():
+                signal.signal(sig, handler)
             procs.stop_group(proc, grace_s=10.0)
 
 
